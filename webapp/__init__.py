@@ -1,0 +1,113 @@
+"""Taskboard: the app factory of the web app (app-id ``taskboard``)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+from flask import Flask
+from flask_login import LoginManager
+from flask_wtf.csrf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from . import config as config_module
+from .dapr_gateway import DaprGateway, GatewaySettings
+
+ROOT = Path(__file__).resolve().parent.parent
+csrf = CSRFProtect()
+login_manager = LoginManager()
+
+
+def make_gateway(config: dict) -> DaprGateway:
+    """The app's gateway to its sidecar (no connection is made here)."""
+    return DaprGateway(GatewaySettings(
+        grpc_address=config["DAPR_GRPC_ADDRESS"],
+        state_store=config["STATE_STORE"],
+        pubsub=config["PUBSUB"],
+        secret_store=config["SECRET_STORE"],
+        lock_store=config["LOCK_STORE"],
+        timeout_seconds=config["DAPR_TIMEOUT_SECONDS"],
+        health_timeout_seconds=config["DAPR_HEALTH_TIMEOUT_SECONDS"],
+        api_token=config["DAPR_API_TOKEN"],
+    ))
+
+
+def base_app(name: str, test_config: dict | None) -> Flask:
+    """A Flask app with config, the gateway, proxy headers and health routes."""
+    app = Flask(name, template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
+    app.config.from_mapping(config_module.build(test_config))
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if app.config["PROXY_FIX_HOPS"]:
+        hops = app.config["PROXY_FIX_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
+    app.extensions["dapr"] = make_gateway(app.config)
+
+    from . import health
+    app.register_blueprint(health.bp)
+    return app
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the Taskboard web app."""
+    app = base_app(__name__, test_config)
+    app.config["INBOUND_SUBSCRIPTIONS"] = "taskboard"
+
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "strong"
+
+    from . import auth, errors, inbound, notifications, security, tasks
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(tasks.bp)
+    app.register_blueprint(notifications.bp)
+    app.register_blueprint(inbound.bp)
+    csrf.exempt(inbound.bp)
+    errors.register(app)
+    security.register(app)
+    _register_template_helpers(app)
+    _load_secret_key_lazily(app)
+    return app
+
+
+def _register_template_helpers(app: Flask) -> None:
+    from flask_login import current_user
+
+    from . import notifications, timezones
+    from .dapr_gateway import GatewayError
+
+    @app.template_filter("localtime")
+    def localtime(value):
+        """A stored UTC time in the signed-in user's zone, e.g. 'Mon 3 Mar 2025, 14:05'."""
+        tz = current_user.timezone if current_user.is_authenticated else None
+        local = timezones.to_local(value, tz)
+        return f"{local:%a} {local.day} {local:%b %Y, %H:%M}" if local else ""
+
+    @app.context_processor
+    def unread():
+        if not current_user.is_authenticated:
+            return {}
+        try:
+            return {"unread_count": notifications.unread_count(current_user.id)}
+        except GatewayError:
+            return {"unread_count": None}  # the page still renders; the badge waits
+
+
+def _load_secret_key_lazily(app: Flask) -> None:
+    """Read the Flask secret key from the Dapr secret store before the first request.
+
+    Done per worker process on its first request rather than at import, so no
+    connection is made before gunicorn forks and a worker can start before its
+    sidecar does. Until it is read, requests get the 503 page.
+    """
+    lock = threading.Lock()
+
+    @app.before_request
+    def ensure_secret_key():
+        if app.secret_key:
+            return
+        with lock:
+            if not app.secret_key:
+                app.secret_key = app.extensions["dapr"].secret(app.config["SECRET_KEY_NAME"])

@@ -1,0 +1,7 @@
+"""Accounts: register, log in, log out, settings."""
+
+from flask import Blueprint
+
+bp = Blueprint("auth", __name__)
+
+from . import routes  # noqa: E402,F401

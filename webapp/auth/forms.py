@@ -1,0 +1,46 @@
+"""Account forms (shape only; uniqueness and passwords are checked in the views)."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, EqualTo, Length, Regexp
+
+from .. import timezones
+
+USERNAME_RULE = Regexp(r"^[A-Za-z0-9_.-]+$", message="Use letters, digits, dots, dashes and underscores only.")
+
+
+class RegisterForm(FlaskForm):
+    username = StringField("Username", validators=[DataRequired(), Length(min=3, max=32), USERNAME_RULE],
+                           render_kw={"autocomplete": "username"})
+    password = PasswordField("Password", validators=[DataRequired(), Length(min=8, max=128)],
+                             render_kw={"autocomplete": "new-password"},
+                             description="At least 8 characters.")
+    confirm = PasswordField("Repeat password",
+                            validators=[DataRequired(), EqualTo("password", message="The passwords differ.")],
+                            render_kw={"autocomplete": "new-password"})
+    timezone = SelectField("Time zone", default="UTC")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.timezone.choices = timezones.choices()
+
+
+class LoginForm(FlaskForm):
+    username = StringField("Username", validators=[DataRequired(), Length(max=32)],
+                           render_kw={"autocomplete": "username"})
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=128)],
+                             render_kw={"autocomplete": "current-password"})
+
+
+class SettingsForm(FlaskForm):
+    timezone = SelectField("Time zone")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.timezone.choices = timezones.choices()
+
+
+class LogoutForm(FlaskForm):
+    """Just the CSRF token of the logout button."""

@@ -1,0 +1,94 @@
+"""Account views."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+
+from .. import login_manager
+from . import bp, users
+from .forms import LoginForm, RegisterForm, SettingsForm
+
+
+@login_manager.user_loader
+def load_user(user_id: str):
+    """The user from the signed session (no sidecar call per request)."""
+    profile = session.get("profile")
+    if profile and profile.get("id") == user_id:
+        return users.User(profile["id"], profile["username"], profile.get("timezone", "UTC"))
+    return None
+
+
+def _sign_in(user: users.User) -> None:
+    # A fresh session at login: nothing from before survives (session fixation).
+    session.clear()
+    session["profile"] = {"id": user.id, "username": user.username, "timezone": user.timezone}
+    login_user(user)
+
+
+def _safe_next() -> str | None:
+    target = request.args.get("next", "")
+    return target if target.startswith("/") and not target.startswith("//") else None
+
+
+@bp.route("/register", methods=["GET", "POST"])
+def register():
+    if current_user.is_authenticated:
+        return redirect(url_for("tasks.list_tasks"))
+    form = RegisterForm()
+    if form.validate_on_submit():
+        try:
+            user = users.register(form.username.data, form.password.data, form.timezone.data)
+        except users.UsernameTaken:
+            form.username.errors.append("This username is taken. Choose another one.")
+        else:
+            _sign_in(user)
+            flash(f"Welcome, {user.username}! Create your first task.", "success")
+            return redirect(url_for("tasks.new_task"))
+    status = 422 if form.is_submitted() else 200
+    return render_template("auth/register.html", form=form), status
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("tasks.list_tasks"))
+    form = LoginForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            user = users.authenticate(form.username.data, form.password.data)
+        except users.Throttled:
+            form.username.errors.append("Too many failed attempts for this account. Try again in a few minutes.")
+            return render_template("auth/login.html", form=form), 429
+        if user:
+            _sign_in(user)
+            flash(f"Signed in as {user.username}.", "success")
+            return redirect(_safe_next() or url_for("tasks.list_tasks"))
+        form.password.errors.append("Wrong username or password.")
+    if form.is_submitted():
+        status = 422 if form.errors else 200
+    return render_template("auth/login.html", form=form), status
+
+
+@bp.post("/logout")
+def logout():
+    # CSRFProtect has already checked the token of this POST.
+    logout_user()
+    session.clear()
+    flash("Signed out.", "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+@login_required
+def settings():
+    form = SettingsForm()
+    if request.method == "GET":
+        form.timezone.data = current_user.timezone
+    elif form.validate_on_submit():
+        user = users.update_timezone(current_user, form.timezone.data)
+        session["profile"] = {**session["profile"], "timezone": user.timezone}
+        flash("Settings saved.", "success")
+        return redirect(url_for("auth.settings"))
+    return render_template("auth/settings.html", form=form)

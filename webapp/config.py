@@ -1,0 +1,93 @@
+"""Configuration in three layers: defaults here, environment overrides, a test mapping.
+
+Dapr component names are configuration; their defaults equal ``metadata.name``
+in ``components/``.
+"""
+
+from __future__ import annotations
+
+import os
+
+
+class ConfigError(RuntimeError):
+    """A required setting is missing or malformed; raised at start-up."""
+
+
+DEFAULTS: dict[str, object] = {
+    "ENV": "development",  # "production" turns on Secure cookies and requires the app token
+    "APP_ID": "taskboard",
+    # Sidecar
+    "DAPR_GRPC_ADDRESS": None,  # defaults to 127.0.0.1:$DAPR_GRPC_PORT
+    "DAPR_GRPC_PORT": 50001,
+    "DAPR_TIMEOUT_SECONDS": 5.0,
+    "DAPR_HEALTH_TIMEOUT_SECONDS": 3.0,
+    "DAPR_API_TOKEN": None,  # token this app sends to its sidecar
+    "APP_API_TOKEN": None,  # token the sidecar sends to this app (inbound routes check it)
+    # Component and topic names
+    "STATE_STORE": "statestore",
+    "PUBSUB": "pubsub",
+    "SECRET_STORE": "secretstore",
+    "LOCK_STORE": "lockstore",
+    "TASK_EVENTS_TOPIC": "task-events",
+    "TASK_UPDATES_TOPIC": "task-updates",
+    "NOTIFY_APP_ID": "notification-service",
+    "NOTIFY_METHOD": "notify",
+    "SECRET_KEY_NAME": "flask-secret-key",
+    "REQUIRED_COMPONENTS": "statestore,pubsub,secretstore",
+    # Product
+    "TASKS_PER_PAGE": 20,
+    "INBOX_LIMIT": 200,
+    "LOGIN_MAX_FAILURES": 5,
+    "LOGIN_WINDOW_SECONDS": 900,
+    "IDEMPOTENCY_TTL_SECONDS": 86400,
+    # Flask
+    "SECRET_KEY": None,  # read from the Dapr secret store unless set (tests)
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "REMEMBER_COOKIE_HTTPONLY": True,
+    "REMEMBER_COOKIE_SAMESITE": "Lax",
+    "WTF_CSRF_TIME_LIMIT": None,  # token valid for the session's lifetime
+    "PROXY_FIX_HOPS": 0,  # set to 1 behind an ingress
+}
+
+# Environment variables read without the TASKBOARD_ prefix (Dapr's own names).
+UNPREFIXED = {"DAPR_GRPC_PORT", "DAPR_API_TOKEN", "APP_API_TOKEN"}
+
+
+def _coerce(default: object, raw: str, name: str) -> object:
+    if isinstance(default, bool):
+        return raw.lower() in ("1", "true", "yes", "on")
+    try:
+        if isinstance(default, int):
+            return int(raw)
+        if isinstance(default, float):
+            return float(raw)
+    except ValueError as err:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from err
+    return raw
+
+
+def from_environment(environ: dict[str, str] | None = None) -> dict[str, object]:
+    """Settings overridden by ``TASKBOARD_<NAME>`` (or Dapr's own variable names)."""
+    environ = os.environ if environ is None else environ
+    found = {}
+    for name, default in DEFAULTS.items():
+        raw = environ.get(name) if name in UNPREFIXED else None
+        raw = environ.get(f"TASKBOARD_{name}", raw)
+        if raw not in (None, ""):
+            found[name] = _coerce(default, raw, name)
+    return found
+
+
+def build(test_config: dict | None = None, environ: dict[str, str] | None = None) -> dict[str, object]:
+    """Merge defaults, environment and the test mapping; check what production needs."""
+    config = {**DEFAULTS, **from_environment(environ), **(test_config or {})}
+    if not config["DAPR_GRPC_ADDRESS"]:
+        config["DAPR_GRPC_ADDRESS"] = f"127.0.0.1:{config['DAPR_GRPC_PORT']}"
+    production = config["ENV"] == "production"
+    config.setdefault("SESSION_COOKIE_SECURE", production)
+    config["SESSION_COOKIE_SECURE"] = production or bool(config.get("SESSION_COOKIE_SECURE"))
+    config["REMEMBER_COOKIE_SECURE"] = config["SESSION_COOKIE_SECURE"]
+    if production and not config["APP_API_TOKEN"]:
+        raise ConfigError("APP_API_TOKEN must be set in production: inbound Dapr routes check it")
+    return config

@@ -1,0 +1,83 @@
+"""Error pages: every failure answers with a page (or JSON) that says what happened.
+
+Gateway errors cross into the views once; whatever a view does not handle
+itself lands here. Never a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from .dapr_gateway import Conflict, NotFound, Rejected, Unavailable
+
+log = logging.getLogger(__name__)
+
+TITLES = {
+    400: "Bad request",
+    401: "Not signed in",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    413: "Too large",
+    429: "Too many attempts",
+    500: "Something went wrong",
+    503: "Temporarily unavailable",
+}
+
+
+def wants_json() -> bool:
+    """JSON for the API and the inbound Dapr routes; HTML for pages."""
+    path = request.path
+    return path.startswith(("/api/", "/events/", "/job/", "/dapr/", "/bindings/", "/notify")) or (
+        request.accept_mimetypes.best == "application/json"
+    )
+
+
+def error_response(status: int, message: str):
+    """A JSON body or the error page, with ``status``."""
+    title = TITLES.get(status, "Error")
+    if wants_json():
+        return jsonify(error=title.lower().replace(" ", "_"), message=message, status=status), status
+    return render_template("errors/error.html", status=status, title=title, message=message), status
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(err):
+        return error_response(400, "The form expired or was not sent from this site. "
+                                   "Go back, reload the page and try again.")
+
+    @app.errorhandler(NotFound)
+    def not_found(err):
+        return error_response(404, "There is nothing here.")
+
+    @app.errorhandler(Conflict)
+    def conflict(err):
+        return error_response(409, "Someone else changed this at the same time. Reload and try again.")
+
+    @app.errorhandler(Rejected)
+    def rejected(err):
+        log.warning("rejected by sidecar: %s", err)
+        return error_response(400, "The request was refused as invalid.")
+
+    @app.errorhandler(Unavailable)
+    def unavailable(err):
+        log.error("infrastructure unavailable: %s", err)
+        response = error_response(503, "Taskboard cannot reach its storage right now. "
+                                       "Nothing was lost; please try again in a moment.")
+        response[0].headers["Retry-After"] = "5"
+        return response
+
+    @app.errorhandler(HTTPException)
+    def http_error(err: HTTPException):
+        return error_response(err.code or 500, err.description or TITLES.get(err.code, "Error"))
+
+    @app.errorhandler(Exception)
+    def unexpected(err):
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return error_response(500, "An unexpected error happened. It has been logged.")

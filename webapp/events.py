@@ -1,0 +1,56 @@
+"""The one place that builds the CloudEvents Taskboard publishes. No I/O."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from .tasks.model import Task
+
+TASK_EVENT_TYPES = ("task.created", "task.updated", "task.completed", "task.reopened", "task.deleted")
+SOURCE = "taskboard"
+
+
+def task_event(event_type: str, task: Task, now: datetime, version: str | None = None,
+               changes: list[str] | None = None) -> dict:
+    """The data of a task lifecycle event (SPEC: id, task, user, title, status, priority, time, version)."""
+    if event_type not in TASK_EVENT_TYPES:
+        raise ValueError(f"unknown task event type {event_type!r}")
+    return {
+        "event_id": uuid.uuid4().hex,
+        "type": event_type,
+        "task_id": task.id,
+        "user_id": task.owner,
+        "title": task.title,
+        "status": task.status,
+        "priority": task.priority,
+        "due_at": task.due_at.isoformat() if task.due_at else None,
+        "recurrence": task.recurrence,
+        "timestamp": now.isoformat(),
+        "version": version,
+        "changes": changes or [],
+    }
+
+
+def notification_sent(notification: dict, now: datetime) -> dict:
+    """The data of ``notification.sent`` (published by notification-service on task-updates)."""
+    return {
+        "event_id": f"sent-{notification['notification_id']}",
+        "type": "notification.sent",
+        "notification_id": notification["notification_id"],
+        "user_id": notification["user_id"],
+        "task_id": notification.get("task_id"),
+        "kind": notification["kind"],
+        "message": notification["message"],
+        "timestamp": now.isoformat(),
+    }
+
+
+def publish_metadata(data: dict) -> dict[str, str]:
+    """Dapr publish metadata: the user id (seed 003) and the CloudEvent id/type/source."""
+    return {
+        "user_id": str(data["user_id"]),
+        "cloudevent.id": data["event_id"],
+        "cloudevent.type": data["type"],
+        "cloudevent.source": SOURCE,
+    }

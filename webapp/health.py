@@ -1,0 +1,32 @@
+"""Liveness and readiness, shared by both apps."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify
+
+from .dapr_gateway import GatewayError
+
+bp = Blueprint("health", __name__)
+
+
+@bp.get("/healthz")
+def healthz():
+    """200 while the process serves requests."""
+    return jsonify(status="ok")
+
+
+@bp.get("/readyz")
+def readyz():
+    """200 only when the sidecar answers and the components this app needs are loaded."""
+    if current_app.config.get("SHUTTING_DOWN"):
+        return jsonify(status="shutting down"), 503
+    required = [c for c in str(current_app.config["REQUIRED_COMPONENTS"]).split(",") if c]
+    try:
+        meta = current_app.extensions["dapr"].metadata()
+    except GatewayError as err:
+        return jsonify(status="unavailable", reason=str(err)), 503
+    loaded = {c["name"] for c in meta["components"]}
+    missing = sorted(set(required) - loaded)
+    if missing:
+        return jsonify(status="unavailable", reason="components not loaded", missing=missing), 503
+    return jsonify(status="ready", app_id=meta["app_id"], components=sorted(loaded))

@@ -1,0 +1,70 @@
+"""All inbound Dapr traffic: subscriptions, job triggers, binding triggers.
+
+CSRF-exempt (registered so in the factory), JSON in and out, and — when an app
+API token is configured — only for callers that present it in ``dapr-api-token``
+(the sidecar does when it has ``APP_API_TOKEN`` in its environment).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, abort, current_app, jsonify, request
+
+from . import consumers
+from .dapr_gateway import GatewayError
+from .security import app_token_rejection
+
+log = logging.getLogger(__name__)
+bp = Blueprint("inbound", __name__)
+
+SUCCESS, RETRY, DROP = "SUCCESS", "RETRY", "DROP"
+
+
+def subscriptions() -> list[dict]:
+    """What this app subscribes to; the topic names come from config."""
+    cfg = current_app.config
+    pubsub = cfg["PUBSUB"]
+    return [
+        {"pubsubname": pubsub, "topic": cfg["TASK_EVENTS_TOPIC"], "route": "/events/task-events",
+         "deadLetterTopic": f"{cfg['TASK_EVENTS_TOPIC']}-deadletter"},
+        {"pubsubname": pubsub, "topic": cfg["TASK_UPDATES_TOPIC"], "route": "/events/task-updates",
+         "deadLetterTopic": f"{cfg['TASK_UPDATES_TOPIC']}-deadletter"},
+    ]
+
+
+HANDLERS = {
+    "task-events": consumers.on_task_event,
+    "task-updates": consumers.on_task_update,
+}
+
+
+@bp.before_request
+def require_app_token():
+    return app_token_rejection()
+
+
+@bp.get("/dapr/subscribe")
+def dapr_subscribe():
+    return jsonify(subscriptions())
+
+
+@bp.post("/events/<stream>")
+def on_event(stream: str):
+    """One delivery: SUCCESS when handled (or a duplicate), RETRY on infrastructure trouble, DROP when malformed."""
+    handler = HANDLERS.get(stream)
+    if handler is None:
+        abort(404)
+    envelope = request.get_json(silent=True, force=True)
+    if not isinstance(envelope, dict) or not isinstance(envelope.get("data"), dict) or not envelope.get("id"):
+        log.warning("dropping malformed delivery on %s", stream)
+        return jsonify(status=DROP)
+    try:
+        status = consumers.once(stream, envelope, handler)
+    except consumers.Malformed as err:
+        log.warning("dropping event %s on %s: %s", envelope.get("id"), stream, err)
+        return jsonify(status=DROP)
+    except GatewayError as err:
+        log.warning("event %s on %s will be retried: %s", envelope.get("id"), stream, err)
+        return jsonify(status=RETRY)
+    return jsonify(status=status)

@@ -1,0 +1,43 @@
+"""Bounded, de-duplicated lists kept in one state item (inbox, activity history).
+
+Appends are ETag-guarded read-modify-write loops, so concurrent appends from
+several workers or replicas never lose an entry, and an entry whose id is
+already present is not added twice (redelivered events have no second effect).
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from flask import current_app
+
+from .dapr_gateway import Conflict
+
+RETRIES = 10
+
+
+def read(key: str) -> tuple[list[dict], str | None]:
+    item = current_app.extensions["dapr"].get(key)
+    return list((item.value or {}).get("items", [])), item.etag
+
+
+def append(key: str, entry: dict, limit: int) -> bool:
+    """Add ``entry`` (newest first) unless its ``id`` is there; False if it was."""
+    return update(key, lambda items: None if any(i["id"] == entry["id"] for i in items)
+                  else [entry, *items][:limit])
+
+
+def update(key: str, change: Callable[[list[dict]], list[dict] | None]) -> bool:
+    """Apply ``change`` to the list; it returns the new list, or None for no change."""
+    gw = current_app.extensions["dapr"]
+    for _ in range(RETRIES):
+        items, etag = read(key)
+        new_items = change(items)
+        if new_items is None:
+            return False
+        try:
+            gw.save(key, {"items": new_items}, etag=etag)
+            return True
+        except Conflict:
+            continue
+    raise Conflict(f"{key} kept changing")

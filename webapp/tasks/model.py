@@ -1,0 +1,217 @@
+"""Tasks as values: creation, edits, transitions and list queries. No I/O."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime
+
+STATUSES = ("pending", "in_progress", "completed")
+PRIORITIES = ("low", "medium", "high")
+RECURRENCES = ("none", "daily", "weekly", "monthly", "yearly")
+PRIORITY_RANK = {"high": 0, "medium": 1, "low": 2}
+SORTS = {
+    "updated": "Recently updated",
+    "created": "Newest first",
+    "due": "Due date",
+    "priority": "Priority",
+    "title": "Title",
+}
+TITLE_MAX, DESCRIPTION_MAX, TAGS_MAX, TAG_MAX = 200, 5000, 10, 32
+
+
+class InvalidTransition(ValueError):
+    """The task cannot move to the asked status from where it is."""
+
+
+@dataclass(frozen=True)
+class TaskFields:
+    """What a user can set on a task (validated by the forms / API schema)."""
+
+    title: str
+    description: str = ""
+    status: str = "pending"
+    priority: str = "medium"
+    tags: tuple[str, ...] = ()
+    due_at: datetime | None = None
+    remind_at: datetime | None = None
+    recurrence: str = "none"
+
+
+@dataclass(frozen=True)
+class Task:
+    id: str
+    owner: str
+    title: str
+    description: str
+    status: str
+    priority: str
+    tags: tuple[str, ...]
+    due_at: datetime | None
+    remind_at: datetime | None
+    recurrence: str
+    created_at: datetime
+    updated_at: datetime
+    completed_at: datetime | None = None
+    series_id: str | None = None  # recurring tasks: shared by every instance
+    version: str | None = field(default=None, compare=False)  # the state ETag it was read at
+
+    def to_dict(self) -> dict:
+        """The stored form (version is the ETag, not part of the document)."""
+        data = asdict(self)
+        data.pop("version")
+        data["tags"] = list(self.tags)
+        for key in ("due_at", "remind_at", "created_at", "updated_at", "completed_at"):
+            data[key] = data[key].isoformat() if data[key] else None
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict, version: str | None = None) -> "Task":
+        values = {k: data.get(k) for k in cls.__dataclass_fields__ if k != "version"}
+        values["tags"] = tuple(data.get("tags") or ())
+        values["description"] = data.get("description") or ""
+        values["recurrence"] = data.get("recurrence") or "none"
+        for key in ("due_at", "remind_at", "created_at", "updated_at", "completed_at"):
+            values[key] = datetime.fromisoformat(data[key]) if data.get(key) else None
+        return cls(**values, version=version)
+
+    @property
+    def is_completed(self) -> bool:
+        return self.status == "completed"
+
+    def is_overdue(self, now: datetime) -> bool:
+        return bool(self.due_at and not self.is_completed and self.due_at < now)
+
+
+def normalise_tags(raw: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    """Split, trim, lower-case and de-duplicate tags, keeping their order."""
+    parts = raw.split(",") if isinstance(raw, str) else list(raw)
+    seen: dict[str, None] = {}
+    for part in parts:
+        tag = part.strip().lower()
+        if tag:
+            seen.setdefault(tag, None)
+    return tuple(seen)
+
+
+def new_task(owner: str, fields: TaskFields, now: datetime, task_id: str | None = None) -> Task:
+    """A new task for ``owner``; completed on creation if its status says so."""
+    return Task(
+        id=task_id or uuid.uuid4().hex,
+        owner=owner,
+        title=fields.title.strip(),
+        description=fields.description.strip(),
+        status=fields.status,
+        priority=fields.priority,
+        tags=fields.tags,
+        due_at=fields.due_at,
+        remind_at=fields.remind_at,
+        recurrence=fields.recurrence,
+        created_at=now,
+        updated_at=now,
+        completed_at=now if fields.status == "completed" else None,
+    )
+
+
+def edited(task: Task, fields: TaskFields, now: datetime) -> Task:
+    """The task with the user's edits applied."""
+    completed_at = task.completed_at
+    if fields.status == "completed" and not task.is_completed:
+        completed_at = now
+    elif fields.status != "completed":
+        completed_at = None
+    return replace(
+        task,
+        title=fields.title.strip(),
+        description=fields.description.strip(),
+        status=fields.status,
+        priority=fields.priority,
+        tags=fields.tags,
+        due_at=fields.due_at,
+        remind_at=fields.remind_at,
+        recurrence=fields.recurrence,
+        updated_at=now,
+        completed_at=completed_at,
+    )
+
+
+def completed(task: Task, now: datetime) -> Task:
+    """The task marked done; ``InvalidTransition`` if it already is."""
+    if task.is_completed:
+        raise InvalidTransition("This task is already completed.")
+    return replace(task, status="completed", completed_at=now, updated_at=now)
+
+
+def reopened(task: Task, now: datetime) -> Task:
+    """The task back to pending; ``InvalidTransition`` unless it is completed."""
+    if not task.is_completed:
+        raise InvalidTransition("Only completed tasks can be reopened.")
+    return replace(task, status="pending", completed_at=None, updated_at=now)
+
+
+def fields_of(task: Task) -> TaskFields:
+    """The user-settable fields of a task (to re-apply an edit, or to fill a form)."""
+    return TaskFields(task.title, task.description, task.status, task.priority, task.tags,
+                      task.due_at, task.remind_at, task.recurrence)
+
+
+def changed_fields(before: Task, after: Task) -> list[str]:
+    """Names of user-visible fields that differ."""
+    names = ("title", "description", "status", "priority", "tags", "due_at", "remind_at", "recurrence")
+    return [n for n in names if getattr(before, n) != getattr(after, n)]
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    """Filters, search, sort and page of the task list."""
+
+    status: str = ""
+    priority: str = ""
+    tag: str = ""
+    q: str = ""
+    sort: str = "updated"
+    page: int = 1
+    per_page: int = 20
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[Task]
+    total: int
+    page: int
+    pages: int
+    tags: list[str]  # every tag of the user's tasks, for the filter menu
+
+
+def _sort_key(sort: str):
+    far = datetime.max.replace(tzinfo=None)
+    if sort == "due":
+        return lambda t: (t.due_at is None, t.due_at.replace(tzinfo=None) if t.due_at else far, t.title.lower()), False
+    if sort == "priority":
+        return lambda t: (PRIORITY_RANK.get(t.priority, 9), t.title.lower()), False
+    if sort == "title":
+        return lambda t: (t.title.lower(), t.id), False
+    if sort == "created":
+        return lambda t: (t.created_at, t.id), True
+    return lambda t: (t.updated_at, t.id), True
+
+
+def select(tasks: list[Task], query: ListQuery) -> Page:
+    """Filter, search, sort and cut one page out of ``tasks``."""
+    needle = query.q.strip().lower()
+    matching = [
+        t for t in tasks
+        if (not query.status or t.status == query.status)
+        and (not query.priority or t.priority == query.priority)
+        and (not query.tag or query.tag in t.tags)
+        and (not needle or needle in t.title.lower() or needle in t.description.lower()
+             or any(needle in tag for tag in t.tags))
+    ]
+    key, reverse = _sort_key(query.sort if query.sort in SORTS else "updated")
+    matching.sort(key=key, reverse=reverse)
+    per_page = max(1, query.per_page)
+    pages = max(1, -(-len(matching) // per_page))
+    page = min(max(1, query.page), pages)
+    start = (page - 1) * per_page
+    all_tags = sorted({tag for t in tasks for tag in t.tags})
+    return Page(matching[start:start + per_page], len(matching), page, pages, all_tags)

@@ -1,0 +1,162 @@
+"""Task views: validate → call the service → flash → redirect."""
+
+from __future__ import annotations
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from .. import activity, timezones
+from ..dapr_gateway import Conflict
+from . import bp, model, service, store
+from .forms import ActionForm, ListFilterForm, TaskForm
+from .model import InvalidTransition, ListQuery, TaskFields
+
+
+def form_fields(form: TaskForm) -> TaskFields:
+    tz = current_user.timezone
+    return TaskFields(
+        title=form.title.data or "",
+        description=form.description.data or "",
+        status=form.status.data,
+        priority=form.priority.data,
+        tags=model.normalise_tags(form.tags.data or ""),
+        due_at=timezones.to_utc(form.due_at.data, tz),
+        remind_at=timezones.to_utc(form.remind_at.data, tz),
+        recurrence=form.recurrence.data,
+    )
+
+
+def fill_form(form: TaskForm, task: model.Task) -> None:
+    tz = current_user.timezone
+    form.title.data = task.title
+    form.description.data = task.description
+    form.status.data = task.status
+    form.priority.data = task.priority
+    form.tags.data = ", ".join(task.tags)
+    form.due_at.data = _naive(timezones.to_local(task.due_at, tz))
+    form.remind_at.data = _naive(timezones.to_local(task.remind_at, tz))
+    form.recurrence.data = task.recurrence
+    form.version.data = task.version
+
+
+def _naive(value):
+    return value.replace(tzinfo=None) if value else None
+
+
+@bp.get("/")
+def index():
+    if current_user.is_authenticated:
+        return redirect(url_for("tasks.list_tasks"))
+    return redirect(url_for("auth.login"))
+
+
+@bp.get("/tasks")
+@login_required
+def list_tasks():
+    form = ListFilterForm(request.args)
+    valid = form.validate()
+    if not valid:
+        flash("Some filters were not understood and were ignored.", "warning")
+    query = ListQuery(
+        status=form.status.data if valid and form.status.data else "",
+        priority=form.priority.data if valid and form.priority.data else "",
+        tag=(form.tag.data or "").strip().lower() if valid else "",
+        q=(form.q.data or "") if valid else "",
+        sort=form.sort.data if valid and form.sort.data else "updated",
+        page=form.page.data if valid and form.page.data else 1,
+        per_page=int(current_app.config["TASKS_PER_PAGE"]),
+    )
+    page = model.select(store.load_all(current_user.id), query)
+    return render_template("tasks/list.html", page=page, form=form, query=query,
+                           action_form=ActionForm(), now=service.utcnow())
+
+
+@bp.route("/tasks/new", methods=["GET", "POST"])
+@login_required
+def new_task():
+    form = TaskForm()
+    if form.validate_on_submit():
+        task = service.create(current_user.id, form_fields(form))
+        flash(f"Created “{task.title}”.", "success")
+        return redirect(url_for("tasks.detail", task_id=task.id))
+    status = 422 if form.is_submitted() else 200
+    return render_template("tasks/form.html", form=form, task=None), status
+
+
+@bp.get("/tasks/<task_id>")
+@login_required
+def detail(task_id: str):
+    task = store.load(current_user.id, task_id)
+    action_form = ActionForm(version=task.version)
+    return render_template("tasks/detail.html", task=task, action_form=action_form,
+                           history=activity.history(current_user.id, task.id), now=service.utcnow())
+
+
+@bp.route("/tasks/<task_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(task_id: str):
+    task = store.load(current_user.id, task_id)
+    form = TaskForm()
+    if request.method == "GET":
+        fill_form(form, task)
+        return render_template("tasks/form.html", form=form, task=task)
+    if not form.validate_on_submit():
+        return render_template("tasks/form.html", form=form, task=task), 422
+    try:
+        service.update(current_user.id, task_id, form.version.data, form_fields(form))
+    except Conflict:
+        return conflict_page("edit", task_id, attempted=form)
+    flash("Saved.", "success")
+    return redirect(url_for("tasks.detail", task_id=task_id))
+
+
+def conflict_page(action: str, task_id: str, attempted: TaskForm | None = None):
+    """409: the task as it is now beside what the user tried; nothing was overwritten."""
+    current = store.load(current_user.id, task_id)  # NotFound if it was deleted meanwhile
+    retry_form = None
+    if attempted is not None:
+        attempted.version.data = current.version  # re-applying means: on top of the current version
+        retry_form = attempted
+    return render_template("tasks/conflict.html", action=action, current=current, attempted=attempted,
+                           retry_form=retry_form, action_form=ActionForm(version=current.version)), 409
+
+
+def _transition(action: str, task_id: str, apply, done_message: str):
+    form = ActionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        task = apply(current_user.id, task_id, form.version.data)
+    except Conflict:
+        return conflict_page(action, task_id)
+    except InvalidTransition as err:
+        flash(str(err), "warning")
+        return redirect(url_for("tasks.detail", task_id=task_id))
+    flash(done_message.format(title=task.title), "success")
+    if action == "delete":
+        return redirect(url_for("tasks.list_tasks"))
+    return redirect(_next_url() or url_for("tasks.detail", task_id=task_id))
+
+
+def _next_url() -> str | None:
+    target = request.form.get("next", "")
+    # Only local paths: never an open redirect.
+    return target if target.startswith("/") and not target.startswith("//") else None
+
+
+@bp.post("/tasks/<task_id>/complete")
+@login_required
+def complete(task_id: str):
+    return _transition("complete", task_id, service.complete, "Completed “{title}”.")
+
+
+@bp.post("/tasks/<task_id>/reopen")
+@login_required
+def reopen(task_id: str):
+    return _transition("reopen", task_id, service.reopen, "Reopened “{title}”.")
+
+
+@bp.post("/tasks/<task_id>/delete")
+@login_required
+def delete(task_id: str):
+    return _transition("delete", task_id, service.delete, "Deleted “{title}”.")
