@@ -23,6 +23,7 @@ def make_gateway(config: dict) -> DaprGateway:
     """The app's gateway to its sidecar (no connection is made here)."""
     return DaprGateway(GatewaySettings(
         grpc_address=config["DAPR_GRPC_ADDRESS"],
+        http_endpoint=config["DAPR_HTTP_ENDPOINT"],
         state_store=config["STATE_STORE"],
         pubsub=config["PUBSUB"],
         secret_store=config["SECRET_STORE"],

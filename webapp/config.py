@@ -19,6 +19,8 @@ DEFAULTS: dict[str, object] = {
     # Sidecar
     "DAPR_GRPC_ADDRESS": None,  # defaults to 127.0.0.1:$DAPR_GRPC_PORT
     "DAPR_GRPC_PORT": 50001,
+    "DAPR_HTTP_ENDPOINT": None,  # defaults to http://127.0.0.1:$DAPR_HTTP_PORT
+    "DAPR_HTTP_PORT": 3500,
     "DAPR_TIMEOUT_SECONDS": 5.0,
     "DAPR_HEALTH_TIMEOUT_SECONDS": 3.0,
     "DAPR_API_TOKEN": None,  # token this app sends to its sidecar
@@ -51,7 +53,7 @@ DEFAULTS: dict[str, object] = {
 }
 
 # Environment variables read without the TASKBOARD_ prefix (Dapr's own names).
-UNPREFIXED = {"DAPR_GRPC_PORT", "DAPR_API_TOKEN", "APP_API_TOKEN"}
+UNPREFIXED = {"DAPR_GRPC_PORT", "DAPR_HTTP_PORT", "DAPR_API_TOKEN", "APP_API_TOKEN"}
 
 
 def _coerce(default: object, raw: str, name: str) -> object:
@@ -84,6 +86,8 @@ def build(test_config: dict | None = None, environ: dict[str, str] | None = None
     config = {**DEFAULTS, **from_environment(environ), **(test_config or {})}
     if not config["DAPR_GRPC_ADDRESS"]:
         config["DAPR_GRPC_ADDRESS"] = f"127.0.0.1:{config['DAPR_GRPC_PORT']}"
+    if not config["DAPR_HTTP_ENDPOINT"]:
+        config["DAPR_HTTP_ENDPOINT"] = f"http://127.0.0.1:{config['DAPR_HTTP_PORT']}"
     production = config["ENV"] == "production"
     config.setdefault("SESSION_COOKIE_SECURE", production)
     config["SESSION_COOKIE_SECURE"] = production or bool(config.get("SESSION_COOKIE_SECURE"))

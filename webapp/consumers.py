@@ -63,3 +63,13 @@ def on_task_update(data: dict) -> None:
         notifications.deliver_to_inbox(data)
     else:
         log.info("ignoring task-update of type %s", data["type"])
+
+
+def on_job(name: str, data: dict) -> str:
+    """Dispatch a fired job by its kind; returns what happened."""
+    kind = data.get("kind")
+    if kind == "probe":
+        # Proves the scheduler → sidecar → /job/<name> path (readiness checks, tests).
+        current_app.extensions["dapr"].save(f"job-fired:{name}", {"name": name, "data": data}, ttl_seconds=3600)
+        return "recorded"
+    raise Malformed(f"unknown job kind {kind!r}")

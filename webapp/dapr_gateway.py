@@ -87,6 +87,7 @@ class GatewaySettings:
     """What the gateway needs to know; built from the Flask config."""
 
     grpc_address: str
+    http_endpoint: str  # the SDK's constructor waits on the sidecar's HTTP health endpoint
     state_store: str = "statestore"
     pubsub: str = "pubsub"
     secret_store: str = "secretstore"
@@ -177,6 +178,9 @@ def _loads(data: bytes | None) -> Any:
     return json.loads(data)
 
 
+_CONNECT_LOCK = threading.Lock()
+
+
 class DaprGateway:
     """Domain-neutral operations on the sidecar, one client per process.
 
@@ -188,7 +192,7 @@ class DaprGateway:
         self.settings = settings
         self._client: DaprClient | None = None
         self._pid: int | None = None
-        self._lock = threading.Lock()
+        self._lock = _CONNECT_LOCK  # the SDK's settings are process-global: connect one at a time
 
     # -- client lifecycle -------------------------------------------------
 
@@ -206,6 +210,7 @@ class DaprGateway:
         # The SDK blocks in its constructor until the sidecar's health endpoint
         # answers; bound that so a dead sidecar is a quick 503, not a hung worker.
         sdk_settings.DAPR_HEALTH_TIMEOUT = self.settings.health_timeout_seconds
+        sdk_settings.DAPR_HTTP_ENDPOINT = self.settings.http_endpoint
         if self.settings.api_token:
             sdk_settings.DAPR_API_TOKEN = self.settings.api_token
         interceptors = [_DeadlineInterceptor(self.settings.timeout_seconds)]
@@ -348,6 +353,8 @@ class DaprGateway:
         try:
             resp = self.client.get_secret(self.settings.secret_store, name)
         except Exception as err:
+            if isinstance(err, grpc.RpcError) and "not found" in (err.details() or "").lower():
+                raise NotFound(f"secret {name}") from err
             raise _translate(err, f"secret {name}") from err
         if name not in resp.secret:
             raise NotFound(f"secret {name}")
@@ -358,7 +365,7 @@ class DaprGateway:
     def schedule_job(self, name: str, due: datetime, data: dict, ttl: str | None = None) -> None:
         """Create or replace job ``name`` that calls ``/job/<name>`` once at ``due``."""
         job = Job(name=name, due_time=due.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                  data=_any_json(data), ttl=ttl, overwrite=True)
+                  data=_any_json(data), ttl=ttl)
         try:
             self.client.schedule_job_alpha1(job, overwrite=True)
         except Exception as err:
@@ -416,15 +423,23 @@ class DaprGateway:
         }
 
 
+# How an ETag mismatch inside a transaction surfaces (gRPC INTERNAL, ERR_STATE_TRANSACTION):
+# Redis's Lua scripts say "failed to set key" / "failed to delete"; SQL stores say "etag".
+_TRANSACTION_ETAG_MARKERS = ("failed to set key", "failed to delete", "etag")
+
+
 def _is_transaction_etag_failure(err: grpc.RpcError) -> bool:
     details = (err.details() or "").lower()
-    return "etag" in details or "possible etag mismatch" in details
+    return any(marker in details for marker in _TRANSACTION_ETAG_MARKERS)
 
 
 def _any_json(data: dict):
+    """Job data as a packed ``google.protobuf.Value``: the sidecar posts it to the app as plain JSON."""
+    from google.protobuf import json_format
     from google.protobuf.any_pb2 import Any as AnyProto
-    from google.protobuf.wrappers_pb2 import StringValue
+    from google.protobuf.struct_pb2 import Value
 
+    value = json_format.Parse(json.dumps(data, default=_json_default), Value())
     wrapped = AnyProto()
-    wrapped.Pack(StringValue(value=json.dumps(data, default=_json_default)))
+    wrapped.Pack(value)
     return wrapped

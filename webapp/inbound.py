@@ -68,3 +68,21 @@ def on_event(stream: str):
         log.warning("event %s on %s will be retried: %s", envelope.get("id"), stream, err)
         return jsonify(status=RETRY)
     return jsonify(status=status)
+
+
+@bp.post("/job/<name>")
+def on_job(name: str):
+    """A Dapr job fired: 200 when handled (or nothing left to do), 503 so the job's failure policy retries."""
+    data = request.get_json(silent=True, force=True)
+    if not isinstance(data, dict):
+        log.warning("job %s fired without a JSON object; nothing to do", name)
+        return jsonify(status="ignored", reason="no data")
+    try:
+        outcome = consumers.on_job(name, data)
+    except consumers.Malformed as err:
+        log.warning("job %s ignored: %s", name, err)
+        return jsonify(status="ignored", reason=str(err))
+    except GatewayError as err:
+        log.warning("job %s failed, will be retried: %s", name, err)
+        return jsonify(status="retry", reason=str(err)), 503
+    return jsonify(status=outcome)

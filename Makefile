@@ -1,0 +1,43 @@
+# Taskboard: `make run` starts everything, `make test` tests everything.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PYTEST_ARGS ?=
+
+.PHONY: run test test-unit dapr browser venv clean help
+
+help:
+	@echo "make run    start Redis, the Dapr scheduler, both sidecars and both apps (Ctrl-C stops all)"
+	@echo "make test   run the whole test suite against the real daprd, Redis and Chromium"
+	@echo "make dapr   build or find the pinned Dapr runtime only"
+
+run: venv dapr
+	@$(PY) scripts/devstack.py
+
+test: venv dapr browser
+	@$(PY) -m pytest $(PYTEST_ARGS)
+
+test-unit: venv
+	@$(PY) -m pytest tests/unit $(PYTEST_ARGS)
+
+dapr:
+	@bash scripts/provision-dapr.sh >/dev/null
+
+browser:
+	@bash scripts/ensure-chromium.sh
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	@echo "[venv] creating $(VENV) and installing pinned dependencies..."
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+clean:
+	rm -rf .run test-artifacts .pytest_cache
+
+.PHONY: bench
+bench: venv dapr
+	@$(PY) bench/run.py

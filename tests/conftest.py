@@ -1,0 +1,168 @@
+"""Fixtures shared by every suite.
+
+The stack (Redis, Dapr scheduler, a daprd per app, both apps under gunicorn)
+starts once per test session on free ports, so it never collides with a
+running `make run`. Its logs are copied to test-artifacts/logs when a test fails.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import uuid
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+sys.path.insert(0, str(ROOT))
+
+import devstack  # noqa: E402
+
+ARTIFACTS = ROOT / "test-artifacts"
+
+
+def pytest_report_header(config):
+    out = subprocess.run(["bash", str(ROOT / "scripts/provision-dapr.sh")], capture_output=True, text=True)
+    if out.returncode != 0:
+        return "daprd: not available"
+    bin_dir = Path(out.stdout.strip().splitlines()[-1])
+    version = subprocess.run([str(bin_dir / "daprd"), "--version"], capture_output=True, text=True).stdout.strip()
+    return f"daprd {version.splitlines()[-1]} and scheduler from {bin_dir}"
+
+
+@pytest.hookimpl(tryfirst=True, hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed:
+        item.session.config._taskboard_failed = True
+
+
+@pytest.fixture(scope="session")
+def stack(request):
+    """The real stack for this test session."""
+    run_dir = Path(tempfile.mkdtemp(prefix="taskboard-test-"))
+    the_stack = devstack.Stack(run_dir, devstack.Ports.free(), app_token=secrets.token_urlsafe(16),
+                               workers=2, daprd_log_level="info")
+    the_stack.start()
+    yield the_stack
+    the_stack.stop()
+    if getattr(request.config, "_taskboard_failed", False):
+        target = ARTIFACTS / "logs"
+        shutil.rmtree(target, ignore_errors=True)
+        shutil.copytree(the_stack.logs_dir, target)
+        print(f"\n[stack] a test failed: logs kept in {target}")
+    shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def app_config(stack, **overrides) -> dict:
+    ports = stack.ports.apps["taskboard"]
+    return {"DAPR_GRPC_PORT": ports.grpc, "DAPR_HTTP_PORT": ports.http, "APP_API_TOKEN": stack.app_token, "TESTING": True, **overrides}
+
+
+@pytest.fixture(scope="session")
+def app(stack):
+    """The web app in-process, talking to the taskboard sidecar of the stack."""
+    from webapp import create_app
+    return create_app(app_config(stack))
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def gateway(app):
+    return app.extensions["dapr"]
+
+
+CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
+
+
+def csrf_token(html: str) -> str:
+    match = CSRF_RE.search(html)
+    assert match, "page has no CSRF token"
+    return match.group(1) or match.group(2)
+
+
+def unique_name(prefix: str = "user") -> str:
+    return f"{prefix}{uuid.uuid4().hex[:10]}"
+
+
+class Browser:
+    """A signed-in (or not) user driving the app through the Flask test client."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def get(self, url, **kw):
+        return self.client.get(url, **kw)
+
+    def form_post(self, url, data, page_url=None, **kw):
+        """POST a form the way a browser does: with the CSRF token of the page it came from."""
+        page = self.client.get(page_url or url)
+        token = csrf_token(page.get_data(as_text=True))
+        return self.client.post(url, data={"csrf_token": token, **data}, **kw)
+
+    def register(self, username=None, password="correct horse battery", tz="UTC"):
+        username = username or unique_name()
+        resp = self.form_post("/register", {"username": username, "password": password, "confirm": password,
+                                            "timezone": tz})
+        assert resp.status_code == 302, resp.get_data(as_text=True)[:2000]
+        self.username = username
+        return username
+
+    def create_task(self, **fields) -> str:
+        data = {"title": "A task", "description": "", "status": "pending", "priority": "medium",
+                "tags": "", "due_at": "", "remind_at": "", "recurrence": "none", **fields}
+        resp = self.form_post("/tasks/new", data)
+        assert resp.status_code == 302, resp.get_data(as_text=True)[:3000]
+        return resp.headers["Location"].rsplit("/", 1)[-1]
+
+    def version_of(self, task_id: str) -> str:
+        html = self.get(f"/tasks/{task_id}").get_data(as_text=True)
+        return re.search(r'name="version" value="([^"]*)"', html).group(1)
+
+    def action(self, task_id: str, action: str, version: str | None = None):
+        version = self.version_of(task_id) if version is None else version
+        return self.form_post(f"/tasks/{task_id}/{action}", {"version": version}, page_url=f"/tasks/{task_id}")
+
+
+@pytest.fixture
+def user(app):
+    """A freshly registered, signed-in user."""
+    browser = Browser(app.test_client())
+    browser.register()
+    return browser
+
+
+@pytest.fixture
+def other_user(app):
+    browser = Browser(app.test_client())
+    browser.register()
+    return browser
+
+
+@pytest.fixture
+def anonymous(app):
+    return Browser(app.test_client())
+
+
+def eventually(check, timeout=15.0, interval=0.2):
+    """Poll ``check`` until it returns a truthy value; fail with the last value after ``timeout``."""
+    import time
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s (last value: {last!r})")
