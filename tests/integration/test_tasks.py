@@ -1,0 +1,159 @@
+"""Task pages on the real sidecar: CRUD, filters, conflicts, isolation, errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import Browser, eventually
+
+
+def test_create_and_see_it_in_the_list_and_detail(user):
+    task_id = user.create_task(title="Write report", description="Q3 numbers", priority="high",
+                               tags="work, q3", due_at="2026-12-01T10:00")
+    listing = user.get("/tasks").get_data(as_text=True)
+    assert "Write report" in listing and "#q3" in listing
+    detail = user.get(f"/tasks/{task_id}").get_data(as_text=True)
+    assert "Q3 numbers" in detail and "High" in detail and "Tue 1 Dec 2026, 10:00" in detail
+
+
+def test_invalid_task_form_rerenders_with_errors_and_stores_nothing(user):
+    resp = user.form_post("/tasks/new", {"title": "", "status": "pending", "priority": "medium",
+                                         "recurrence": "none", "tags": "x" * 40})
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 422
+    assert "Give the task a title." in html and "at most 32 characters" in html
+    assert "No tasks yet" in user.get("/tasks").get_data(as_text=True)
+
+
+def test_filters_search_sort_and_pages(user, app):
+    for i in range(3):
+        user.create_task(title=f"Home chore {i}", priority="low", tags="home")
+    user.create_task(title="Urgent work", priority="high", tags="work")
+    html = user.get("/tasks?priority=high").get_data(as_text=True)
+    assert "Urgent work" in html and "Home chore" not in html
+    html = user.get("/tasks?tag=home&q=chore+1").get_data(as_text=True)
+    assert "Home chore 1" in html and "Home chore 2" not in html
+    html = user.get("/tasks?sort=priority").get_data(as_text=True)
+    assert html.index("Urgent work") < html.index("Home chore")
+    html = user.get("/tasks?status=bogus").get_data(as_text=True)
+    assert "Some filters were not understood" in html
+
+
+def test_pagination(user, app):
+    app.config["TASKS_PER_PAGE"] = 2
+    try:
+        for i in range(5):
+            user.create_task(title=f"Item {i}")
+        page3 = user.get("/tasks?page=3&sort=title").get_data(as_text=True)
+        assert "Page 3 of 3" in page3 and "Item 4" in page3 and "Item 0" not in page3
+    finally:
+        app.config["TASKS_PER_PAGE"] = 20
+
+
+def test_edit_saves_and_records_history(user):
+    task_id = user.create_task(title="Draft")
+    resp = user.form_post(f"/tasks/{task_id}/edit", {
+        "title": "Final", "description": "", "status": "in_progress", "priority": "low", "tags": "",
+        "due_at": "", "remind_at": "", "recurrence": "none", "version": user.version_of(task_id)})
+    assert resp.status_code == 302
+    eventually(lambda: "Edited" in user.get(f"/tasks/{task_id}").get_data(as_text=True))
+    html = user.get(f"/tasks/{task_id}").get_data(as_text=True)
+    assert "Final" in html and "In progress" in html
+
+
+def test_concurrent_edit_gets_the_conflict_page_and_overwrites_nothing(user):
+    task_id = user.create_task(title="Original")
+    stale = user.version_of(task_id)
+    edit = {"description": "", "status": "pending", "priority": "medium", "tags": "", "due_at": "",
+            "remind_at": "", "recurrence": "none"}
+    first = user.form_post(f"/tasks/{task_id}/edit", {**edit, "title": "Theirs", "version": stale})
+    assert first.status_code == 302
+    second = user.form_post(f"/tasks/{task_id}/edit", {**edit, "title": "Mine", "version": stale})
+    html = second.get_data(as_text=True)
+    assert second.status_code == 409
+    assert "Theirs" in html and 'value="Mine"' in html and "Re-apply my change" in html
+    assert "Theirs" in user.get(f"/tasks/{task_id}").get_data(as_text=True)
+    # Re-applying sends the current version: it now succeeds.
+    current = user.version_of(task_id)
+    again = user.form_post(f"/tasks/{task_id}/edit", {**edit, "title": "Mine", "version": current})
+    assert again.status_code == 302
+    assert "Mine" in user.get(f"/tasks/{task_id}").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("action", ["complete", "delete"])
+def test_stale_complete_or_delete_is_a_conflict(user, action):
+    task_id = user.create_task(title="Contested")
+    stale = user.version_of(task_id)
+    user.form_post(f"/tasks/{task_id}/edit", {"title": "Changed", "status": "pending", "priority": "medium",
+                                               "recurrence": "none", "version": stale})
+    resp = user.action(task_id, action, version=stale)
+    assert resp.status_code == 409 and "Changed" in resp.get_data(as_text=True)
+    assert user.get(f"/tasks/{task_id}").status_code == 200  # still there, not completed
+    assert "Completed" not in user.get(f"/tasks/{task_id}").get_data(as_text=True).split("History")[0]
+
+
+def test_complete_reopen_delete(user):
+    task_id = user.create_task(title="Lifecycle")
+    assert user.action(task_id, "complete").status_code == 302
+    assert "Reopen" in user.get(f"/tasks/{task_id}").get_data(as_text=True)
+    completing_again = user.action(task_id, "complete")
+    assert completing_again.status_code == 302  # a flash says it already is; nothing breaks
+    assert user.action(task_id, "reopen").status_code == 302
+    assert user.action(task_id, "delete").status_code == 302
+    assert user.get(f"/tasks/{task_id}").status_code == 404
+    assert "Lifecycle" not in user.get("/tasks").get_data(as_text=True)
+
+
+def test_another_users_task_is_exactly_like_a_missing_one(user, other_user):
+    task_id = user.create_task(title="Private plans")
+    other_user.get("/tasks")  # consume the welcome flash so both pages render alike
+    missing = other_user.get("/tasks/0123456789abcdef0123456789abcdef")
+    theirs = other_user.get(f"/tasks/{task_id}")
+    assert theirs.status_code == missing.status_code == 404
+    assert theirs.get_data(as_text=True) == missing.get_data(as_text=True)
+    assert other_user.get(f"/tasks/{task_id}/edit").status_code == 404
+    for action in ("complete", "reopen", "delete"):
+        resp = other_user.form_post(f"/tasks/{task_id}/{action}", {"version": "1"}, page_url="/tasks")
+        assert resp.status_code == 404, action
+    edit = other_user.form_post(f"/tasks/{task_id}/edit", {"title": "pwned", "status": "pending",
+                                                            "priority": "low", "recurrence": "none",
+                                                            "version": "1"}, page_url="/tasks/new")
+    assert edit.status_code == 404
+    assert "Private plans" not in other_user.get("/tasks").get_data(as_text=True)
+    assert "Private plans" in user.get(f"/tasks/{task_id}").get_data(as_text=True)
+
+
+def test_missing_csrf_token_is_400_and_changes_nothing(user):
+    task_id = user.create_task(title="Guarded")
+    resp = user.client.post(f"/tasks/{task_id}/delete", data={"version": user.version_of(task_id)})
+    assert resp.status_code == 400 and "form expired" in resp.get_data(as_text=True)
+    assert user.get(f"/tasks/{task_id}").status_code == 200
+    assert user.client.post("/tasks/new", data={"title": "x"}).status_code == 400
+
+
+def test_unknown_route_gets_the_custom_404_page(user):
+    resp = user.get("/no/such/page")
+    assert resp.status_code == 404 and "Back to your tasks" in resp.get_data(as_text=True)
+
+
+def test_xss_in_text_fields_renders_inert(user):
+    payload = '<script>alert(1)</script><img src=x onerror=alert(2)>'
+    task_id = user.create_task(title=payload, description=payload, tags="<b>bold</b>")
+    for url in ("/tasks", f"/tasks/{task_id}"):
+        html = user.get(url).get_data(as_text=True)
+        assert "<script>alert(1)" not in html and "<img src=x" not in html
+        assert "&lt;script&gt;" in html
+
+
+def test_security_headers(user):
+    resp = user.get("/tasks")
+    csp = resp.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "frame-ancestors 'none'" in csp
+    assert resp.headers["X-Content-Type-Options"] == "nosniff"
+    assert resp.headers["X-Frame-Options"] == "DENY"
+    assert resp.headers["Referrer-Policy"]
+    cookie = resp.request.environ  # the session cookie flags are set at login:
+    set_cookie = Browser(user.client.application.test_client())
+    login = set_cookie.form_post("/login", {"username": user.username, "password": "correct horse battery"})
+    header = login.headers["Set-Cookie"]
+    assert "HttpOnly" in header and "SameSite=Lax" in header
