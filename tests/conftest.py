@@ -166,3 +166,8 @@ def eventually(check, timeout=15.0, interval=0.2):
             return last
         time.sleep(interval)
     raise AssertionError(f"condition not met within {timeout}s (last value: {last!r})")
+
+
+def free_port_pair() -> tuple[int, int]:
+    """Two ports nothing listens on (a sidecar that is not there)."""
+    return devstack.free_port(), devstack.free_port()

@@ -6,13 +6,14 @@ import logging
 import threading
 from pathlib import Path
 
-from flask import Flask
+from flask import Flask, request
+from flask.sessions import SecureCookieSessionInterface
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import config as config_module
-from .dapr_gateway import DaprGateway, GatewaySettings
+from .dapr_gateway import DaprGateway, GatewayError, GatewaySettings, Unavailable
 
 ROOT = Path(__file__).resolve().parent.parent
 csrf = CSRFProtect()
@@ -54,6 +55,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app = base_app(__name__, test_config)
     app.config["INBOUND_SUBSCRIPTIONS"] = "taskboard"
 
+    _load_secret_key_lazily(app)  # first: CSRF and sessions need the key
     csrf.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
@@ -69,7 +71,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     errors.register(app)
     security.register(app)
     _register_template_helpers(app)
-    _load_secret_key_lazily(app)
     return app
 
 
@@ -96,19 +97,35 @@ def _register_template_helpers(app: Flask) -> None:
             return {"unread_count": None}  # the page still renders; the badge waits
 
 
-def _load_secret_key_lazily(app: Flask) -> None:
-    """Read the Flask secret key from the Dapr secret store before the first request.
+class _SecretStoreSessionInterface(SecureCookieSessionInterface):
+    """Signed-cookie sessions whose key is read from the Dapr secret store.
 
-    Done per worker process on its first request rather than at import, so no
-    connection is made before gunicorn forks and a worker can start before its
-    sidecar does. Until it is read, requests get the 503 page.
+    The key is read per worker process when the first request opens a session
+    (not at import, so nothing connects before gunicorn forks, and a worker
+    may start before its sidecar). While it cannot be read, the request gets a
+    null session and the pages answer 503.
     """
-    lock = threading.Lock()
+
+    def __init__(self):
+        self._lock = threading.Lock()
+
+    def open_session(self, app, request):
+        if not app.secret_key:
+            with self._lock:
+                if not app.secret_key:
+                    try:
+                        app.secret_key = app.extensions["dapr"].secret(app.config["SECRET_KEY_NAME"])
+                    except GatewayError as err:
+                        app.logger.error("cannot read the Flask secret key yet: %s", err)
+                        return None
+        return super().open_session(app, request)
+
+
+def _load_secret_key_lazily(app: Flask) -> None:
+    """Pages need the secret key; health and inbound Dapr routes do not."""
+    app.session_interface = _SecretStoreSessionInterface()
 
     @app.before_request
-    def ensure_secret_key():
-        if app.secret_key:
-            return
-        with lock:
-            if not app.secret_key:
-                app.secret_key = app.extensions["dapr"].secret(app.config["SECRET_KEY_NAME"])
+    def require_secret_key():
+        if not app.secret_key and request.blueprint not in ("health", "inbound"):
+            raise Unavailable("the Flask secret key could not be read from the secret store")

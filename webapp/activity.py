@@ -35,7 +35,9 @@ def record(event: dict) -> bool:
 def history(user_id: str, task_id: str) -> list[dict]:
     """The task's history, newest first, only the owner's entries."""
     items, _ = state_lists.read(history_key(task_id))
-    return [
+    entries = [
         {**i, "label": LABELS.get(i["type"], i["type"]), "at": datetime.fromisoformat(i["at"])}
         for i in items if i.get("user_id") == user_id
     ]
+    # Events may be delivered out of order (concurrent delivery, redelivery): order by when they happened.
+    return sorted(entries, key=lambda e: e["at"], reverse=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -42,8 +42,12 @@ def error_response(status: int, message: str):
     """A JSON body or the error page, with ``status``."""
     title = TITLES.get(status, "Error")
     if wants_json():
-        return jsonify(error=title.lower().replace(" ", "_"), message=message, status=status), status
-    return render_template("errors/error.html", status=status, title=title, message=message), status
+        body = jsonify(error=title.lower().replace(" ", "_"), message=message, status=status)
+    else:
+        body = render_template("errors/error.html", status=status, title=title, message=message)
+    response = make_response(body)
+    response.status_code = status
+    return response
 
 
 def register(app: Flask) -> None:
@@ -70,7 +74,7 @@ def register(app: Flask) -> None:
         log.error("infrastructure unavailable: %s", err)
         response = error_response(503, "Taskboard cannot reach its storage right now. "
                                        "Nothing was lost; please try again in a moment.")
-        response[0].headers["Retry-After"] = "5"
+        response.headers["Retry-After"] = "5"
         return response
 
     @app.errorhandler(HTTPException)

@@ -1,0 +1,198 @@
+"""An open-model (constant arrival rate) load generator on asyncio + aiohttp.
+
+Request ``i`` of a point is *scheduled* at ``t0 + i / rate`` and started then
+(or as soon as the event loop can), whatever happened to the requests before
+it: a slow server does not slow the arrivals down (no coordinated omission).
+Latency is measured from the scheduled start, so time a request spent waiting
+for the generator itself, or for a free connection, counts as latency too.
+How late the generator sent requests is recorded separately (``send_lag``): when
+its p99 is large, the generator, not the system under test, was the bottleneck.
+
+An *operation* is an ``async def op(session, i) -> str | None`` that returns
+``None`` on success or a short error label (e.g. ``"HTTP 503"``). An operation
+may make several HTTP calls (e.g. transaction + publish); its latency is the
+whole operation's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Awaitable, Callable
+
+import aiohttp
+
+Op = Callable[[aiohttp.ClientSession, int], Awaitable[str | None]]
+
+USER_AGENT = "taskboard-bench/1"
+
+
+def percentile(sorted_values: list[float], q: float) -> float | None:
+    """The q-th percentile (0–100) by nearest rank; None for no values."""
+    if not sorted_values:
+        return None
+    rank = max(1, math.ceil(q / 100 * len(sorted_values)))
+    return sorted_values[min(rank, len(sorted_values)) - 1]
+
+
+@dataclass
+class PointResult:
+    offered_rps: float
+    duration_s: float
+    scheduled: int = 0
+    ok: int = 0
+    errors: int = 0
+    error_kinds: dict[str, int] = field(default_factory=dict)
+    achieved_rps: float = 0.0  # successful completions inside the window ÷ window
+    latencies_ms: list[float] = field(default_factory=list, repr=False)
+    send_lag_p99_ms: float | None = None
+    max_inflight: int = 0
+
+    def summary(self) -> dict:
+        lat = sorted(self.latencies_ms)
+        return {
+            "offered_rps": round(self.offered_rps, 1),
+            "achieved_rps": round(self.achieved_rps, 1),
+            "duration_s": self.duration_s,
+            "scheduled": self.scheduled,
+            "ok": self.ok,
+            "errors": self.errors,
+            "error_kinds": self.error_kinds,
+            "p50_ms": _r(percentile(lat, 50)),
+            "p90_ms": _r(percentile(lat, 90)),
+            "p99_ms": _r(percentile(lat, 99)),
+            "max_ms": _r(lat[-1] if lat else None),
+            "mean_ms": _r(sum(lat) / len(lat) if lat else None),
+            "send_lag_p99_ms": _r(self.send_lag_p99_ms),
+            "max_inflight": self.max_inflight,
+        }
+
+
+def _r(v: float | None) -> float | None:
+    return None if v is None else round(v, 2)
+
+
+def new_session(limit: int = 1024) -> aiohttp.ClientSession:
+    """One HTTP session per point: keep-alive connections, no cookie jar (ops send their own)."""
+    connector = aiohttp.TCPConnector(limit=limit, limit_per_host=limit, force_close=False,
+                                     enable_cleanup_closed=True, ttl_dns_cache=None)
+    return aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar(),
+                                 headers={"User-Agent": USER_AGENT},
+                                 timeout=aiohttp.ClientTimeout(total=10))
+
+
+async def open_point(op: Op, rate: float, duration: float, *, start_index: int = 0,
+                     grace: float = 8.0, max_inflight: int = 1024) -> PointResult:
+    """Offer ``rate`` operations per second for ``duration`` seconds; wait ``grace`` s for stragglers."""
+    result = PointResult(offered_rps=rate, duration_s=duration)
+    total = int(rate * duration)
+    errors: Counter[str] = Counter()
+    lags: list[float] = []
+    inflight = 0
+    slots = asyncio.Semaphore(max_inflight)
+    loop = asyncio.get_running_loop()
+    async with new_session(max_inflight) as session:
+        t0 = loop.time() + 0.05
+        window_end = t0 + duration
+        done_in_window = 0
+
+        async def one(i: int, scheduled: float) -> None:
+            nonlocal inflight, done_in_window
+            async with slots:
+                inflight += 1
+                result.max_inflight = max(result.max_inflight, inflight)
+                lags.append((loop.time() - scheduled) * 1000)
+                try:
+                    err = await op(session, start_index + i)
+                except asyncio.TimeoutError:
+                    err = "timeout"
+                except aiohttp.ClientError as exc:
+                    err = type(exc).__name__
+                except asyncio.CancelledError:
+                    inflight -= 1
+                    raise
+                finally:
+                    pass
+                inflight -= 1
+            finished = loop.time()
+            if err is None:
+                result.ok += 1
+                result.latencies_ms.append((finished - scheduled) * 1000)
+                if finished <= window_end:
+                    done_in_window += 1
+            else:
+                errors[err] += 1
+
+        tasks = []
+        for i in range(total):
+            scheduled = t0 + i / rate
+            delay = scheduled - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.ensure_future(one(i, scheduled)))
+        result.scheduled = total
+        remaining = window_end - loop.time()
+        if remaining > 0:
+            await asyncio.sleep(remaining)
+        pending = [t for t in tasks if not t.done()]
+        if pending:
+            _, still = await asyncio.wait(pending, timeout=grace)
+            for t in still:
+                t.cancel()
+            if still:
+                await asyncio.gather(*still, return_exceptions=True)
+                errors["not finished within grace"] += len(still)
+        for t in tasks:
+            if t.done() and not t.cancelled() and t.exception() is not None:
+                errors[type(t.exception()).__name__] += 1
+    result.errors = sum(errors.values())
+    result.error_kinds = dict(errors)
+    result.achieved_rps = done_in_window / duration
+    lags.sort()
+    result.send_lag_p99_ms = percentile(lags, 99)
+    return result
+
+
+async def closed_capacity(op: Op, concurrency: int, duration: float, *, start_index: int = 0) -> tuple[float, int]:
+    """Throughput of ``concurrency`` back-to-back workers (a quick capacity estimate for picking rates).
+
+    Returns (operations per second, operations used).
+    """
+    loop = asyncio.get_running_loop()
+    count = 0
+    used = 0
+    async with new_session(concurrency) as session:
+        end = loop.time() + duration
+
+        async def worker() -> None:
+            nonlocal count, used
+            while loop.time() < end:
+                i = start_index + used
+                used += 1
+                try:
+                    err = await op(session, i)
+                except (asyncio.TimeoutError, aiohttp.ClientError):
+                    err = "error"
+                if err is None:
+                    count += 1
+
+        start = loop.time()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = loop.time() - start
+    return count / elapsed, used
+
+
+def run(coro):
+    """Run a coroutine on uvloop when installed (a cheaper generator), else asyncio."""
+    try:
+        import uvloop
+        return uvloop.run(coro)
+    except ImportError:
+        return asyncio.run(coro)
+
+
+def now() -> float:
+    return time.monotonic()

@@ -1,0 +1,93 @@
+"""Events, the notification round trip and the inbound Dapr routes."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+import uuid
+
+from tests.conftest import eventually
+
+
+def test_completion_notifies_through_notification_service_into_the_inbox(user):
+    task_id = user.create_task(title="Ship it")
+    user.action(task_id, "complete")
+    # The unread count appears in the navigation once notification.sent reached the inbox.
+    eventually(lambda: 'aria-label="1 unread"' in user.get("/tasks").get_data(as_text=True))
+    inbox = user.get("/notifications").get_data(as_text=True)
+    assert "“Ship it” was completed." in inbox and "New" in inbox
+    # Opening the inbox marked it read: the badge is gone.
+    assert 'class="badge"' not in user.get("/tasks").get_data(as_text=True)
+
+
+def test_inbox_is_per_user(user, other_user):
+    task_id = user.create_task(title="Mine only")
+    user.action(task_id, "complete")
+    eventually(lambda: "Mine only" in user.get("/notifications").get_data(as_text=True))
+    assert "Mine only" not in other_user.get("/notifications").get_data(as_text=True)
+
+
+def test_every_change_publishes_an_event_recorded_in_history(user):
+    task_id = user.create_task(title="Tracked")
+    user.form_post(f"/tasks/{task_id}/edit", {"title": "Tracked 2", "status": "pending", "priority": "low",
+                                               "recurrence": "none", "version": user.version_of(task_id)})
+    user.action(task_id, "complete")
+    user.action(task_id, "reopen")
+    def history():
+        return user.get(f"/tasks/{task_id}").get_data(as_text=True).split("<h2>History</h2>", 1)[1]
+
+    text = eventually(lambda: (lambda h: h.count("<strong>") >= 4 and h)(history()))
+    labels = [part.split("</strong>")[0] for part in text.split("<strong>")[1:]]
+    assert labels == ["Reopened", "Completed", "Edited", "Created"]
+
+
+def _post(url, body, token=None):
+    headers = {"content-type": "application/cloudevents+json"}
+    if token:
+        headers["dapr-api-token"] = token
+    req = urllib.request.Request(url, data=json.dumps(body).encode(), headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read())
+
+
+def test_inbound_routes_require_the_app_token(stack):
+    base = stack.url()
+    for path in ("/events/task-events", "/events/task-updates", "/job/reminder-x"):
+        status, body = _post(base + path, {"id": "x", "data": {}})
+        assert status == 401 and body["error"] == "unauthorized", path
+    try:
+        urllib.request.urlopen(base + "/dapr/subscribe", timeout=10)
+    except urllib.error.HTTPError as err:
+        assert err.code == 401
+    else:
+        raise AssertionError("/dapr/subscribe answered without the app token")
+
+
+def test_subscriptions_are_listed_with_the_token_and_have_dead_letter_topics(stack):
+    req = urllib.request.Request(stack.url() + "/dapr/subscribe", headers={"dapr-api-token": stack.app_token})
+    with urllib.request.urlopen(req) as resp:
+        subs = json.loads(resp.read())
+    topics = {s["topic"]: s for s in subs}
+    assert set(topics) == {"task-events", "task-updates"}
+    assert all(s["deadLetterTopic"].endswith("-deadletter") for s in subs)
+
+
+def test_malformed_events_are_dropped_and_duplicates_have_one_effect(stack, gateway):
+    url = stack.url() + "/events/task-updates"
+    status, body = _post(url, {"id": "bad-1", "data": {"type": "notification.sent"}}, stack.app_token)
+    assert status == 200 and body["status"] == "DROP"
+    status, body = _post(url, {"id": "bad-2", "data": "not an object"}, stack.app_token)
+    assert body["status"] == "DROP"
+    user_id = f"probe-{uuid.uuid4().hex}"
+    event = {"id": uuid.uuid4().hex, "data": {"type": "notification.sent", "notification_id": "n-1",
+                                              "user_id": user_id, "message": "once"}}
+    for _ in range(3):
+        assert _post(url, event, stack.app_token)[1]["status"] == "SUCCESS"
+    # The same notification under a new CloudEvent id (a redelivery by another path) is still one entry.
+    assert _post(url, {**event, "id": uuid.uuid4().hex}, stack.app_token)[1]["status"] == "SUCCESS"
+    inbox = gateway.get(f"inbox:{user_id}").value["items"]
+    assert [i["message"] for i in inbox] == ["once"]
