@@ -71,7 +71,19 @@ def create_app(test_config: dict | None = None) -> Flask:
     errors.register(app)
     security.register(app)
     _register_template_helpers(app)
+    _register_commands(app)
     return app
+
+
+def _register_commands(app: Flask) -> None:
+    import click
+
+    @app.cli.command("reconcile-reminders")
+    def reconcile_reminders():
+        """Re-create reminder jobs missing from the scheduler (e.g. after losing its data)."""
+        from . import reminders, sweep
+        counts = reminders.reconcile(sweep.all_user_ids())
+        click.echo(f"checked {counts['checked']} reminders, re-created {counts['created']} jobs")
 
 
 def _register_template_helpers(app: Flask) -> None:

@@ -34,8 +34,10 @@ DEFAULTS: dict[str, object] = {
     "TASK_UPDATES_TOPIC": "task-updates",
     "NOTIFY_APP_ID": "notification-service",
     "NOTIFY_METHOD": "notify",
+    "NOTIFY_BINDING": "notify-delivery",
+    "NOTIFY_BINDING_OPERATION": "create",
     "SECRET_KEY_NAME": "flask-secret-key",
-    "REQUIRED_COMPONENTS": "statestore,pubsub,secretstore",
+    "REQUIRED_COMPONENTS": "statestore,pubsub,secretstore,lockstore",
     # Product
     "TASKS_PER_PAGE": 20,
     "INBOX_LIMIT": 200,

@@ -11,7 +11,9 @@ import logging
 
 from flask import current_app
 
-from . import activity, notifications
+from . import activity, notifications, reminders
+from .dapr_gateway import NotFound
+from .tasks import service, store
 from .events import TASK_EVENT_TYPES
 
 log = logging.getLogger(__name__)
@@ -49,10 +51,16 @@ def on_task_event(data: dict) -> None:
     if data["type"] not in TASK_EVENT_TYPES:
         raise Malformed(f"unknown type {data['type']!r}")
     activity.record(data)
+    reminders.sync(data["user_id"], data["task_id"])
     if data["type"] == "task.completed":
         notifications.send(
             notification_id=data["event_id"], user_id=data["user_id"], task_id=data["task_id"],
             kind="task.completed", message=f"“{data.get('title', 'A task')}” was completed.")
+        try:
+            done = store.load(data["user_id"], data["task_id"])
+        except NotFound:
+            return  # deleted since: no next occurrence
+        service.create_next_instance(done)
 
 
 def on_task_update(data: dict) -> None:
@@ -68,6 +76,9 @@ def on_task_update(data: dict) -> None:
 def on_job(name: str, data: dict) -> str:
     """Dispatch a fired job by its kind; returns what happened."""
     kind = data.get("kind")
+    if kind == "reminder":
+        _require(data, "task_id", "user_id")
+        return reminders.fire(data)
     if kind == "probe":
         # Proves the scheduler → sidecar → /job/<name> path (readiness checks, tests).
         current_app.extensions["dapr"].save(f"job-fired:{name}", {"name": name, "data": data}, ttl_seconds=3600)

@@ -11,7 +11,7 @@ import logging
 
 from flask import Blueprint, abort, current_app, jsonify, request
 
-from . import consumers
+from . import consumers, sweep
 from .dapr_gateway import GatewayError
 from .security import app_token_rejection
 
@@ -86,3 +86,14 @@ def on_job(name: str):
         log.warning("job %s failed, will be retried: %s", name, err)
         return jsonify(status="retry", reason=str(err)), 503
     return jsonify(status=outcome)
+
+
+@bp.post("/cron")
+def on_cron():
+    """The `cron` input binding fired: run the sweep (503 makes the binding try again next tick)."""
+    try:
+        counts = sweep.run()
+    except GatewayError as err:
+        log.warning("sweep failed: %s", err)
+        return jsonify(status="failed", reason=str(err)), 503
+    return jsonify(status="done", **counts)

@@ -75,6 +75,8 @@ def register(username: str, password: str, tz: str) -> User:
             ])
     except Conflict as err:  # the lock is held: another registration of this name is under way
         raise UsernameTaken(username) from err
+    from ..sweep import remember_user
+    remember_user(user.id)
     return user
 
 

@@ -24,9 +24,23 @@ KINDS = ("task.completed", "task.reminder", "task.overdue", "digest", "info")
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the notification-service app."""
     app = base_app(__name__, {"APP_ID": "notification-service",
-                              "REQUIRED_COMPONENTS": "statestore,pubsub", **(test_config or {})})
+                              "REQUIRED_COMPONENTS": "statestore,pubsub,notify-delivery", **(test_config or {})})
     app.register_blueprint(bp)
     return app
+
+
+def deliver(notification: dict, now: datetime) -> None:
+    """Hand the notification to the delivery binding (a file, e-mail or webhook by component).
+
+    The file name / subject is derived from the notification id, so a retried
+    delivery overwrites rather than duplicates.
+    """
+    cfg = current_app.config
+    document = {**notification, "delivered_at": now.isoformat()}
+    current_app.extensions["dapr"].invoke_binding(
+        cfg["NOTIFY_BINDING"], cfg["NOTIFY_BINDING_OPERATION"], document,
+        metadata={"fileName": f"{notification['user_id']}-{notification['notification_id']}.json",
+                  "subject": f"Taskboard: {notification['message'][:80]}"})
 
 
 def record_key(notification_id: str) -> str:
@@ -61,6 +75,7 @@ def notify():
         if existing.exists and existing.value.get("sent_at"):
             return jsonify(status="duplicate", notification_id=notification["notification_id"])
         now = datetime.now(timezone.utc)
+        deliver(notification, now)
         sent = events.notification_sent(notification, now)
         gw.publish(current_app.config["TASK_UPDATES_TOPIC"], sent, events.publish_metadata(sent))
         gw.save(record_key(notification["notification_id"]), {**notification, "sent_at": now.isoformat()},

@@ -6,6 +6,8 @@ import uuid
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 
+from .. import recurrence
+
 STATUSES = ("pending", "in_progress", "completed")
 PRIORITIES = ("low", "medium", "high")
 RECURRENCES = ("none", "daily", "weekly", "monthly", "yearly")
@@ -17,6 +19,7 @@ SORTS = {
     "priority": "Priority",
     "title": "Title",
 }
+DATETIME_FIELDS = ("due_at", "remind_at", "created_at", "updated_at", "completed_at", "anchor_at")
 TITLE_MAX, DESCRIPTION_MAX, TAGS_MAX, TAG_MAX = 200, 5000, 10, 32
 
 
@@ -53,7 +56,12 @@ class Task:
     created_at: datetime
     updated_at: datetime
     completed_at: datetime | None = None
-    series_id: str | None = None  # recurring tasks: shared by every instance
+    # Recurring tasks: every instance shares the series id; occurrences are
+    # counted from the anchor (the series' first due time) in the owner's zone.
+    series_id: str | None = None
+    anchor_at: datetime | None = None
+    occurrence: int = 0
+    timezone: str = "UTC"
     version: str | None = field(default=None, compare=False)  # the state ETag it was read at
 
     def to_dict(self) -> dict:
@@ -61,7 +69,7 @@ class Task:
         data = asdict(self)
         data.pop("version")
         data["tags"] = list(self.tags)
-        for key in ("due_at", "remind_at", "created_at", "updated_at", "completed_at"):
+        for key in DATETIME_FIELDS:
             data[key] = data[key].isoformat() if data[key] else None
         return data
 
@@ -71,7 +79,9 @@ class Task:
         values["tags"] = tuple(data.get("tags") or ())
         values["description"] = data.get("description") or ""
         values["recurrence"] = data.get("recurrence") or "none"
-        for key in ("due_at", "remind_at", "created_at", "updated_at", "completed_at"):
+        values["occurrence"] = int(data.get("occurrence") or 0)
+        values["timezone"] = data.get("timezone") or "UTC"
+        for key in DATETIME_FIELDS:
             values[key] = datetime.fromisoformat(data[key]) if data.get(key) else None
         return cls(**values, version=version)
 
@@ -94,10 +104,12 @@ def normalise_tags(raw: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:
     return tuple(seen)
 
 
-def new_task(owner: str, fields: TaskFields, now: datetime, task_id: str | None = None) -> Task:
+def new_task(owner: str, fields: TaskFields, now: datetime, task_id: str | None = None,
+             tz: str = "UTC") -> Task:
     """A new task for ``owner``; completed on creation if its status says so."""
-    return Task(
-        id=task_id or uuid.uuid4().hex,
+    task_id = task_id or uuid.uuid4().hex
+    return _with_series(Task(
+        id=task_id,
         owner=owner,
         title=fields.title.strip(),
         description=fields.description.strip(),
@@ -110,17 +122,25 @@ def new_task(owner: str, fields: TaskFields, now: datetime, task_id: str | None 
         created_at=now,
         updated_at=now,
         completed_at=now if fields.status == "completed" else None,
-    )
+        timezone=tz,
+    ))
 
 
-def edited(task: Task, fields: TaskFields, now: datetime) -> Task:
-    """The task with the user's edits applied."""
+def _with_series(task: Task) -> Task:
+    """Start a new series at the task's due time if it repeats (or end it if not)."""
+    if task.recurrence == "none" or task.due_at is None:
+        return replace(task, series_id=None, anchor_at=None, occurrence=0)
+    return replace(task, series_id=task.series_id or task.id, anchor_at=task.due_at, occurrence=0)
+
+
+def edited(task: Task, fields: TaskFields, now: datetime, tz: str | None = None) -> Task:
+    """The task with the user's edits applied (a new due time or rule restarts the series)."""
     completed_at = task.completed_at
     if fields.status == "completed" and not task.is_completed:
         completed_at = now
     elif fields.status != "completed":
         completed_at = None
-    return replace(
+    changed = replace(
         task,
         title=fields.title.strip(),
         description=fields.description.strip(),
@@ -132,7 +152,11 @@ def edited(task: Task, fields: TaskFields, now: datetime) -> Task:
         recurrence=fields.recurrence,
         updated_at=now,
         completed_at=completed_at,
+        timezone=tz or task.timezone,
     )
+    if (changed.due_at, changed.recurrence) != (task.due_at, task.recurrence):
+        changed = _with_series(changed)
+    return changed
 
 
 def completed(task: Task, now: datetime) -> Task:
@@ -147,6 +171,20 @@ def reopened(task: Task, now: datetime) -> Task:
     if not task.is_completed:
         raise InvalidTransition("Only completed tasks can be reopened.")
     return replace(task, status="pending", completed_at=None, updated_at=now)
+
+
+def next_instance(task: Task, now: datetime) -> Task | None:
+    """The next occurrence of a recurring task (its id is derived, so creating it twice is one task)."""
+    if task.recurrence == "none" or not task.anchor_at or not task.series_id:
+        return None
+    due, n = recurrence.next_due(task.anchor_at, task.recurrence, task.occurrence, task.timezone)
+    remind = due - (task.due_at - task.remind_at) if task.remind_at and task.due_at else None
+    return replace(
+        task,
+        id=uuid.uuid5(uuid.NAMESPACE_URL, f"taskboard:{task.series_id}:{n}").hex,
+        status="pending", due_at=due, remind_at=remind, occurrence=n,
+        created_at=now, updated_at=now, completed_at=None, version=None,
+    )
 
 
 def fields_of(task: Task) -> TaskFields:

@@ -76,7 +76,7 @@ def list_tasks():
 def new_task():
     form = TaskForm()
     if form.validate_on_submit():
-        task = service.create(current_user.id, form_fields(form))
+        task = service.create(current_user.id, form_fields(form), current_user.timezone)
         flash(f"Created “{task.title}”.", "success")
         return redirect(url_for("tasks.detail", task_id=task.id))
     status = 422 if form.is_submitted() else 200
@@ -103,7 +103,7 @@ def edit(task_id: str):
     if not form.validate_on_submit():
         return render_template("tasks/form.html", form=form, task=task), 422
     try:
-        service.update(current_user.id, task_id, form.version.data, form_fields(form))
+        service.update(current_user.id, task_id, form.version.data, form_fields(form), current_user.timezone)
     except Conflict:
         return conflict_page("edit", task_id, attempted=form)
     flash("Saved.", "success")

@@ -40,18 +40,18 @@ def _at_version(current: Task, version: str | None) -> None:
         raise Conflict(f"task {current.id} is at version {current.version}, not {version}")
 
 
-def create(user_id: str, fields: TaskFields) -> Task:
-    """Store a new task for ``user_id`` and announce it."""
-    task = store.insert(model.new_task(user_id, fields, utcnow()))
+def create(user_id: str, fields: TaskFields, tz: str = "UTC") -> Task:
+    """Store a new task for ``user_id`` (due times meant in zone ``tz``) and announce it."""
+    task = store.insert(model.new_task(user_id, fields, utcnow(), tz=tz))
     publish_task_event("task.completed" if task.is_completed else "task.created", task)
     return task
 
 
-def update(user_id: str, task_id: str, version: str | None, fields: TaskFields) -> Task:
+def update(user_id: str, task_id: str, version: str | None, fields: TaskFields, tz: str | None = None) -> Task:
     """Apply an edit made at ``version``; ``Conflict`` if the task changed since."""
     current = store.load(user_id, task_id)
     _at_version(current, version)
-    changed = model.edited(current, fields, utcnow())
+    changed = model.edited(current, fields, utcnow(), tz)
     store.replace(changed, version)
     kind = "task.updated"
     if changed.is_completed and not current.is_completed:
@@ -80,6 +80,16 @@ def reopen(user_id: str, task_id: str, version: str | None) -> Task:
     store.replace(again, version)
     publish_task_event("task.reopened", again, ["status"])
     return again
+
+
+def create_next_instance(done: Task) -> Task | None:
+    """After a recurring task is completed: its next occurrence, created at most once."""
+    nxt = model.next_instance(done, utcnow())
+    if nxt is None or store.gateway().get(store.task_key(nxt.id)).exists:
+        return None  # not recurring, or already created (a redelivered completion)
+    created = store.insert(nxt)
+    publish_task_event("task.created", created)
+    return created
 
 
 def delete(user_id: str, task_id: str, version: str | None) -> Task:

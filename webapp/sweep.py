@@ -1,0 +1,53 @@
+"""The periodic sweep, triggered by the `cron` input binding: overdue alerts and a daily digest.
+
+Every notification id is derived from what it is about (task + due time, user +
+day), so running the sweep twice — or on two replicas — notifies once.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+
+from flask import current_app
+
+from . import notifications, state_lists, timezones
+from .tasks import store
+
+log = logging.getLogger(__name__)
+USERS_INDEX = "users-index"
+
+
+def all_user_ids() -> list[str]:
+    items, _ = state_lists.read(USERS_INDEX)
+    return [i["id"] for i in items]
+
+
+def remember_user(user_id: str) -> None:
+    """Add a user to the index the sweep and the reminder reconciliation walk."""
+    state_lists.append(USERS_INDEX, {"id": user_id}, limit=1_000_000)
+
+
+def run(now: datetime | None = None) -> dict[str, int]:
+    """Flag overdue tasks and send each user with open work a digest once a day."""
+    now = now or datetime.now(timezone.utc)
+    counts = {"users": 0, "overdue": 0, "digests": 0}
+    for user_id in all_user_ids():
+        counts["users"] += 1
+        tasks = [t for t in store.load_all(user_id) if not t.is_completed]
+        overdue = [t for t in tasks if t.is_overdue(now)]
+        for task in overdue:
+            notifications.send(notification_id=f"overdue-{task.id}-{task.due_at:%Y%m%dT%H%M}",
+                               user_id=user_id, task_id=task.id, kind="task.overdue",
+                               message=f"“{task.title}” is overdue.")
+            counts["overdue"] += 1
+        due_today = [t for t in tasks if t.due_at and
+                     timezones.to_local(t.due_at, t.timezone).date() == timezones.to_local(now, t.timezone).date()]
+        if overdue or due_today:
+            day = timezones.to_local(now, tasks[0].timezone).date().isoformat()
+            notifications.send(notification_id=f"digest-{user_id}-{day}", user_id=user_id, task_id=None,
+                               kind="digest",
+                               message=f"Daily digest: {len(due_today)} due today, {len(overdue)} overdue.")
+            counts["digests"] += 1
+    log.info("sweep done: %s", counts)
+    return counts
