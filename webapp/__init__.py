@@ -62,7 +62,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     login_manager.login_message_category = "info"
     login_manager.session_protection = "strong"
 
-    from . import auth, errors, inbound, notifications, security, tasks
+    from . import api, auth, errors, inbound, notifications, security, tasks
+    api.init_app(app, csrf)  # before errors.register: our handlers take precedence over flask-smorest's
     app.register_blueprint(auth.bp)
     app.register_blueprint(tasks.bp)
     app.register_blueprint(notifications.bp)

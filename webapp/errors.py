@@ -23,6 +23,9 @@ TITLES = {
     404: "Not found",
     405: "Method not allowed",
     409: "Conflict",
+    412: "Precondition failed",
+    422: "Invalid input",
+    428: "Precondition required",
     413: "Too large",
     429: "Too many attempts",
     500: "Something went wrong",
@@ -38,11 +41,12 @@ def wants_json() -> bool:
     )
 
 
-def error_response(status: int, message: str):
+def error_response(status: int, message: str, details: dict | None = None):
     """A JSON body or the error page, with ``status``."""
     title = TITLES.get(status, "Error")
     if wants_json():
-        body = jsonify(error=title.lower().replace(" ", "_"), message=message, status=status)
+        extra = {"errors": details} if details else {}
+        body = jsonify(error=title.lower().replace(" ", "_"), message=message, status=status, **extra)
     else:
         body = render_template("errors/error.html", status=status, title=title, message=message)
     response = make_response(body)
@@ -79,7 +83,12 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(err: HTTPException):
-        return error_response(err.code or 500, err.description or TITLES.get(err.code, "Error"))
+        # webargs (the API's validation) puts the per-field messages in err.data.
+        details = (getattr(err, "data", None) or {}).get("messages")
+        response = error_response(err.code or 500, err.description or TITLES.get(err.code, "Error"), details)
+        if err.code == 401 and request.path.startswith("/api/"):
+            response.headers["WWW-Authenticate"] = 'Bearer realm="taskboard"'
+        return response
 
     @app.errorhandler(Exception)
     def unexpected(err):

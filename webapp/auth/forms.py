@@ -44,3 +44,12 @@ class SettingsForm(FlaskForm):
 
 class LogoutForm(FlaskForm):
     """Just the CSRF token of the logout button."""
+
+
+class TokenForm(FlaskForm):
+    name = StringField("Token name", validators=[DataRequired(), Length(max=60)],
+                       description="What the token is for, e.g. “laptop script”.")
+
+
+class RevokeForm(FlaskForm):
+    """The CSRF token of a revoke button."""

@@ -6,8 +6,8 @@ from flask import flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from .. import login_manager
-from . import bp, users
-from .forms import LoginForm, RegisterForm, SettingsForm
+from . import bp, tokens, users
+from .forms import LoginForm, RegisterForm, RevokeForm, SettingsForm, TokenForm
 
 
 @login_manager.user_loader
@@ -84,11 +84,33 @@ def logout():
 @login_required
 def settings():
     form = SettingsForm()
+    token_form = TokenForm()
+    new_token = None
+    status = 200
     if request.method == "GET":
         form.timezone.data = current_user.timezone
-    elif form.validate_on_submit():
-        user = users.update_timezone(current_user, form.timezone.data)
-        session["profile"] = {**session["profile"], "timezone": user.timezone}
-        flash("Settings saved.", "success")
-        return redirect(url_for("auth.settings"))
-    return render_template("auth/settings.html", form=form)
+    elif "timezone" in request.form:
+        if form.validate_on_submit():
+            user = users.update_timezone(current_user, form.timezone.data)
+            session["profile"] = {**session["profile"], "timezone": user.timezone}
+            flash("Settings saved.", "success")
+            return redirect(url_for("auth.settings"))
+        status = 422
+    elif token_form.validate_on_submit():
+        new_token = tokens.create(current_user, token_form.name.data)
+        token_form.name.data = ""
+        status = 201
+    else:
+        status = 422
+    if request.method == "POST" and "timezone" not in request.form:
+        form.timezone.data = current_user.timezone
+    return render_template("auth/settings.html", form=form, token_form=token_form, new_token=new_token,
+                           tokens=tokens.listing(current_user.id), revoke_form=RevokeForm()), status
+
+
+@bp.post("/settings/tokens/<token_id>/revoke")
+@login_required
+def revoke_token(token_id: str):
+    tokens.revoke(current_user.id, token_id)  # NotFound (404) when it is not the user's
+    flash("Token revoked.", "success")
+    return redirect(url_for("auth.settings"))

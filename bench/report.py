@@ -1,0 +1,215 @@
+"""results.json → results.md (tables) and latency.png (latency vs offered load)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+CPU_COLUMNS = [("taskboard", "app"), ("daprd-taskboard", "daprd"), ("notification-service", "notif"),
+               ("daprd-notification-service", "notif daprd"), ("redis", "redis"), ("variants", "variants"),
+               ("load generator", "loadgen")]
+MAX_ERROR_RATE = 0.01
+
+
+def sustained(entry: dict) -> dict | None:
+    """The point with the highest achieved throughput among those with < 1% errors."""
+    good = [p for p in entry.get("points", []) if p["scheduled"] and p["errors"] / p["scheduled"] < MAX_ERROR_RATE]
+    return max(good, key=lambda p: p["achieved_rps"]) if good else None
+
+
+def light(entry: dict) -> dict | None:
+    """The lightest-load point (about 25% of capacity): latency without queueing."""
+    points = entry.get("points", [])
+    return min(points, key=lambda p: p["offered_rps"]) if points else None
+
+
+def near(entry: dict, fraction: float) -> dict | None:
+    points = entry.get("points", [])
+    return min(points, key=lambda p: abs(p.get("fraction_of_calibration", 0) - fraction)) if points else None
+
+
+def fmt(v, digits: int = 1) -> str:
+    if v is None:
+        return "–"
+    if isinstance(v, float):
+        return f"{v:.{digits}f}"
+    return str(v)
+
+
+def ratio(a, b, digits: int = 2) -> str:
+    if not a or not b:
+        return "–"
+    return f"{a / b:.{digits}f}×"
+
+
+def cpu_cells(point: dict | None) -> list[str]:
+    cpu = (point or {}).get("cpu_percent", {})
+    return [fmt(cpu.get(k)) for k, _ in CPU_COLUMNS]
+
+
+def build_markdown(r: dict) -> str:
+    sc = r.get("scenarios", {})
+    env = r.get("environment", {})
+    out = ["# Taskboard benchmark results", ""]
+    if env:
+        out += [f"{env.get('date')} · commit {env.get('git_commit')} · {env.get('cpus')} CPUs · daprd "
+                f"{env.get('daprd')} · Python {env.get('python')} · gunicorn {env.get('gunicorn')} · "
+                f"{env.get('point_seconds')} s per load point · {env.get('load_generator')} · "
+                f"whole run {r.get('runtime_s')} s", ""]
+    out += ["Latencies in ms, measured from each request's *scheduled* start (open model). "
+            "Throughput = highest achieved rate of a point with < 1% errors. "
+            "CPU in % of one core (this machine has 2: 200% is all of it), measured at the point of that throughput. "
+            "The load generator runs on the same 2 cores.", ""]
+
+    out += ["## Summary", "",
+            "| scenario | calibration (closed loop) ops/s | throughput ops/s | p50 | p90 | p99 at ~25% load | "
+            "p99 at ~80% load | errors (all points) | " + " | ".join(f"CPU {c}" for _, c in CPU_COLUMNS) + " |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|" + "---:|" * len(CPU_COLUMNS)]
+    for name, e in sc.items():
+        s, lo, hi = sustained(e), light(e), near(e, 0.8)
+        errors = sum(p["errors"] for p in e.get("points", []))
+        out.append(f"| **{name}** | {fmt((e.get('calibration') or {}).get('ops_per_s'))} | "
+                   f"{fmt(s and s['achieved_rps'])} | {fmt(lo and lo['p50_ms'])} | {fmt(lo and lo['p90_ms'])} | "
+                   f"{fmt(lo and lo['p99_ms'])} | {fmt(hi and hi['p99_ms'])} | {errors} | "
+                   + " | ".join(cpu_cells(s)) + " |")
+    out += ["", "What each scenario is:", ""]
+    out += [f"- **{name}** ({e.get('group')}): {e.get('title')}" for name, e in sc.items()]
+
+    out += ["", "## Ratios", "", "| comparison | throughput | p50 at ~25% load | p99 at ~25% load |", "|---|---:|---:|---:|"]
+
+    def row(label: str, a: str, b: str, note: str = "") -> None:
+        ea, eb = sc.get(a), sc.get(b)
+        if not ea or not eb:
+            out.append(f"| {label} | – | – | – |")
+            return
+        sa, sb, la, lb = sustained(ea), sustained(eb), light(ea), light(eb)
+        out.append(f"| {label}{note} | {ratio(sa and sa['achieved_rps'], sb and sb['achieved_rps'])} | "
+                   f"{ratio(la and la['p50_ms'], lb and lb['p50_ms'])} | {ratio(la and la['p99_ms'], lb and lb['p99_ms'])} |")
+
+    row("full stack ÷ raw sidecar: create (page-create ÷ sidecar-create)", "page-create", "sidecar-create")
+    row("full stack ÷ raw sidecar: list page of 10 ÷ one state GET", "page-list10", "sidecar-get")
+    row("full stack ÷ raw sidecar: list page of 100 ÷ one state GET", "page-list100", "sidecar-get")
+    row("reused ÷ per-request DaprClient: create", "variant-create-reused", "variant-create-percall")
+    row("Dapr ÷ direct Redis: create (same WSGI app)", "variant-create-reused", "variant-create-redis")
+    row("Dapr ÷ direct Redis: list data of 100 tasks", "variant-list100-reused", "variant-list100-redis")
+    row("Dapr ÷ direct Redis: list data of 1,000 tasks", "variant-list1000-reused", "variant-list1000-redis")
+    cpp = r.get("calls_per_page", {})
+    if cpp:
+        out.append("| sidecar calls per list page (10 / 100 / 1,000 tasks) | " +
+                   " / ".join(fmt(v["sidecar_api_calls"], 2) for v in cpp.values()) + " | | |")
+    out += ["", "A ratio is the first scenario's number over the second's: a throughput ratio below 1× or a latency "
+            "ratio above 1× means the first is slower.", ""]
+
+    if cpp:
+        out += ["## Sidecar calls per list page", "",
+                "Counted from daprd's metrics endpoint (`dapr_grpc_io_server_completed_rpcs`, "
+                "`dapr_http_server_request_count`, `dapr_component_state_count`) and Redis `INFO commandstats`, "
+                "before and after 20 list pages of one user, divided by 20.", "",
+                "| tasks | sidecar API calls per page | by method (incl. state-store operations) | Redis commands per page |",
+                "|---:|---:|---|---|"]
+        for v in cpp.values():
+            by = ", ".join(f"{k}: {fmt(x, 2)}" for k, x in v["by_method"].items())
+            rc = ", ".join(f"{k}: {fmt(x, 2)}" for k, x in v["redis_commands"].items())
+            out.append(f"| {v['tasks']} | {fmt(v['sidecar_api_calls'], 2)} | {by} | {rc} |")
+        out.append("")
+
+    ev = r.get("event_latency")
+    if ev:
+        a, b = ev["from_request_start_ms"], ev["from_response_ms"]
+        out += ["## Event latency: complete → inbox", "",
+                f"{ev['samples']} tasks completed one after another on an otherwise idle stack; the inbox state item "
+                f"(`inbox:<user id>`) polled through daprd's HTTP state API every {ev['poll_interval_ms']} ms. "
+                "Path: POST complete → publish task.completed → taskboard subscriber → invoke notification-service "
+                "→ publish notification.sent → taskboard subscriber → inbox.", "",
+                "| measured from | p50 | p90 | p99 | max |", "|---|---:|---:|---:|---:|",
+                f"| the complete POST's start | {fmt(a['p50'])} | {fmt(a['p90'])} | {fmt(a['p99'])} | {fmt(a['max'])} |",
+                f"| the complete POST's response | {fmt(b['p50'])} | {fmt(b['p90'])} | {fmt(b['p99'])} | {fmt(b['max'])} |",
+                "", f"Errors: {ev['errors'] or 'none'}", ""]
+
+    idle, end, peak = r.get("memory_idle", {}), r.get("memory_end", {}), r.get("memory_peak_rss_mb", {})
+    if idle:
+        out += ["## Memory (RSS, MB)", "",
+                "| process group | idle after seeding | peak (sampled after each load point) | processes at the end |",
+                "|---|---:|---:|---|"]
+        for name, m in idle.items():
+            procs = ", ".join(f"{p['rss_mb']} ({_short(p['cmd'])})" for p in end.get(name, m)["processes"])
+            out.append(f"| {name} | {fmt(m['rss_mb'])} | {fmt(peak.get(name))} | {procs} |")
+        out.append("")
+
+    out += ["## Every load point", "",
+            "| scenario | offered/s | achieved/s | p50 | p90 | p99 | max | errors | generator lag p99 | "
+            + " | ".join(f"CPU {c}" for _, c in CPU_COLUMNS) + " |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|" + "---:|" * len(CPU_COLUMNS)]
+    for name, e in sc.items():
+        for p in e.get("points", []):
+            errs = f"{p['errors']}" + (f" {p['error_kinds']}" if p["errors"] else "")
+            out.append(f"| {name} | {fmt(p['offered_rps'])} | {fmt(p['achieved_rps'])} | {fmt(p['p50_ms'])} | "
+                       f"{fmt(p['p90_ms'])} | {fmt(p['p99_ms'])} | {fmt(p['max_ms'])} | {errs} | "
+                       f"{fmt(p['send_lag_p99_ms'])} | " + " | ".join(cpu_cells(p)) + " |")
+    out.append("")
+    seeding = r.get("seeding")
+    if seeding:
+        out += [f"Seeding: {seeding['users']} users registered and {sum(seeding['tasks'].values())} tasks created "
+                f"through the app's forms in {seeding['seconds']} s.", ""]
+    out += ["## Failures", ""]
+    out += [f"- {f}" for f in r.get("failures", [])] or ["None."]
+    out.append("")
+    return "\n".join(out)
+
+
+def _short(cmd: str) -> str:
+    if "gunicorn" in cmd:
+        return "gunicorn"
+    return cmd.split(" ")[0].rsplit("/", 1)[-1][:30]
+
+
+def plot(r: dict, path: Path) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    panels = [("limit", "Raw sidecar (daprd HTTP, no Flask)"), ("full stack", "Full stack (gunicorn + Flask + daprd)"),
+              ("variants-create", "Create: per-request vs reused DaprClient vs redis-py"),
+              ("variants-list", "List data path: Dapr vs redis-py")]
+    fig, axes = plt.subplots(2, 2, figsize=(14, 10))
+    for ax, (key, title) in zip(axes.flat, panels):
+        for i, (name, e) in enumerate(r.get("scenarios", {}).items()):
+            group = e.get("group")
+            if group == "variants":
+                group = "variants-create" if "create" in name else "variants-list"
+            if group != key or not e.get("points"):
+                continue
+            pts = sorted(e["points"], key=lambda p: p["offered_rps"])
+            x = [p["offered_rps"] for p in pts]
+            color = f"C{i % 10}"
+            ax.plot(x, [p["p50_ms"] for p in pts], "o-", color=color, label=f"{name} p50")
+            ax.plot(x, [p["p99_ms"] for p in pts], "s--", color=color, alpha=0.7, label=f"{name} p99")
+            for p in pts:
+                if p["errors"]:
+                    ax.annotate(f"{p['errors']} err", (p["offered_rps"], p["p99_ms"] or 1), fontsize=7, color=color)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_title(title, fontsize=11)
+        ax.set_xlabel("offered load (operations/s, log)")
+        ax.set_ylabel("latency from scheduled start (ms, log)")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=7, loc="upper left")
+    env = r.get("environment", {})
+    fig.suptitle(f"Taskboard latency vs offered load — {env.get('cpus')} CPUs, daprd {env.get('daprd')}, "
+                 f"gunicorn {env.get('gunicorn')}, {env.get('point_seconds')} s per point "
+                 f"(solid p50, dashed p99)", fontsize=11)
+    fig.tight_layout(rect=(0, 0, 1, 0.96))
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def write(results: dict, out: Path) -> None:
+    (out / "results.md").write_text(build_markdown(results))
+    plot(results, out / "latency.png")
+
+
+if __name__ == "__main__":
+    # Re-render from an existing results.json: python bench/report.py [bench/results]
+    target = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parent / "results"
+    write(json.loads((target / "results.json").read_text()), target)

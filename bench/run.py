@@ -1,0 +1,688 @@
+"""`make bench`: Taskboard's performance, from the sidecar's limit to the full stack.
+
+Starts the stack through scripts/devstack.py (free ports, a temporary run
+directory, gunicorn with 2 workers × 4 threads, ENV=production, app and API
+tokens), plus bench/variants.py under the same gunicorn settings; seeds users
+and tasks through the app's own forms; then offers load at constant arrival
+rates (open model, bench/loadgen.py) and writes
+
+    bench/results/results.json   every number
+    bench/results/results.md     the tables
+    bench/results/latency.png    latency vs offered load
+
+Run with `make bench` or `.venv/bin/python bench/run.py [--point-seconds 8]`.
+See bench/README.md for what each scenario measures and how to read it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import importlib
+import json
+import os
+import platform
+import random
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+RESULTS = BENCH / "results"
+REQUIREMENTS = ROOT / "requirements-bench.txt"
+T_START = time.monotonic()
+
+
+def say(message: str) -> None:
+    print(f"[bench {time.monotonic() - T_START:6.1f}s] {message}", flush=True)
+
+
+def ensure_requirements() -> None:
+    """pip-install requirements-bench.txt into this venv when a module is missing."""
+    missing = []
+    for module in ("aiohttp", "redis", "matplotlib", "uvloop"):
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            missing.append(module)
+    if not missing:
+        return
+    say(f"installing {REQUIREMENTS.name} into {sys.prefix} (missing: {', '.join(missing)})")
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check",
+                    "-r", str(REQUIREMENTS)], check=True)
+    importlib.invalidate_caches()
+
+
+ensure_requirements()
+sys.path.insert(0, str(ROOT / "scripts"))
+sys.path.insert(0, str(BENCH))
+
+import aiohttp  # noqa: E402
+import redis  # noqa: E402
+
+import devstack  # noqa: E402
+import loadgen  # noqa: E402
+import procstats  # noqa: E402
+import report  # noqa: E402
+import variants  # noqa: E402
+import webclient  # noqa: E402
+
+FRACTIONS = (0.25, 0.5, 0.8, 1.1)  # offered load as fractions of the calibrated capacity
+N_CREATE_USERS = 16
+
+
+# -- the stack ---------------------------------------------------------------
+
+def distinct_free_ports() -> devstack.Ports:
+    """Ports.free() can hand out the same port twice (each socket is closed before the next bind): retry."""
+    for _ in range(50):
+        ports = devstack.Ports.free()
+        flat = [v for k, v in dataclasses.asdict(ports).items() if k != "apps"]
+        flat += [p for app in ports.apps.values() for p in dataclasses.astuple(app)]
+        if len(flat) == len(set(flat)):
+            return ports
+    raise RuntimeError("could not get distinct free ports")
+
+
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        self.run_dir = Path(tempfile.mkdtemp(prefix="taskboard-bench-"))
+        self.api_token = secrets.token_urlsafe(16)
+        self.stack = devstack.Stack(
+            self.run_dir, distinct_free_ports(), workers=args.workers,
+            app_token=secrets.token_urlsafe(16), api_token=self.api_token,
+            daprd_log_level="warn",
+            # Production settings; access logs off because devstack pumps every log line
+            # through a thread of *this* process, which also generates the load.
+            app_env={"TASKBOARD_ENV": "production", "GUNICORN_ACCESS_LOG": "0"})
+        self.variants_proc: subprocess.Popen | None = None
+        self.variants_port = devstack.free_port()
+        self.results: dict = {"scenarios": {}, "failures": []}
+        self.redis: redis.Redis | None = None
+
+    # addresses
+    @property
+    def tb(self):
+        return self.stack.ports.apps["taskboard"]
+
+    @property
+    def app_url(self) -> str:
+        return self.stack.url("taskboard")
+
+    @property
+    def sidecar(self) -> str:
+        return f"http://127.0.0.1:{self.tb.http}/v1.0"
+
+    @property
+    def variants_url(self) -> str:
+        return f"http://127.0.0.1:{self.variants_port}"
+
+    def dapr_headers(self) -> dict[str, str]:
+        return {"dapr-api-token": self.api_token}
+
+    def start(self) -> None:
+        say(f"starting the stack in {self.run_dir} (gunicorn workers={self.args.workers})")
+        self.stack.start()
+        say(f"stack up: taskboard {self.app_url}, its daprd http {self.tb.http} grpc {self.tb.grpc} "
+            f"metrics {self.tb.metrics}, redis {self.stack.ports.redis}")
+        self.redis = redis.Redis(host="127.0.0.1", port=self.stack.ports.redis)
+        env = {**os.environ, "DAPR_GRPC_PORT": str(self.tb.grpc), "DAPR_HTTP_PORT": str(self.tb.http),
+               "DAPR_API_TOKEN": self.api_token, "BENCH_REDIS_PORT": str(self.stack.ports.redis),
+               "WEB_CONCURRENCY": str(self.args.workers), "GUNICORN_ACCESS_LOG": "0",
+               "PYTHONUNBUFFERED": "1"}
+        log = open(self.stack.logs_dir / "variants.log", "ab")
+        self.variants_proc = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"),
+             "--bind", f"127.0.0.1:{self.variants_port}", "--pythonpath", str(BENCH), "variants:app"],
+            env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.variants_proc.poll() is not None:
+                raise RuntimeError(f"variants app exited; see {self.stack.logs_dir / 'variants.log'}")
+            try:
+                with urllib.request.urlopen(f"{self.variants_url}/healthz", timeout=1):
+                    break
+            except OSError:
+                time.sleep(0.2)
+        say(f"benchmark variants app (bench/variants.py) up on {self.variants_url}")
+        roots = {
+            "taskboard": self.stack.procs["taskboard"].pid,
+            "daprd-taskboard": self.stack.procs["daprd-taskboard"].pid,
+            "notification-service": self.stack.procs["notification-service"].pid,
+            "daprd-notification-service": self.stack.procs["daprd-notification-service"].pid,
+            "redis": self.stack.procs["redis"].pid,
+            "scheduler": self.stack.procs["scheduler"].pid,
+            "variants": self.variants_proc.pid,
+        }
+        self.groups = procstats.Groups(roots)
+        self.peak_memory: dict[str, float] = {}
+
+    def stop(self) -> None:
+        if self.variants_proc and self.variants_proc.poll() is None:
+            os.killpg(self.variants_proc.pid, signal.SIGTERM)
+            try:
+                self.variants_proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.variants_proc.pid, signal.SIGKILL)
+        say("stopping the stack")
+        self.stack.stop()
+        if self.args.keep_run_dir:
+            say(f"run directory (logs) kept in {self.run_dir}")
+        else:
+            logs = RESULTS / "logs"
+            if self.results.get("failures"):
+                shutil.rmtree(logs, ignore_errors=True)
+                shutil.copytree(self.stack.logs_dir, logs)
+                say(f"something failed: logs copied to {logs}")
+            shutil.rmtree(self.run_dir, ignore_errors=True)
+
+    # -- measurements helpers -----------------------------------------------
+
+    def cpu_snapshot(self) -> dict[str, float]:
+        snap = self.groups.cpu()
+        snap["load generator"] = procstats.cpu_seconds([os.getpid()])
+        return snap
+
+    def note_memory(self) -> dict:
+        mem = self.groups.memory()
+        for name, m in mem.items():
+            self.peak_memory[name] = max(self.peak_memory.get(name, 0), m["rss_mb"])
+        return mem
+
+    def backlog(self) -> int:
+        """Messages published but not yet acknowledged by a subscriber (all Redis streams)."""
+        waiting = 0
+        for stream in self.redis.scan_iter(_type="STREAM"):
+            info = self.redis.xinfo_stream(stream)
+            for group in self.redis.xinfo_groups(stream):
+                waiting += group["pending"]
+                if group["last-delivered-id"] != info["last-generated-id"]:
+                    waiting += group.get("lag") or 1
+        return waiting
+
+    async def drain(self, what: str, timeout: float = 60.0) -> float:
+        """Wait until subscribers caught up, so one scenario's events do not load the next."""
+        start = time.monotonic()
+        first = self.backlog()
+        while time.monotonic() - start < timeout:
+            if self.backlog() == 0:
+                took = time.monotonic() - start
+                if first:
+                    say(f"  event backlog after {what}: {first} messages, drained in {took:.1f}s")
+                return took
+            await asyncio.sleep(0.2)
+        self.failure(f"event backlog after {what} not drained within {timeout:.0f}s ({self.backlog()} left)")
+        return timeout
+
+    def failure(self, message: str) -> None:
+        say(f"FAILED: {message}")
+        self.results["failures"].append(message)
+
+    async def sweep(self, name: str, title: str, op, *, concurrency: int, group: str,
+                    fractions=FRACTIONS, calib_seconds: float = 3.0, index_source=None,
+                    before_points=None, drain_between: bool = False) -> dict:
+        """Calibrate capacity (closed loop), then offer load at fractions of it (open model)."""
+        say(f"{name}: {title}")
+        entry = {"title": title, "group": group, "points": []}
+        self.results["scenarios"][name] = entry
+        counter = index_source or _Counter()
+        rate, used = await loadgen.closed_capacity(op, concurrency, calib_seconds, start_index=counter.take(0))
+        counter.take(used)
+        entry["calibration"] = {"closed_loop_concurrency": concurrency, "ops_per_s": round(rate, 1)}
+        say(f"  calibration: {rate:.1f} ops/s with {concurrency} back-to-back clients")
+        if rate <= 0:
+            self.failure(f"{name}: no successful operation during calibration")
+            return entry
+        if drain_between:
+            await self.drain(f"{name} calibration")
+        if before_points:
+            await before_points(rate)
+        for fraction in fractions:
+            offered = max(1.0, round(rate * fraction, 1))
+            cpu0, t0 = self.cpu_snapshot(), time.monotonic()
+            start_index = counter.take(int(offered * self.args.point_seconds) + 1)
+            point = await loadgen.open_point(op, offered, self.args.point_seconds, start_index=start_index)
+            elapsed = time.monotonic() - t0
+            cpu = procstats.cpu_percent(cpu0, self.cpu_snapshot(), elapsed)
+            mem = self.note_memory()
+            summary = point.summary()
+            summary["fraction_of_calibration"] = fraction
+            summary["cpu_percent"] = cpu
+            summary["rss_mb"] = {k: v["rss_mb"] for k, v in mem.items()}
+            entry["points"].append(summary)
+            errs = f", errors {point.errors} {point.error_kinds}" if point.errors else ""
+            say(f"  offered {offered:7.1f}/s → {summary['achieved_rps']:7.1f}/s  p50 {summary['p50_ms']} "
+                f"p90 {summary['p90_ms']} p99 {summary['p99_ms']} ms{errs}  "
+                f"cpu app {cpu.get('taskboard', 0)}% daprd {cpu.get('daprd-taskboard', 0)}% "
+                f"variants {cpu.get('variants', 0)}% redis {cpu.get('redis', 0)}% gen {cpu['load generator']}%")
+            if point.errors:
+                self.results["failures"].append(f"{name} at {offered}/s: {point.errors} errors {point.error_kinds}")
+            if drain_between:
+                await self.drain(f"{name} at {offered}/s")
+            await asyncio.sleep(0.5)
+        return entry
+
+    # -- seeding -------------------------------------------------------------
+
+    async def user_id(self, http: aiohttp.ClientSession, username: str) -> str:
+        async with http.get(f"{self.sidecar}/state/statestore/username:{username.lower()}",
+                            headers=self.dapr_headers()) as resp:
+            return (await resp.json())["user_id"]
+
+    async def seed(self) -> None:
+        stamp = secrets.token_hex(3)
+        names = {"list10": f"b{stamp}l10", "list100": f"b{stamp}l100", "list1000": f"b{stamp}l1000",
+                 "events": f"b{stamp}ev"}
+        names.update({f"create{i}": f"b{stamp}c{i}" for i in range(N_CREATE_USERS)})
+        say(f"registering {len(names)} users through POST /register")
+        async with loadgen.new_session(64) as http:
+            users = await asyncio.gather(*(webclient.register(http, self.app_url, n) for n in names.values()))
+            self.users = dict(zip(names, users))
+            for u in users:
+                u.user_id = await self.user_id(http, u.username)
+            counts = {"list10": 10, "list100": 100, "list1000": 1000, "events": 40}
+            say(f"seeding {sum(counts.values())} tasks through POST /tasks/new "
+                f"({', '.join(f'{k}: {v}' for k, v in counts.items())})")
+            t0 = time.monotonic()
+
+            async def fill(key: str, count: int) -> list[str]:
+                user, ids, queue = self.users[key], [], list(range(count))
+
+                async def worker():
+                    while queue:
+                        n = queue.pop()
+                        for _attempt in range(3):
+                            tid, err = await webclient.create_task(http, self.app_url, user, f"Seeded task {n}")
+                            if tid:
+                                ids.append(tid)
+                                break
+                        else:
+                            raise webclient.AppError(f"seeding {key}: {err}")
+                await asyncio.gather(*(worker() for _ in range(4)))
+                return ids
+
+            seeded = await asyncio.gather(*(fill(k, c) for k, c in counts.items()))
+            self.seeded = dict(zip(counts, seeded))
+        say(f"seeded in {time.monotonic() - t0:.1f}s")
+        self.results["seeding"] = {"users": len(names), "tasks": counts, "seconds": round(time.monotonic() - t0, 1)}
+        await self.drain("seeding", timeout=120)
+
+    # -- metrics: sidecar calls per page -------------------------------------
+
+    def scrape(self) -> dict[str, float]:
+        """daprd API calls (gRPC and HTTP server side) and state-store operations, by method."""
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.tb.metrics}/metrics", timeout=5) as resp:
+            text = resp.read().decode()
+        out: dict[str, float] = {}
+        for line in text.splitlines():
+            if line.startswith("#") or not line:
+                continue
+            name, _, rest = line.partition("{")
+            labels, _, value = rest.rpartition("} ")
+            if name == "dapr_grpc_io_server_completed_rpcs":
+                key = "grpc " + _label(labels, "grpc_server_method").rsplit("/", 1)[-1]
+            elif name == "dapr_http_server_request_count":
+                key = f"http {_label(labels, 'method')} {_label(labels, 'path')}"
+            elif name == "dapr_component_state_count":
+                key = "statestore " + _label(labels, "operation")
+            else:
+                continue
+            out[key] = out.get(key, 0) + float(value)
+        return out
+
+    def redis_calls(self) -> dict[str, int]:
+        stats = self.redis.info("commandstats")
+        return {k.removeprefix("cmdstat_"): v["calls"] for k, v in stats.items()}
+
+    async def calls_per_page(self, pages: int = 20) -> None:
+        say(f"counting sidecar calls per list page ({pages} pages per size, metrics at :{self.tb.metrics})")
+        await self.drain("before counting")
+        out = {}
+        async with loadgen.new_session(4) as http:
+            for key in ("list10", "list100", "list1000"):
+                user = self.users[key]
+                await webclient.list_page(http, self.app_url, user)  # warm both workers' caches
+                before, rbefore = self.scrape(), self.redis_calls()
+                errors = 0
+                for _ in range(pages):
+                    errors += await webclient.list_page(http, self.app_url, user) is not None
+                after, rafter = self.scrape(), self.redis_calls()
+                sidecar = {k: round((after.get(k, 0) - before.get(k, 0)) / pages, 2) for k in after}
+                sidecar = {k: v for k, v in sidecar.items() if v}
+                redis_cmds = {k: round((rafter.get(k, 0) - rbefore.get(k, 0)) / pages, 2) for k in rafter}
+                redis_cmds = {k: v for k, v in redis_cmds.items()
+                              if v and k not in ("info", "xreadgroup", "xautoclaim", "xpending", "ping")}
+                api_calls = sum(v for k, v in sidecar.items() if k.startswith(("grpc ", "http ")))
+                out[key] = {"tasks": int(key.removeprefix("list")), "sidecar_api_calls": round(api_calls, 2),
+                            "by_method": sidecar, "redis_commands": redis_cmds, "errors": errors}
+                say(f"  {key}: {api_calls:.2f} sidecar API calls per page {sidecar}; redis {redis_cmds}")
+        self.results["calls_per_page"] = out
+
+    # -- event latency -------------------------------------------------------
+
+    async def event_latency(self, samples: int = 25) -> None:
+        say(f"event latency: complete a task, poll inbox:<user id> through daprd until it shows ({samples} samples)")
+        user = self.users["events"]
+        ids = self.seeded["events"][:samples]
+        await self.drain("before event latency")
+        versions = await self.versions(ids)
+        from_request, from_response, errors = [], [], {}
+        clock = time.perf_counter
+        async with loadgen.new_session(8) as http:
+            for tid in ids:
+                t_req = clock()
+                err = await webclient.complete_task(http, self.app_url, user, tid, versions[tid])
+                t_resp = clock()
+                if err:
+                    errors[err] = errors.get(err, 0) + 1
+                    continue
+                seen = None
+                while clock() - t_resp < 20:
+                    async with http.get(f"{self.sidecar}/state/statestore/inbox:{user.user_id}",
+                                        headers=self.dapr_headers()) as resp:
+                        body = await resp.read()
+                    if body and any(i.get("task_id") == tid for i in json.loads(body).get("items", [])):
+                        seen = clock()
+                        break
+                    await asyncio.sleep(0.005)
+                if seen is None:
+                    errors["not in inbox within 20s"] = errors.get("not in inbox within 20s", 0) + 1
+                    continue
+                from_request.append((seen - t_req) * 1000)
+                from_response.append((seen - t_resp) * 1000)
+                await asyncio.sleep(0.1)
+        res = {"samples": len(from_request), "errors": errors, "poll_interval_ms": 5,
+               "from_request_start_ms": _pcts(from_request), "from_response_ms": _pcts(from_response)}
+        self.results["event_latency"] = res
+        say(f"  complete → inbox: {res['from_request_start_ms']} (from the POST's start); errors {errors}")
+        if errors:
+            self.results["failures"].append(f"event latency: {errors}")
+
+    async def versions(self, task_ids: list[str]) -> dict[str, str]:
+        """Current ETags of tasks, in one bulk read through the sidecar."""
+        async with aiohttp.ClientSession() as http:
+            async with http.post(f"{self.sidecar}/state/statestore/bulk", headers=self.dapr_headers(),
+                                 json={"keys": [f"task:{t}" for t in task_ids], "parallelism": 32}) as resp:
+                items = await resp.json()
+        return {it["key"].split(":", 1)[1]: it.get("etag") for it in items}
+
+    # -- scenarios -------------------------------------------------------------
+
+    async def scenarios(self) -> None:
+        h = self.dapr_headers()
+        sc = self.sidecar
+        only = set(self.args.only.split(",")) if self.args.only else None
+
+        def wanted(name: str) -> bool:
+            return only is None or name in only or name.split("-")[0] in only
+
+        # (a) the limit: daprd straight over HTTP, no Flask
+        read_keys = [f"task:{t}" for t in self.seeded["list100"]]
+
+        async def raw_get(http, i):
+            async with http.get(f"{sc}/state/statestore/{read_keys[i % len(read_keys)]}", headers=h) as resp:
+                await resp.read()
+                return None if resp.status == 200 else f"HTTP {resp.status}"
+
+        raw_prefix = f"rawuser{secrets.token_hex(3)}-"
+
+        async def raw_create(http, i):
+            """What the app's create asks of its sidecar: get index, transaction, publish."""
+            user = f"{raw_prefix}{i % N_CREATE_USERS}"
+            task = variants.new_task(user)
+            for _ in range(variants.INDEX_RETRIES):
+                async with http.get(f"{sc}/state/statestore/tasks-of:{user}", headers=h) as resp:
+                    body = await resp.read()
+                    etag = resp.headers.get("ETag")
+                ids = json.loads(body)["ids"] if body else []
+                index_op = {"key": f"tasks-of:{user}", "value": {"ids": [task["id"], *ids]}}
+                if etag:
+                    index_op["etag"] = etag
+                txn = {"operations": [{"operation": "upsert", "request": {"key": f"task:{task['id']}", "value": task}},
+                                      {"operation": "upsert", "request": index_op}]}
+                async with http.post(f"{sc}/state/statestore/transaction", json=txn, headers=h) as resp:
+                    text = await resp.text()
+                    if resp.status in (200, 204):
+                        break
+                    if "failed to set key" in text:
+                        continue
+                    return f"transaction HTTP {resp.status}"
+            else:
+                return "index conflict"
+            event = variants.task_event(task, None)
+            params = {f"metadata.{k}": v for k, v in variants.publish_metadata(event).items()}
+            async with http.post(f"{sc}/publish/pubsub/task-events", json=event, params=params, headers=h) as resp:
+                await resp.read()
+                return None if resp.status in (200, 204) else f"publish HTTP {resp.status}"
+
+        if wanted("sidecar-get"):
+            await self.guard(self.sweep("sidecar-get", "daprd HTTP GET /v1.0/state/statestore/task:<id> (no Flask)",
+                                        raw_get, concurrency=32, group="limit"))
+        if wanted("sidecar-create"):
+            await self.guard(self.sweep(
+                "sidecar-create", "daprd HTTP: GET index + POST state transaction (task + ETag-guarded index) "
+                "+ POST publish task-events — the sidecar calls of the app's create, no Flask",
+                raw_create, concurrency=32, group="limit", drain_between=True))
+
+        # (b) the full stack
+        for key in ("list10", "list100", "list1000"):
+            name = f"page-{key}"
+            if not wanted(name):
+                continue
+            user = self.users[key]
+
+            async def page(http, i, user=user):
+                return await webclient.list_page(http, self.app_url, user, expect="Seeded task")
+
+            await self.guard(self.sweep(name, f"GET /tasks of a user with {key.removeprefix('list')} tasks "
+                                              "(signed in; index + bulk read + inbox badge + render)",
+                                        page, concurrency=16, group="full stack"))
+
+        pool: list[tuple[webclient.WebUser, str]] = []
+        creators = [self.users[f"create{i}"] for i in range(N_CREATE_USERS)]
+
+        async def form_create(http, i):
+            user = creators[i % len(creators)]
+            tid, err = await webclient.create_task(http, self.app_url, user, f"Bench task {i}")
+            if tid:
+                pool.append((user, tid))
+            return err
+
+        if wanted("page-create") or wanted("page-complete"):
+            await self.guard(self.sweep("page-create", "POST /tasks/new (form with CSRF token; "
+                                        f"{N_CREATE_USERS} users) — get index, transaction, publish",
+                                        form_create, concurrency=16, group="full stack", drain_between=True))
+
+        if wanted("page-complete"):
+            versions: dict[str, str] = {}
+            complete_counter = _Counter()
+
+            async def top_up(needed: int) -> None:
+                if len(pool) - complete_counter.value < needed:
+                    missing = needed - (len(pool) - complete_counter.value)
+                    say(f"  creating {missing} more tasks to complete (closed loop)")
+                    async with loadgen.new_session(16) as http:
+                        queue = list(range(missing))
+
+                        async def worker():
+                            while queue:
+                                queue.pop()
+                                await form_create(http, len(pool) + 10**6)
+                        await asyncio.gather(*(worker() for _ in range(16)))
+                    await self.drain("creating tasks to complete")
+                fresh = [t for _, t in pool if t not in versions]
+                if fresh:
+                    versions.update(await self.versions(fresh))
+
+            async def form_complete(http, i):
+                if i >= len(pool):
+                    return "no task left to complete"
+                user, tid = pool[i]
+                return await webclient.complete_task(http, self.app_url, user, tid, versions.get(tid) or "1")
+
+            async def before_points(rate: float) -> None:
+                await top_up(int(rate * self.args.point_seconds * sum(FRACTIONS) * 1.1) + 50)
+
+            if pool:
+                # enough for a 2 s calibration even if completing is twice as fast as creating
+                create_rate = self.results["scenarios"]["page-create"]["calibration"]["ops_per_s"]
+                await top_up(int(create_rate * 2 * 2) + 100)
+                await self.guard(self.sweep(
+                    "page-complete", "POST /tasks/<id>/complete (form with CSRF token and version) — "
+                    "load task, ETag-guarded save, publish; then the event chain to the inbox runs behind it",
+                    form_complete, concurrency=16, group="full stack", index_source=complete_counter,
+                    before_points=before_points, drain_between=True, calib_seconds=2.0))
+
+        # (c) the seeds' pattern vs one client per worker, and (d) direct Redis — bench/variants.py
+        vu = self.variants_url
+        for mode, title in (
+                ("percall", "bench/variants.py: a new DaprClient() per request (the seeds' pattern), "
+                            "then get index + transaction + publish"),
+                ("reused", "bench/variants.py: one DaprClient per worker (as webapp), get index + transaction + publish"),
+                ("redis", "bench/variants.py: redis-py, Dapr's commands: HGETALL; MULTI EVAL×2 EXEC; XADD")):
+            name = f"variant-create-{mode}"
+            if not wanted(name):
+                continue
+            prefix = f"v{mode}{secrets.token_hex(3)}-"
+
+            async def vcreate(http, i, mode=mode, prefix=prefix):
+                async with http.post(f"{vu}/create/{mode}", params={"user": f"{prefix}{i % N_CREATE_USERS}"}) as resp:
+                    body = await resp.read()
+                    return None if resp.status == 201 else f"HTTP {resp.status} {body[:80]!r}"
+
+            await self.guard(self.sweep(name, title, vcreate, concurrency=16, group="variants", drain_between=True))
+
+        for key in ("list100", "list1000"):
+            for mode, how in (("reused", "through the sidecar (get index + bulk get)"),
+                              ("redis", "redis-py (HGETALL index + pipelined HGETALL per task)")):
+                name = f"variant-{key}-{mode}"
+                if not wanted(name):
+                    continue
+                uid = self.users[key].user_id
+
+                async def vlist(http, i, mode=mode, uid=uid, expected=int(key.removeprefix("list"))):
+                    async with http.get(f"{vu}/list/{mode}", params={"user": uid}) as resp:
+                        body = await resp.read()
+                        if resp.status != 200:
+                            return f"HTTP {resp.status} {body[:80]!r}"
+                        return None if json.loads(body)["count"] == expected else "wrong count"
+
+                await self.guard(self.sweep(name, f"bench/variants.py: the list data path of a user with "
+                                                  f"{key.removeprefix('list')} tasks, {how}",
+                                            vlist, concurrency=16, group="variants"))
+
+        if wanted("events"):
+            await self.guard(self.event_latency())
+
+    async def guard(self, coro) -> None:
+        """Run one scenario; a failure is recorded and the run goes on."""
+        try:
+            await coro
+        except Exception as err:  # noqa: BLE001 - a benchmark reports every failure and carries on
+            self.failure(f"{type(err).__name__}: {err}")
+
+    async def main(self) -> None:
+        await self.seed()
+        self.results["memory_idle"] = self.note_memory()
+        await self.calls_per_page()
+        await self.scenarios()
+        self.results["memory_end"] = self.note_memory()
+        self.results["memory_peak_rss_mb"] = self.peak_memory
+
+
+class _Counter:
+    """Hands out consecutive operation indexes, so no task is completed twice."""
+
+    def __init__(self):
+        self.value = 0
+
+    def take(self, n: int) -> int:
+        start = self.value
+        self.value += n
+        return start
+
+
+def _label(labels: str, name: str) -> str:
+    for part in labels.split(","):
+        k, _, v = part.partition("=")
+        if k == name:
+            return v.strip('"')
+    return ""
+
+
+def _pcts(values: list[float]) -> dict:
+    values = sorted(values)
+    return {q: round(loadgen.percentile(values, p), 1) if values else None
+            for q, p in (("p50", 50), ("p90", 90), ("p99", 99), ("max", 100))}
+
+
+def environment(bench: Bench) -> dict:
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    dirty = bool(subprocess.run(["git", "status", "--porcelain", "webapp", "templates"], cwd=ROOT,
+                                capture_output=True, text=True).stdout.strip())
+    return {
+        "date": time.strftime("%Y-%m-%d %H:%M:%S %z"),
+        "git_commit": commit + (" (webapp/templates modified)" if dirty else ""),
+        "cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
+        "daprd": bench.stack.daprd_version(),
+        "gunicorn": f"{bench.args.workers} workers × {os.environ.get('GUNICORN_THREADS', '4')} threads (gthread)",
+        "point_seconds": bench.args.point_seconds, "fractions_of_calibration": list(FRACTIONS),
+        "load_generator": "bench/loadgen.py: asyncio + aiohttp (uvloop), open model, latency from scheduled start",
+    }
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--point-seconds", type=float, default=8.0, help="length of each load point")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers of each app")
+    parser.add_argument("--only", default="", help="comma-separated scenario names or prefixes (default: all)")
+    parser.add_argument("--keep-run-dir", action="store_true", help="keep the stack's run directory and logs")
+    parser.add_argument("--out", default=str(RESULTS), help="where results go")
+    args = parser.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+
+    bench = Bench(args)
+    signal.signal(signal.SIGTERM, _interrupt)
+    status = 0
+    try:
+        bench.start()
+        bench.results["environment"] = environment(bench)
+        loadgen.run(bench.main())
+    except KeyboardInterrupt:
+        bench.failure("interrupted")
+        status = 130
+    except Exception as err:  # noqa: BLE001
+        bench.failure(f"{type(err).__name__}: {err}")
+        status = 1
+    finally:
+        bench.results["runtime_s"] = round(time.monotonic() - T_START, 1)
+        bench.stop()
+    bench.results["runtime_s"] = round(time.monotonic() - T_START, 1)
+    (out / "results.json").write_text(json.dumps(bench.results, indent=2))
+    try:
+        report.write(bench.results, out)
+    except Exception as err:  # noqa: BLE001
+        say(f"FAILED to write the report: {type(err).__name__}: {err}")
+        status = status or 1
+    say(f"results in {out}/results.md, results.json, latency.png ({bench.results['runtime_s']:.0f}s in all)")
+    if bench.results["failures"]:
+        say(f"{len(bench.results['failures'])} failure(s): " + "; ".join(bench.results["failures"][:10]))
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

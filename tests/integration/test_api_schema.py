@@ -1,0 +1,32 @@
+"""The API checked against its own OpenAPI document with schemathesis: no server errors, responses conform."""
+
+from __future__ import annotations
+
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+
+from tests.conftest import Browser
+from tests.integration.test_api import make_token
+
+EXAMPLES_PER_OPERATION = 60
+
+
+def test_api_conforms_to_its_openapi_document(app):
+    browser = Browser(app.test_client())
+    browser.register()
+    headers = {"Authorization": f"Bearer {make_token(browser, 'schemathesis')}"}
+    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
+    checked = []
+    for result in schema.get_all_operations():
+        operation = result.ok()
+
+        @given(case=operation.as_strategy())
+        @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, derandomize=True, database=None,
+                  suppress_health_check=list(HealthCheck))
+        def conforms(case):
+            case.call_and_validate(headers=headers)
+
+        conforms()
+        checked.append(operation.label)
+    print(f"\nschemathesis: {len(checked)} operations x up to {EXAMPLES_PER_OPERATION} cases, all conform")
+    assert len(checked) == 6
