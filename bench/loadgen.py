@@ -50,6 +50,7 @@ class PointResult:
     latencies_ms: list[float] = field(default_factory=list, repr=False)
     send_lag_p99_ms: float | None = None
     max_inflight: int = 0
+    probes: tuple = ()
 
     def summary(self) -> dict:
         lat = sorted(self.latencies_ms)
@@ -85,8 +86,15 @@ def new_session(limit: int = 1024) -> aiohttp.ClientSession:
 
 
 async def open_point(op: Op, rate: float, duration: float, *, start_index: int = 0,
-                     grace: float = 8.0, max_inflight: int = 1024) -> PointResult:
-    """Offer ``rate`` operations per second for ``duration`` seconds; wait ``grace`` s for stragglers."""
+                     grace: float = 8.0, max_inflight: int = 256,
+                     probe: Callable[[], object] | None = None) -> PointResult:
+    """Offer ``rate`` operations per second for ``duration`` seconds; wait ``grace`` s for stragglers.
+
+    At most ``max_inflight`` operations are outstanding (like a client's connection pool); an
+    operation waiting for a slot is late, and its wait counts in its latency. ``probe`` is called
+    when the window starts and when it ends (e.g. to read CPU counters over exactly the window);
+    its two results are in ``result.probes``.
+    """
     result = PointResult(offered_rps=rate, duration_s=duration)
     total = int(rate * duration)
     errors: Counter[str] = Counter()
@@ -96,6 +104,7 @@ async def open_point(op: Op, rate: float, duration: float, *, start_index: int =
     clock = time.perf_counter  # uvloop's loop.time() has millisecond resolution only
     async with new_session(max_inflight) as session:
         t0 = clock() + 0.05
+        first_probe = probe() if probe else None
         window_end = t0 + duration
         done_in_window = 0
 
@@ -133,6 +142,8 @@ async def open_point(op: Op, rate: float, duration: float, *, start_index: int =
         remaining = window_end - clock()
         if remaining > 0:
             await asyncio.sleep(remaining)
+        if probe:
+            result.probes = (first_probe, probe())
         pending = [t for t in tasks if not t.done()]
         if pending:
             _, still = await asyncio.wait(pending, timeout=grace)
@@ -152,14 +163,16 @@ async def open_point(op: Op, rate: float, duration: float, *, start_index: int =
     return result
 
 
-async def closed_capacity(op: Op, concurrency: int, duration: float, *, start_index: int = 0) -> tuple[float, int]:
+async def closed_capacity(op: Op, concurrency: int, duration: float, *,
+                          start_index: int = 0) -> tuple[float, int, dict[str, int]]:
     """Throughput of ``concurrency`` back-to-back workers (a quick capacity estimate for picking rates).
 
-    Returns (operations per second, operations used).
+    Returns (successful operations per second, operations used, error counts).
     """
     loop = asyncio.get_running_loop()
     count = 0
     used = 0
+    errors: Counter[str] = Counter()
     async with new_session(concurrency) as session:
         end = loop.time() + duration
 
@@ -170,15 +183,19 @@ async def closed_capacity(op: Op, concurrency: int, duration: float, *, start_in
                 used += 1
                 try:
                     err = await op(session, i)
-                except (asyncio.TimeoutError, aiohttp.ClientError):
-                    err = "error"
+                except asyncio.TimeoutError:
+                    err = "timeout"
+                except aiohttp.ClientError as exc:
+                    err = type(exc).__name__
                 if err is None:
                     count += 1
+                else:
+                    errors[err] += 1
 
         start = loop.time()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         elapsed = loop.time() - start
-    return count / elapsed, used
+    return count / elapsed, used, dict(errors)
 
 
 def run(coro):

@@ -29,6 +29,11 @@ import uuid
 from datetime import datetime, timezone
 from urllib.parse import parse_qs
 
+# Imported when a worker loads the app (after gunicorn forks; no connection is made here),
+# so the first requests of a load point do not wait for the SDK's import.
+from dapr.clients import DaprClient
+from dapr.clients.grpc._request import TransactionalStateOperation, TransactionOperationType
+
 APP_ID = "taskboard"
 STATE_STORE = os.environ.get("BENCH_STATE_STORE", "statestore")
 PUBSUB = os.environ.get("BENCH_PUBSUB", "pubsub")
@@ -97,13 +102,11 @@ def reused_client():
     if _client is None or _client_pid != os.getpid():
         with _client_lock:
             if _client is None or _client_pid != os.getpid():
-                from dapr.clients import DaprClient
                 _client, _client_pid = DaprClient(), os.getpid()
     return _client
 
 
 def dapr_create(client, user_id: str) -> str:
-    from dapr.clients.grpc._request import TransactionalStateOperation, TransactionOperationType
     task = new_task(user_id)
     for _ in range(INDEX_RETRIES):
         index = client.get_state(STATE_STORE, f"tasks-of:{user_id}")
@@ -221,7 +224,6 @@ def app(environ, start_response):
         return _reply(start_response, "400 Bad Request", {"error": "user missing"})
     try:
         if method == "POST" and path == "/create/percall":
-            from dapr.clients import DaprClient
             with DaprClient() as client:  # the seeds' pattern, on purpose
                 task_id = dapr_create(client, user)
             return _reply(start_response, "201 Created", {"id": task_id})

@@ -97,3 +97,14 @@ def on_cron():
         log.warning("sweep failed: %s", err)
         return jsonify(status="failed", reason=str(err)), 503
     return jsonify(status="done", **counts)
+
+
+@bp.post("/relay")
+def on_relay():
+    """The `relay` input binding fired: publish outboxes the fast path could not."""
+    try:
+        counts = sweep.relay()
+    except GatewayError as err:
+        log.warning("relay failed: %s", err)
+        return jsonify(status="failed", reason=str(err)), 503
+    return jsonify(status="done", **counts)

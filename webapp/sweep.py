@@ -16,6 +16,7 @@ from .tasks import store
 
 log = logging.getLogger(__name__)
 USERS_INDEX = "users-index"
+PENDING = "outbox-pending-users"
 
 
 def all_user_ids() -> list[str]:
@@ -28,12 +29,29 @@ def remember_user(user_id: str) -> None:
     state_lists.append(USERS_INDEX, {"id": user_id}, limit=1_000_000)
 
 
+def mark_pending(user_id: str) -> None:
+    """Remember that a user's task has events the fast path could not publish."""
+    state_lists.append(PENDING, {"id": user_id}, limit=100_000)
+
+
+def relay() -> dict[str, int]:
+    """Publish the outboxes of users marked pending (the frequent, cheap relay)."""
+    items, _ = state_lists.read(PENDING)
+    sent = 0
+    for entry in items:
+        sent += store.flush_user(entry["id"])
+        if not any(item.value.get("outbox") for item in store.load_items(entry["id"])):
+            state_lists.update(PENDING, lambda xs, uid=entry["id"]: [x for x in xs if x["id"] != uid])
+    return {"users": len(items), "events": sent}
+
+
 def run(now: datetime | None = None) -> dict[str, int]:
     """Flag overdue tasks and send each user with open work a digest once a day."""
     now = now or datetime.now(timezone.utc)
-    counts = {"users": 0, "overdue": 0, "digests": 0}
+    counts = {"users": 0, "overdue": 0, "digests": 0, "relayed": 0}
     for user_id in all_user_ids():
         counts["users"] += 1
+        counts["relayed"] += store.flush_user(user_id)  # backstop of the outbox relay
         tasks = [t for t in store.load_all(user_id) if not t.is_completed]
         overdue = [t for t in tasks if t.is_overdue(now)]
         for task in overdue:

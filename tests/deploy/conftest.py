@@ -18,6 +18,10 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 OVERLAYS = ("dev", "prod", "prod-postgres-kafka")
+# Alternatives no overlay uses, rendered as an overlay with one Component swapped, so
+# they are checked like the rest: {name: (overlay, {component in it: replacement})}.
+VARIANTS = {"prod+notify-smtp": ("prod", {"notify-webhook": "notify-smtp"})}
+RENDERINGS = OVERLAYS + tuple(VARIANTS)
 
 
 @pytest.fixture(scope="session")
@@ -38,16 +42,35 @@ def tools() -> dict[str, Path]:
     return paths
 
 
+def variant_dir(tmp: Path, name: str) -> Path:
+    """A kustomization for VARIANTS[name] in tmp (kustomize takes only relative paths,
+    so tmp/deploy links to deploy/ and the overlay's paths are rewritten to it)."""
+    overlay, swaps = VARIANTS[name]
+    text = (DEPLOY / "k8s/overlays" / overlay / "kustomization.yaml").read_text()
+    text = text.replace("../../../dapr/", "../deploy/dapr/").replace("../../", "../deploy/k8s/")
+    for old, new in swaps.items():
+        assert f"/dapr/{old}\n" in text, f"{overlay} does not use {old}"
+        text = text.replace(f"/dapr/{old}\n", f"/dapr/{new}\n")
+    if not (tmp / "deploy").exists():
+        (tmp / "deploy").symlink_to(DEPLOY)
+    target = tmp / name
+    target.mkdir()
+    (target / "kustomization.yaml").write_text(text)
+    return target
+
+
 @pytest.fixture(scope="session")
-def rendered(tools) -> dict[str, list[dict]]:
-    """Every overlay rendered by kustomize: {overlay: [resource, ...]}."""
+def rendered(tools, tmp_path_factory) -> dict[str, list[dict]]:
+    """Every overlay and variant rendered by kustomize: {name: [resource, ...]}."""
     import yaml
 
+    tmp = tmp_path_factory.mktemp("variants")
     out = {}
-    for overlay in OVERLAYS:
-        proc = subprocess.run([str(tools["KUSTOMIZE"]), "build", str(DEPLOY / "k8s/overlays" / overlay)],
+    for name in RENDERINGS:
+        path = DEPLOY / "k8s/overlays" / name if name in OVERLAYS else variant_dir(tmp, name)
+        proc = subprocess.run([str(tools["KUSTOMIZE"]), "build", str(path)],
                               capture_output=True, text=True, timeout=120)
         if proc.returncode != 0:
-            pytest.fail(f"kustomize build deploy/k8s/overlays/{overlay} failed:\n{proc.stderr}", pytrace=False)
-        out[overlay] = [doc for doc in yaml.safe_load_all(proc.stdout) if doc]
+            pytest.fail(f"kustomize build {name} failed:\n{proc.stderr}", pytrace=False)
+        out[name] = [doc for doc in yaml.safe_load_all(proc.stdout) if doc]
     return out

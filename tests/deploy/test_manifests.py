@@ -28,14 +28,14 @@ import pytest
 import yaml
 from kubernetes_validate import utils as kv_utils
 
-from .conftest import DEPLOY, OVERLAYS, ROOT
+from .conftest import DEPLOY, RENDERINGS, ROOT
 
 sys.path.insert(0, str(ROOT / "scripts"))
 import devstack  # noqa: E402  (the app-ids and their WSGI targets)
 from webapp.config import DEFAULTS  # noqa: E402  (component names, secret name, notify target)
 
 NAMESPACE = "taskboard"
-PROD_OVERLAYS = ("prod", "prod-postgres-kafka")
+PROD_OVERLAYS = tuple(r for r in RENDERINGS if r.startswith("prod"))
 APP_PORTS = {"taskboard": 8000, "notification-service": 8001}
 # Oldest Kubernetes minor this deployment supports, and the newest the schemas know.
 K8S_VERSIONS = ("1.31", kv_utils.major_minor(kv_utils.latest_version()))
@@ -206,7 +206,7 @@ def test_tools_are_the_pinned_versions(tools):
 
 # -- rendering and Kubernetes schemas ------------------------------------------------------------
 
-@pytest.mark.parametrize("overlay", OVERLAYS)
+@pytest.mark.parametrize("overlay", RENDERINGS)
 def test_overlay_renders_a_complete_namespaced_set(rendered, overlay):
     docs = rendered[overlay]
     ids = [(d["apiVersion"], d["kind"], d["metadata"].get("namespace"), d["metadata"]["name"]) for d in docs]
@@ -223,7 +223,7 @@ def test_overlay_renders_a_complete_namespaced_set(rendered, overlay):
 
 
 @pytest.mark.parametrize("k8s_version", K8S_VERSIONS)
-@pytest.mark.parametrize("overlay", OVERLAYS)
+@pytest.mark.parametrize("overlay", RENDERINGS)
 def test_kubernetes_resources_match_the_schemas(rendered, overlay, k8s_version):
     errors = []
     for doc in rendered[overlay]:
@@ -258,7 +258,7 @@ def test_strict_validation_catches_mistakes(rendered, crd_schemas):
 
 # -- Dapr resources ------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("overlay", OVERLAYS)
+@pytest.mark.parametrize("overlay", RENDERINGS)
 def test_dapr_resources_match_the_crds(rendered, crd_schemas, overlay):
     errors = []
     for doc in dapr_docs(rendered[overlay]):
@@ -279,7 +279,7 @@ def test_dapr_resources_match_the_crds(rendered, crd_schemas, overlay):
     assert not errors, "\n".join(errors)
 
 
-@pytest.mark.parametrize("overlay", OVERLAYS)
+@pytest.mark.parametrize("overlay", RENDERINGS)
 def test_component_metadata_matches_components_contrib(rendered, component_specs, overlay):
     errors = []
     for comp in by_kind(rendered[overlay], "Component").values():
@@ -325,7 +325,7 @@ def test_component_metadata_matches_components_contrib(rendered, component_specs
 LOCAL = load_yaml_dir(ROOT / "components")
 
 
-@pytest.mark.parametrize("overlay", OVERLAYS)
+@pytest.mark.parametrize("overlay", RENDERINGS)
 def test_every_local_dapr_resource_exists_in_the_cluster_with_the_same_scopes(rendered, overlay):
     cluster = {(d["kind"], d["metadata"]["name"]): d for d in dapr_docs(rendered[overlay])}
     errors = []
@@ -366,12 +366,12 @@ def test_resiliency_has_the_local_policies(rendered, crd_schemas):
         return value
 
     for local in (d for d in LOCAL if d["kind"] == "Resiliency"):
-        for overlay in OVERLAYS:
+        for overlay in RENDERINGS:
             remote = by_kind(rendered[overlay], "Resiliency")[local["metadata"]["name"]]
             assert remote["spec"] == known_only(local["spec"], schema["properties"]["spec"]), overlay
 
 
-@pytest.mark.parametrize("overlay", OVERLAYS)
+@pytest.mark.parametrize("overlay", RENDERINGS)
 def test_app_ids_components_and_configuration_agree(rendered, overlay):
     docs = rendered[overlay]
     apps = app_deployments(docs)
@@ -404,16 +404,16 @@ def test_app_ids_components_and_configuration_agree(rendered, overlay):
     assert DEFAULTS["SECRET_KEY_NAME"] in role["rules"][0]["resourceNames"]
     binding = by_kind(docs, "RoleBinding")["taskboard-secret-reader"]
     sa = apps["taskboard"]["spec"]["template"]["spec"]["serviceAccountName"]
-    assert {"kind": "ServiceAccount", "name": sa, "namespace": NAMESPACE} in binding["subjects"]
+    assert {"kind": "ServiceAccount", "name": sa, "namespace": binding["metadata"]["namespace"]} in binding["subjects"]
     # Service invocation: taskboard may POST the notify method, in this namespace.
     acl = config["accessControl"]
     policy = {p["appId"]: p for p in acl["policies"]}["taskboard"]
-    assert policy["namespace"] == NAMESPACE
+    assert policy["namespace"] == configs["taskboard-config"]["metadata"]["namespace"]
     assert {"name": f"/{DEFAULTS['NOTIFY_METHOD']}", "httpVerb": ["POST"], "action": "allow"} in policy["operations"]
     assert DEFAULTS["NOTIFY_APP_ID"] in app_ids
 
 
-@pytest.mark.parametrize("overlay", OVERLAYS)
+@pytest.mark.parametrize("overlay", RENDERINGS)
 def test_bindings_fit_how_the_app_uses_them(rendered, component_specs, overlay):
     components = by_kind(rendered[overlay], "Component")
     delivery = components[DEFAULTS["NOTIFY_BINDING"]]
@@ -448,7 +448,7 @@ REQUIRED_ANNOTATIONS = (
 )
 
 
-@pytest.mark.parametrize("overlay", OVERLAYS)
+@pytest.mark.parametrize("overlay", RENDERINGS)
 def test_dapr_annotations(rendered, injector_annotations, overlay):
     for app_id, dep in app_deployments(rendered[overlay]).items():
         ann = dep["spec"]["template"]["metadata"]["annotations"]
@@ -482,7 +482,7 @@ def test_dapr_annotations(rendered, injector_annotations, overlay):
         assert block >= drain and block + graceful < grace, f"{app_id}: block {block}s, drain {drain}s, grace {grace}s"
 
 
-@pytest.mark.parametrize("overlay", OVERLAYS)
+@pytest.mark.parametrize("overlay", RENDERINGS)
 def test_app_containers(rendered, overlay):
     docs = rendered[overlay]
     accounts = by_kind(docs, "ServiceAccount")
@@ -549,6 +549,19 @@ def test_production_is_pinned_and_stricter_than_dev(rendered, overlay):
     assert app_deployments(prod)["notification-service"]["spec"]["replicas"] >= 2
 
 
+def test_every_alternative_component_is_rendered_somewhere(rendered):
+    """Each kustomize Component in deploy/dapr appears, as written, in some rendering."""
+    everything = [d for docs in rendered.values() for d in docs]
+    for kustomization in sorted((DEPLOY / "dapr").glob("*/kustomization.yaml")):
+        assert yaml.safe_load(kustomization.read_text())["kind"] == "Component", kustomization
+        for doc in load_yaml_dir(kustomization.parent):
+            if doc["apiVersion"].startswith("kustomize.config.k8s.io/"):
+                continue
+            assert any(d["kind"] == doc["kind"] and d["metadata"]["name"] == doc["metadata"]["name"]
+                       and d.get("spec") == doc.get("spec") for d in everything), \
+                f"{kustomization.parent.name}: {doc['kind']}/{doc['metadata']['name']} is in no rendering"
+
+
 def test_switching_state_store_and_broker_changes_only_dapr_components(rendered):
     """overlays/prod-postgres-kafka differs from overlays/prod in the statestore and pubsub components only."""
     def keyed(docs):
@@ -565,7 +578,7 @@ def test_switching_state_store_and_broker_changes_only_dapr_components(rendered)
 
 # -- Service, Ingress, autoscaling, disruption budgets, network policies --------------------------
 
-@pytest.mark.parametrize("overlay", OVERLAYS)
+@pytest.mark.parametrize("overlay", RENDERINGS)
 def test_traffic_and_availability(rendered, overlay):
     docs = rendered[overlay]
     apps = app_deployments(docs)

@@ -62,6 +62,7 @@ class Task:
     anchor_at: datetime | None = None
     occurrence: int = 0
     timezone: str = "UTC"
+    revision: int = 0  # counts changes; events carry it as the task's version
     version: str | None = field(default=None, compare=False)  # the state ETag it was read at
 
     def to_dict(self) -> dict:
@@ -80,6 +81,7 @@ class Task:
         values["description"] = data.get("description") or ""
         values["recurrence"] = data.get("recurrence") or "none"
         values["occurrence"] = int(data.get("occurrence") or 0)
+        values["revision"] = int(data.get("revision") or 0)
         values["timezone"] = data.get("timezone") or "UTC"
         for key in DATETIME_FIELDS:
             values[key] = datetime.fromisoformat(data[key]) if data.get(key) else None
@@ -123,6 +125,7 @@ def new_task(owner: str, fields: TaskFields, now: datetime, task_id: str | None 
         updated_at=now,
         completed_at=now if fields.status == "completed" else None,
         timezone=tz,
+        revision=1,
     ))
 
 
@@ -153,6 +156,7 @@ def edited(task: Task, fields: TaskFields, now: datetime, tz: str | None = None)
         updated_at=now,
         completed_at=completed_at,
         timezone=tz or task.timezone,
+        revision=task.revision + 1,
     )
     if (changed.due_at, changed.recurrence) != (task.due_at, task.recurrence):
         changed = _with_series(changed)
@@ -163,14 +167,14 @@ def completed(task: Task, now: datetime) -> Task:
     """The task marked done; ``InvalidTransition`` if it already is."""
     if task.is_completed:
         raise InvalidTransition("This task is already completed.")
-    return replace(task, status="completed", completed_at=now, updated_at=now)
+    return replace(task, status="completed", completed_at=now, updated_at=now, revision=task.revision + 1)
 
 
 def reopened(task: Task, now: datetime) -> Task:
     """The task back to pending; ``InvalidTransition`` unless it is completed."""
     if not task.is_completed:
         raise InvalidTransition("Only completed tasks can be reopened.")
-    return replace(task, status="pending", completed_at=None, updated_at=now)
+    return replace(task, status="pending", completed_at=None, updated_at=now, revision=task.revision + 1)
 
 
 def next_instance(task: Task, now: datetime) -> Task | None:
@@ -183,7 +187,7 @@ def next_instance(task: Task, now: datetime) -> Task | None:
         task,
         id=uuid.uuid5(uuid.NAMESPACE_URL, f"taskboard:{task.series_id}:{n}").hex,
         status="pending", due_at=due, remind_at=remind, occurrence=n,
-        created_at=now, updated_at=now, completed_at=None, version=None,
+        created_at=now, updated_at=now, completed_at=None, version=None, revision=1,
     )
 
 

@@ -1,4 +1,4 @@
-"""Task use cases: change the state, then publish the event. Views call these."""
+"""Task use cases: store the change with its event (one write), then publish it. Views call these."""
 
 from __future__ import annotations
 
@@ -19,66 +19,66 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def publish_task_event(event_type: str, task: Task, changes: list[str] | None = None) -> dict:
-    """Publish a task lifecycle event on task-events.
+def _event(event_type: str, task: Task, changes: list[str] | None = None) -> dict:
+    return events.task_event(event_type, task, utcnow(), version=str(task.revision), changes=changes)
 
-    The change is already stored when this runs. A publish failure is logged
-    as an error with the whole event (never swallowed silently) and the
-    request still succeeds, because the user's change is saved.
+
+def _announce(task: Task) -> None:
+    """Publish the events just stored with the task (the outbox's fast path).
+
+    If the broker is down they stay in the task's document and the relay
+    (the cron sweep, or the next change) publishes them later: the request
+    still succeeds because the change and its event are safely stored.
     """
-    data = events.task_event(event_type, task, utcnow(), version=task.version, changes=changes)
     try:
-        store.gateway().publish(current_app.config["TASK_EVENTS_TOPIC"], data, events.publish_metadata(data))
+        store.flush(task.id)
     except GatewayError as err:
-        log.error("event %s for task %s NOT published: %s; event=%s", event_type, task.id, err, data)
-    return data
-
-
-def _at_version(current: Task, version: str | None) -> None:
-    """``Conflict`` when the caller read the task at another version."""
-    if not version or version != current.version:
-        raise Conflict(f"task {current.id} is at version {current.version}, not {version}")
+        log.warning("events of task %s stay in its outbox for the relay: %s", task.id, err)
+        from .. import sweep
+        try:
+            sweep.mark_pending(task.owner)
+        except GatewayError:
+            pass  # the store is down too; the periodic full sweep still finds the outbox
 
 
 def create(user_id: str, fields: TaskFields, tz: str = "UTC") -> Task:
     """Store a new task for ``user_id`` (due times meant in zone ``tz``) and announce it."""
-    task = store.insert(model.new_task(user_id, fields, utcnow(), tz=tz))
-    publish_task_event("task.completed" if task.is_completed else "task.created", task)
+    task = model.new_task(user_id, fields, utcnow(), tz=tz)
+    store.insert(task, [_event("task.completed" if task.is_completed else "task.created", task)])
+    _announce(task)
     return task
 
 
 def update(user_id: str, task_id: str, version: str | None, fields: TaskFields, tz: str | None = None) -> Task:
     """Apply an edit made at ``version``; ``Conflict`` if the task changed since."""
-    current = store.load(user_id, task_id)
-    _at_version(current, version)
+    previous = store.load_document(user_id, task_id)
+    current = previous[0]
     changed = model.edited(current, fields, utcnow(), tz)
-    store.replace(changed, version)
     kind = "task.updated"
     if changed.is_completed and not current.is_completed:
         kind = "task.completed"
     elif current.is_completed and not changed.is_completed:
         kind = "task.reopened"
-    publish_task_event(kind, changed, model.changed_fields(current, changed))
+    store.replace(changed, previous, version, [_event(kind, changed, model.changed_fields(current, changed))])
+    _announce(changed)
     return changed
 
 
 def complete(user_id: str, task_id: str, version: str | None) -> Task:
     """Mark done; ``Conflict`` if stale, ``InvalidTransition`` if already done."""
-    current = store.load(user_id, task_id)
-    _at_version(current, version)
-    done = model.completed(current, utcnow())
-    store.replace(done, version)
-    publish_task_event("task.completed", done, ["status"])
+    previous = store.load_document(user_id, task_id)
+    done = model.completed(previous[0], utcnow())
+    store.replace(done, previous, version, [_event("task.completed", done, ["status"])])
+    _announce(done)
     return done
 
 
 def reopen(user_id: str, task_id: str, version: str | None) -> Task:
     """Back to pending; ``Conflict`` if stale, ``InvalidTransition`` unless completed."""
-    current = store.load(user_id, task_id)
-    _at_version(current, version)
-    again = model.reopened(current, utcnow())
-    store.replace(again, version)
-    publish_task_event("task.reopened", again, ["status"])
+    previous = store.load_document(user_id, task_id)
+    again = model.reopened(previous[0], utcnow())
+    store.replace(again, previous, version, [_event("task.reopened", again, ["status"])])
+    _announce(again)
     return again
 
 
@@ -87,15 +87,15 @@ def create_next_instance(done: Task) -> Task | None:
     nxt = model.next_instance(done, utcnow())
     if nxt is None or store.gateway().get(store.task_key(nxt.id)).exists:
         return None  # not recurring, or already created (a redelivered completion)
-    created = store.insert(nxt)
-    publish_task_event("task.created", created)
-    return created
+    store.insert(nxt, [_event("task.created", nxt)])
+    _announce(nxt)
+    return nxt
 
 
 def delete(user_id: str, task_id: str, version: str | None) -> Task:
     """Delete at ``version``; ``Conflict`` if the task changed since."""
-    current = store.load(user_id, task_id)
-    _at_version(current, version)
-    store.remove(current, version)
-    publish_task_event("task.deleted", current)
+    previous = store.load_document(user_id, task_id)
+    current = previous[0]
+    store.bury(previous, version, [_event("task.deleted", current)])
+    _announce(current)
     return current
