@@ -260,6 +260,9 @@ class Stack:
             "--placement-host-address", "",
             "--enable-app-health-check", "--app-health-check-path", "/healthz",
             "--app-health-probe-interval", "3", "--dapr-graceful-shutdown-seconds", "5",
+            # Deliveries (events, jobs, bindings) never take more than half of the
+            # app's request threads, so users are served while a consumer is slow.
+            "--app-max-concurrency", "4",
             "--log-level", self.daprd_log_level,
         ], env=self.sidecar_env(), cwd=self.run_dir)
 

@@ -22,7 +22,7 @@ DEFAULTS: dict[str, object] = {
     "DAPR_HTTP_ENDPOINT": None,  # defaults to http://127.0.0.1:$DAPR_HTTP_PORT
     "DAPR_HTTP_PORT": 3500,
     "DAPR_TIMEOUT_SECONDS": 5.0,
-    "DAPR_HEALTH_TIMEOUT_SECONDS": 3.0,
+    "DAPR_HEALTH_TIMEOUT_SECONDS": 1.5,
     "DAPR_API_TOKEN": None,  # token this app sends to its sidecar
     "APP_API_TOKEN": None,  # token the sidecar sends to this app (inbound routes check it)
     # Component and topic names

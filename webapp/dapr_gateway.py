@@ -219,9 +219,22 @@ class DaprGateway:
         try:
             client = DaprClient(address=self.settings.grpc_address, interceptors=interceptors)
         except Exception as err:  # TimeoutError from the health wait, DaprInternalError
-            raise _translate(err, "connect to sidecar") from err
+            raise self._fail(err, "connect to sidecar") from err
         log.info("dapr client connected to %s (pid %s)", self.settings.grpc_address, os.getpid())
         return client
+
+    def _fail(self, err: Exception, what: str) -> GatewayError:
+        """Translate an SDK error; after a connection failure, start the next call on a fresh channel.
+
+        A gRPC channel whose sidecar went away backs off reconnecting for up to
+        two minutes; a new channel connects as soon as the sidecar is back.
+        """
+        error = _translate(err, what)
+        if isinstance(error, Unavailable) and isinstance(err, grpc.RpcError) and \
+                err.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+            # Drop, don't close: other threads may still be using the old channel.
+            self._client = None
+        return error
 
     def close(self) -> None:
         """Close this process's channel (used at worker exit)."""
@@ -236,7 +249,7 @@ class DaprGateway:
         try:
             resp = self.client.get_state(self.settings.state_store, key)
         except Exception as err:
-            raise _translate(err, f"get {key}") from err
+            raise self._fail(err, f"get {key}") from err
         value = _loads(resp.data)
         return Item(key, value, resp.etag or None if value is not None else None)
 
@@ -247,7 +260,7 @@ class DaprGateway:
         try:
             resp = self.client.get_bulk_state(self.settings.state_store, list(keys), parallelism=16)
         except Exception as err:
-            raise _translate(err, f"bulk get of {len(keys)} keys") from err
+            raise self._fail(err, f"bulk get of {len(keys)} keys") from err
         by_key = {}
         for entry in resp.items:
             if entry.error:
@@ -264,7 +277,7 @@ class DaprGateway:
             self.client.save_state(self.settings.state_store, key, _dumps(value), etag=etag,
                                    options=options, state_metadata=metadata)
         except Exception as err:
-            raise _translate(err, f"save {key}") from err
+            raise self._fail(err, f"save {key}") from err
 
     def delete(self, key: str, etag: str | None = None) -> None:
         """Delete one item; with ``etag``, raise ``Conflict`` if it changed since."""
@@ -272,7 +285,7 @@ class DaprGateway:
         try:
             self.client.delete_state(self.settings.state_store, key, etag=etag, options=options)
         except Exception as err:
-            raise _translate(err, f"delete {key}") from err
+            raise self._fail(err, f"delete {key}") from err
 
     def transact(self, operations: Iterable[Upsert | Delete]) -> None:
         """Apply the operations as one state transaction.
@@ -292,7 +305,7 @@ class DaprGateway:
         try:
             self.client.execute_state_transaction(self.settings.state_store, ops)
         except Exception as err:
-            error = _translate(err, f"transaction of {len(ops)} operations")
+            error = self._fail(err, f"transaction of {len(ops)} operations")
             if isinstance(err, grpc.RpcError) and _is_transaction_etag_failure(err):
                 error = Conflict(str(error))
             raise error from err
@@ -308,7 +321,7 @@ class DaprGateway:
         try:
             acquired = self.client.try_lock(self.settings.lock_store, resource, owner, expiry_seconds)
         except Exception as err:
-            raise _translate(err, f"lock {resource}") from err
+            raise self._fail(err, f"lock {resource}") from err
         if not acquired.success:
             raise Conflict(f"lock {resource} is held by someone else")
         try:
@@ -328,7 +341,7 @@ class DaprGateway:
                                       data_content_type="application/json",
                                       publish_metadata=metadata or {})
         except Exception as err:
-            raise _translate(err, f"publish to {topic}") from err
+            raise self._fail(err, f"publish to {topic}") from err
 
     # -- service invocation ----------------------------------------------
 
@@ -339,7 +352,7 @@ class DaprGateway:
                                              content_type="application/json", http_verb="POST",
                                              timeout=timeout_seconds or self.settings.timeout_seconds)
         except Exception as err:
-            raise _translate(err, f"invoke {app_id}/{method}") from err
+            raise self._fail(err, f"invoke {app_id}/{method}") from err
         status = getattr(resp, "status_code", None)
         if status is not None and status >= 400:
             error = Rejected if status < 500 else Unavailable
@@ -355,7 +368,7 @@ class DaprGateway:
         except Exception as err:
             if isinstance(err, grpc.RpcError) and "not found" in (err.details() or "").lower():
                 raise NotFound(f"secret {name}") from err
-            raise _translate(err, f"secret {name}") from err
+            raise self._fail(err, f"secret {name}") from err
         if name not in resp.secret:
             raise NotFound(f"secret {name}")
         return resp.secret[name]
@@ -369,14 +382,14 @@ class DaprGateway:
         try:
             self.client.schedule_job_alpha1(job, overwrite=True)
         except Exception as err:
-            raise _translate(err, f"schedule job {name}") from err
+            raise self._fail(err, f"schedule job {name}") from err
 
     def delete_job(self, name: str) -> None:
         """Delete job ``name``; deleting a missing job is not an error."""
         try:
             self.client.delete_job_alpha1(name)
         except Exception as err:
-            error = _translate(err, f"delete job {name}")
+            error = self._fail(err, f"delete job {name}")
             if not isinstance(error, NotFound):
                 raise error from err
 
@@ -385,7 +398,7 @@ class DaprGateway:
         try:
             job = self.client.get_job_alpha1(name)
         except Exception as err:
-            error = _translate(err, f"get job {name}")
+            error = self._fail(err, f"get job {name}")
             if isinstance(error, (NotFound, Unavailable)) and "not found" in str(error).lower():
                 return None
             if isinstance(error, NotFound):
@@ -402,7 +415,7 @@ class DaprGateway:
         try:
             resp = self.client.invoke_binding(name, operation, payload, binding_metadata=metadata or {})
         except Exception as err:
-            raise _translate(err, f"binding {name}/{operation}") from err
+            raise self._fail(err, f"binding {name}/{operation}") from err
         return resp.data
 
     # -- sidecar ----------------------------------------------------------
@@ -412,7 +425,7 @@ class DaprGateway:
         try:
             meta = self.client.get_metadata()
         except Exception as err:
-            raise _translate(err, "metadata") from err
+            raise self._fail(err, "metadata") from err
         return {
             "app_id": meta.application_id,
             "runtime_version": meta.runtime_version if hasattr(meta, "runtime_version") else None,

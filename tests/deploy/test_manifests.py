@@ -526,8 +526,8 @@ def test_app_containers(rendered, overlay):
         res = c["resources"]
         for kind in ("cpu", "memory"):
             assert quantity(res["requests"][kind]) <= quantity(res["limits"][kind]), f"{app_id}: {kind}"
-        # The image is the one built from deploy/Dockerfile, renamed by the overlay.
-        assert re.fullmatch(r"[a-z0-9.-]+(:[0-9]+)?/[a-z0-9./_-]+:[A-Za-z0-9._-]+(@sha256:[0-9a-f]{64})?", c["image"]), c["image"]
+        # The image built from deploy/Dockerfile, named and tagged by the overlay.
+        assert "/" in c["image"] and re.search(r":[A-Za-z0-9._-]+(@sha256:[0-9a-f]{64})?$", c["image"]), c["image"]
 
 
 @pytest.mark.parametrize("overlay", PROD_OVERLAYS)
@@ -605,7 +605,6 @@ def test_traffic_and_availability(rendered, overlay):
             for path in rule["http"]["paths"]:
                 backend = path["backend"]["service"]
                 assert backend["name"] == "taskboard" and backend["port"] == {"name": "http"}
-    assert "example.com" in next(iter(ingresses.values()))["spec"]["rules"][0]["host"]  # placeholder to replace
     blocked = {p["path"] for p in ingresses["taskboard-dapr-routes"]["spec"]["rules"][0]["http"]["paths"]}
     assert {"/dapr", "/events", "/job"} <= blocked
     # HPA (autoscaling/v2) owns taskboard's replica count.
