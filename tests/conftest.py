@@ -155,7 +155,7 @@ def anonymous(app):
     return Browser(app.test_client())
 
 
-def eventually(check, timeout=15.0, interval=0.2):
+def eventually(check, timeout=30.0, interval=0.2):
     """Poll ``check`` until it returns a truthy value; fail with the last value after ``timeout``."""
     import time
     deadline = time.monotonic() + timeout

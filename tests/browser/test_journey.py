@@ -91,7 +91,7 @@ def test_task_journey(page: Page, screenshots):
     resp = submit(tab_b, tab_b.get_by_role("button", name="Save changes"))
     assert resp.status == 409, f"stale save answered {resp.status}"
     expect(tab_b.get_by_role("heading", level=1)).to_have_text("This task was changed while you were working on it")
-    expect(tab_b.locator(".error-code")).to_have_text("409")
+    expect(tab_b.locator(".conflict-label")).to_have_text("Conflict")
     current = tab_b.locator("section[aria-labelledby=current-h]")
     yours = tab_b.locator("section[aria-labelledby=yours-h]")
     expect(current.get_by_role("heading", name="Current version")).to_be_visible()
@@ -99,6 +99,8 @@ def test_task_journey(page: Page, screenshots):
     expect(current.locator(".facts .description")).to_have_text("Numbers from finance.\nDraft by Friday.")
     expect(yours.get_by_role("heading", name="Your change")).to_be_visible()
     expect(yours.get_by_label("Description")).to_have_value("Tab B: add the hiring numbers.")
+    # Only what tab B changed is re-applied: tab A's new title is kept, not reverted.
+    expect(yours.get_by_label("Title")).to_have_value(title_a)
     # Re-applying goes on top of the version now stored, not the stale one the tab had read.
     new_version = yours.locator("input[name=version]").input_value()
     assert new_version and new_version != version_read

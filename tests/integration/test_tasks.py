@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import html
+import re
+
 import pytest
 
 from tests.conftest import Browser, eventually
@@ -157,3 +160,23 @@ def test_security_headers(user):
     login = set_cookie.form_post("/login", {"username": user.username, "password": "correct horse battery"})
     header = login.headers["Set-Cookie"]
     assert "HttpOnly" in header and "SameSite=Lax" in header
+
+
+def test_reapplying_after_a_conflict_keeps_the_other_persons_changes(user):
+    task_id = user.create_task(title="Plan", description="first draft")
+    form_page = user.get(f"/tasks/{task_id}/edit").get_data(as_text=True)
+    original = re.search(r'name="original" type="hidden" value="([^"]*)"', form_page).group(1)
+    stale = user.version_of(task_id)
+    base = {"status": "pending", "priority": "medium", "tags": "", "due_at": "", "remind_at": "",
+            "recurrence": "none"}
+    # Someone else renames it ...
+    user.form_post(f"/tasks/{task_id}/edit", {**base, "title": "Plan v2", "description": "first draft",
+                                               "version": stale})
+    # ... while I, from the same starting point, only change the description.
+    mine = user.form_post(f"/tasks/{task_id}/edit", {**base, "title": "Plan", "description": "my notes",
+                                                      "version": stale, "original": html.unescape(original)})
+    page = mine.get_data(as_text=True)
+    assert mine.status_code == 409
+    retry = page.split("Your change", 1)[1]
+    assert 'value="Plan v2"' in retry and "my notes" in retry  # their title, my description
+    assert 'class="field  differs' in retry or "differs" in retry

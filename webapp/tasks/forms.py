@@ -14,6 +14,13 @@ RECURRENCE_LABELS = {"none": "Does not repeat", "daily": "Daily", "weekly": "Wee
                      "monthly": "Monthly", "yearly": "Yearly"}
 
 
+def field_text(field) -> str:
+    """A field's value as the browser would send it back."""
+    if hasattr(field, "_value"):
+        return field._value() or ""
+    return "" if field.data is None else str(field.data)
+
+
 def validate_tags(form, field):
     tags = normalise_tags(field.data or "")
     if len(tags) > TAGS_MAX:
@@ -35,6 +42,14 @@ class TaskForm(FlaskForm):
     remind_at = DateTimeLocalField("Remind me at", format="%Y-%m-%dT%H:%M", validators=[Optional()])
     recurrence = SelectField("Repeats", choices=[(r, RECURRENCE_LABELS[r]) for r in RECURRENCES], default="none")
     version = HiddenField()
+    # The values as the user first saw them (JSON), so a conflict re-applies only what they changed.
+    original = HiddenField()
+
+    EDITABLE = ("title", "description", "status", "priority", "tags", "due_at", "remind_at", "recurrence")
+
+    def snapshot(self) -> dict[str, str]:
+        """The editable fields as the strings the browser shows and sends back."""
+        return {name: field_text(self[name]) for name in self.EDITABLE}
 
     def validate_title(self, field):
         if field.data is not None and not field.data.strip():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
@@ -37,6 +39,7 @@ def fill_form(form: TaskForm, task: model.Task) -> None:
     form.remind_at.data = _naive(timezones.to_local(task.remind_at, tz))
     form.recurrence.data = task.recurrence
     form.version.data = task.version
+    form.original.data = json.dumps(form.snapshot())
 
 
 def _naive(value):
@@ -111,14 +114,32 @@ def edit(task_id: str):
 
 
 def conflict_page(action: str, task_id: str, attempted: TaskForm | None = None):
-    """409: the task as it is now beside what the user tried; nothing was overwritten."""
+    """409: the task as it is now beside what the user tried; nothing was overwritten.
+
+    The re-apply form holds the current version with only the fields the user
+    changed put back on top, so re-applying never undoes the other person's edits.
+    """
     current = store.load(current_user.id, task_id)  # NotFound if it was deleted meanwhile
-    retry_form = None
+    retry_form, differs = None, set()
     if attempted is not None:
-        attempted.version.data = current.version  # re-applying means: on top of the current version
-        retry_form = attempted
+        try:
+            original = json.loads(attempted.original.data or "{}")
+        except ValueError:
+            original = {}
+        mine = attempted.snapshot()
+        changed = {n for n in TaskForm.EDITABLE if n not in original or mine[n] != original[n]}
+        retry_form = TaskForm(formdata=None)
+        fill_form(retry_form, current)
+        now = retry_form.snapshot()
+        for name in changed:
+            if mine[name]:
+                retry_form[name].process_formdata([mine[name]])
+            else:
+                retry_form[name].data = None if name in ("due_at", "remind_at") else ""
+        differs = {n for n in changed if mine[n] != now[n]}
     return render_template("tasks/conflict.html", action=action, current=current, attempted=attempted,
-                           retry_form=retry_form, action_form=ActionForm(version=current.version)), 409
+                           retry_form=retry_form, differs=differs,
+                           action_form=ActionForm(version=current.version)), 409
 
 
 def _transition(action: str, task_id: str, apply, done_message: str):
