@@ -62,12 +62,13 @@ def create_app(test_config: dict | None = None) -> Flask:
     login_manager.login_message_category = "info"
     login_manager.session_protection = "strong"
 
-    from . import api, auth, errors, inbound, notifications, security, tasks
+    from . import admin, api, auth, errors, inbound, notifications, security, tasks
     api.init_app(app, csrf)  # before errors.register: our handlers take precedence over flask-smorest's
     app.register_blueprint(auth.bp)
     app.register_blueprint(tasks.bp)
     app.register_blueprint(notifications.bp)
     app.register_blueprint(inbound.bp)
+    app.register_blueprint(admin.bp)
     csrf.exempt(inbound.bp)
     errors.register(app)
     security.register(app)
@@ -104,10 +105,11 @@ def _register_template_helpers(app: Flask) -> None:
     def unread():
         if not current_user.is_authenticated:
             return {}
+        from .admin import is_admin
         try:
-            return {"unread_count": notifications.unread_count(current_user.id)}
+            return {"unread_count": notifications.unread_count(current_user.id), "is_admin": is_admin()}
         except GatewayError:
-            return {"unread_count": None}  # the page still renders; the badge waits
+            return {"unread_count": None, "is_admin": is_admin()}  # the page still renders; the badge waits
 
 
 class _SecretStoreSessionInterface(SecureCookieSessionInterface):

@@ -38,6 +38,8 @@ DEFAULTS: dict[str, object] = {
     "NOTIFY_BINDING_OPERATION": "create",
     "SECRET_KEY_NAME": "flask-secret-key",
     "REQUIRED_COMPONENTS": "statestore,pubsub,secretstore,lockstore",
+    # Operators: comma-separated usernames that may see /admin pages (dead letters)
+    "ADMIN_USERNAMES": "",
     # Product
     "TASKS_PER_PAGE": 20,
     "INBOX_LIMIT": 200,

@@ -11,7 +11,7 @@ import logging
 
 from flask import Blueprint, abort, current_app, jsonify, request
 
-from . import consumers, sweep
+from . import admin, consumers, sweep
 from .dapr_gateway import GatewayError
 from .security import app_token_rejection
 
@@ -30,6 +30,9 @@ def subscriptions() -> list[dict]:
          "deadLetterTopic": f"{cfg['TASK_EVENTS_TOPIC']}-deadletter"},
         {"pubsubname": pubsub, "topic": cfg["TASK_UPDATES_TOPIC"], "route": "/events/task-updates",
          "deadLetterTopic": f"{cfg['TASK_UPDATES_TOPIC']}-deadletter"},
+        # The dead-letter topics themselves: what lands there is kept for the operator page.
+        {"pubsubname": pubsub, "topic": f"{cfg['TASK_EVENTS_TOPIC']}-deadletter", "route": "/events/dead-letters"},
+        {"pubsubname": pubsub, "topic": f"{cfg['TASK_UPDATES_TOPIC']}-deadletter", "route": "/events/dead-letters"},
     ]
 
 
@@ -47,6 +50,21 @@ def require_app_token():
 @bp.get("/dapr/subscribe")
 def dapr_subscribe():
     return jsonify(subscriptions())
+
+
+@bp.post("/events/dead-letters")
+def on_dead_letter():
+    """Keep whatever reached a dead-letter topic (RETRY if the store is down: never lose one)."""
+    envelope = request.get_json(silent=True, force=True)
+    if not isinstance(envelope, dict) or not envelope.get("id"):
+        envelope = {"id": f"unreadable-{request.headers.get('traceparent', '')}",
+                    "data": request.get_data(as_text=True)[:2000]}
+    try:
+        admin.record(envelope)
+    except GatewayError as err:
+        log.warning("dead letter %s not recorded yet: %s", envelope.get("id"), err)
+        return jsonify(status=RETRY)
+    return jsonify(status=SUCCESS)
 
 
 @bp.post("/events/<stream>")

@@ -1,0 +1,83 @@
+"""Operator pages: dead letters (what subscribers could not process), with replay.
+
+Admins are the usernames listed in ``ADMIN_USERNAMES``; to anyone else these
+pages do not exist (404).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+
+from .. import state_lists
+from ..events import publish_metadata
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+DEAD_LETTERS = "dead-letters"
+LIMIT = 500
+
+
+def is_admin() -> bool:
+    names = {n.strip().lower() for n in str(current_app.config["ADMIN_USERNAMES"]).split(",") if n.strip()}
+    return current_user.is_authenticated and current_user.username.lower() in names
+
+
+@bp.before_request
+@login_required
+def admins_only():
+    if not is_admin():
+        abort(404)
+
+
+def record(envelope: dict) -> None:
+    """Keep a dead-lettered CloudEvent (called by the dead-letter subscription)."""
+    topic = str(envelope.get("topic") or "")
+    entry = {
+        "id": str(envelope["id"]),
+        "topic": topic,
+        "original_topic": topic.removesuffix("-deadletter"),
+        "type": envelope.get("type"),
+        "data": envelope.get("data"),
+        "received_at": datetime.now(timezone.utc).isoformat(),
+        "attempts": 1,
+    }
+
+    def add(items: list[dict]) -> list[dict]:
+        previous = next((i for i in items if i["id"] == entry["id"]), None)
+        if previous:
+            entry["attempts"] = previous.get("attempts", 1) + 1
+        return [entry, *(i for i in items if i["id"] != entry["id"])][:LIMIT]
+
+    state_lists.update(DEAD_LETTERS, add)
+
+
+class ReplayForm(FlaskForm):
+    """The CSRF token of a replay button."""
+
+
+@bp.get("/dead-letters")
+def dead_letters():
+    items, _ = state_lists.read(DEAD_LETTERS)
+    return render_template("admin/dead_letters.html", items=items, form=ReplayForm())
+
+
+@bp.post("/dead-letters/<letter_id>/replay")
+def replay(letter_id: str):
+    """Publish a dead letter again on its original topic, with its original id."""
+    items, _ = state_lists.read(DEAD_LETTERS)
+    letter = next((i for i in items if i["id"] == letter_id), None)
+    if letter is None:
+        abort(404)
+    data = letter["data"] if isinstance(letter["data"], dict) else {"raw": letter["data"]}
+    metadata = {"cloudevent.id": letter_id}
+    if data.get("event_id") and data.get("type") and data.get("user_id"):
+        metadata = {**publish_metadata(data), "cloudevent.id": letter_id}
+    current_app.extensions["dapr"].publish(letter["original_topic"], data, metadata)
+    # Remove this copy only: if the replay is dropped again, its new copy may already be here.
+    state_lists.update(DEAD_LETTERS, lambda xs: [x for x in xs if not (
+        x["id"] == letter_id and x["received_at"] == letter["received_at"])])
+    flash(f"Replayed {letter_id} on {letter['original_topic']}.", "success")
+    return redirect(url_for("admin.dead_letters"))
