@@ -92,3 +92,10 @@ class Groups:
 def cpu_percent(before: dict[str, float], after: dict[str, float], seconds: float) -> dict[str, float]:
     """CPU of each group over the interval, in % of one core (200% = both cores of this machine)."""
     return {name: round(100 * (after.get(name, 0) - before.get(name, 0)) / seconds, 1) for name in before}
+
+
+def machine_busy_seconds() -> float:
+    """CPU time all processes of the machine spent busy (all cores), from /proc/stat."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return (sum(fields[:8]) - idle) / CLK_TCK

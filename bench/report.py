@@ -8,7 +8,7 @@ from pathlib import Path
 
 CPU_COLUMNS = [("taskboard", "app"), ("daprd-taskboard", "daprd"), ("notification-service", "notif"),
                ("daprd-notification-service", "notif daprd"), ("redis", "redis"), ("variants", "variants"),
-               ("load generator", "loadgen")]
+               ("load generator", "loadgen"), ("others", "other procs"), ("machine", "machine")]
 MAX_ERROR_RATE = 0.01
 GEN_BOUND = 80.0  # % of a core: above it the Python load generator, not the system, may be the limit
 
@@ -60,7 +60,8 @@ def build_markdown(r: dict) -> str:
                 f"whole run {r.get('runtime_s')} s", ""]
     out += ["Latencies in ms, measured from each request's *scheduled* start (open model). "
             "Throughput = highest achieved rate of a point with < 1% errors. "
-            "CPU in % of one core (this machine has 2: 200% is all of it), measured at the point of that throughput. "
+            "CPU in % of one core (this machine has 2: 200% is all of it), measured over the load window of the point "
+            "of that throughput; *other procs* is whatever else ran on the machine meanwhile (machine − the rest). "
             "The load generator runs on the same 2 cores; *generator-bound* marks a throughput measured while "
             f"the generator itself used ≥ {GEN_BOUND:.0f}% of a core (the system may do more).", ""]
 
@@ -115,6 +116,21 @@ def build_markdown(r: dict) -> str:
             by = ", ".join(f"{k}: {fmt(x, 2)}" for k, x in v["by_method"].items())
             rc = ", ".join(f"{k}: {fmt(x, 2)}" for k, x in v["redis_commands"].items())
             out.append(f"| {v['tasks']} | {fmt(v['sidecar_api_calls'], 2)} | {by} | {rc} |")
+        out.append("")
+
+    cpw = r.get("calls_per_write")
+    if cpw:
+        out += ["## Sidecar calls per create and per complete", "",
+                "20 creates (then 20 completes of those tasks) one after another through the forms; counters read "
+                "before and after, once every event they caused was handled (subscribers, notification-service), "
+                "so the numbers include the event handling, not only the request.", "",
+                "| operation | taskboard sidecar API calls | notification-service sidecar API calls | by method | "
+                "Redis commands |", "|---|---:|---:|---|---|"]
+        for op, v in cpw.items():
+            by = ", ".join(f"{k}: {fmt(x, 2)}" for k, x in v["by_method"].items())
+            rc = ", ".join(f"{k}: {fmt(x, 2)}" for k, x in v["redis_commands"].items())
+            out.append(f"| {op} | {fmt(v['sidecar_api_calls'], 2)} | {fmt(v.get('notification_sidecar_api_calls'), 2)} | "
+                       f"{by} | {rc} |")
         out.append("")
 
     ev = r.get("event_latency")

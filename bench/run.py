@@ -20,6 +20,7 @@ import argparse
 import asyncio
 import dataclasses
 import importlib
+import importlib.util
 import json
 import os
 import platform
@@ -62,13 +63,11 @@ def ensure_requirements() -> None:
 
 
 ensure_requirements()
-sys.path.insert(0, str(ROOT / "scripts"))
 sys.path.insert(0, str(BENCH))
 
 import aiohttp  # noqa: E402
 import redis  # noqa: E402
 
-import devstack  # noqa: E402
 import loadgen  # noqa: E402
 import procstats  # noqa: E402
 import report  # noqa: E402
@@ -81,7 +80,7 @@ N_CREATE_USERS = 16
 
 # -- the stack ---------------------------------------------------------------
 
-def distinct_free_ports() -> devstack.Ports:
+def distinct_free_ports(devstack):
     """Ports.free() can hand out the same port twice (each socket is closed before the next bind): retry."""
     for _ in range(50):
         ports = devstack.Ports.free()
@@ -92,13 +91,34 @@ def distinct_free_ports() -> devstack.Ports:
     raise RuntimeError("could not get distinct free ports")
 
 
+SNAPSHOT_IGNORE = shutil.ignore_patterns(".git", ".venv", ".run", "test-artifacts", "results", "__pycache__",
+                                         ".pytest_cache", "node_modules", "*.pyc")
+
+
+def load_devstack(root: Path):
+    """scripts/devstack.py of ``root``: its stack runs the code, components and config under ``root``."""
+    spec = importlib.util.spec_from_file_location("devstack", root / "scripts" / "devstack.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["devstack"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
 class Bench:
     def __init__(self, args):
         self.args = args
         self.run_dir = Path(tempfile.mkdtemp(prefix="taskboard-bench-"))
+        if args.in_place:
+            self.src = ROOT
+        else:
+            # A copy of the work tree: edits made while the benchmark runs (daprd restarts itself when
+            # components/ or its config file change) do not reach the processes under test.
+            self.src = self.run_dir / "src"
+            shutil.copytree(ROOT, self.src, ignore=SNAPSHOT_IGNORE, symlinks=True)
+        devstack = load_devstack(self.src)
         self.api_token = secrets.token_urlsafe(16)
         self.stack = devstack.Stack(
-            self.run_dir, distinct_free_ports(), workers=args.workers,
+            self.run_dir / "stack", distinct_free_ports(devstack), workers=args.workers,
             app_token=secrets.token_urlsafe(16), api_token=self.api_token,
             daprd_log_level="warn",
             # Production settings; access logs off because devstack pumps every log line
@@ -130,7 +150,7 @@ class Bench:
         return {"dapr-api-token": self.api_token}
 
     def start(self) -> None:
-        say(f"starting the stack in {self.run_dir} (gunicorn workers={self.args.workers})")
+        say(f"starting the stack from {self.src} in {self.run_dir} (gunicorn workers={self.args.workers})")
         self.stack.start()
         say(f"stack up: taskboard {self.app_url}, its daprd http {self.tb.http} grpc {self.tb.grpc} "
             f"metrics {self.tb.metrics}, redis {self.stack.ports.redis}")
@@ -141,9 +161,9 @@ class Bench:
                "PYTHONUNBUFFERED": "1"}
         log = open(self.stack.logs_dir / "variants.log", "ab")
         self.variants_proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"),
+            [sys.executable, "-m", "gunicorn", "-c", str(self.src / "gunicorn.conf.py"),
              "--bind", f"127.0.0.1:{self.variants_port}", "--pythonpath", str(BENCH), "variants:app"],
-            env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            env=env, cwd=self.src, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.variants_proc.poll() is not None:
@@ -190,7 +210,16 @@ class Bench:
     def cpu_snapshot(self) -> dict[str, float]:
         snap = self.groups.cpu()
         snap["load generator"] = procstats.cpu_seconds([os.getpid()])
+        snap["machine"] = procstats.machine_busy_seconds()
         return snap
+
+    def check_alive(self) -> None:
+        """Stop the run when a process of the stack died: what follows would measure nothing."""
+        dead = {n: p.returncode for n, p in self.stack.procs.items() if p.poll() is not None}
+        if self.variants_proc.poll() is not None:
+            dead["variants"] = self.variants_proc.returncode
+        if dead:
+            raise StackDied(f"process(es) of the stack exited: {dead}; see the logs")
 
     def note_memory(self) -> dict:
         mem = self.groups.memory()
@@ -256,6 +285,7 @@ class Bench:
                                              probe=lambda: (time.monotonic(), self.cpu_snapshot()))
             (t0, cpu0), (t1, cpu1) = point.probes
             cpu = procstats.cpu_percent(cpu0, cpu1, t1 - t0)  # over the load window only
+            cpu["others"] = round(cpu["machine"] - sum(v for k, v in cpu.items() if k != "machine"), 1)
             mem = self.note_memory()
             summary = point.summary()
             summary["fraction_of_calibration"] = fraction
@@ -269,6 +299,7 @@ class Bench:
                 f"variants {cpu.get('variants', 0)}% redis {cpu.get('redis', 0)}% gen {cpu['load generator']}%")
             if point.errors:
                 self.results["failures"].append(f"{name} at {offered}/s: {point.errors} errors {point.error_kinds}")
+            self.check_alive()
             if drain_between:
                 await self.drain(f"{name} at {offered}/s")
             await asyncio.sleep(0.5)
@@ -337,8 +368,16 @@ class Bench:
     # -- metrics: sidecar calls per page -------------------------------------
 
     def scrape(self) -> dict[str, float]:
-        """daprd API calls (gRPC and HTTP server side) and state-store operations, by method."""
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.tb.metrics}/metrics", timeout=5) as resp:
+        """API calls (gRPC and HTTP, server side) and state-store operations of both sidecars, by method.
+
+        Keys of the notification-service sidecar start with ``notif:``.
+        """
+        out = self._scrape(self.tb.metrics, "")
+        out.update(self._scrape(self.stack.ports.apps["notification-service"].metrics, "notif:"))
+        return out
+
+    def _scrape(self, port: int, prefix: str) -> dict[str, float]:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
             text = resp.read().decode()
         out: dict[str, float] = {}
         for line in text.splitlines():
@@ -354,36 +393,72 @@ class Bench:
                 key = "statestore " + _label(labels, "operation")
             else:
                 continue
-            out[key] = out.get(key, 0) + float(value)
+            out[prefix + key] = out.get(prefix + key, 0) + float(value)
         return out
 
     def redis_calls(self) -> dict[str, int]:
         stats = self.redis.info("commandstats")
         return {k.removeprefix("cmdstat_"): v["calls"] for k, v in stats.items()}
 
+    async def count_calls(self, label: str, action, n: int, wait_for_events: bool = False) -> dict:
+        """daprd API calls and Redis commands per ``action`` (averaged over ``n`` sequential ones)."""
+        before, rbefore = self.scrape(), self.redis_calls()
+        errors = 0
+        async with loadgen.new_session(4) as http:
+            for i in range(n):
+                errors += await action(http, i) is not None
+        if wait_for_events:
+            await self.drain(label)
+        after, rafter = self.scrape(), self.redis_calls()
+        sidecar = {k: round((after.get(k, 0) - before.get(k, 0)) / n, 2) for k in after}
+        sidecar = {k: v for k, v in sidecar.items() if v}
+        redis_cmds = {k: round((rafter.get(k, 0) - rbefore.get(k, 0)) / n, 2) for k in rafter}
+        redis_cmds = {k: v for k, v in redis_cmds.items()
+                      if v and k not in ("info", "xreadgroup", "xautoclaim", "xpending", "ping", "scan", "type",
+                                         "xinfo|stream", "xinfo|groups", "hello", "client|setinfo")}
+        api_calls = sum(v for k, v in sidecar.items() if k.startswith(("grpc ", "http ")))
+        notif_calls = sum(v for k, v in sidecar.items() if k.startswith(("notif:grpc ", "notif:http ")))
+        say(f"  {label}: {api_calls:.2f} taskboard-sidecar API calls each"
+            + (f" (+{notif_calls:.2f} on notification-service's)" if notif_calls else "")
+            + f"; {sidecar}; redis {redis_cmds}")
+        return {"sidecar_api_calls": round(api_calls, 2), "notification_sidecar_api_calls": round(notif_calls, 2),
+                "by_method": sidecar, "redis_commands": redis_cmds, "errors": errors, "samples": n}
+
     async def calls_per_page(self, pages: int = 20) -> None:
         say(f"counting sidecar calls per list page ({pages} pages per size, metrics at :{self.tb.metrics})")
         await self.drain("before counting")
         out = {}
-        async with loadgen.new_session(4) as http:
-            for key in ("list10", "list100", "list1000"):
-                user = self.users[key]
-                await webclient.list_page(http, self.app_url, user)  # warm both workers' caches
-                before, rbefore = self.scrape(), self.redis_calls()
-                errors = 0
-                for _ in range(pages):
-                    errors += await webclient.list_page(http, self.app_url, user) is not None
-                after, rafter = self.scrape(), self.redis_calls()
-                sidecar = {k: round((after.get(k, 0) - before.get(k, 0)) / pages, 2) for k in after}
-                sidecar = {k: v for k, v in sidecar.items() if v}
-                redis_cmds = {k: round((rafter.get(k, 0) - rbefore.get(k, 0)) / pages, 2) for k in rafter}
-                redis_cmds = {k: v for k, v in redis_cmds.items()
-                              if v and k not in ("info", "xreadgroup", "xautoclaim", "xpending", "ping")}
-                api_calls = sum(v for k, v in sidecar.items() if k.startswith(("grpc ", "http ")))
-                out[key] = {"tasks": int(key.removeprefix("list")), "sidecar_api_calls": round(api_calls, 2),
-                            "by_method": sidecar, "redis_commands": redis_cmds, "errors": errors}
-                say(f"  {key}: {api_calls:.2f} sidecar API calls per page {sidecar}; redis {redis_cmds}")
+        for key in ("list10", "list100", "list1000"):
+            user = self.users[key]
+            async with loadgen.new_session(4) as http:
+                await webclient.list_page(http, self.app_url, user)  # warm up
+
+            async def page(http, i, user=user):
+                return await webclient.list_page(http, self.app_url, user, expect="Seeded task")
+
+            out[key] = {"tasks": int(key.removeprefix("list")),
+                        **await self.count_calls(f"list page of {key.removeprefix('list')} tasks", page, pages)}
         self.results["calls_per_page"] = out
+
+    async def calls_per_write(self, n: int = 20) -> None:
+        """Sidecar calls of one create and one complete, including the handling of their events."""
+        say(f"counting sidecar calls per create and per complete ({n} each, events handled included)")
+        user, made = self.users["create0"], []
+        await self.drain("before counting writes")
+
+        async def create(http, i):
+            tid, err = await webclient.create_task(http, self.app_url, user, f"Counted task {i}")
+            made.append(tid)
+            return err
+
+        out = {"create": await self.count_calls("create + its task.created handling", create, n, True)}
+        versions = await self.versions([t for t in made if t])
+
+        async def complete(http, i):
+            return await webclient.complete_task(http, self.app_url, user, made[i], versions.get(made[i]) or "1")
+
+        out["complete"] = await self.count_calls("complete + task.completed → notify → inbox", complete, n, True)
+        self.results["calls_per_write"] = out
 
     # -- event latency -------------------------------------------------------
 
@@ -454,9 +529,11 @@ class Bench:
         raw_prefix = f"rawuser{secrets.token_hex(3)}-"
 
         async def raw_create(http, i):
-            """What the app's create asks of its sidecar: get index, transaction, publish."""
+            """What the app's create asks of its sidecar (see bench/variants.py), over daprd's HTTP API."""
             user = f"{raw_prefix}{i % N_CREATE_USERS}"
             task = variants.new_task(user)
+            event = variants.task_event(task, "1")
+            tkey = f"task:{task['id']}"
             for _ in range(variants.INDEX_RETRIES):
                 async with http.get(f"{sc}/state/statestore/tasks-of:{user}", headers=h) as resp:
                     body = await resp.read()
@@ -465,8 +542,9 @@ class Bench:
                 index_op = {"key": f"tasks-of:{user}", "value": {"ids": [task["id"], *ids]}}
                 if etag:
                     index_op["etag"] = etag
-                txn = {"operations": [{"operation": "upsert", "request": {"key": f"task:{task['id']}", "value": task}},
-                                      {"operation": "upsert", "request": index_op}]}
+                txn = {"operations": [
+                    {"operation": "upsert", "request": {"key": tkey, "value": variants.with_outbox(task, [event])}},
+                    {"operation": "upsert", "request": index_op}]}
                 async with http.post(f"{sc}/state/statestore/transaction", json=txn, headers=h) as resp:
                     text = await resp.text()
                     if resp.status in (200, 204):
@@ -476,19 +554,31 @@ class Bench:
                     return f"transaction HTTP {resp.status}"
             else:
                 return "index conflict"
-            event = variants.task_event(task, None)
-            params = {f"metadata.{k}": v for k, v in variants.publish_metadata(event).items()}
-            async with http.post(f"{sc}/publish/pubsub/task-events", json=event, params=params, headers=h) as resp:
+            # the flush: read the task, publish its outbox, save it emptied (ETag-guarded)
+            async with http.get(f"{sc}/state/statestore/{tkey}", headers=h) as resp:
+                document = json.loads(await resp.read())
+                etag = resp.headers.get("ETag")
+            for pending in document["outbox"]:
+                params = {f"metadata.{k}": v for k, v in variants.publish_metadata(pending).items()}
+                async with http.post(f"{sc}/publish/pubsub/task-events", json=pending, params=params,
+                                     headers=h) as resp:
+                    await resp.read()
+                    if resp.status not in (200, 204):
+                        return f"publish HTTP {resp.status}"
+            save = [{"key": tkey, "value": {**document, "outbox": []}, "etag": etag,
+                     "options": {"concurrency": "first-write", "consistency": "strong"}}]
+            async with http.post(f"{sc}/state/statestore", json=save, headers=h) as resp:
                 await resp.read()
-                return None if resp.status in (200, 204) else f"publish HTTP {resp.status}"
+                return None if resp.status in (200, 204) else f"save HTTP {resp.status}"
 
         if wanted("sidecar-get"):
             await self.guard(self.sweep("sidecar-get", "daprd HTTP GET /v1.0/state/statestore/task:<id> (no Flask)",
                                         raw_get, concurrency=32, group="limit"))
         if wanted("sidecar-create"):
             await self.guard(self.sweep(
-                "sidecar-create", "daprd HTTP: GET index + POST state transaction (task + ETag-guarded index) "
-                "+ POST publish task-events — the sidecar calls of the app's create, no Flask",
+                "sidecar-create", "daprd HTTP, the sidecar calls of the app's create (no Flask): GET index; POST transaction "
+                "(task with its event in the outbox + ETag-guarded index); GET task; POST publish task-events; "
+                "POST state (outbox emptied, ETag)",
                 raw_create, concurrency=32, group="limit", drain_between=True))
 
         # (b) the full stack
@@ -502,7 +592,7 @@ class Bench:
                 return await webclient.list_page(http, self.app_url, user, expect="Seeded task")
 
             await self.guard(self.sweep(name, f"GET /tasks of a user with {key.removeprefix('list')} tasks "
-                                              "(signed in; index + bulk read + inbox badge + render)",
+                                              "(signed in)",
                                         page, concurrency=16, group="full stack"))
 
         pool: list[tuple[webclient.WebUser, str]] = []
@@ -517,7 +607,7 @@ class Bench:
 
         if wanted("page-create") or wanted("page-complete"):
             await self.guard(self.sweep("page-create", "POST /tasks/new (form with CSRF token; "
-                                        f"{N_CREATE_USERS} users) — get index, transaction, publish",
+                                        f"{N_CREATE_USERS} users)",
                                         form_create, concurrency=16, group="full stack", drain_between=True))
 
         if wanted("page-complete"):
@@ -555,8 +645,8 @@ class Bench:
                 create_rate = self.results["scenarios"]["page-create"]["calibration"]["ops_per_s"]
                 await top_up(int(create_rate * 2 * 2) + 100)
                 await self.guard(self.sweep(
-                    "page-complete", "POST /tasks/<id>/complete (form with CSRF token and version) — "
-                    "load task, ETag-guarded save, publish; then the event chain to the inbox runs behind it",
+                    "page-complete", "POST /tasks/<id>/complete (form with CSRF token and version); "
+                    "the event chain to the inbox runs behind it",
                     form_complete, concurrency=16, group="full stack", index_source=complete_counter,
                     before_points=before_points, drain_between=True, calib_seconds=2.0))
 
@@ -564,9 +654,10 @@ class Bench:
         vu = self.variants_url
         for mode, title in (
                 ("percall", "bench/variants.py: a new DaprClient() per request (the seeds' pattern), "
-                            "then get index + transaction + publish"),
-                ("reused", "bench/variants.py: one DaprClient per worker (as webapp), get index + transaction + publish"),
-                ("redis", "bench/variants.py: redis-py, Dapr's commands: HGETALL; MULTI EVAL×2 EXEC; XADD")):
+                            "then the create's 5 sidecar calls through the SDK"),
+                ("reused", "bench/variants.py: one DaprClient per worker (as webapp), the create's 5 sidecar calls"),
+                ("redis", "bench/variants.py: redis-py running Dapr's commands for the same create: HGETALL; "
+                          "MULTI EVAL×2 EXEC; HGETALL; XADD; EVAL")):
             name = f"variant-create-{mode}"
             if not wanted(name):
                 continue
@@ -602,9 +693,11 @@ class Bench:
             await self.guard(self.event_latency())
 
     async def guard(self, coro) -> None:
-        """Run one scenario; a failure is recorded and the run goes on."""
+        """Run one scenario; a failure is recorded and the run goes on (unless the stack died)."""
         try:
             await coro
+        except StackDied:
+            raise
         except Exception as err:  # noqa: BLE001 - a benchmark reports every failure and carries on
             self.failure(f"{type(err).__name__}: {err}")
 
@@ -612,9 +705,14 @@ class Bench:
         await self.seed()
         self.results["memory_idle"] = self.note_memory()
         await self.calls_per_page()
+        await self.calls_per_write()
         await self.scenarios()
         self.results["memory_end"] = self.note_memory()
         self.results["memory_peak_rss_mb"] = self.peak_memory
+
+
+class StackDied(RuntimeError):
+    pass
 
 
 class _Counter:
@@ -668,6 +766,8 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers of each app")
     parser.add_argument("--only", default="", help="comma-separated scenario names or prefixes (default: all)")
     parser.add_argument("--keep-run-dir", action="store_true", help="keep the stack's run directory and logs")
+    parser.add_argument("--in-place", action="store_true",
+                        help="run the work tree itself, not a copy taken at start (edits during the run reach it)")
     parser.add_argument("--out", default=str(RESULTS), help="where results go")
     args = parser.parse_args()
     out = Path(args.out)

@@ -5,14 +5,19 @@ gunicorn with the app's own gunicorn.conf.py (same workers and threads) beside
 the stack, talking to the *taskboard* sidecar (so keys get the same
 ``taskboard||`` prefix) and to the stack's Redis.
 
+The create path mirrors webapp/tasks/store.py as of this writing (outbox in the
+task document): (1) read the user's index; (2) one transaction: the task
+document with its task.created event in ``outbox`` + the index (ETag-guarded);
+then the flush: (3) read the task, (4) publish the event on task-events,
+(5) save the task with an empty outbox (ETag-guarded, first-write).
+
     POST /create/percall?user=U   the seeds' pattern: a new DaprClient() per request
-                                  (health check on /v1.0/healthz/outbound + a new gRPC channel),
-                                  then what the app's create does: get the index,
-                                  transaction (task + ETag-guarded index), publish task.created
-    POST /create/reused?user=U    the same, with one DaprClient per worker process (what webapp does)
+                                  (health check on /v1.0/healthz/outbound + a new gRPC channel), then 1–5
+    POST /create/reused?user=U    the same with one DaprClient per worker process (what webapp does)
     POST /create/redis?user=U     the same Redis commands Dapr's Redis components run, from redis-py:
-                                  HGETALL index; MULTI, EVAL <Dapr's set script> ×2, EXEC;
-                                  XADD task-events MAXLEN ~ 100000 * data <CloudEvent> metadata <json>
+                                  HGETALL; MULTI, EVAL <Dapr's set script> ×2, EXEC; HGETALL;
+                                  XADD task-events MAXLEN ~ 100000 * data <CloudEvent> metadata <json>;
+                                  EVAL <set script> with the ETag (first-write)
     GET  /list/reused?user=U      the app's listing data path through the sidecar: get index, bulk get
     GET  /list/redis?user=U       the same with redis-py: HGETALL index, then HGETALL of each task
                                   (Dapr runs those one per key, 16 in parallel; here one pipeline)
@@ -33,6 +38,7 @@ from urllib.parse import parse_qs
 # so the first requests of a load point do not wait for the SDK's import.
 from dapr.clients import DaprClient
 from dapr.clients.grpc._request import TransactionalStateOperation, TransactionOperationType
+from dapr.clients.grpc._state import Concurrency, Consistency, StateOptions
 
 APP_ID = "taskboard"
 STATE_STORE = os.environ.get("BENCH_STATE_STORE", "statestore")
@@ -69,7 +75,7 @@ def new_task(user_id: str) -> dict:
     return {"id": uuid.uuid4().hex, "owner": user_id, "title": "Benchmark task", "description": "",
             "status": "pending", "priority": "medium", "tags": [], "due_at": None, "remind_at": None,
             "recurrence": "none", "created_at": now, "updated_at": now, "completed_at": None,
-            "series_id": None}
+            "series_id": None, "revision": 1}
 
 
 def task_event(task: dict, version: str | None) -> dict:
@@ -78,6 +84,11 @@ def task_event(task: dict, version: str | None) -> dict:
             "user_id": task["owner"], "title": task["title"], "status": task["status"],
             "priority": task["priority"], "due_at": None, "recurrence": "none",
             "timestamp": datetime.now(timezone.utc).isoformat(), "version": version, "changes": []}
+
+
+def with_outbox(task: dict, events: list[dict]) -> dict:
+    """The stored document: the task plus its unpublished events."""
+    return {**task, "outbox": events}
 
 
 def publish_metadata(event: dict) -> dict[str, str]:
@@ -108,12 +119,13 @@ def reused_client():
 
 def dapr_create(client, user_id: str) -> str:
     task = new_task(user_id)
+    event = task_event(task, "1")
     for _ in range(INDEX_RETRIES):
         index = client.get_state(STATE_STORE, f"tasks-of:{user_id}")
         ids = json.loads(index.data)["ids"] if index.data else []
         try:
             client.execute_state_transaction(STATE_STORE, [
-                TransactionalStateOperation(key=f"task:{task['id']}", data=json.dumps(task),
+                TransactionalStateOperation(key=f"task:{task['id']}", data=json.dumps(with_outbox(task, [event])),
                                             operation_type=TransactionOperationType.upsert),
                 TransactionalStateOperation(key=f"tasks-of:{user_id}", data=json.dumps({"ids": [task["id"], *ids]}),
                                             etag=index.etag or None,
@@ -123,11 +135,18 @@ def dapr_create(client, user_id: str) -> str:
             if "failed to set key" in str(err):
                 continue
             raise
-        event = task_event(task, None)
-        client.publish_event(PUBSUB, TOPIC, json.dumps(event), data_content_type="application/json",
-                             publish_metadata=publish_metadata(event))
-        return task["id"]
-    raise IndexConflict(user_id)
+        break
+    else:
+        raise IndexConflict(user_id)
+    # the flush: read, publish, clear the outbox (ETag-guarded)
+    stored = client.get_state(STATE_STORE, f"task:{task['id']}")
+    document = json.loads(stored.data)
+    for pending in document["outbox"]:
+        client.publish_event(PUBSUB, TOPIC, json.dumps(pending), data_content_type="application/json",
+                             publish_metadata=publish_metadata(pending))
+    client.save_state(STATE_STORE, f"task:{task['id']}", json.dumps({**document, "outbox": []}), etag=stored.etag,
+                      options=StateOptions(concurrency=Concurrency.first_write, consistency=Consistency.strong))
+    return task["id"]
 
 
 def dapr_list(client, user_id: str) -> int:
@@ -174,11 +193,13 @@ def redis_create(user_id: str) -> str:
     import redis
     r = redis_conn()
     task = new_task(user_id)
+    event = task_event(task, "1")
+    task_key = key(f"task:{task['id']}")
     for _ in range(INDEX_RETRIES):
         data, version = _hash_value(r.hgetall(key(f"tasks-of:{user_id}")))
         ids = json.loads(data)["ids"] if data else []
         pipe = r.pipeline(transaction=True)  # MULTI ... EXEC, like Dapr's TxPipeline
-        pipe.execute_command("EVAL", SET_SCRIPT, 1, key(f"task:{task['id']}"), 0, json.dumps(task))
+        pipe.execute_command("EVAL", SET_SCRIPT, 1, task_key, 0, json.dumps(with_outbox(task, [event])))
         pipe.execute_command("EVAL", SET_SCRIPT, 1, key(f"tasks-of:{user_id}"), int(version or 0),
                              json.dumps({"ids": [task["id"], *ids]}))
         try:
@@ -187,11 +208,17 @@ def redis_create(user_id: str) -> str:
             if "failed to set key" in str(err):
                 continue
             raise
-        event = task_event(task, None)
+        break
+    else:
+        raise IndexConflict(user_id)
+    data, version = _hash_value(r.hgetall(task_key))
+    document = json.loads(data)
+    for pending in document["outbox"]:
         r.execute_command("XADD", TOPIC, "MAXLEN", "~", MAXLEN_APPROX, "*",
-                          "data", cloud_event(event), "metadata", json.dumps(publish_metadata(event)))
-        return task["id"]
-    raise IndexConflict(user_id)
+                          "data", cloud_event(pending), "metadata", json.dumps(publish_metadata(pending)))
+    # Dapr's Set with an ETag and first-write concurrency: ARGV = version, data, "0"
+    r.execute_command("EVAL", SET_SCRIPT, 1, task_key, int(version), json.dumps({**document, "outbox": []}), 0)
+    return task["id"]
 
 
 def redis_list(user_id: str) -> int:

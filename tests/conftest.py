@@ -49,7 +49,7 @@ def stack(request):
     """The real stack for this test session."""
     run_dir = Path(tempfile.mkdtemp(prefix="taskboard-test-"))
     the_stack = devstack.Stack(run_dir, devstack.Ports.free(), app_token=secrets.token_urlsafe(16),
-                               workers=2, daprd_log_level="info")
+                               workers=2, daprd_log_level="info", app_env={"TASKBOARD_LOG_FORMAT": "json"})
     the_stack.start()
     yield the_stack
     the_stack.stop()

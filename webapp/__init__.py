@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import threading
 from pathlib import Path
 
@@ -39,13 +38,13 @@ def base_app(name: str, test_config: dict | None) -> Flask:
     """A Flask app with config, the gateway, proxy headers and health routes."""
     app = Flask(name, template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
     app.config.from_mapping(config_module.build(test_config))
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if app.config["PROXY_FIX_HOPS"]:
         hops = app.config["PROXY_FIX_HOPS"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
     app.extensions["dapr"] = make_gateway(app.config)
 
-    from . import health
+    from . import health, observability
+    observability.init_app(app)
     app.register_blueprint(health.bp)
     return app
 

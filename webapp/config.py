@@ -54,6 +54,7 @@ DEFAULTS: dict[str, object] = {
     "REMEMBER_COOKIE_SAMESITE": "Lax",
     "WTF_CSRF_TIME_LIMIT": None,  # token valid for the session's lifetime
     "PROXY_FIX_HOPS": 0,  # set to 1 behind an ingress
+    "LOG_FORMAT": None,  # "json" or "text"; default: json in production, text otherwise
 }
 
 # Environment variables read without the TASKBOARD_ prefix (Dapr's own names).
@@ -93,6 +94,7 @@ def build(test_config: dict | None = None, environ: dict[str, str] | None = None
     if not config["DAPR_HTTP_ENDPOINT"]:
         config["DAPR_HTTP_ENDPOINT"] = f"http://127.0.0.1:{config['DAPR_HTTP_PORT']}"
     production = config["ENV"] == "production"
+    config["LOG_FORMAT"] = config["LOG_FORMAT"] or ("json" if production else "text")
     config.setdefault("SESSION_COOKIE_SECURE", production)
     config["SESSION_COOKIE_SECURE"] = production or bool(config.get("SESSION_COOKIE_SECURE"))
     config["REMEMBER_COOKIE_SECURE"] = config["SESSION_COOKIE_SECURE"]

@@ -10,6 +10,7 @@ SDK/gRPC failures into four app errors: ``NotFound``, ``Conflict``,
 
 from __future__ import annotations
 
+import contextvars
 import json
 import logging
 import os
@@ -17,6 +18,7 @@ import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from http import HTTPStatus
 from typing import Any, Iterable, Sequence
 
 import grpc
@@ -98,15 +100,29 @@ class GatewaySettings:
     extra_metadata: dict[str, str] = field(default_factory=dict)
 
 
-class _DeadlineInterceptor(grpc.UnaryUnaryClientInterceptor):
-    """Give every unary call a deadline unless the caller set one."""
+_TRACEPARENT: contextvars.ContextVar[str | None] = contextvars.ContextVar("traceparent", default=None)
+
+
+def use_trace_context(traceparent: str | None) -> None:
+    """Make the calls of the current request/thread carry this W3C ``traceparent``."""
+    _TRACEPARENT.set(traceparent)
+
+
+class _CallContextInterceptor(grpc.UnaryUnaryClientInterceptor):
+    """Give every unary call a deadline (unless set) and the current trace context."""
 
     def __init__(self, seconds: float):
         self._seconds = seconds
 
     def intercept_unary_unary(self, continuation, details, request):
-        if details.timeout is None:
-            details = _with_timeout(details, self._seconds)
+        traceparent = _TRACEPARENT.get()
+        if details.timeout is None or traceparent:
+            metadata = list(details.metadata or [])
+            if traceparent:
+                metadata.append(("traceparent", traceparent))
+            details = _CallDetails(details.method, details.timeout or self._seconds, metadata,
+                                   details.credentials, getattr(details, "wait_for_ready", None),
+                                   getattr(details, "compression", None))
         return continuation(details, request)
 
 
@@ -120,16 +136,7 @@ class _CallDetails(grpc.ClientCallDetails):
         self.compression = compression
 
 
-def _with_timeout(details, seconds):
-    return _CallDetails(
-        details.method,
-        seconds,
-        details.metadata,
-        details.credentials,
-        getattr(details, "wait_for_ready", None),
-        getattr(details, "compression", None),
-    )
-
+_CLIENT_ERROR_PHRASES = {status.phrase for status in HTTPStatus if 400 <= status < 500}
 
 _UNAVAILABLE_CODES = {
     grpc.StatusCode.UNAVAILABLE,
@@ -211,9 +218,12 @@ class DaprGateway:
         # answers; bound that so a dead sidecar is a quick 503, not a hung worker.
         sdk_settings.DAPR_HEALTH_TIMEOUT = self.settings.health_timeout_seconds
         sdk_settings.DAPR_HTTP_ENDPOINT = self.settings.http_endpoint
+        # Invoke over the same gRPC channel as everything else (the SDK defaults to a
+        # separate HTTP client), so invocations get the deadline and the trace context too.
+        sdk_settings.DAPR_API_METHOD_INVOCATION_PROTOCOL = "grpc"
         if self.settings.api_token:
             sdk_settings.DAPR_API_TOKEN = self.settings.api_token
-        interceptors = [_DeadlineInterceptor(self.settings.timeout_seconds)]
+        interceptors = [_CallContextInterceptor(self.settings.timeout_seconds)]
         if self.settings.extra_metadata:
             interceptors.append(DaprClientInterceptor(list(self.settings.extra_metadata.items())))
         try:
@@ -352,6 +362,10 @@ class DaprGateway:
                                              content_type="application/json", http_verb="POST",
                                              timeout=timeout_seconds or self.settings.timeout_seconds)
         except Exception as err:
+            # Over gRPC, the callee's 4xx reply arrives as UNKNOWN with the HTTP reason phrase.
+            if isinstance(err, grpc.RpcError) and err.code() == grpc.StatusCode.UNKNOWN \
+                    and (err.details() or "") in _CLIENT_ERROR_PHRASES:
+                raise Rejected(f"invoke {app_id}/{method}: {err.details()}") from err
             raise self._fail(err, f"invoke {app_id}/{method}") from err
         status = getattr(resp, "status_code", None)
         if status is not None and status >= 400:

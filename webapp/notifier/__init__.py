@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 
 from flask import Blueprint, Flask, current_app, jsonify, request
 
-from .. import base_app, events
+from .. import base_app, events, metrics
 from ..dapr_gateway import GatewayError
 from ..security import app_token_rejection
 
@@ -41,6 +41,7 @@ def deliver(notification: dict, now: datetime) -> None:
         cfg["NOTIFY_BINDING"], cfg["NOTIFY_BINDING_OPERATION"], document,
         metadata={"fileName": f"{notification['user_id']}-{notification['notification_id']}.json",
                   "subject": f"Taskboard: {notification['message'][:80]}"})
+    metrics.NOTIFICATIONS_DELIVERED.labels(notification["kind"]).inc()
 
 
 def record_key(notification_id: str) -> str:

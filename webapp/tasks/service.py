@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 
 from flask import current_app
 
-from .. import events
+from .. import events, metrics
 from ..dapr_gateway import Conflict, GatewayError
 from . import model, store
 from .model import Task, TaskFields
@@ -34,6 +34,7 @@ def _announce(task: Task) -> None:
         store.flush(task.id)
     except GatewayError as err:
         log.warning("events of task %s stay in its outbox for the relay: %s", task.id, err)
+        metrics.EVENTS_FAILED.labels(current_app.config["TASK_EVENTS_TOPIC"]).inc()
         from .. import sweep
         try:
             sweep.mark_pending(task.owner)
@@ -45,6 +46,7 @@ def create(user_id: str, fields: TaskFields, tz: str = "UTC") -> Task:
     """Store a new task for ``user_id`` (due times meant in zone ``tz``) and announce it."""
     task = model.new_task(user_id, fields, utcnow(), tz=tz)
     store.insert(task, [_event("task.completed" if task.is_completed else "task.created", task)])
+    metrics.TASKS_CREATED.inc()
     _announce(task)
     return task
 
@@ -60,6 +62,8 @@ def update(user_id: str, task_id: str, version: str | None, fields: TaskFields, 
     elif current.is_completed and not changed.is_completed:
         kind = "task.reopened"
     store.replace(changed, previous, version, [_event(kind, changed, model.changed_fields(current, changed))])
+    if kind == "task.completed":
+        metrics.TASKS_COMPLETED.inc()
     _announce(changed)
     return changed
 
@@ -69,6 +73,7 @@ def complete(user_id: str, task_id: str, version: str | None) -> Task:
     previous = store.load_document(user_id, task_id)
     done = model.completed(previous[0], utcnow())
     store.replace(done, previous, version, [_event("task.completed", done, ["status"])])
+    metrics.TASKS_COMPLETED.inc()
     _announce(done)
     return done
 
@@ -88,6 +93,7 @@ def create_next_instance(done: Task) -> Task | None:
     if nxt is None or store.gateway().get(store.task_key(nxt.id)).exists:
         return None  # not recurring, or already created (a redelivered completion)
     store.insert(nxt, [_event("task.created", nxt)])
+    metrics.TASKS_CREATED.inc()
     _announce(nxt)
     return nxt
 

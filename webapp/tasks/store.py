@@ -34,6 +34,7 @@ import logging
 
 from flask import current_app
 
+from ..metrics import EVENTS_PUBLISHED
 from ..dapr_gateway import Conflict, DaprGateway, GatewayError, Item, NotFound, Upsert
 from .model import Task
 
@@ -151,6 +152,7 @@ def flush(task_id: str) -> int:
     from ..events import publish_metadata
     for event in pending:
         gw.publish(topic, event, publish_metadata(event))
+        EVENTS_PUBLISHED.labels(topic).inc()
     published = {e["event_id"] for e in pending}
     for _ in range(INDEX_RETRIES):
         if item.value.get("deleted"):
