@@ -53,6 +53,7 @@ DEFAULTS: dict[str, object] = {
     "REMEMBER_COOKIE_HTTPONLY": True,
     "REMEMBER_COOKIE_SAMESITE": "Lax",
     "WTF_CSRF_TIME_LIMIT": None,  # token valid for the session's lifetime
+    "DRAIN_FILE": "/tmp/taskboard-draining",  # created by the preStop hook: readiness turns 503
     "PROXY_FIX_HOPS": 0,  # set to 1 behind an ingress
     "LOG_FORMAT": None,  # "json" or "text"; default: json in production, text otherwise
 }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from flask import Blueprint, current_app, jsonify
 
 from .dapr_gateway import GatewayError
@@ -18,8 +20,11 @@ def healthz():
 @bp.get("/readyz")
 def readyz():
     """200 only when the sidecar answers and the components this app needs are loaded."""
-    if current_app.config.get("SHUTTING_DOWN"):
-        return jsonify(status="shutting down"), 503
+    drain_file = current_app.config.get("DRAIN_FILE")
+    if drain_file and os.path.exists(drain_file):
+        # The pod is being stopped (preStop created the file): leave the load balancer
+        # first, while in-flight requests finish.
+        return jsonify(status="draining"), 503
     required = [c for c in str(current_app.config["REQUIRED_COMPONENTS"]).split(",") if c]
     try:
         meta = current_app.extensions["dapr"].metadata()
