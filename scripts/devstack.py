@@ -198,6 +198,13 @@ class Stack:
                 self._wait(f"{app_id} readiness",
                            lambda p=ports: self._http_ok(f"http://127.0.0.1:{p.app}/readyz"),
                            timeout=60, proc_name=app_id)
+            # End to end: each app reachable by app-id through the other's sidecar, which
+            # also means each sidecar has seen its app healthy (it refuses to call it before).
+            first, second = list(self.ports.apps)
+            for caller, callee in ((first, second), (second, first)):
+                url = (f"http://127.0.0.1:{self.ports.apps[caller].http}"
+                       f"/v1.0/invoke/{callee}/method/healthz")
+                self._wait(f"{callee} through daprd of {caller}", lambda u=url: self._http_ok(u), timeout=60)
         except BaseException:
             self.stop()
             raise

@@ -138,13 +138,6 @@ class _CallDetails(grpc.ClientCallDetails):
 
 _CLIENT_ERROR_PHRASES = {status.phrase for status in HTTPStatus if 400 <= status < 500}
 
-_UNAVAILABLE_CODES = {
-    grpc.StatusCode.UNAVAILABLE,
-    grpc.StatusCode.DEADLINE_EXCEEDED,
-    grpc.StatusCode.RESOURCE_EXHAUSTED,
-    grpc.StatusCode.CANCELLED,
-    grpc.StatusCode.UNKNOWN,
-}
 
 
 def _translate(err: Exception, what: str) -> GatewayError:

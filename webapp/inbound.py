@@ -106,23 +106,19 @@ def on_job(name: str):
     return jsonify(status=outcome)
 
 
-@bp.post("/cron")
-def on_cron():
-    """The `cron` input binding fired: run the sweep (503 makes the binding try again next tick)."""
-    try:
-        counts = sweep.run()
-    except GatewayError as err:
-        log.warning("sweep failed: %s", err)
-        return jsonify(status="failed", reason=str(err)), 503
-    return jsonify(status="done", **counts)
+# Input bindings: the sidecar POSTs to /<component name> on each trigger.
+BINDINGS = {
+    "cron": sweep.run,  # overdue alerts, daily digest, outbox backstop
+    "relay": sweep.relay,  # outboxes the fast path could not publish
+}
 
 
-@bp.post("/relay")
-def on_relay():
-    """The `relay` input binding fired: publish outboxes the fast path could not."""
+@bp.post("/<any(cron, relay):binding>")
+def on_binding(binding: str):
+    """An input binding fired (503 makes the binding try again on its next trigger)."""
     try:
-        counts = sweep.relay()
+        counts = BINDINGS[binding]()
     except GatewayError as err:
-        log.warning("relay failed: %s", err)
+        log.warning("%s failed: %s", binding, err)
         return jsonify(status="failed", reason=str(err)), 503
     return jsonify(status="done", **counts)

@@ -113,20 +113,19 @@ def new_task(owner: str, fields: TaskFields, now: datetime, task_id: str | None 
     return _with_series(Task(
         id=task_id,
         owner=owner,
-        title=fields.title.strip(),
-        description=fields.description.strip(),
-        status=fields.status,
-        priority=fields.priority,
-        tags=fields.tags,
-        due_at=fields.due_at,
-        remind_at=fields.remind_at,
-        recurrence=fields.recurrence,
+        **_settable(fields),
         created_at=now,
         updated_at=now,
         completed_at=now if fields.status == "completed" else None,
         timezone=tz,
         revision=1,
     ))
+
+
+def _settable(fields: TaskFields) -> dict:
+    """The task attributes a user sets, cleaned."""
+    return {**asdict(fields), "title": fields.title.strip(), "description": fields.description.strip(),
+            "tags": tuple(fields.tags)}
 
 
 def _with_series(task: Task) -> Task:
@@ -145,14 +144,7 @@ def edited(task: Task, fields: TaskFields, now: datetime, tz: str | None = None)
         completed_at = None
     changed = replace(
         task,
-        title=fields.title.strip(),
-        description=fields.description.strip(),
-        status=fields.status,
-        priority=fields.priority,
-        tags=fields.tags,
-        due_at=fields.due_at,
-        remind_at=fields.remind_at,
-        recurrence=fields.recurrence,
+        **_settable(fields),
         updated_at=now,
         completed_at=completed_at,
         timezone=tz or task.timezone,

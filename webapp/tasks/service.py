@@ -68,23 +68,24 @@ def update(user_id: str, task_id: str, version: str | None, fields: TaskFields, 
     return changed
 
 
+def _transition(user_id: str, task_id: str, version: str | None, apply, kind: str) -> Task:
+    previous = store.load_document(user_id, task_id)
+    changed = apply(previous[0], utcnow())
+    store.replace(changed, previous, version, [_event(kind, changed, ["status"])])
+    if kind == "task.completed":
+        metrics.TASKS_COMPLETED.inc()
+    _announce(changed)
+    return changed
+
+
 def complete(user_id: str, task_id: str, version: str | None) -> Task:
     """Mark done; ``Conflict`` if stale, ``InvalidTransition`` if already done."""
-    previous = store.load_document(user_id, task_id)
-    done = model.completed(previous[0], utcnow())
-    store.replace(done, previous, version, [_event("task.completed", done, ["status"])])
-    metrics.TASKS_COMPLETED.inc()
-    _announce(done)
-    return done
+    return _transition(user_id, task_id, version, model.completed, "task.completed")
 
 
 def reopen(user_id: str, task_id: str, version: str | None) -> Task:
     """Back to pending; ``Conflict`` if stale, ``InvalidTransition`` unless completed."""
-    previous = store.load_document(user_id, task_id)
-    again = model.reopened(previous[0], utcnow())
-    store.replace(again, previous, version, [_event("task.reopened", again, ["status"])])
-    _announce(again)
-    return again
+    return _transition(user_id, task_id, version, model.reopened, "task.reopened")
 
 
 def create_next_instance(done: Task) -> Task | None:
