@@ -107,7 +107,7 @@ class Stack:
     def __init__(self, run_dir: Path, ports: Ports, *, console: bool = False,
                  app_token: str | None = None, api_token: str | None = None,
                  workers: int = 2, app_env: dict[str, str] | None = None,
-                 daprd_log_level: str = "info"):
+                 daprd_log_level: str = "info", components_dir: Path | None = None):
         self.run_dir = run_dir.resolve()
         self.ports = ports
         self.console = console
@@ -116,6 +116,7 @@ class Stack:
         self.workers = workers
         self.app_env = app_env or {}
         self.daprd_log_level = daprd_log_level
+        self.components_dir = components_dir or ROOT / "components"
         self.procs: dict[str, subprocess.Popen] = {}
         self.dapr_bin: Path | None = None
         self.logs_dir = self.run_dir / "logs"
@@ -276,7 +277,7 @@ class Stack:
             "--dapr-listen-addresses", "127.0.0.1",
             "--dapr-http-port", str(ports.http), "--dapr-grpc-port", str(ports.grpc),
             "--dapr-internal-grpc-port", str(ports.internal), "--metrics-port", str(ports.metrics),
-            "--resources-path", str(ROOT / "components"), "--config", str(ROOT / "components/config.yaml"),
+            "--resources-path", str(self.components_dir), "--config", str(self.components_dir / "config.yaml"),
             "--scheduler-host-address", f"localhost:{self.ports.scheduler}",
             "--placement-host-address", "",
             "--enable-app-health-check", "--app-health-check-path", "/healthz",
