@@ -104,6 +104,27 @@ def load_devstack(root: Path):
     return module
 
 
+def bench_stack_class(devstack):
+    """devstack.Stack whose start-up probes also present the Dapr API token.
+
+    With ``api_token`` set, daprd answers 401 to calls without ``dapr-api-token``; devstack's
+    "app reachable through the other sidecar" probe sends none, so ``start()`` times out.
+    """
+
+    class BenchStack(devstack.Stack):
+        def _http_ok(self, url: str) -> bool:
+            request = urllib.request.Request(url)
+            if self.api_token and "/v1.0/invoke/" in url:
+                request.add_header("dapr-api-token", self.api_token)
+            try:
+                with urllib.request.urlopen(request, timeout=2) as resp:
+                    return 200 <= resp.status < 300
+            except OSError:
+                return False
+
+    return BenchStack
+
+
 class Bench:
     def __init__(self, args):
         self.args = args
@@ -117,7 +138,7 @@ class Bench:
             shutil.copytree(ROOT, self.src, ignore=SNAPSHOT_IGNORE, symlinks=True)
         devstack = load_devstack(self.src)
         self.api_token = secrets.token_urlsafe(16)
-        self.stack = devstack.Stack(
+        self.stack = bench_stack_class(devstack)(
             self.run_dir / "stack", distinct_free_ports(devstack), workers=args.workers,
             app_token=secrets.token_urlsafe(16), api_token=self.api_token,
             daprd_log_level="warn",
@@ -198,7 +219,7 @@ class Bench:
         if self.args.keep_run_dir:
             say(f"run directory (logs) kept in {self.run_dir}")
         else:
-            logs = RESULTS / "logs"
+            logs = Path(self.args.out) / "logs"
             if self.results.get("failures"):
                 shutil.rmtree(logs, ignore_errors=True)
                 shutil.copytree(self.stack.logs_dir, logs)
@@ -759,7 +780,7 @@ def environment(bench: Bench) -> dict:
         "cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
         "daprd": bench.stack.daprd_version(),
         "gunicorn": f"{bench.args.workers} workers × {os.environ.get('GUNICORN_THREADS', '4')} threads (gthread)",
-        "point_seconds": bench.args.point_seconds, "load_average_at_start": round(os.getloadavg()[0], 2), "fractions_of_calibration": list(FRACTIONS),
+        "point_seconds": bench.args.point_seconds, "fractions_of_calibration": list(FRACTIONS),
         "load_generator": "bench/loadgen.py: asyncio + aiohttp (uvloop), open model, latency from scheduled start",
     }
 
@@ -792,7 +813,7 @@ def main() -> int:
     status = 0
     try:
         bench.start()
-        bench.results["environment"] = environment(bench)
+        bench.results["environment"] = {**environment(bench), "load_average_before_start": round(load1, 2)}
         loadgen.run(bench.main())
     except KeyboardInterrupt:
         bench.failure("interrupted")
