@@ -9,8 +9,6 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timezone
 
-from flask import current_app
-
 from . import notifications, state_lists, timezones
 from .tasks import store
 

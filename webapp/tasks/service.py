@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from flask import current_app
 
 from .. import events, metrics
-from ..dapr_gateway import Conflict, GatewayError
+from ..dapr_gateway import GatewayError
 from . import model, store
 from .model import Task, TaskFields
 

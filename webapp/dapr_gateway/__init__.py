@@ -1,6 +1,7 @@
 """The one gateway to the Dapr sidecar.
 
-This is the only module that imports the Dapr SDK or gRPC. It offers the
+This package is the only place that imports the Dapr SDK or gRPC (``errors`` maps
+failures, ``calls`` sets each call's deadline and trace context). It offers the
 operations the app needs (state with ETags, transactions, publish, invoke,
 secrets, jobs, bindings, metadata), keeps one ``DaprClient`` per worker process
 (created lazily, after gunicorn forks), puts a deadline on every call, and turns
@@ -10,7 +11,6 @@ SDK/gRPC failures into four app errors: ``NotFound``, ``Conflict``,
 
 from __future__ import annotations
 
-import contextvars
 import json
 import logging
 import os
@@ -18,39 +18,23 @@ import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from http import HTTPStatus
 from typing import Any, Iterable, Sequence
 
 import grpc
 from dapr.clients import DaprClient
-from dapr.clients.exceptions import DaprInternalError
 from dapr.clients.grpc._jobs import Job
 from dapr.clients.grpc._request import TransactionalStateOperation, TransactionOperationType
 from dapr.clients.grpc._state import Concurrency, Consistency, StateOptions
 from dapr.clients.grpc.interceptors import DaprClientInterceptor
 from dapr.conf import settings as sdk_settings
 
+from .calls import _CallContextInterceptor, use_trace_context
+from .errors import (_CLIENT_ERROR_PHRASES, Conflict, GatewayError, NotFound, Rejected, Unavailable,
+                     _is_transaction_etag_failure, _translate)
+
+__all__ = ["DaprGateway", "GatewaySettings", "Item", "Upsert", "Delete", "GatewayError", "NotFound",
+           "Conflict", "Unavailable", "Rejected", "use_trace_context"]
 log = logging.getLogger(__name__)
-
-
-class GatewayError(Exception):
-    """Base of the errors the gateway raises; views and handlers speak only these."""
-
-
-class NotFound(GatewayError):
-    """The thing asked for does not exist (or the sidecar has no route to it)."""
-
-
-class Conflict(GatewayError):
-    """An ETag did not match: someone else changed the item first."""
-
-
-class Unavailable(GatewayError):
-    """The sidecar, or the component behind it, did not answer in time."""
-
-
-class Rejected(GatewayError):
-    """The sidecar or the callee refused the request as invalid."""
 
 
 @dataclass(frozen=True)
@@ -98,66 +82,6 @@ class GatewaySettings:
     health_timeout_seconds: float = 3.0
     api_token: str | None = None
     extra_metadata: dict[str, str] = field(default_factory=dict)
-
-
-_TRACEPARENT: contextvars.ContextVar[str | None] = contextvars.ContextVar("traceparent", default=None)
-
-
-def use_trace_context(traceparent: str | None) -> None:
-    """Make the calls of the current request/thread carry this W3C ``traceparent``."""
-    _TRACEPARENT.set(traceparent)
-
-
-class _CallContextInterceptor(grpc.UnaryUnaryClientInterceptor):
-    """Give every unary call a deadline (unless set) and the current trace context."""
-
-    def __init__(self, seconds: float):
-        self._seconds = seconds
-
-    def intercept_unary_unary(self, continuation, details, request):
-        traceparent = _TRACEPARENT.get()
-        if details.timeout is None or traceparent:
-            metadata = list(details.metadata or [])
-            if traceparent:
-                metadata.append(("traceparent", traceparent))
-            details = _CallDetails(details.method, details.timeout or self._seconds, metadata,
-                                   details.credentials, getattr(details, "wait_for_ready", None),
-                                   getattr(details, "compression", None))
-        return continuation(details, request)
-
-
-class _CallDetails(grpc.ClientCallDetails):
-    def __init__(self, method, timeout, metadata, credentials, wait_for_ready, compression):
-        self.method = method
-        self.timeout = timeout
-        self.metadata = metadata
-        self.credentials = credentials
-        self.wait_for_ready = wait_for_ready
-        self.compression = compression
-
-
-_CLIENT_ERROR_PHRASES = {status.phrase for status in HTTPStatus if 400 <= status < 500}
-
-
-
-def _translate(err: Exception, what: str) -> GatewayError:
-    """Map an SDK/gRPC error to one of the gateway's errors."""
-    if isinstance(err, grpc.RpcError):
-        code = err.code()
-        details = err.details() or ""
-        if code == grpc.StatusCode.ABORTED or "etag mismatch" in details.lower():
-            return Conflict(f"{what}: {details}")
-        if code == grpc.StatusCode.NOT_FOUND:
-            return NotFound(f"{what}: {details}")
-        if code in (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.FAILED_PRECONDITION,
-                    grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.UNAUTHENTICATED):
-            return Rejected(f"{what}: {code.name} {details}")
-        if code == grpc.StatusCode.INTERNAL and "possible etag mismatch" in details.lower():
-            return Conflict(f"{what}: {details}")
-        return Unavailable(f"{what}: {code.name if code else 'error'} {details}")
-    if isinstance(err, (TimeoutError, DaprInternalError, OSError)):
-        return Unavailable(f"{what}: {err}")
-    return Unavailable(f"{what}: {type(err).__name__}: {err}")
 
 
 def _dumps(value: Any) -> bytes:
@@ -445,14 +369,6 @@ class DaprGateway:
 
 # How an ETag mismatch inside a transaction surfaces (gRPC INTERNAL, ERR_STATE_TRANSACTION):
 # Redis's Lua scripts say "failed to set key" / "failed to delete"; SQL stores say "etag".
-_TRANSACTION_ETAG_MARKERS = ("failed to set key", "failed to delete", "etag")
-
-
-def _is_transaction_etag_failure(err: grpc.RpcError) -> bool:
-    details = (err.details() or "").lower()
-    return any(marker in details for marker in _TRANSACTION_ETAG_MARKERS)
-
-
 def _any_json(data: dict):
     """Job data as a packed ``google.protobuf.Value``: the sidecar posts it to the app as plain JSON."""
     from google.protobuf import json_format
