@@ -176,6 +176,26 @@ def build_markdown(r: dict) -> str:
             out.append(f"| {name} | {fmt(m['rss_mb'])} | {fmt(peak.get(name))} | {procs} |")
         out.append("")
 
+    profiled = {name: e["profile"] for name, e in sc.items() if e.get("profile")}
+    if profiled:
+        out += ["## Where the app's CPU goes (py-spy)", "",
+                "An extra point per full-stack scenario at half its calibrated capacity (not in the tables "
+                "above: py-spy shares the cores), with py-spy sampling every taskboard "
+                f"worker at {next(iter(profiled.values()))['rate_hz']} Hz, non-blocking. Shares are of the samples "
+                "of busy threads. The stacks are in `profiles/<scenario>.collapsed` (flamegraph.pl or speedscope).", ""]
+        for name, p in profiled.items():
+            out += [f"**{name}** — {p['offered_rps']}/s offered, {p['samples']} samples on {p['workers']} workers"
+                    + (f", {p['errors']} errors" if p["errors"] else ""), "",
+                    "| self time by package | % | function (inclusive, < 90 %) | % | function (self) | % |",
+                    "|---|---:|---|---:|---|---:|"]
+            for i in range(max(len(p["packages"]), len(p["inclusive"]), len(p["self"]))):
+                cells = []
+                for col in ("packages", "inclusive", "self"):
+                    item = p[col][i] if i < len(p[col]) else ["", ""]
+                    cells += [f"`{item[0]}`" if item[0] else "", fmt(item[1]) if item[0] else ""]
+                out.append("| " + " | ".join(cells) + " |")
+            out.append("")
+
     out += ["## Every load point", "",
             "| scenario | offered/s | achieved/s | p50 | p90 | p99 | max | errors | generator lag p99 | "
             + " | ".join(f"CPU {c}" for _, c in CPU_COLUMNS) + " |",

@@ -54,6 +54,8 @@ def ensure_requirements() -> None:
             importlib.import_module(module)
         except ImportError:
             missing.append(module)
+    if not Path(sys.executable).with_name("py-spy").exists():
+        missing.append("py-spy")
     if not missing:
         return
     say(f"installing {REQUIREMENTS.name} into {sys.prefix} (missing: {', '.join(missing)})")
@@ -69,12 +71,14 @@ import aiohttp  # noqa: E402
 import redis  # noqa: E402
 
 import loadgen  # noqa: E402
+import profiling  # noqa: E402
 import procstats  # noqa: E402
 import report  # noqa: E402
 import variants  # noqa: E402
 import webclient  # noqa: E402
 
 FRACTIONS = (0.25, 0.5, 0.8, 1.1)  # offered load as fractions of the calibrated capacity
+PROFILE_FRACTION = 0.5  # the extra, profiled point of a full-stack scenario (not in the tables)
 N_CREATE_USERS = 64  # creates spread over this many users (index contention of a busy team, not of one user)
 
 
@@ -337,7 +341,30 @@ class Bench:
             if drain_between:
                 await self.drain(f"{name} at {offered}/s")
             await asyncio.sleep(0.5)
+        if self.args.profile and group == "full stack":
+            await self.profiled_point(name, op, rate, counter, entry)
         return entry
+
+    async def profiled_point(self, name: str, op, rate: float, counter, entry: dict) -> None:
+        """One more point at PROFILE_FRACTION of capacity with py-spy on every taskboard worker.
+
+        Not one of the measured points: py-spy takes CPU from the same 2 cores.
+        """
+        offered = max(1.0, round(rate * PROFILE_FRACTION, 1))
+        root = self.groups.roots["taskboard"]
+        workers = [p for p in self.groups.pids()["taskboard"] if p != root]
+        target = Path(self.args.out) / "profiles" / f"{name}.collapsed"
+        running = profiling.start(workers, self.args.point_seconds, target.parent, name)
+        await asyncio.sleep(0.5)  # attached before the first request
+        start_index = counter.take(int(offered * self.args.point_seconds) + 1)
+        point = await loadgen.open_point(op, offered, self.args.point_seconds, start_index=start_index, grace=5.0)
+        stacks = await asyncio.to_thread(profiling.finish, running, target)
+        entry["profile"] = {"offered_rps": offered, "achieved_rps": point.summary()["achieved_rps"],
+                            "errors": point.errors, "workers": len(workers),
+                            "file": str(target.relative_to(Path(self.args.out))), **profiling.top(stacks)}
+        packages = ", ".join(f"{p} {v}%" for p, v in entry["profile"]["packages"][:5])
+        say(f"  profiled {offered}/s on {len(workers)} workers: {entry['profile']['samples']} samples; "
+            f"self time by package: {packages}")
 
     # -- seeding -------------------------------------------------------------
 
@@ -578,8 +605,7 @@ class Bench:
                 async with http.get(f"{sc}/state/statestore/tasks-of:{user}", headers=h) as resp:
                     body = await resp.read()
                     etag = resp.headers.get("ETag")
-                ids = json.loads(body)["ids"] if body else []
-                index_op = {"key": f"tasks-of:{user}", "value": {"ids": [task["id"], *ids]}}
+                index_op = {"key": f"tasks-of:{user}", "value": variants.indexed(json.loads(body or b"null"), task)}
                 if etag:
                     index_op["etag"] = etag
                 txn = {"operations": [
@@ -678,7 +704,8 @@ class Bench:
                 return await webclient.complete_task(http, self.app_url, user, tid, versions.get(tid) or "1")
 
             async def before_points(rate: float) -> None:
-                await top_up(int(rate * self.args.point_seconds * sum(FRACTIONS) * 1.1) + 50)
+                extra = PROFILE_FRACTION if self.args.profile else 0
+                await top_up(int(rate * self.args.point_seconds * (sum(FRACTIONS) + extra) * 1.1) + 50)
 
             if pool:
                 # enough for a 2 s calibration even if completing is twice as fast as creating
@@ -711,14 +738,15 @@ class Bench:
             await self.guard(self.sweep(name, title, vcreate, concurrency=16, group="variants", drain_between=True))
 
         for key in ("list100", "list1000"):
-            for mode, how in (("reused", "through the sidecar (get index + bulk get)"),
-                              ("redis", "redis-py (HGETALL index + pipelined HGETALL per task)")):
+            for mode, how in (("reused", "through the sidecar (get index, pick a page of 20, bulk get them)"),
+                              ("redis", "redis-py (HGETALL index, pick a page of 20, pipelined HGETALL of them)")):
                 name = f"variant-{key}-{mode}"
                 if not wanted(name):
                     continue
                 uid = self.users[key].user_id
 
-                async def vlist(http, i, mode=mode, uid=uid, expected=int(key.removeprefix("list"))):
+                async def vlist(http, i, mode=mode, uid=uid,
+                                expected=min(variants.PAGE, int(key.removeprefix("list")))):
                     async with http.get(f"{vu}/list/{mode}", params={"user": uid}) as resp:
                         body = await resp.read()
                         if resp.status != 200:
@@ -810,6 +838,8 @@ def main() -> int:
     parser.add_argument("--in-place", action="store_true",
                         help="run the work tree itself, not a copy taken at start (edits during the run reach it)")
     parser.add_argument("--out", default=str(RESULTS), help="where results go")
+    parser.add_argument("--no-profile", dest="profile", action="store_false",
+                        help="skip the extra py-spy point of each full-stack scenario")
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

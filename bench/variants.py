@@ -18,8 +18,9 @@ then the flush: (3) read the task, (4) publish the event on task-events,
                                   HGETALL; MULTI, EVAL <Dapr's set script> ×2, EXEC; HGETALL;
                                   XADD task-events MAXLEN ~ 100000 * data <CloudEvent> metadata <json>;
                                   EVAL <set script> with the ETag (first-write)
-    GET  /list/reused?user=U      the app's listing data path through the sidecar: get index, bulk get
-    GET  /list/redis?user=U       the same with redis-py: HGETALL index, then HGETALL of each task
+    GET  /list/reused?user=U      the app's listing data path through the sidecar: get the index, pick the
+                                  first page (20 rows, most recently updated), bulk get those tasks
+    GET  /list/redis?user=U       the same with redis-py: HGETALL index, then HGETALL of each page task
                                   (Dapr runs those one per key, 16 in parallel; here one pipeline)
 
 Each answers JSON; a create answers 201 with the task id, a list 200 with the count.
@@ -78,6 +79,29 @@ def new_task(user_id: str) -> dict:
             "series_id": None, "revision": 1}
 
 
+PAGE = 20  # webapp's TASKS_PER_PAGE
+
+
+def row_of(task: dict) -> dict:
+    """The task's row in its owner's index (webapp/tasks/model.py Summary.to_row)."""
+    return {k: task[k] for k in ("title", "status", "priority", "tags", "due_at", "created_at", "updated_at",
+                                 "revision")}
+
+
+def indexed(index: dict | None, task: dict) -> dict:
+    """The index with ``task`` added first."""
+    index = index or {}
+    return {"ids": [task["id"], *(i for i in index.get("ids", []) if i != task["id"])],
+            "rows": {**(index.get("rows") or {}), task["id"]: row_of(task)}}
+
+
+def first_page(index: dict | None) -> list[str]:
+    """The ids of the list's first page: live rows, most recently updated first."""
+    rows = (index or {}).get("rows") or {}
+    live = [(row["updated_at"], i) for i, row in rows.items() if not row.get("deleted")]
+    return [i for _, i in sorted(live, reverse=True)[:PAGE]]
+
+
 def task_event(task: dict, version: str | None) -> dict:
     """The same data webapp/events.py builds for task.created."""
     return {"event_id": uuid.uuid4().hex, "type": "task.created", "task_id": task["id"],
@@ -122,12 +146,12 @@ def dapr_create(client, user_id: str) -> str:
     event = task_event(task, "1")
     for _ in range(INDEX_RETRIES):
         index = client.get_state(STATE_STORE, f"tasks-of:{user_id}")
-        ids = json.loads(index.data)["ids"] if index.data else []
         try:
             client.execute_state_transaction(STATE_STORE, [
                 TransactionalStateOperation(key=f"task:{task['id']}", data=json.dumps(with_outbox(task, [event])),
                                             operation_type=TransactionOperationType.upsert),
-                TransactionalStateOperation(key=f"tasks-of:{user_id}", data=json.dumps({"ids": [task["id"], *ids]}),
+                TransactionalStateOperation(key=f"tasks-of:{user_id}",
+                                            data=json.dumps(indexed(json.loads(index.data or "null"), task)),
                                             etag=index.etag or None,
                                             operation_type=TransactionOperationType.upsert),
             ])
@@ -151,7 +175,7 @@ def dapr_create(client, user_id: str) -> str:
 
 def dapr_list(client, user_id: str) -> int:
     index = client.get_state(STATE_STORE, f"tasks-of:{user_id}")
-    ids = json.loads(index.data)["ids"] if index.data else []
+    ids = first_page(json.loads(index.data or "null"))
     if not ids:
         return 0
     resp = client.get_bulk_state(STATE_STORE, [f"task:{i}" for i in ids], parallelism=16)
@@ -197,11 +221,10 @@ def redis_create(user_id: str) -> str:
     task_key = key(f"task:{task['id']}")
     for _ in range(INDEX_RETRIES):
         data, version = _hash_value(r.hgetall(key(f"tasks-of:{user_id}")))
-        ids = json.loads(data)["ids"] if data else []
         pipe = r.pipeline(transaction=True)  # MULTI ... EXEC, like Dapr's TxPipeline
         pipe.execute_command("EVAL", SET_SCRIPT, 1, task_key, 0, json.dumps(with_outbox(task, [event])))
         pipe.execute_command("EVAL", SET_SCRIPT, 1, key(f"tasks-of:{user_id}"), int(version or 0),
-                             json.dumps({"ids": [task["id"], *ids]}))
+                             json.dumps(indexed(json.loads(data or "null"), task)))
         try:
             pipe.execute()
         except redis.ResponseError as err:
@@ -224,7 +247,7 @@ def redis_create(user_id: str) -> str:
 def redis_list(user_id: str) -> int:
     r = redis_conn()
     data, _ = _hash_value(r.hgetall(key(f"tasks-of:{user_id}")))
-    ids = json.loads(data)["ids"] if data else []
+    ids = first_page(json.loads(data or "null"))
     if not ids:
         return 0
     pipe = r.pipeline(transaction=False)

@@ -10,7 +10,7 @@ import logging
 from datetime import datetime, timezone
 
 from . import notifications, state_lists, timezones
-from .tasks import store
+from .tasks import model, store
 
 log = logging.getLogger(__name__)
 USERS_INDEX = "users-index"
@@ -48,22 +48,31 @@ def run(now: datetime | None = None) -> dict[str, int]:
     now = now or datetime.now(timezone.utc)
     counts = {"users": 0, "overdue": 0, "digests": 0, "relayed": 0}
     for user_id in all_user_ids():
-        counts["users"] += 1
-        counts["relayed"] += store.flush_user(user_id)  # backstop of the outbox relay
-        tasks = [t for t in store.load_all(user_id) if not t.is_completed]
-        overdue = [t for t in tasks if t.is_overdue(now)]
-        for task in overdue:
-            notifications.send(notification_id=f"overdue-{task.id}-{task.due_at:%Y%m%dT%H%M}",
-                               user_id=user_id, task_id=task.id, kind="task.overdue",
-                               message=f"“{task.title}” is overdue.")
-            counts["overdue"] += 1
-        due_today = [t for t in tasks if t.due_at and
-                     timezones.to_local(t.due_at, t.timezone).date() == timezones.to_local(now, t.timezone).date()]
-        if overdue or due_today:
-            day = timezones.to_local(now, tasks[0].timezone).date().isoformat()
-            notifications.send(notification_id=f"digest-{user_id}-{day}", user_id=user_id, task_id=None,
-                               kind="digest",
-                               message=f"Daily digest: {len(due_today)} due today, {len(overdue)} overdue.")
-            counts["digests"] += 1
+        for name, n in sweep_user(user_id, now).items():
+            counts[name] += n
     log.info("sweep done: %s", counts)
+    return counts
+
+
+def sweep_user(user_id: str, now: datetime) -> dict[str, int]:
+    """One user's part of the sweep: relay, list rows, overdue alerts, digest."""
+    counts = {"users": 1, "overdue": 0, "digests": 0, "relayed": store.flush_user(user_id)}  # outbox backstop
+    items = store.load_items(user_id)
+    store.reindex(user_id, items)  # repairs list rows that missed an update
+    tasks = [model.Task.from_dict(it.value) for it in items
+             if not it.value.get("deleted") and it.value.get("status") != "completed"]
+    overdue = [t for t in tasks if t.is_overdue(now)]
+    for task in overdue:
+        notifications.send(notification_id=f"overdue-{task.id}-{task.due_at:%Y%m%dT%H%M}",
+                           user_id=user_id, task_id=task.id, kind="task.overdue",
+                           message=f"“{task.title}” is overdue.")
+        counts["overdue"] += 1
+    due_today = [t for t in tasks if t.due_at and
+                 timezones.to_local(t.due_at, t.timezone).date() == timezones.to_local(now, t.timezone).date()]
+    if overdue or due_today:
+        day = timezones.to_local(now, tasks[0].timezone).date().isoformat()
+        notifications.send(notification_id=f"digest-{user_id}-{day}", user_id=user_id, task_id=None,
+                           kind="digest",
+                           message=f"Daily digest: {len(due_today)} due today, {len(overdue)} overdue.")
+        counts["digests"] += 1
     return counts

@@ -108,7 +108,7 @@ def create_task(data):
 @_document_errors(401, 503)
 def list_tasks(query):
     """List the caller's tasks: filter by status, priority, tag; search; sort; paginate."""
-    page = model.select(store.load_all(g.api_user.id), ListQuery(**query))
+    page = store.load_page(g.api_user.id, ListQuery(**query))
     return {"items": page.items, "total": page.total, "page": page.page, "pages": page.pages}
 
 

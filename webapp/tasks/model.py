@@ -95,6 +95,45 @@ class Task:
         return bool(self.due_at and not self.is_completed and self.due_at < now)
 
 
+@dataclass(frozen=True)
+class Summary:
+    """What the list needs to filter, sort and page a task: a *row* kept in its owner's index.
+
+    The list page reads the index (rows of every task), picks a page, and reads
+    only that page's tasks. Searching reads the tasks themselves (descriptions
+    are not in the rows).
+    """
+
+    id: str
+    title: str
+    status: str
+    priority: str
+    tags: tuple[str, ...]
+    due_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    revision: int
+    description: str = ""  # never searched through rows; here so ``select`` takes both
+
+    @classmethod
+    def of(cls, task: Task) -> "Summary":
+        return cls(task.id, task.title, task.status, task.priority, task.tags, task.due_at,
+                   task.created_at, task.updated_at, task.revision)
+
+    def to_row(self) -> dict:
+        return {"title": self.title, "status": self.status, "priority": self.priority, "tags": list(self.tags),
+                "due_at": self.due_at.isoformat() if self.due_at else None,
+                "created_at": self.created_at.isoformat(), "updated_at": self.updated_at.isoformat(),
+                "revision": self.revision}
+
+    @classmethod
+    def from_row(cls, task_id: str, row: dict) -> "Summary":
+        due = row.get("due_at")
+        return cls(task_id, row["title"], row["status"], row["priority"], tuple(row.get("tags") or ()),
+                   datetime.fromisoformat(due) if due else None, datetime.fromisoformat(row["created_at"]),
+                   datetime.fromisoformat(row["updated_at"]), int(row.get("revision") or 0))
+
+
 def normalise_tags(raw: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:
     """Split, trim, lower-case and de-duplicate tags, keeping their order."""
     parts = raw.split(",") if isinstance(raw, str) else list(raw)
@@ -230,19 +269,25 @@ def _sort_key(sort: str):
     return lambda t: (t.updated_at, t.id), True
 
 
-def select(tasks: list[Task], query: ListQuery) -> Page:
-    """Filter, search, sort and cut one page out of ``tasks``."""
+def matches(task: Task | Summary, query: ListQuery) -> bool:
+    """Whether a task passes the query's filters and search."""
     needle = query.q.strip().lower()
-    matching = [
-        t for t in tasks
-        if (not query.status or t.status == query.status)
-        and (not query.priority or t.priority == query.priority)
-        and (not query.tag or query.tag in t.tags)
-        and (not needle or needle in t.title.lower() or needle in t.description.lower()
-             or any(needle in tag for tag in t.tags))
-    ]
-    key, reverse = _sort_key(query.sort if query.sort in SORTS else "updated")
-    matching.sort(key=key, reverse=reverse)
+    return ((not query.status or task.status == query.status)
+            and (not query.priority or task.priority == query.priority)
+            and (not query.tag or query.tag in task.tags)
+            and (not needle or needle in task.title.lower() or needle in task.description.lower()
+                 or any(needle in tag for tag in task.tags)))
+
+
+def in_order(tasks: list, sort: str) -> list:
+    """``tasks`` (or summaries) in the list's ``sort`` order."""
+    key, reverse = _sort_key(sort if sort in SORTS else "updated")
+    return sorted(tasks, key=key, reverse=reverse)
+
+
+def select(tasks: list[Task] | list[Summary], query: ListQuery) -> Page:
+    """Filter, search, sort and cut one page out of ``tasks`` (or of their summaries)."""
+    matching = in_order([t for t in tasks if matches(t, query)], query.sort)
     per_page = max(1, query.per_page)
     pages = max(1, -(-len(matching) // per_page))
     page = min(max(1, query.page), pages)

@@ -69,7 +69,7 @@ def list_tasks():
         page=form.page.data if valid and form.page.data else 1,
         per_page=int(current_app.config["TASKS_PER_PAGE"]),
     )
-    page = model.select(store.load_all(current_user.id), query)
+    page = store.load_page(current_user.id, query)
     return render_template("tasks/list.html", page=page, form=form, query=query,
                            action_form=ActionForm(), now=service.utcnow())
 

@@ -6,7 +6,10 @@ Layout (keys are prefixed by the sidecar with the app-id):
                         ``outbox`` holds events not yet published; a deleted
                         task is a *tombstone* (``deleted: true``) until its
                         last event is out.
-    tasks-of:<user id>  {"ids": [...]} — the user's index, newest first
+    tasks-of:<user id>  the user's index: {"ids": [...], newest first,
+                        "rows": {<id>: summary}} — a row per task with what
+                        the list filters and sorts on (``model.Summary``);
+                        a tombstone's row is {"deleted": true}.
 
 **Change and event are one write.** Every change writes the task document with
 its event inside (``outbox``) — a single key, so it is atomic on every state
@@ -16,27 +19,37 @@ published by a later ``flush`` (the relay: the user's next change, or the cron
 sweep), so nothing is lost; an event may go out twice, which subscribers
 de-duplicate on its id. Deletes are included: the tombstone carries the event.
 
-**Listing** is two sidecar calls whatever the page size: the index, then one
-bulk read. Redis transactions do not roll back when one ETag check fails, so
-each write is shaped so that a partial failure can only leave a harmless
-*dangling id* in the index (skipped when listing), never a task the index lost:
+**Listing** is two sidecar calls whatever the number of tasks: the index
+(its rows are filtered, sorted and paged), then one bulk read of the page's
+tasks. Searching is the exception: descriptions are not in the rows, so a
+search reads every task. Redis transactions do not roll back when one ETag
+check fails, so each write is shaped so that a partial failure can only leave
+a harmless *dangling id* or a *stale row* in the index, never a task the index
+lost:
 
 * create: task + index (index ETag-guarded) in one transaction; on a conflict
   the whole transaction is retried with a fresh index (rewriting the new task
   is harmless);
-* edit / complete / reopen / delete: one ETag-guarded write of the task; the
-  index changes only when a tombstone is finally removed.
+* edit / complete / reopen / delete: one ETag-guarded write of the task (the
+  change itself), then its row in the index (ETag-guarded, retried). A row
+  that missed its update only misplaces the task in the list: the page shows
+  the task as read, drops it if it no longer matches the filters, and repairs
+  the row; the periodic sweep repairs every row.
 """
 
 from __future__ import annotations
 
 import logging
+from typing import Iterable
 
 from flask import current_app
 
+from dataclasses import replace as with_items
+
 from ..metrics import EVENTS_PUBLISHED
 from ..dapr_gateway import Conflict, DaprGateway, GatewayError, Item, NotFound, Upsert
-from .model import Task
+from . import model
+from .model import ListQuery, Page, Summary, Task
 
 log = logging.getLogger(__name__)
 INDEX_RETRIES = 8
@@ -91,6 +104,98 @@ def load_all(user_id: str) -> list[Task]:
             if not it.value.get("deleted")]
 
 
+def load_page(user_id: str, query: ListQuery) -> Page:
+    """One page of the user's list: the index's rows pick it, then only its tasks are read."""
+    if query.q.strip():
+        return model.select(load_all(user_id), query)  # descriptions are not in the rows
+    index = (gateway().get(index_key(user_id)).value or {})
+    rows = index.get("rows") or {}
+    summaries = [Summary.from_row(i, row) for i, row in rows.items() if not row.get("deleted")]
+    unlisted = [i for i in index.get("ids", []) if i not in rows]
+    if unlisted:  # indexed before rows existed, or a create whose row went missing
+        summaries += [Summary.of(t) for t in _reindex(user_id, unlisted)]
+    page = model.select(summaries, query)
+    items = gateway().get_many([task_key(s.id) for s in page.items])
+    tasks = [Task.from_dict(it.value, version=it.etag) for it in items if _live(it, user_id)]
+    stale = [t for t in tasks if t.revision != rows.get(t.id, {}).get("revision", t.revision)]
+    if stale:
+        _merge_rows(user_id, {t.id: Summary.of(t).to_row() for t in stale})
+    return with_items(page, items=[t for t in tasks if model.matches(t, query)])
+
+
+def _reindex(user_id: str, ids: Iterable[str]) -> list[Task]:
+    """Rebuild the rows of ``ids`` from their documents; returns the live tasks among them."""
+    keys = [task_key(i) for i in ids]
+    found = {it.key: it for it in gateway().get_many(keys) if it.exists and it.value.get("owner") == user_id}
+    return _merge_from(user_id, keys, found)
+
+
+def reindex(user_id: str, items: list[Item]) -> None:
+    """Bring every row of the user's index in line with ``items`` (all their documents, as read)."""
+    index = gateway().get(index_key(user_id)).value or {}
+    found = {it.key: it for it in items}
+    _merge_from(user_id, [task_key(i) for i in index.get("ids", [])] + list(found), found)
+
+
+def _merge_from(user_id: str, keys: list[str], found: dict[str, Item]) -> list[Task]:
+    rows: dict[str, dict | None] = {}
+    live = []
+    for key in dict.fromkeys(keys):
+        item = found.get(key)
+        task_id = key.removeprefix("task:")
+        if item is None:
+            rows[task_id] = None  # gone: a dangling id
+        elif item.value.get("deleted"):
+            rows[task_id] = {"deleted": True}
+        else:
+            task = Task.from_dict(item.value, version=item.etag)
+            rows[task_id] = Summary.of(task).to_row()
+            live.append(task)
+    _merge_rows(user_id, rows)
+    return live
+
+
+def _newer(row: dict, current: dict | None) -> bool:
+    if current is None or row.get("deleted"):
+        return current != row
+    return not current.get("deleted") and row.get("revision", 0) > current.get("revision", 0)
+
+
+def _merge_rows(user_id: str, rows: dict[str, dict | None]) -> None:
+    """Set rows of the user's index (``None`` drops the id); a row only replaces an older one.
+
+    ETag-guarded and retried; if it still fails the row stays stale until the
+    page or the sweep repairs it, which is why this never raises.
+    """
+    gw = gateway()
+    for _ in range(INDEX_RETRIES):
+        try:
+            index = gw.get(index_key(user_id))
+            ids = list((index.value or {}).get("ids", []))
+            current = dict((index.value or {}).get("rows") or {})
+            changed = False
+            for task_id, row in rows.items():
+                if row is None:
+                    changed |= task_id in ids or task_id in current
+                    ids = [i for i in ids if i != task_id]
+                    current.pop(task_id, None)
+                elif _newer(row, current.get(task_id)):
+                    current[task_id] = row
+                    if task_id not in ids:
+                        ids.insert(0, task_id)
+                    changed = True
+            if not changed:
+                return
+            gw.save(index_key(user_id), {"ids": ids, "rows": current}, etag=index.etag)
+            return
+        except Conflict:
+            continue  # another write to this index won: merge into the new one
+        except GatewayError as err:
+            log.warning("index of %s not updated (the sweep repairs it): %s", user_id, err)
+            return
+    log.warning("index of %s kept changing; its rows are repaired later", user_id)
+
+
 def _document(task: Task, events: list[dict], previous: dict | None = None) -> dict:
     """The stored document: the task, plus unpublished events (older ones first)."""
     pending = list((previous or {}).get("outbox", []))
@@ -98,16 +203,17 @@ def _document(task: Task, events: list[dict], previous: dict | None = None) -> d
 
 
 def insert(task: Task, events: list[dict]) -> Task:
-    """Store a new task with its events and add it to its owner's index."""
+    """Store a new task with its events and add it (and its row) to its owner's index."""
     gw = gateway()
     document = _document(task, events)
     for _ in range(INDEX_RETRIES):
         index = gw.get(index_key(task.owner))
         ids = [i for i in (index.value or {}).get("ids", []) if i != task.id]
+        rows = {**((index.value or {}).get("rows") or {}), task.id: Summary.of(task).to_row()}
         try:
             gw.transact([
                 Upsert(task_key(task.id), document),
-                Upsert(index_key(task.owner), {"ids": [task.id, *ids]}, etag=index.etag),
+                Upsert(index_key(task.owner), {"ids": [task.id, *ids], "rows": rows}, etag=index.etag),
             ])
         except Conflict:
             continue  # another write to this user's index won; re-read and retry
@@ -127,6 +233,7 @@ def replace(task: Task, previous: tuple[Task, dict], expected_version: str | Non
     """
     _check_version(previous[0], expected_version)
     gateway().save(task_key(task.id), _document(task, events, previous[1]), etag=expected_version)
+    _merge_rows(task.owner, {task.id: Summary.of(task).to_row()})
     return task
 
 
@@ -135,6 +242,7 @@ def bury(previous: tuple[Task, dict], expected_version: str | None, events: list
     _check_version(previous[0], expected_version)
     tombstone = {**_document(previous[0], events, previous[1]), "deleted": True}
     gateway().save(task_key(previous[0].id), tombstone, etag=expected_version, ttl_seconds=TOMBSTONE_TTL_SECONDS)
+    _merge_rows(previous[0].owner, {previous[0].id: {"deleted": True}})
 
 
 def flush(task_id: str) -> int:
@@ -178,19 +286,8 @@ def _remove_tombstone(item: Item) -> bool:
         gw.delete(item.key, etag=item.etag)
     except Conflict:
         return False
-    owner = item.value["owner"]
-    task_id = item.key.removeprefix("task:")
-    for _ in range(INDEX_RETRIES):
-        index = gw.get(index_key(owner))
-        ids = (index.value or {}).get("ids", [])
-        if task_id not in ids:
-            return True
-        try:
-            gw.save(index_key(owner), {"ids": [i for i in ids if i != task_id]}, etag=index.etag)
-            return True
-        except Conflict:
-            continue
-    return True  # a dangling id is harmless: listing skips ids whose task is gone
+    _merge_rows(item.value["owner"], {item.key.removeprefix("task:"): None})
+    return True
 
 
 def flush_user(user_id: str) -> int:
