@@ -50,14 +50,25 @@ def cpu_seconds(pids: list[int]) -> float:
     return total / CLK_TCK
 
 
-def rss_bytes(pid: int) -> int:
+def memory_mb(pid: int) -> dict[str, float]:
+    """RSS, PSS and USS of a process in MiB, from /proc/<pid>/smaps_rollup.
+
+    RSS counts every resident page the process maps, shared or not; PSS divides
+    each shared page among its sharers (the PSS of a group adds up to what it
+    really uses); USS is the process's own pages: what one more such process
+    costs (e.g. a gunicorn worker forked from a preloaded master).
+    """
+    values: dict[str, int] = {}
     try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    except (FileNotFoundError, ProcessLookupError):
-        pass
-    return 0
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            parts = line.split()
+            if len(parts) >= 2 and parts[1].isdigit():
+                values[parts[0].rstrip(":")] = int(parts[1])
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return {"rss_mb": 0.0, "pss_mb": 0.0, "uss_mb": 0.0}
+    mb = lambda kb: round(kb / 1024, 1)  # noqa: E731
+    return {"rss_mb": mb(values.get("Rss", 0)), "pss_mb": mb(values.get("Pss", 0)),
+            "uss_mb": mb(values.get("Private_Clean", 0) + values.get("Private_Dirty", 0))}
 
 
 def comm(pid: int) -> str:
@@ -81,11 +92,12 @@ class Groups:
         return {name: cpu_seconds(p) for name, p in self.pids().items()}
 
     def memory(self) -> dict[str, dict]:
-        """RSS per group, and per process inside it (e.g. gunicorn master and each worker)."""
+        """RSS / PSS / USS per group, and per process inside it (e.g. gunicorn master and each worker)."""
         out = {}
         for name, pids in self.pids().items():
-            per = [{"pid": p, "rss_mb": round(rss_bytes(p) / 2**20, 1), "cmd": comm(p)} for p in pids]
-            out[name] = {"rss_mb": round(sum(x["rss_mb"] for x in per), 1), "processes": per}
+            per = [{"pid": p, **memory_mb(p), "cmd": comm(p)} for p in pids]
+            out[name] = {key: round(sum(x[key] for x in per), 1) for key in ("rss_mb", "pss_mb", "uss_mb")}
+            out[name]["processes"] = per
         return out
 
 

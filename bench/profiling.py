@@ -1,7 +1,8 @@
 """py-spy profiles of gunicorn workers under load: record collapsed stacks, then rank functions.
 
-``record`` attaches py-spy (non-blocking, so the workers are not paused) to
-each pid for the length of a load point and merges the samples into one
+``record`` attaches py-spy (non-blocking, so the workers are not paused;
+``--gil``, so only threads running Python code are sampled, not those waiting
+on a socket) to each pid for the length of a load point and merges the samples into one
 collapsed-stack file (``frame;frame;... count`` per line, the input of
 flamegraph.pl and speedscope). ``top`` ranks functions by the share of samples
 they were on the stack (inclusive) and at its top (self).
@@ -37,7 +38,8 @@ def start(pids: list[int], seconds: float, out_dir: Path, name: str) -> list[tup
     for pid in pids:
         out = out_dir / f".{name}-{pid}.raw"
         proc = subprocess.Popen([exe, "record", "--pid", str(pid), "--duration", str(max(1, round(seconds))),
-                                 "--rate", str(RATE_HZ), "--format", "raw", "--nonblocking", "--output", str(out)],
+                                 "--rate", str(RATE_HZ), "--format", "raw", "--nonblocking", "--gil",
+                                 "--output", str(out)],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         running.append((proc, out))
     return running
@@ -69,17 +71,16 @@ def _function(frame: str) -> str:
 
 
 def package(frame: str) -> str:
-    """Who a frame's code belongs to: ``webapp``, a site-packages distribution, or ``stdlib <module>``."""
+    """Who a frame's code belongs to: a top-level package (``webapp``, ``grpc``, ``jinja2``...),
+    ``stdlib <module>``, or ``python`` (generated code such as dataclass ``__init__``)."""
     match = _FRAME.match(frame)
     path = match.group("file") if match else ""
-    if "site-packages/" in path:
-        return path.split("site-packages/", 1)[1].split("/", 1)[0].removesuffix(".py")
-    for own in ("webapp", "templates", "bench"):
-        if f"/{own}/" in f"/{path}":
-            return own
-    if "/lib/python3" in path:
-        return "stdlib " + path.split("/lib/python3", 1)[1].split("/", 2)[1].removesuffix(".py")
-    return path or frame
+    if not path or path.startswith("<"):
+        return "python"
+    first = path.split("/", 1)[0].removesuffix(".py")
+    if first in sys.stdlib_module_names:
+        return f"stdlib {first}"
+    return first if "/" in path else path.removesuffix(".py")
 
 
 def top(stacks: Counter, n: int = 15) -> dict:

@@ -168,13 +168,25 @@ def build_markdown(r: dict) -> str:
 
     idle, end, peak = r.get("memory_idle", {}), r.get("memory_end", {}), r.get("memory_peak_rss_mb", {})
     if idle:
-        out += ["## Memory (RSS, MB)", "",
-                "| process group | idle after seeding | peak (sampled after each load point) | processes at the end |",
-                "|---|---:|---:|---|"]
+        out += ["## Memory (MB)", "",
+                "RSS counts every resident page a process maps, shared or not; PSS splits shared pages among their "
+                "sharers (a group's PSS is what it really occupies); USS is a process's own pages (what one more "
+                "gunicorn worker forked from the preloaded master costs). From `/proc/<pid>/smaps_rollup`.", "",
+                "| process group | RSS idle after seeding | PSS idle | RSS peak (after each load point) "
+                "| processes at the end: RSS / PSS / USS |",
+                "|---|---:|---:|---:|---|"]
         for name, m in idle.items():
-            procs = ", ".join(f"{p['rss_mb']} ({_short(p['cmd'])})" for p in end.get(name, m)["processes"])
-            out.append(f"| {name} | {fmt(m['rss_mb'])} | {fmt(peak.get(name))} | {procs} |")
+            procs = ", ".join(f"{p['rss_mb']} / {p.get('pss_mb', '–')} / {p.get('uss_mb', '–')} ({_short(p['cmd'])})"
+                              for p in end.get(name, m)["processes"])
+            out.append(f"| {name} | {fmt(m['rss_mb'])} | {fmt(m.get('pss_mb'))} | {fmt(peak.get(name))} | {procs} |")
         out.append("")
+        workers = r.get("memory_peak_worker_mb", {})
+        if workers:
+            out += ["Largest gunicorn worker over the run (each column its own maximum):", "",
+                    "| app | RSS | PSS | USS |", "|---|---:|---:|---:|"]
+            out += [f"| {name} | {fmt(w['rss_mb'])} | {fmt(w['pss_mb'])} | {fmt(w['uss_mb'])} |"
+                    for name, w in workers.items()]
+            out.append("")
 
     profiled = {name: e["profile"] for name, e in sc.items() if e.get("profile")}
     if profiled:

@@ -210,6 +210,7 @@ class Bench:
         }
         self.groups = procstats.Groups(roots)
         self.peak_memory: dict[str, float] = {}
+        self.peak_worker: dict[str, dict[str, float]] = {}
 
     def stop(self) -> None:
         if self.variants_proc and self.variants_proc.poll() is None:
@@ -250,6 +251,12 @@ class Bench:
         mem = self.groups.memory()
         for name, m in mem.items():
             self.peak_memory[name] = max(self.peak_memory.get(name, 0), m["rss_mb"])
+            # gunicorn groups: the largest worker (the root process is the master)
+            workers = [p for p in m["processes"] if p["pid"] != self.groups.roots[name]]
+            if "gunicorn" in (m["processes"][0]["cmd"] if m["processes"] else "") and workers:
+                peak = self.peak_worker.setdefault(name, {"rss_mb": 0.0, "pss_mb": 0.0, "uss_mb": 0.0})
+                for key in peak:
+                    peak[key] = max(peak[key], max(p[key] for p in workers))
         return mem
 
     def backlog(self) -> int:
@@ -776,6 +783,7 @@ class Bench:
         await self.scenarios()
         self.results["memory_end"] = self.note_memory()
         self.results["memory_peak_rss_mb"] = self.peak_memory
+        self.results["memory_peak_worker_mb"] = self.peak_worker
 
 
 class StackDied(RuntimeError):

@@ -51,7 +51,7 @@ def on_task_event(data: dict) -> None:
     if data["type"] not in TASK_EVENT_TYPES:
         raise Malformed(f"unknown type {data['type']!r}")
     activity.record(data)
-    reminders.sync(data["user_id"], data["task_id"])
+    reminders.sync(data["user_id"], data["task_id"], created=data["type"] == "task.created")
     if data["type"] == "task.completed":
         notifications.send(
             notification_id=data["event_id"], user_id=data["user_id"], task_id=data["task_id"],

@@ -31,8 +31,13 @@ def wanted(task: Task | None, now: datetime) -> bool:
     return bool(task and not task.is_completed and task.remind_at and task.remind_at > now - GRACE)
 
 
-def sync(user_id: str, task_id: str) -> str:
-    """Create, move or delete the task's job to match the stored task."""
+def sync(user_id: str, task_id: str, created: bool = False) -> str:
+    """Create, move or delete the task's job to match the stored task.
+
+    ``created``: the event is the task's creation. A job exists only if an
+    earlier sync scheduled one, and every event after the creation syncs
+    again, so there is nothing to delete yet (one scheduler call saved per task).
+    """
     gw = current_app.extensions["dapr"]
     try:
         task = store.load(user_id, task_id)
@@ -40,6 +45,8 @@ def sync(user_id: str, task_id: str) -> str:
         task = None
     now = datetime.now(timezone.utc)
     if not wanted(task, now):
+        if created:
+            return "none"
         gw.delete_job(job_name(task_id))
         return "deleted"
     gw.schedule_job(job_name(task.id), max(task.remind_at, now + timedelta(seconds=1)), {
