@@ -1,5 +1,6 @@
 """Pure task logic: creation, edits, transitions, list queries."""
 
+import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -117,10 +118,13 @@ def test_overdue_only_when_open_and_past_due():
 def test_summary_row_round_trip_keeps_what_the_list_needs():
     task = make("Report", priority="high", tags=("work", "q3"), due_at=NOW + timedelta(days=1))
     row = model.Summary.of(task).to_row()
-    assert "description" not in row and "owner" not in row
+    assert len(row) == len(model.ROW_FIELDS) and task.description not in row and task.owner not in row
+    assert json.loads(json.dumps(row)) == row
     again = model.Summary.from_row(task.id, row)
     assert (again.id, again.title, again.tags, again.due_at, again.revision) == \
         (task.id, "Report", ("work", "q3"), task.due_at, task.revision)
+    with pytest.raises(ValueError):
+        model.Summary.from_row(task.id, model.TOMBSTONE_ROW)
 
 
 @pytest.mark.parametrize("query", [ListQuery(sort=s) for s in model.SORTS] + [

@@ -7,9 +7,9 @@ Layout (keys are prefixed by the sidecar with the app-id):
                         task is a *tombstone* (``deleted: true``) until its
                         last event is out.
     tasks-of:<user id>  the user's index: {"ids": [...], newest first,
-                        "rows": {<id>: summary}} — a row per task with what
-                        the list filters and sorts on (``model.Summary``);
-                        a tombstone's row is {"deleted": true}.
+                        "rows": {<id>: row}} — a row per task with what
+                        the list filters and sorts on (``model.Summary``,
+                        an array); a tombstone's row is {"deleted": true}.
 
 **Change and event are one write.** Every change writes the task document with
 its event inside (``outbox``) — a single key, so it is atomic on every state
@@ -49,7 +49,7 @@ from dataclasses import replace as with_items
 from ..metrics import EVENTS_PUBLISHED
 from ..dapr_gateway import Conflict, DaprGateway, GatewayError, Item, NotFound, Upsert
 from . import model
-from .model import ListQuery, Page, Summary, Task
+from .model import TOMBSTONE_ROW, ListQuery, Page, Summary, Task
 
 log = logging.getLogger(__name__)
 INDEX_RETRIES = 8
@@ -110,14 +110,14 @@ def load_page(user_id: str, query: ListQuery) -> Page:
         return model.select(load_all(user_id), query)  # descriptions are not in the rows
     index = (gateway().get(index_key(user_id)).value or {})
     rows = index.get("rows") or {}
-    summaries = [Summary.from_row(i, row) for i, row in rows.items() if not row.get("deleted")]
-    unlisted = [i for i in index.get("ids", []) if i not in rows]
-    if unlisted:  # indexed before rows existed, or a create whose row went missing
+    summaries = [Summary.from_row(i, row) for i, row in rows.items() if model.is_row(row)]
+    unlisted = [i for i in index.get("ids", []) if not _known(rows.get(i))]
+    if unlisted:  # indexed before rows existed (or in another layout), or a row went missing
         summaries += [Summary.of(t) for t in _reindex(user_id, unlisted)]
     page = model.select(summaries, query)
     items = gateway().get_many([task_key(s.id) for s in page.items])
     tasks = [Task.from_dict(it.value, version=it.etag) for it in items if _live(it, user_id)]
-    stale = [t for t in tasks if t.revision != rows.get(t.id, {}).get("revision", t.revision)]
+    stale = [t for t in tasks if model.is_row(rows.get(t.id)) and t.revision != model.row_revision(rows[t.id])]
     if stale:
         _merge_rows(user_id, {t.id: Summary.of(t).to_row() for t in stale})
     return with_items(page, items=[t for t in tasks if model.matches(t, query)])
@@ -138,7 +138,7 @@ def reindex(user_id: str, items: list[Item]) -> None:
 
 
 def _merge_from(user_id: str, keys: list[str], found: dict[str, Item]) -> list[Task]:
-    rows: dict[str, dict | None] = {}
+    rows: dict[str, list | dict | None] = {}
     live = []
     for key in dict.fromkeys(keys):
         item = found.get(key)
@@ -146,7 +146,7 @@ def _merge_from(user_id: str, keys: list[str], found: dict[str, Item]) -> list[T
         if item is None:
             rows[task_id] = None  # gone: a dangling id
         elif item.value.get("deleted"):
-            rows[task_id] = {"deleted": True}
+            rows[task_id] = TOMBSTONE_ROW
         else:
             task = Task.from_dict(item.value, version=item.etag)
             rows[task_id] = Summary.of(task).to_row()
@@ -155,13 +155,21 @@ def _merge_from(user_id: str, keys: list[str], found: dict[str, Item]) -> list[T
     return live
 
 
-def _newer(row: dict, current: dict | None) -> bool:
-    if current is None or row.get("deleted"):
+def _known(row) -> bool:
+    """A row of the current layout: a live task's or a tombstone's."""
+    return model.is_row(row) or row == TOMBSTONE_ROW
+
+
+def _newer(row: list | dict, current: list | dict | None) -> bool:
+    """Whether ``row`` replaces ``current``: a tombstone always does, a live row if it is of a later revision."""
+    if not _known(current):
+        return True  # none yet, or another layout
+    if row == TOMBSTONE_ROW:
         return current != row
-    return not current.get("deleted") and row.get("revision", 0) > current.get("revision", 0)
+    return model.is_row(current) and model.row_revision(row) > model.row_revision(current)
 
 
-def _merge_rows(user_id: str, rows: dict[str, dict | None]) -> None:
+def _merge_rows(user_id: str, rows: dict[str, list | dict | None]) -> None:
     """Set rows of the user's index (``None`` drops the id); a row only replaces an older one.
 
     ETag-guarded and retried; if it still fails the row stays stale until the
@@ -242,7 +250,7 @@ def bury(previous: tuple[Task, dict], expected_version: str | None, events: list
     _check_version(previous[0], expected_version)
     tombstone = {**_document(previous[0], events, previous[1]), "deleted": True}
     gateway().save(task_key(previous[0].id), tombstone, etag=expected_version, ttl_seconds=TOMBSTONE_TTL_SECONDS)
-    _merge_rows(previous[0].owner, {previous[0].id: {"deleted": True}})
+    _merge_rows(previous[0].owner, {previous[0].id: TOMBSTONE_ROW})
 
 
 def flush(task_id: str) -> int:
