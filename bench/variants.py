@@ -82,10 +82,12 @@ def new_task(user_id: str) -> dict:
 PAGE = 20  # webapp's TASKS_PER_PAGE
 
 
-def row_of(task: dict) -> dict:
-    """The task's row in its owner's index (webapp/tasks/model.py Summary.to_row)."""
-    return {k: task[k] for k in ("title", "status", "priority", "tags", "due_at", "created_at", "updated_at",
-                                 "revision")}
+ROW_FIELDS = ("title", "status", "priority", "tags", "due_at", "created_at", "updated_at", "revision")
+
+
+def row_of(task: dict) -> list:
+    """The task's row in its owner's index: an array (webapp/tasks/model.py Summary.to_row)."""
+    return [task[k] for k in ROW_FIELDS]
 
 
 def indexed(index: dict | None, task: dict) -> dict:
@@ -98,7 +100,8 @@ def indexed(index: dict | None, task: dict) -> dict:
 def first_page(index: dict | None) -> list[str]:
     """The ids of the list's first page: live rows, most recently updated first."""
     rows = (index or {}).get("rows") or {}
-    live = [(row["updated_at"], i) for i, row in rows.items() if not row.get("deleted")]
+    updated = ROW_FIELDS.index("updated_at")
+    live = [(row[updated], i) for i, row in rows.items() if isinstance(row, list)]  # not tombstones
     return [i for _, i in sorted(live, reverse=True)[:PAGE]]
 
 
