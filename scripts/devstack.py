@@ -297,9 +297,6 @@ class Stack:
             "PORT": str(ports.app),
             "WEB_CONCURRENCY": str(self.workers),
             "PYTHONUNBUFFERED": "1",
-            # Fewer glibc malloc arenas for the request threads: less memory held per worker
-            # (set here and in the Dockerfile; it must be in the environment before Python starts).
-            "MALLOC_ARENA_MAX": os.environ.get("MALLOC_ARENA_MAX", "2"),
             **self.app_env,
         }
         if self.api_token:
