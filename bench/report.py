@@ -57,6 +57,45 @@ def cpu_cells(point: dict | None) -> list[str]:
     return [fmt(cpu.get(k)) for k, _ in CPU_COLUMNS]
 
 
+def _throughput_ratio(sc: dict, a: str, b: str) -> float | None:
+    sa, sb = sustained(sc[a]) if a in sc else None, sustained(sc[b]) if b in sc else None
+    return sa["achieved_rps"] / sb["achieved_rps"] if sa and sb and sb["achieved_rps"] else None
+
+
+def targets(r: dict) -> list[str]:
+    """The issue's targets next to what this run reached."""
+    sc = r.get("scenarios", {})
+    rows = []
+
+    def add(target: str, reached: str, ok: bool | None) -> None:
+        rows.append(f"| {target} | {reached} | {'–' if ok is None else ('met' if ok else '**missed**')} |")
+
+    def at_least(value: float | None, goal: float, unit: str = "×") -> tuple[str, bool | None]:
+        return ("–", None) if value is None else (f"{value:.2f}{unit}", value >= goal)
+
+    add("create ≥ 60% of raw sidecar throughput (page-create ÷ sidecar-create)",
+        *at_least(_throughput_ratio(sc, "page-create", "sidecar-create"), 0.6))
+    add("reused client ≥ 3× the per-request client (create throughput)",
+        *at_least(_throughput_ratio(sc, "variant-create-reused", "variant-create-percall"), 3.0))
+    lo = light(sc["page-list1000"]) if "page-list1000" in sc else None
+    calls = (r.get("calls_per_page") or {}).get("list1000", {}).get("sidecar_api_calls")
+    add("list of 1,000 tasks: p50 ≤ 40 ms (at ~25% load)",
+        f"{lo['p50_ms']:.1f} ms" if lo else "–", None if not lo else lo["p50_ms"] <= 40)
+    add("list of 1,000 tasks: ≤ 3 sidecar round trips per page",
+        f"{calls:.2f}" if calls is not None else "–", None if calls is None else calls <= 3.0)
+    for n in ("100", "1000"):
+        add(f"list data of {n} tasks through Dapr ≥ 0.8× direct Redis (throughput)",
+            *at_least(_throughput_ratio(sc, f"variant-list{n}-reused", f"variant-list{n}-redis"), 0.8))
+    ev = (r.get("event_latency") or {}).get("from_request_start_ms")
+    add("event latency complete → inbox: p99 ≤ 1 s", f"{ev['p99']:.0f} ms" if ev else "–",
+        None if not ev else ev["p99"] <= 1000)
+    worker = (r.get("memory_peak_worker_mb") or {}).get("taskboard")
+    add("taskboard gunicorn worker ≤ 80 MB (largest, RSS; PSS / USS in brackets)",
+        f"{worker['rss_mb']:.1f} MB ({worker['pss_mb']:.1f} / {worker['uss_mb']:.1f})" if worker else "–",
+        None if not worker else worker["rss_mb"] <= 80)
+    return ["", "## Targets", "", "| target (issue 7) | this run | |", "|---|---:|---|", *rows]
+
+
 def build_markdown(r: dict) -> str:
     sc = r.get("scenarios", {})
     env = r.get("environment", {})
@@ -100,6 +139,7 @@ def build_markdown(r: dict) -> str:
     out += ["", "What each scenario is:", ""]
     out += [f"- **{name}** ({e.get('group')}): {e.get('title')}" for name, e in sc.items()]
 
+    out += targets(r)
     out += ["", "## Ratios", "", "| comparison | throughput | p50 at ~25% load | p99 at ~25% load |", "|---|---:|---:|---:|"]
 
     def row(label: str, a: str, b: str, note: str = "") -> None:
