@@ -123,3 +123,14 @@ def test_cron_binding_is_wired_to_the_app(stack):
         f"http://127.0.0.1:{stack.ports.apps['taskboard'].http}/v1.0/metadata", timeout=5).read())
     names = {c["name"]: c["type"] for c in meta["components"]}
     assert names.get("cron") == "bindings.cron"
+
+
+def test_inserting_a_task_someone_already_created_is_a_no_op(app, gateway, owner):
+    """A derived id (the next instance) can be created by two deliveries at once: the loser stops, not loops.
+
+    Once the winner has cleared the outbox with an ETag, Dapr's Redis store refuses writes without one to
+    that key, so retrying the loser's transaction could never succeed.
+    """
+    task = service.create(owner, TaskFields("Created by the other delivery"))
+    assert store.insert(task, []) is False
+    assert [t.id for t in store.load_all(owner)].count(task.id) == 1

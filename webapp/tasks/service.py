@@ -93,7 +93,8 @@ def create_next_instance(done: Task) -> Task | None:
     nxt = model.next_instance(done, utcnow())
     if nxt is None or store.gateway().get(store.task_key(nxt.id)).exists:
         return None  # not recurring, or already created (a redelivered completion)
-    store.insert(nxt, [_event("task.created", nxt)])
+    if not store.insert(nxt, [_event("task.created", nxt)]):
+        return None  # a concurrent delivery of the same completion created it first
     metrics.TASKS_CREATED.inc()
     _announce(nxt)
     return nxt

@@ -210,13 +210,21 @@ def _document(task: Task, events: list[dict], previous: dict | None = None) -> d
     return {**task.to_dict(), "outbox": pending + events}
 
 
-def insert(task: Task, events: list[dict]) -> Task:
-    """Store a new task with its events and add it (and its row) to its owner's index."""
+def insert(task: Task, events: list[dict]) -> bool:
+    """Store a new task with its events and add it (and its row) to its owner's index.
+
+    False when the task was already there: a derived id (the next instance of a
+    recurring task) that a concurrent delivery created first. Retrying could not
+    succeed anyway: once its outbox has been cleared with an ETag, Dapr's Redis
+    store refuses writes without one to that key ("first-write" concurrency).
+    """
     gw = gateway()
     document = _document(task, events)
-    for _ in range(INDEX_RETRIES):
+    for attempt in range(INDEX_RETRIES):
         index = gw.get(index_key(task.owner))
         ids = [i for i in (index.value or {}).get("ids", []) if i != task.id]
+        if attempt and len(ids) < len((index.value or {}).get("ids", [])) and gw.get(task_key(task.id)).exists:
+            return False  # listed and stored: someone else created this very task meanwhile
         rows = {**((index.value or {}).get("rows") or {}), task.id: Summary.of(task).to_row()}
         try:
             gw.transact([
@@ -225,7 +233,7 @@ def insert(task: Task, events: list[dict]) -> Task:
             ])
         except Conflict:
             continue  # another write to this user's index won; re-read and retry
-        return task
+        return True
     raise Conflict(f"index of {task.owner} kept changing")
 
 
