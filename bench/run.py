@@ -510,8 +510,13 @@ class Bench:
             async def page(http, i, user=user):
                 return await webclient.list_page(http, self.app_url, user, expect="Seeded task")
 
-            out[key] = {"tasks": int(key.removeprefix("list")),
-                        **await self.count_calls(f"list page of {key.removeprefix('list')} tasks", page, pages)}
+            # Background work (the relay binding reads its list every 10 s, the sweep every 5 min) only adds
+            # calls to a window: of three windows, the one with the fewest calls is the page's own count.
+            windows = [await self.count_calls(f"list page of {key.removeprefix('list')} tasks", page, pages)
+                       for _ in range(3)]
+            best = min(windows, key=lambda w: w["sidecar_api_calls"])
+            out[key] = {"tasks": int(key.removeprefix("list")), **best,
+                        "windows": [w["sidecar_api_calls"] for w in windows]}
         self.results["calls_per_page"] = out
 
     async def calls_per_write(self, n: int = 20) -> None:
