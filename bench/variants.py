@@ -86,7 +86,7 @@ ROW_FIELDS = ("title", "status", "priority", "tags", "due_at", "created_at", "up
 
 
 def row_of(task: dict) -> list:
-    """The task's row in its owner's index: an array (webapp/tasks/model.py Summary.to_row)."""
+    """The task's row in its owner's index: an array (webapp/tasks/rows.py Summary.to_row)."""
     return [task[k] for k in ROW_FIELDS]
 
 

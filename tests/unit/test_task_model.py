@@ -1,6 +1,5 @@
 """Pure task logic: creation, edits, transitions, list queries."""
 
-import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -113,26 +112,3 @@ def test_overdue_only_when_open_and_past_due():
     assert late.is_overdue(NOW)
     assert not model.completed(late, NOW).is_overdue(NOW)
     assert not make(due_at=NOW + timedelta(hours=1)).is_overdue(NOW)
-
-
-def test_summary_row_round_trip_keeps_what_the_list_needs():
-    task = make("Report", priority="high", tags=("work", "q3"), due_at=NOW + timedelta(days=1))
-    row = model.Summary.of(task).to_row()
-    assert len(row) == len(model.ROW_FIELDS) and task.description not in row and task.owner not in row
-    assert json.loads(json.dumps(row)) == row
-    again = model.Summary.from_row(task.id, row)
-    assert (again.id, again.title, again.tags, again.due_at, again.revision) == \
-        (task.id, "Report", ("work", "q3"), task.due_at, task.revision)
-    with pytest.raises(ValueError):
-        model.Summary.from_row(task.id, model.TOMBSTONE_ROW)
-
-
-@pytest.mark.parametrize("query", [ListQuery(sort=s) for s in model.SORTS] + [
-    ListQuery(status="pending"), ListQuery(priority="low"), ListQuery(tag="home", sort="title"),
-    ListQuery(sort="due", page=2, per_page=1)])
-def test_summaries_select_the_same_page_as_the_tasks(query):
-    tasks = tasks_for_query() + [make("Delta", due_at=NOW, tags=("home",), age=5)]
-    summaries = [model.Summary.from_row(t.id, model.Summary.of(t).to_row()) for t in tasks]
-    by_tasks, by_rows = model.select(tasks, query), model.select(summaries, query)
-    assert [t.id for t in by_rows.items] == [t.id for t in by_tasks.items]
-    assert (by_rows.total, by_rows.pages, by_rows.tags) == (by_tasks.total, by_tasks.pages, by_tasks.tags)

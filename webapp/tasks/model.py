@@ -5,9 +5,12 @@ from __future__ import annotations
 import uuid
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
-from typing import NamedTuple
+from typing import TYPE_CHECKING
 
 from .. import recurrence
+
+if TYPE_CHECKING:
+    from .rows import Summary
 
 STATUSES = ("pending", "in_progress", "completed")
 PRIORITIES = ("low", "medium", "high")
@@ -94,61 +97,6 @@ class Task:
 
     def is_overdue(self, now: datetime) -> bool:
         return bool(self.due_at and not self.is_completed and self.due_at < now)
-
-
-class Summary(NamedTuple):
-    """What the list needs to filter, sort and page a task: a *row* kept in its owner's index.
-
-    The list page reads the index (rows of every task), picks a page, and reads
-    only that page's tasks. Searching reads the tasks themselves (descriptions
-    are not in the rows). A row is a JSON array in ``ROW_FIELDS`` order (a
-    user with 1,000 tasks has 1,000 rows to decode on every list page: arrays
-    decode about twice as fast as objects); a tombstone's row is ``TOMBSTONE_ROW``.
-    """
-
-    id: str
-    title: str
-    status: str
-    priority: str
-    tags: tuple[str, ...]
-    due_at: datetime | None
-    created_at: datetime
-    updated_at: datetime
-    revision: int
-    description: str = ""  # never searched through rows; here so ``select`` takes both
-
-    @classmethod
-    def of(cls, task: Task) -> "Summary":
-        return cls(task.id, task.title, task.status, task.priority, task.tags, task.due_at,
-                   task.created_at, task.updated_at, task.revision)
-
-    def to_row(self) -> list:
-        return [self.title, self.status, self.priority, list(self.tags),
-                self.due_at.isoformat() if self.due_at else None,
-                self.created_at.isoformat(), self.updated_at.isoformat(), self.revision]
-
-    @classmethod
-    def from_row(cls, task_id: str, row: list) -> "Summary":
-        """``ValueError`` if ``row`` is not a row (e.g. a tombstone's, or an older layout)."""
-        if not is_row(row):
-            raise ValueError(f"not a list row: {row!r}")
-        title, status, priority, tags, due, created, updated, revision = row
-        return cls(task_id, title, status, priority, tuple(tags), _parse(due) if due else None,
-                   _parse(created), _parse(updated), revision)
-
-
-ROW_FIELDS = ("title", "status", "priority", "tags", "due_at", "created_at", "updated_at", "revision")
-TOMBSTONE_ROW = {"deleted": True}
-_parse = datetime.fromisoformat
-
-
-def is_row(row) -> bool:
-    """A live task's row (not a tombstone's)."""
-    return isinstance(row, list) and len(row) == len(ROW_FIELDS)
-
-
-def row_revision(row) -> int:
-    return row[-1] if is_row(row) else 0
 
 
 def normalise_tags(raw: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:

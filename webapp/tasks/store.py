@@ -8,7 +8,7 @@ Layout (keys are prefixed by the sidecar with the app-id):
                         last event is out.
     tasks-of:<user id>  the user's index: {"ids": [...], newest first,
                         "rows": {<id>: row}} — a row per task with what
-                        the list filters and sorts on (``model.Summary``,
+                        the list filters and sorts on (``rows.Summary``,
                         an array); a tombstone's row is {"deleted": true}.
 
 **Change and event are one write.** Every change writes the task document with
@@ -49,7 +49,8 @@ from dataclasses import replace as with_items
 from ..metrics import EVENTS_PUBLISHED
 from ..dapr_gateway import Conflict, DaprGateway, GatewayError, Item, NotFound, Upsert
 from . import model
-from .model import TOMBSTONE_ROW, ListQuery, Page, Summary, Task
+from .model import ListQuery, Page, Task
+from .rows import TOMBSTONE_ROW, Summary, is_row, known, merged, row_revision
 
 log = logging.getLogger(__name__)
 INDEX_RETRIES = 8
@@ -110,14 +111,14 @@ def load_page(user_id: str, query: ListQuery) -> Page:
         return model.select(load_all(user_id), query)  # descriptions are not in the rows
     index = (gateway().get(index_key(user_id)).value or {})
     rows = index.get("rows") or {}
-    summaries = [Summary.from_row(i, row) for i, row in rows.items() if model.is_row(row)]
-    unlisted = [i for i in index.get("ids", []) if not _known(rows.get(i))]
+    summaries = [Summary.from_row(i, row) for i, row in rows.items() if is_row(row)]
+    unlisted = [i for i in index.get("ids", []) if not known(rows.get(i))]
     if unlisted:  # indexed before rows existed (or in another layout), or a row went missing
         summaries += [Summary.of(t) for t in _reindex(user_id, unlisted)]
     page = model.select(summaries, query)
     items = gateway().get_many([task_key(s.id) for s in page.items])
     tasks = [Task.from_dict(it.value, version=it.etag) for it in items if _live(it, user_id)]
-    stale = [t for t in tasks if model.is_row(rows.get(t.id)) and t.revision != model.row_revision(rows[t.id])]
+    stale = [t for t in tasks if is_row(rows.get(t.id)) and t.revision != row_revision(rows[t.id])]
     if stale:
         _merge_rows(user_id, {t.id: Summary.of(t).to_row() for t in stale})
     return with_items(page, items=[t for t in tasks if model.matches(t, query)])
@@ -155,20 +156,6 @@ def _merge_from(user_id: str, keys: list[str], found: dict[str, Item]) -> list[T
     return live
 
 
-def _known(row) -> bool:
-    """A row of the current layout: a live task's or a tombstone's."""
-    return model.is_row(row) or row == TOMBSTONE_ROW
-
-
-def _newer(row: list | dict, current: list | dict | None) -> bool:
-    """Whether ``row`` replaces ``current``: a tombstone always does, a live row if it is of a later revision."""
-    if not _known(current):
-        return True  # none yet, or another layout
-    if row == TOMBSTONE_ROW:
-        return current != row
-    return model.is_row(current) and model.row_revision(row) > model.row_revision(current)
-
-
 def _merge_rows(user_id: str, rows: dict[str, list | dict | None]) -> None:
     """Set rows of the user's index (``None`` drops the id); a row only replaces an older one.
 
@@ -179,22 +166,10 @@ def _merge_rows(user_id: str, rows: dict[str, list | dict | None]) -> None:
     for _ in range(INDEX_RETRIES):
         try:
             index = gw.get(index_key(user_id))
-            ids = list((index.value or {}).get("ids", []))
-            current = dict((index.value or {}).get("rows") or {})
-            changed = False
-            for task_id, row in rows.items():
-                if row is None:
-                    changed |= task_id in ids or task_id in current
-                    ids = [i for i in ids if i != task_id]
-                    current.pop(task_id, None)
-                elif _newer(row, current.get(task_id)):
-                    current[task_id] = row
-                    if task_id not in ids:
-                        ids.insert(0, task_id)
-                    changed = True
-            if not changed:
+            document = merged(index.value, rows)
+            if document is None:
                 return
-            gw.save(index_key(user_id), {"ids": ids, "rows": current}, etag=index.etag)
+            gw.save(index_key(user_id), document, etag=index.etag)
             return
         except Conflict:
             continue  # another write to this index won: merge into the new one
