@@ -197,7 +197,7 @@ def _index(gateway, owner):
 
 
 def _row(gateway, owner, task_id):
-    from webapp.tasks.model import Summary
+    from webapp.tasks.rows import Summary
     return Summary.from_row(task_id, _index(gateway, owner)["rows"][task_id])
 
 
