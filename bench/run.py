@@ -305,13 +305,14 @@ class Bench:
         entry = {"title": title, "group": group, "points": []}
         self.results["scenarios"][name] = entry
         counter = index_source or _Counter()
-        rate, used, errors = await loadgen.closed_capacity(op, concurrency, calib_seconds,
-                                                           start_index=counter.take(0))
+        rate, used, errors, windows = await loadgen.closed_capacity(op, concurrency, calib_seconds,
+                                                                    start_index=counter.take(0))
         counter.take(used)
         entry["calibration"] = {"closed_loop_concurrency": concurrency, "ops_per_s": round(rate, 1),
-                                "operations": used, "errors": errors}
-        say(f"  calibration: {rate:.1f} ops/s with {concurrency} back-to-back clients"
-            + (f"; errors {errors}" if errors else ""))
+                                "operations": used, "errors": errors,
+                                "windows_ops_per_s": [round(w, 1) for w in windows]}
+        say(f"  calibration: {rate:.1f} ops/s with {concurrency} back-to-back clients (best of "
+            + " / ".join(f"{w:.0f}" for w in windows) + ")" + (f"; errors {errors}" if errors else ""))
         if rate <= 0:
             self.failure(f"{name}: no successful operation during calibration ({errors})")
             return entry
