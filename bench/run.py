@@ -845,9 +845,9 @@ def _interrupt(signum, frame):
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--point-seconds", type=float, default=7.0, help="length of each load point")
+    parser.add_argument("--point-seconds", type=float, default=6.0, help="length of each load point")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers of each app")
-    parser.add_argument("--budget", type=float, default=840.0,
+    parser.add_argument("--budget", type=float, default=780.0,
                         help="seconds: a scenario that would end later is skipped (the run stays under 15 min)")
     parser.add_argument("--only", default="", help="comma-separated scenario names or prefixes (default: all)")
     parser.add_argument("--keep-run-dir", action="store_true", help="keep the stack's run directory and logs")
