@@ -20,6 +20,16 @@ def sustained(entry: dict) -> dict | None:
     return max(good, key=lambda p: p["achieved_rps"]) if good else None
 
 
+def served_in_full(p: dict) -> bool:
+    """The point's offered rate was achieved (≥ 97%): below it the stack was overloaded."""
+    return p["achieved_rps"] >= 0.97 * p["offered_rps"]
+
+
+def _kept(p: dict) -> bool:
+    return (p["scheduled"] and p["errors"] / p["scheduled"] < MAX_ERROR_RATE and served_in_full(p)
+            and (p["p99_ms"] or 1e9) <= KEPT_UP_P99_MS)
+
+
 def kept_up(entry: dict) -> dict | None:
     """The highest offered rate served in full: ≥ 97% achieved, < 1% errors, p99 ≤ 500 ms."""
     good = [p for p in entry.get("points", []) if _kept(p)]
@@ -37,11 +47,6 @@ def cpu_ms_per_op(entry: dict) -> float | None:
                     - p["cpu_percent"].get("others", 0)) * 10 / p["achieved_rps"]
                    for p in entry.get("points", []) if p["achieved_rps"] and _kept(p))
     return costs[len(costs) // 2] if costs else None
-
-
-def _kept(p: dict) -> bool:
-    return (p["scheduled"] and p["errors"] / p["scheduled"] < MAX_ERROR_RATE
-            and p["achieved_rps"] >= 0.97 * p["offered_rps"] and (p["p99_ms"] or 1e9) <= KEPT_UP_P99_MS)
 
 
 def light(entry: dict) -> dict | None:

@@ -341,8 +341,7 @@ class Bench:
                 f"variants {cpu.get('variants', 0)}% redis {cpu.get('redis', 0)}% gen {cpu['load generator']}%")
             if point.errors:
                 message = f"{name} at {offered}/s: {point.errors} errors {point.error_kinds}"
-                overloaded = "not finished within grace" in point.error_kinds or \
-                    summary["achieved_rps"] < 0.97 * offered
+                overloaded = "not finished within grace" in point.error_kinds or not report.served_in_full(summary)
                 if overloaded:  # contention (an ETag conflict after every retry) is then a symptom too
                     self.results["warnings"].append(f"overload: {message}")
                 else:
