@@ -12,6 +12,7 @@ from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import config as config_module
+from . import sidecar
 from .dapr_gateway import DaprGateway, GatewayError, GatewaySettings, Unavailable
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,7 +42,7 @@ def base_app(name: str, test_config: dict | None) -> Flask:
     if app.config["PROXY_FIX_HOPS"]:
         hops = app.config["PROXY_FIX_HOPS"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
-    app.extensions["dapr"] = make_gateway(app.config)
+    app.extensions[sidecar.EXTENSION] = make_gateway(app.config)
 
     from . import health, observability
     observability.init_app(app)
@@ -128,7 +129,7 @@ class _SecretStoreSessionInterface(SecureCookieSessionInterface):
             with self._lock:
                 if not app.secret_key:
                     try:
-                        app.secret_key = app.extensions["dapr"].secret(app.config["SECRET_KEY_NAME"])
+                        app.secret_key = app.extensions[sidecar.EXTENSION].secret(app.config["SECRET_KEY_NAME"])
                     except GatewayError as err:
                         app.logger.error("cannot read the Flask secret key yet: %s", err)
                         return None

@@ -15,6 +15,7 @@ from . import activity, notifications, reminders
 from .dapr_gateway import NotFound
 from .tasks import service, store
 from .events import TASK_EVENT_TYPES
+from .sidecar import gateway
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +30,7 @@ def _processed_key(stream: str, event_id: str) -> str:
 
 def once(stream: str, envelope: dict, handler) -> str:
     """Run ``handler`` for a CloudEvent unless its id was already processed."""
-    gw = current_app.extensions["dapr"]
+    gw = gateway()
     key = _processed_key(stream, str(envelope["id"]))
     if gw.get(key).exists:
         log.info("duplicate delivery of %s on %s ignored", envelope["id"], stream)
@@ -81,6 +82,6 @@ def on_job(name: str, data: dict) -> str:
         return reminders.fire(data)
     if kind == "probe":
         # Proves the scheduler → sidecar → /job/<name> path (readiness checks, tests).
-        current_app.extensions["dapr"].save(f"job-fired:{name}", {"name": name, "data": data}, ttl_seconds=3600)
+        gateway().save(f"job-fired:{name}", {"name": name, "data": data}, ttl_seconds=3600)
         return "recorded"
     raise Malformed(f"unknown job kind {kind!r}")

@@ -7,6 +7,7 @@ import os
 from flask import Blueprint, current_app, jsonify
 
 from .dapr_gateway import GatewayError
+from .sidecar import gateway
 
 bp = Blueprint("health", __name__)
 
@@ -27,7 +28,7 @@ def readyz():
         return jsonify(status="draining"), 503
     required = [c for c in str(current_app.config["REQUIRED_COMPONENTS"]).split(",") if c]
     try:
-        meta = current_app.extensions["dapr"].metadata()
+        meta = gateway().metadata()
     except GatewayError as err:
         return jsonify(status="unavailable", reason=str(err)), 503
     loaded = {c["name"] for c in meta["components"]}

@@ -16,6 +16,9 @@ TASKS_COMPLETED = Counter("taskboard_tasks_completed_total", "Tasks completed")
 EVENTS_PUBLISHED = Counter("taskboard_events_published_total", "Events published", ["topic"])
 EVENTS_FAILED = Counter("taskboard_events_failed_total", "Event publishes that failed (left in the outbox)",
                         ["topic"])
+CONFLICT_RETRIES = Counter("taskboard_conflict_retries_total",
+                           "Optimistic-concurrency retries (ETag conflicts) by loop; outcome=exhausted when one gave up",
+                           ["loop", "outcome"])
 NOTIFICATIONS_DELIVERED = Counter("taskboard_notifications_delivered_total",
                                   "Notifications delivered through the output binding", ["kind"])
 

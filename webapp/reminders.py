@@ -10,12 +10,12 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta, timezone
 
-from flask import current_app
 
 from . import notifications
 from .dapr_gateway import NotFound
 from .tasks import store
 from .tasks.model import Task
+from .sidecar import gateway
 
 log = logging.getLogger(__name__)
 PREFIX = "reminder-"
@@ -38,7 +38,7 @@ def sync(user_id: str, task_id: str, created: bool = False) -> str:
     earlier sync scheduled one, and every event after the creation syncs
     again, so there is nothing to delete yet (one scheduler call saved per task).
     """
-    gw = current_app.extensions["dapr"]
+    gw = gateway()
     try:
         task = store.load(user_id, task_id)
     except NotFound:
@@ -71,7 +71,7 @@ def fire(data: dict) -> str:
 
 def reconcile(user_ids: list[str]) -> dict[str, int]:
     """Re-create missing jobs from state (after a scheduler data loss); never duplicates."""
-    gw = current_app.extensions["dapr"]
+    gw = gateway()
     now = datetime.now(timezone.utc)
     counts = {"checked": 0, "created": 0}
     for user_id in user_ids:

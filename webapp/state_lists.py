@@ -9,15 +9,11 @@ from __future__ import annotations
 
 from typing import Callable
 
-from flask import current_app
-
-from .dapr_gateway import Conflict
-
-RETRIES = 10
+from .sidecar import gateway, retry_on_conflict
 
 
 def read(key: str) -> tuple[list[dict], str | None]:
-    item = current_app.extensions["dapr"].get(key)
+    item = gateway().get(key)
     return list((item.value or {}).get("items", [])), item.etag
 
 
@@ -28,16 +24,16 @@ def append(key: str, entry: dict, limit: int) -> bool:
 
 
 def update(key: str, change: Callable[[list[dict]], list[dict] | None]) -> bool:
-    """Apply ``change`` to the list; it returns the new list, or None for no change."""
-    gw = current_app.extensions["dapr"]
-    for _ in range(RETRIES):
+    """Apply ``change`` to the list; it returns the new list, or None for no change.
+
+    ``Conflict`` when the list kept changing through every retry.
+    """
+    def attempt() -> bool:
         items, etag = read(key)
         new_items = change(items)
         if new_items is None:
             return False
-        try:
-            gw.save(key, {"items": new_items}, etag=etag)
-            return True
-        except Conflict:
-            continue
-    raise Conflict(f"{key} kept changing")
+        gateway().save(key, {"items": new_items}, etag=etag)
+        return True
+
+    return retry_on_conflict(attempt, f"list:{key.split(':', 1)[0]}")

@@ -14,6 +14,7 @@ from flask_wtf import FlaskForm
 
 from .. import state_lists
 from ..events import publish_metadata
+from ..sidecar import gateway
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 DEAD_LETTERS = "dead-letters"
@@ -75,7 +76,7 @@ def replay(letter_id: str):
     metadata = {"cloudevent.id": letter_id}
     if data.get("event_id") and data.get("type") and data.get("user_id"):
         metadata = {**publish_metadata(data), "cloudevent.id": letter_id}
-    current_app.extensions["dapr"].publish(letter["original_topic"], data, metadata)
+    gateway().publish(letter["original_topic"], data, metadata)
     # Remove this copy only: if the replay is dropped again, its new copy may already be here.
     state_lists.update(DEAD_LETTERS, lambda xs: [x for x in xs if not (
         x["id"] == letter_id and x["received_at"] == letter["received_at"])])

@@ -13,11 +13,11 @@ import hashlib
 import secrets
 from datetime import datetime, timezone
 
-from flask import current_app
 
 from .. import state_lists
 from ..dapr_gateway import Delete, NotFound
 from .users import User
+from ..sidecar import gateway
 
 PREFIX = "tb_"
 
@@ -35,7 +35,7 @@ def create(user: User, name: str) -> str:
     token = PREFIX + secrets.token_urlsafe(32)
     digest = _hash(token)
     entry = {"id": digest[:12], "name": name, "created_at": datetime.now(timezone.utc).isoformat()}
-    current_app.extensions["dapr"].save(f"token:{digest}", {
+    gateway().save(f"token:{digest}", {
         **entry, "user_id": user.id, "username": user.username, "timezone": user.timezone})
     state_lists.append(_list_key(user.id), {**entry, "hash": digest}, limit=50)
     return token
@@ -51,7 +51,7 @@ def revoke(user_id: str, token_id: str) -> None:
     entry = next((i for i in listing(user_id) if i["id"] == token_id), None)
     if entry is None:
         raise NotFound(token_id)
-    current_app.extensions["dapr"].transact([Delete(f"token:{entry['hash']}")])
+    gateway().transact([Delete(f"token:{entry['hash']}")])
     state_lists.update(_list_key(user_id), lambda items: [i for i in items if i["id"] != token_id])
 
 
@@ -59,7 +59,7 @@ def resolve(token: str) -> User | None:
     """The user a bearer token belongs to, or None."""
     if not token.startswith(PREFIX) or len(token) > 100:
         return None
-    item = current_app.extensions["dapr"].get(f"token:{_hash(token)}")
+    item = gateway().get(f"token:{_hash(token)}")
     if not item.exists:
         return None
     return User(item.value["user_id"], item.value["username"], item.value.get("timezone", "UTC"))

@@ -14,7 +14,8 @@ from datetime import datetime, timezone
 from flask import current_app
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from ..dapr_gateway import Conflict, DaprGateway, Upsert
+from ..dapr_gateway import Conflict, Upsert
+from ..sidecar import gateway, retry_on_conflict
 
 
 class UsernameTaken(ValueError):
@@ -40,9 +41,6 @@ class User:
     def get_id(self) -> str:
         return self.id
 
-
-def gateway() -> DaprGateway:
-    return current_app.extensions["dapr"]
 
 
 def _claim_key(username: str) -> str:
@@ -112,13 +110,10 @@ def _count_failure(username: str) -> None:
 
 
 def update_timezone(user: User, tz: str) -> User:
-    """Store the user's time zone; returns the updated user."""
-    gw = gateway()
-    for _ in range(10):
-        item = gw.get(f"user:{user.id}")
-        try:
-            gw.save(f"user:{user.id}", {**item.value, "timezone": tz}, etag=item.etag)
-            return User(user.id, user.username, tz)
-        except Conflict:
-            continue
-    raise Conflict(f"user {user.id} kept changing")
+    """Store the user's time zone; returns the updated user (``Conflict`` if it kept changing)."""
+    def attempt() -> User:
+        item = gateway().get(f"user:{user.id}")
+        gateway().save(f"user:{user.id}", {**item.value, "timezone": tz}, etag=item.etag)
+        return User(user.id, user.username, tz)
+
+    return retry_on_conflict(attempt, "user")

@@ -8,6 +8,7 @@ from flask import Blueprint, current_app, render_template
 from flask_login import current_user, login_required
 
 from .. import state_lists
+from ..sidecar import gateway
 
 bp = Blueprint("notifications", __name__)
 
@@ -22,7 +23,7 @@ def send(notification_id: str, user_id: str, task_id: str | None, kind: str, mes
     Idempotent on ``notification_id``: the service records each id once.
     """
     cfg = current_app.config
-    return current_app.extensions["dapr"].invoke(cfg["NOTIFY_APP_ID"], cfg["NOTIFY_METHOD"], {
+    return gateway().invoke(cfg["NOTIFY_APP_ID"], cfg["NOTIFY_METHOD"], {
         "notification_id": notification_id, "user_id": user_id, "task_id": task_id,
         "kind": kind, "message": message,
     })

@@ -15,6 +15,7 @@ from flask import Blueprint, Flask, current_app, jsonify, request
 from .. import base_app, events, metrics
 from ..dapr_gateway import GatewayError
 from ..security import app_token_rejection
+from ..sidecar import gateway
 
 log = logging.getLogger(__name__)
 bp = Blueprint("notifier", __name__)
@@ -37,7 +38,7 @@ def deliver(notification: dict, now: datetime) -> None:
     """
     cfg = current_app.config
     document = {**notification, "delivered_at": now.isoformat()}
-    current_app.extensions["dapr"].invoke_binding(
+    gateway().invoke_binding(
         cfg["NOTIFY_BINDING"], cfg["NOTIFY_BINDING_OPERATION"], document,
         metadata={"fileName": f"{notification['user_id']}-{notification['notification_id']}.json",
                   "subject": f"Taskboard: {notification['message'][:80]}"})
@@ -70,7 +71,7 @@ def notify():
         return _invalid(f"unknown kind {body['kind']!r}")
     notification = {k: str(body[k])[:1000] if body.get(k) is not None else None
                     for k in ("notification_id", "user_id", "task_id", "kind", "message")}
-    gw = current_app.extensions["dapr"]
+    gw = gateway()
     try:
         existing = gw.get(record_key(notification["notification_id"]))
         if existing.exists and existing.value.get("sent_at"):

@@ -47,10 +47,11 @@ from flask import current_app
 from dataclasses import replace as with_items
 
 from ..metrics import EVENTS_PUBLISHED
-from ..dapr_gateway import Conflict, DaprGateway, GatewayError, Item, NotFound, Upsert
+from ..dapr_gateway import Conflict, GatewayError, Item, NotFound, Upsert
 from . import model
 from .model import ListQuery, Page, Task
 from .rows import TOMBSTONE_ROW, Summary, is_row, known, merged, row_revision
+from ..sidecar import gateway
 
 log = logging.getLogger(__name__)
 INDEX_RETRIES = 8
@@ -64,9 +65,6 @@ def task_key(task_id: str) -> str:
 def index_key(user_id: str) -> str:
     return f"tasks-of:{user_id}"
 
-
-def gateway() -> DaprGateway:
-    return current_app.extensions["dapr"]
 
 
 def _live(item: Item, user_id: str) -> bool:
