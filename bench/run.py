@@ -74,6 +74,7 @@ import loadgen  # noqa: E402
 import profiling  # noqa: E402
 import procstats  # noqa: E402
 import report  # noqa: E402
+import summaries  # noqa: E402
 import variants  # noqa: E402
 import webclient  # noqa: E402
 
@@ -341,7 +342,7 @@ class Bench:
                 f"variants {cpu.get('variants', 0)}% redis {cpu.get('redis', 0)}% gen {cpu['load generator']}%")
             if point.errors:
                 message = f"{name} at {offered}/s: {point.errors} errors {point.error_kinds}"
-                overloaded = "not finished within grace" in point.error_kinds or not report.served_in_full(summary)
+                overloaded = "not finished within grace" in point.error_kinds or not summaries.served_in_full(summary)
                 if overloaded:  # contention (an ETag conflict after every retry) is then a symptom too
                     self.results["warnings"].append(f"overload: {message}")
                 else:
