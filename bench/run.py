@@ -24,7 +24,6 @@ import importlib.util
 import json
 import os
 import platform
-import random
 import secrets
 import shutil
 import signal
@@ -128,6 +127,48 @@ def bench_stack_class(devstack):
                 return False
 
     return BenchStack
+
+
+async def raw_create_sequence(http, sc: str, h: dict, user: str) -> str | None:
+    """What the app's create asks of its sidecar (see bench/variants.py), over daprd's HTTP API."""
+    task = variants.new_task(user)
+    event = variants.task_event(task, "1")
+    tkey = f"task:{task['id']}"
+    for _ in range(variants.INDEX_RETRIES):
+        async with http.get(f"{sc}/state/statestore/tasks-of:{user}", headers=h) as resp:
+            body = await resp.read()
+            etag = resp.headers.get("ETag")
+        index_op = {"key": f"tasks-of:{user}", "value": variants.indexed(json.loads(body or b"null"), task)}
+        if etag:
+            index_op["etag"] = etag
+        txn = {"operations": [
+            {"operation": "upsert", "request": {"key": tkey, "value": variants.with_outbox(task, [event])}},
+            {"operation": "upsert", "request": index_op}]}
+        async with http.post(f"{sc}/state/statestore/transaction", json=txn, headers=h) as resp:
+            text = await resp.text()
+            if resp.status in (200, 204):
+                break
+            if "failed to set key" in text:
+                continue
+            return f"transaction HTTP {resp.status}"
+    else:
+        return "index conflict"
+    # the flush: read the task, publish its outbox, save it emptied (ETag-guarded)
+    async with http.get(f"{sc}/state/statestore/{tkey}", headers=h) as resp:
+        document = json.loads(await resp.read())
+        etag = resp.headers.get("ETag")
+    for pending in document["outbox"]:
+        params = {f"metadata.{k}": v for k, v in variants.publish_metadata(pending).items()}
+        async with http.post(f"{sc}/publish/pubsub/task-events", json=pending, params=params,
+                             headers=h) as resp:
+            await resp.read()
+            if resp.status not in (200, 204):
+                return f"publish HTTP {resp.status}"
+    save = [{"key": tkey, "value": {**document, "outbox": []}, "etag": etag,
+             "options": {"concurrency": "first-write", "consistency": "strong"}}]
+    async with http.post(f"{sc}/state/statestore", json=save, headers=h) as resp:
+        await resp.read()
+        return None if resp.status in (200, 204) else f"save HTTP {resp.status}"
 
 
 class Bench:
@@ -593,14 +634,22 @@ class Bench:
     # -- scenarios -------------------------------------------------------------
 
     async def scenarios(self) -> None:
+        """Every scenario, in order: (a) the limit, (b) the full stack, (c)/(d) the variants."""
+        await self.limit_scenarios()
+        await self.list_page_scenarios()
+        await self.write_scenarios()
+        await self.variant_scenarios()
+
+    def wanted(self, name: str) -> bool:
+        """Whether --only selects this scenario (all by default)."""
+        only = set(self.args.only.split(",")) if self.args.only else None
+        return only is None or any(name.startswith(o) for o in only)
+
+    async def limit_scenarios(self) -> None:
+        """(a) the limit: daprd straight over HTTP, no Flask."""
         h = self.dapr_headers()
         sc = self.sidecar
-        only = set(self.args.only.split(",")) if self.args.only else None
-
-        def wanted(name: str) -> bool:
-            return only is None or any(name.startswith(o) for o in only)
-
-        # (a) the limit: daprd straight over HTTP, no Flask
+        wanted = self.wanted
         read_keys = [f"task:{t}" for t in self.seeded["list100"]]
 
         async def raw_get(http, i):
@@ -611,46 +660,7 @@ class Bench:
         raw_prefix = f"rawuser{secrets.token_hex(3)}-"
 
         async def raw_create(http, i):
-            """What the app's create asks of its sidecar (see bench/variants.py), over daprd's HTTP API."""
-            user = f"{raw_prefix}{i % N_CREATE_USERS}"
-            task = variants.new_task(user)
-            event = variants.task_event(task, "1")
-            tkey = f"task:{task['id']}"
-            for _ in range(variants.INDEX_RETRIES):
-                async with http.get(f"{sc}/state/statestore/tasks-of:{user}", headers=h) as resp:
-                    body = await resp.read()
-                    etag = resp.headers.get("ETag")
-                index_op = {"key": f"tasks-of:{user}", "value": variants.indexed(json.loads(body or b"null"), task)}
-                if etag:
-                    index_op["etag"] = etag
-                txn = {"operations": [
-                    {"operation": "upsert", "request": {"key": tkey, "value": variants.with_outbox(task, [event])}},
-                    {"operation": "upsert", "request": index_op}]}
-                async with http.post(f"{sc}/state/statestore/transaction", json=txn, headers=h) as resp:
-                    text = await resp.text()
-                    if resp.status in (200, 204):
-                        break
-                    if "failed to set key" in text:
-                        continue
-                    return f"transaction HTTP {resp.status}"
-            else:
-                return "index conflict"
-            # the flush: read the task, publish its outbox, save it emptied (ETag-guarded)
-            async with http.get(f"{sc}/state/statestore/{tkey}", headers=h) as resp:
-                document = json.loads(await resp.read())
-                etag = resp.headers.get("ETag")
-            for pending in document["outbox"]:
-                params = {f"metadata.{k}": v for k, v in variants.publish_metadata(pending).items()}
-                async with http.post(f"{sc}/publish/pubsub/task-events", json=pending, params=params,
-                                     headers=h) as resp:
-                    await resp.read()
-                    if resp.status not in (200, 204):
-                        return f"publish HTTP {resp.status}"
-            save = [{"key": tkey, "value": {**document, "outbox": []}, "etag": etag,
-                     "options": {"concurrency": "first-write", "consistency": "strong"}}]
-            async with http.post(f"{sc}/state/statestore", json=save, headers=h) as resp:
-                await resp.read()
-                return None if resp.status in (200, 204) else f"save HTTP {resp.status}"
+            return await raw_create_sequence(http, sc, h, f"{raw_prefix}{i % N_CREATE_USERS}")
 
         if wanted("sidecar-get"):
             await self.guard(self.sweep("sidecar-get", "daprd HTTP GET /v1.0/state/statestore/task:<id> (no Flask)",
@@ -662,7 +672,9 @@ class Bench:
                 "POST state (outbox emptied, ETag)",
                 raw_create, concurrency=32, group="limit", drain_between=True))
 
-        # (b) the full stack
+    async def list_page_scenarios(self) -> None:
+        """(b) the full stack: list pages of 10, 100 and 1,000 tasks."""
+        wanted = self.wanted
         for key in ("list10", "list100", "list1000"):
             name = f"page-{key}"
             if not wanted(name):
@@ -676,6 +688,9 @@ class Bench:
                                               "(signed in)",
                                         page, concurrency=16, group="full stack"))
 
+    async def write_scenarios(self) -> None:
+        """(b) the full stack: creates through the form, then completes of the tasks they made."""
+        wanted = self.wanted
         pool: list[tuple[webclient.WebUser, str]] = []
         creators = [self.users[f"create{i}"] for i in range(N_CREATE_USERS)]
 
@@ -732,7 +747,9 @@ class Bench:
                     form_complete, concurrency=16, group="full stack", index_source=complete_counter,
                     before_points=before_points, drain_between=True, calib_seconds=2.0))
 
-        # (c) the seeds' pattern vs one client per worker, and (d) direct Redis — bench/variants.py
+    async def variant_scenarios(self) -> None:
+        """(c) the seeds' pattern vs one client per worker, and (d) direct Redis (bench/variants.py)."""
+        wanted = self.wanted
         vu = self.variants_url
         for mode, title in (
                 ("percall", "bench/variants.py: a new DaprClient() per request (the seeds' pattern), "
