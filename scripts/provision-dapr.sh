@@ -7,7 +7,13 @@
 #   2. Otherwise both are built from the Go module proxy through the wrapper
 #      module in tools/dapr into a cache outside the repo
 #      ($TASKBOARD_CACHE, default ~/.cache/taskboard) and reused from there.
+#
+#   --find-only: step 1 and the cache only; never build (exit 3 when not provisioned).
+#   The pytest report header uses it, so unit tests run on a fresh clone without Go.
 set -euo pipefail
+
+FIND_ONLY=0
+if [ "${1:-}" = "--find-only" ]; then FIND_ONLY=1; fi
 
 DAPR_VERSION="${DAPR_VERSION:-1.18.3}"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -32,6 +38,11 @@ for dir in "${candidates[@]}"; do
     exit 0
   fi
 done
+
+if [ "$FIND_ONLY" = 1 ]; then
+  say "daprd $DAPR_VERSION is not provisioned yet (not building: --find-only)"
+  exit 3
+fi
 
 if ! command -v go >/dev/null 2>&1; then
   say "ERROR: daprd $DAPR_VERSION is not installed and Go is missing to build it."
