@@ -74,6 +74,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     security.register(app)
     _register_template_helpers(app)
     _register_commands(app)
+    # Browsers and crawlers ask for /favicon.ico whatever the page links; answer it instead of a 404.
+    app.add_url_rule("/favicon.ico", "favicon", lambda: app.send_static_file("favicon.ico"))
     return app
 
 
