@@ -30,7 +30,7 @@ from dapr.conf import settings as sdk_settings
 
 from .calls import _CallContextInterceptor, use_trace_context
 from .errors import (_CLIENT_ERROR_PHRASES, Conflict, GatewayError, NotFound, Rejected, Unavailable,
-                     _is_transaction_etag_failure, _translate)
+                     _is_create_refused, _is_transaction_etag_failure, _translate)
 
 __all__ = ["DaprGateway", "GatewaySettings", "Item", "Upsert", "Delete", "GatewayError", "NotFound",
            "Conflict", "Unavailable", "Rejected", "use_trace_context"]
@@ -205,6 +205,24 @@ class DaprGateway:
                                    options=options, state_metadata=metadata)
         except Exception as err:
             raise self._fail(err, f"save {key}") from err
+
+    def create(self, key: str, value: Any, ttl_seconds: int | None = None) -> None:
+        """Write ``value`` at ``key`` only if the key is absent; ``Conflict`` if it exists.
+
+        First-write concurrency without an ETag: SQL stores insert-if-absent; Dapr's
+        Redis store refuses it on a key written with first-write concurrency before
+        (so every later write of such a key must carry its ETag).
+        """
+        options = StateOptions(concurrency=Concurrency.first_write, consistency=Consistency.strong)
+        metadata = {"ttlInSeconds": str(ttl_seconds)} if ttl_seconds else None
+        try:
+            self.client.save_state(self.settings.state_store, key, _dumps(value), options=options,
+                                   state_metadata=metadata)
+        except Exception as err:
+            error = self._fail(err, f"create {key}")
+            if isinstance(err, grpc.RpcError) and _is_create_refused(err):
+                error = Conflict(str(error))
+            raise error from err
 
     def delete(self, key: str, etag: str | None = None) -> None:
         """Delete one item; with ``etag``, raise ``Conflict`` if it changed since."""

@@ -59,3 +59,7 @@ def _is_transaction_etag_failure(err: grpc.RpcError) -> bool:
     return any(marker in details for marker in _TRANSACTION_ETAG_MARKERS)
 
 
+def _is_create_refused(err: grpc.RpcError) -> bool:
+    """Redis's answer to a first-write save of an existing key (not its later TTL step)."""
+    details = (err.details() or "").lower()
+    return "failed to set key" in details and " ttl:" not in details

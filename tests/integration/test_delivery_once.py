@@ -1,0 +1,101 @@
+"""Nothing delivered twice: one delivery per notification id.
+
+Deliveries are counted as files of the `notify-delivery` binding (`bindings.localstorage`): each delivery
+writes its own file, `<user>-<notification id>-<suffix>.json`, so a second delivery shows as a second file.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+import uuid
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import app_config
+
+
+def deliveries(stack, user_id: str, notification_id: str) -> list[Path]:
+    return sorted(Path(stack.run_dir, "deliveries").glob(f"{user_id}-{notification_id}-*.json"))
+
+
+def notify(stack, notification: dict) -> tuple[int, dict]:
+    """POST /notify straight to notification-service (as its sidecar does, with the app token)."""
+    req = urllib.request.Request(stack.url("notification-service") + "/notify",
+                                 data=json.dumps(notification).encode(), method="POST",
+                                 headers={"content-type": "application/json", "dapr-api-token": stack.app_token})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read())
+
+
+@pytest.fixture(scope="module")
+def notifier_state(stack):
+    """The notification-service's own state (its keys live under its app-id), through its sidecar."""
+    from webapp.notifier import create_app
+    ports = stack.ports.apps["notification-service"]
+    return create_app(app_config(stack, DAPR_GRPC_PORT=ports.grpc, DAPR_HTTP_PORT=ports.http)).extensions["dapr"]
+
+
+def a_notification(**fields) -> dict:
+    return {"notification_id": f"once-{uuid.uuid4().hex}", "user_id": f"u{uuid.uuid4().hex[:8]}",
+            "task_id": None, "kind": "info", "message": "Hello once", **fields}
+
+
+def test_twenty_concurrent_calls_for_one_notification_deliver_it_once(stack):
+    note = a_notification()
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        answers = list(pool.map(lambda _: notify(stack, note), range(20)))
+    statuses = Counter((code, body.get("status")) for code, body in answers)
+    print(f"\n20 concurrent /notify for one id: {dict(statuses)}")
+    assert len(deliveries(stack, note["user_id"], note["notification_id"])) == 1
+    assert statuses[(200, "sent")] == 1
+    # Every other call was told it is done ("duplicate") or under way (409: its caller retries later).
+    assert set(statuses) <= {(200, "sent"), (200, "duplicate"), (409, "in_progress")}
+    assert notify(stack, note) == (200, {"status": "duplicate", "notification_id": note["notification_id"]})
+    assert len(deliveries(stack, note["user_id"], note["notification_id"])) == 1
+
+
+def test_a_claim_in_progress_blocks_a_second_delivery_and_a_stale_one_is_taken_over(stack, notifier_state):
+    from webapp.notifier import record_key
+    fresh, stale = a_notification(), a_notification()
+    now = datetime.now(timezone.utc)
+    # An attempt that is delivering right now, and one that died two minutes ago mid-delivery.
+    notifier_state.create(record_key(fresh["notification_id"]),
+                          {**fresh, "status": "claimed", "claimed_at": now.isoformat()})
+    notifier_state.create(record_key(stale["notification_id"]),
+                          {**stale, "status": "claimed", "claimed_at": (now - timedelta(minutes=2)).isoformat()})
+    code, body = notify(stack, fresh)
+    assert (code, body["status"]) == (409, "in_progress")
+    assert deliveries(stack, fresh["user_id"], fresh["notification_id"]) == []
+    assert notify(stack, stale)[1]["status"] == "sent"
+    assert len(deliveries(stack, stale["user_id"], stale["notification_id"])) == 1
+    assert notifier_state.get(record_key(stale["notification_id"])).value["status"] == "sent"
+
+
+def test_creating_a_key_that_exists_is_a_conflict(gateway):
+    """The first-write primitive the claim relies on, against the real daprd and Redis."""
+    from webapp.dapr_gateway import Conflict
+    key = f"create-probe:{uuid.uuid4().hex}"
+    gateway.create(key, {"n": 1}, ttl_seconds=60)
+    with pytest.raises(Conflict):
+        gateway.create(key, {"n": 2}, ttl_seconds=60)
+    item = gateway.get(key)
+    assert item.value == {"n": 1}
+    gateway.save(key, {"n": 3}, etag=item.etag, ttl_seconds=60)  # the holder moves it on with its ETag
+    assert gateway.get(key).value == {"n": 3}
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        def race(i):
+            try:
+                gateway.create(f"{key}-race", {"n": i}, ttl_seconds=60)
+                return "won"
+            except Conflict:
+                return "lost"
+        assert Counter(pool.map(race, range(10))) == Counter({"won": 1, "lost": 9})
