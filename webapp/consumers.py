@@ -2,18 +2,21 @@
 
 Each handler is idempotent on its own (set semantics on event ids), and
 ``once`` also remembers processed CloudEvent ids for a day, so a redelivered
-event has exactly one effect.
+event has exactly one effect. Every field a handler uses is checked first: an
+event that lacks one can never succeed and is dropped to the dead-letter topic.
 """
 
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from flask import current_app
 
-from . import activity, notifications, reminders
-from .dapr_gateway import NotFound
+from . import activity, notifications, reminders, sweep
+from .dapr_gateway import Delete, NotFound
 from .tasks import service, store
+from .tasks.model import Task
 from .events import TASK_EVENT_TYPES
 from .sidecar import gateway
 
@@ -41,34 +44,82 @@ def once(stream: str, envelope: dict, handler) -> str:
 
 
 def _require(data: dict, *names: str) -> None:
-    missing = [n for n in names if not data.get(n)]
+    """Each of ``names`` is a non-empty string; ``Malformed`` otherwise."""
+    missing = [n for n in names if not isinstance(data.get(n), str) or not data[n].strip()]
     if missing:
-        raise Malformed(f"missing {', '.join(missing)}")
+        raise Malformed(f"missing or not text: {', '.join(missing)}")
 
 
-def on_task_event(data: dict) -> None:
-    """task-events: record the history; a completion asks notification-service to notify."""
+def _require_time(data: dict, name: str, optional: bool = False) -> None:
+    """``data[name]`` is an ISO 8601 date-time with an offset (absent too, if ``optional``)."""
+    value = data.get(name)
+    if value is None and optional:
+        return
+    try:
+        parsed = datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise Malformed(f"{name} is not an ISO 8601 date-time: {str(value)[:40]!r}") from None
+    if parsed.tzinfo is None:
+        raise Malformed(f"{name} has no UTC offset")
+
+
+def check_task_event(data: dict) -> None:
+    """Every field the task-events handler reads is there and well-formed; ``Malformed`` otherwise."""
     _require(data, "event_id", "type", "task_id", "user_id")
     if data["type"] not in TASK_EVENT_TYPES:
         raise Malformed(f"unknown type {data['type']!r}")
-    activity.record(data)
-    reminders.sync(data["user_id"], data["task_id"], created=data["type"] == "task.created")
+    _require_time(data, "timestamp")
+    if not isinstance(data.get("changes") or [], list):
+        raise Malformed("changes is not a list")
+    if data.get("title") is not None and not isinstance(data["title"], str):
+        raise Malformed("title is not text")
+
+
+def check_notification_sent(data: dict) -> None:
+    """A ``notification.sent`` event carries what the inbox shows; ``Malformed`` otherwise."""
+    _require(data, "notification_id", "user_id", "message")
+    _require_time(data, "timestamp", optional=True)
+
+
+def _live_task(data: dict) -> Task | None:
+    try:
+        return store.load(data["user_id"], data["task_id"])
+    except NotFound:
+        return None  # deleted (or a tombstone waiting for its last event)
+
+
+def _not_someone_elses(data: dict) -> bool:
+    item = gateway().get(store.task_key(data["task_id"]))
+    return not item.exists or item.value.get("owner") == data["user_id"]
+
+
+def forget(task_id: str) -> None:
+    """Remove what the app keeps about a deleted task beside it: its history and its overdue marker."""
+    gateway().transact([Delete(activity.history_key(task_id)), Delete(sweep.overdue_marker_key(task_id))])
+
+
+def on_task_event(data: dict) -> None:
+    """task-events: the history and the reminder follow the task; a completion notifies."""
+    check_task_event(data)
+    task = _live_task(data)
+    if task is not None:
+        activity.record(data)  # a late event of a deleted task must not re-create its history
+    elif data["type"] == "task.deleted" and _not_someone_elses(data):
+        forget(data["task_id"])
+    reminders.sync_with(data["user_id"], data["task_id"], task, created=data["type"] == "task.created")
     if data["type"] == "task.completed":
         notifications.send(
             notification_id=data["event_id"], user_id=data["user_id"], task_id=data["task_id"],
-            kind="task.completed", message=f"“{data.get('title', 'A task')}” was completed.")
-        try:
-            done = store.load(data["user_id"], data["task_id"])
-        except NotFound:
-            return  # deleted since: no next occurrence
-        service.create_next_instance(done)
+            kind="task.completed", message=f"“{data.get('title') or 'A task'}” was completed.")
+        if task is not None and task.is_completed:  # not reopened (or deleted) before this was handled
+            service.create_next_instance(task)
 
 
 def on_task_update(data: dict) -> None:
     """task-updates: a sent notification lands in its user's inbox."""
     _require(data, "type")
     if data["type"] == "notification.sent":
-        _require(data, "notification_id", "user_id", "message")
+        check_notification_sent(data)
         notifications.deliver_to_inbox(data)
     else:
         log.info("ignoring task-update of type %s", data["type"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 
 from flask import Blueprint, current_app, jsonify
@@ -9,6 +10,7 @@ from flask import Blueprint, current_app, jsonify
 from .dapr_gateway import GatewayError
 from .sidecar import gateway
 
+log = logging.getLogger(__name__)
 bp = Blueprint("health", __name__)
 
 
@@ -30,7 +32,9 @@ def readyz():
     try:
         meta = gateway().metadata()
     except GatewayError as err:
-        return jsonify(status="unavailable", reason=str(err)), 503
+        # The detail (addresses, ports, SDK text) is for the log, not for whoever probes.
+        log.warning("not ready: %s", err)
+        return jsonify(status="unavailable", reason="sidecar unavailable"), 503
     loaded = {c["name"] for c in meta["components"]}
     missing = sorted(set(required) - loaded)
     if missing:

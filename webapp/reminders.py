@@ -11,7 +11,7 @@ import logging
 from datetime import datetime, timedelta, timezone
 
 
-from . import notifications
+from . import notifications, timezones
 from .dapr_gateway import NotFound
 from .tasks import store
 from .tasks.model import Task
@@ -31,18 +31,34 @@ def wanted(task: Task | None, now: datetime) -> bool:
     return bool(task and not task.is_completed and task.remind_at and task.remind_at > now - GRACE)
 
 
+def user_zone(user_id: str, fallback: str = timezones.DEFAULT_TZ) -> str:
+    """The user's current time zone (from ``user:<id>``), ``fallback`` if the account is gone."""
+    record = gateway().get(f"user:{user_id}")
+    return (record.value or {}).get("timezone") or fallback
+
+
+def local_time(value: datetime, tz_name: str) -> str:
+    """A time as a person reads it in their zone, e.g. ``2031-06-01 21:00 Asia/Tokyo``."""
+    return f"{timezones.to_local(value, tz_name):%Y-%m-%d %H:%M} {timezones.zone(tz_name).key}"
+
+
 def sync(user_id: str, task_id: str, created: bool = False) -> str:
-    """Create, move or delete the task's job to match the stored task.
+    """Create, move or delete the task's job to match the stored task."""
+    try:
+        task = store.load(user_id, task_id)
+    except NotFound:
+        task = None
+    return sync_with(user_id, task_id, task, created)
+
+
+def sync_with(user_id: str, task_id: str, task: Task | None, created: bool = False) -> str:
+    """``sync`` with the task as just read (None: gone).
 
     ``created``: the event is the task's creation. A job exists only if an
     earlier sync scheduled one, and every event after the creation syncs
     again, so there is nothing to delete yet (one scheduler call saved per task).
     """
     gw = gateway()
-    try:
-        task = store.load(user_id, task_id)
-    except NotFound:
-        task = None
     now = datetime.now(timezone.utc)
     if not wanted(task, now):
         if created:
@@ -62,7 +78,8 @@ def fire(data: dict) -> str:
         return "stale"
     if task.is_completed or not task.remind_at or task.remind_at.isoformat() != data.get("remind_at"):
         return "stale"
-    when = f" (due {task.due_at:%Y-%m-%d %H:%M} UTC)" if task.due_at else ""
+    # The zone the user has now, not the one the task was entered in.
+    when = f" (due {local_time(task.due_at, user_zone(task.owner, task.timezone))})" if task.due_at else ""
     notifications.send(notification_id=f"reminder-{task.id}-{task.remind_at:%Y%m%dT%H%M%S}",
                        user_id=task.owner, task_id=task.id, kind="task.reminder",
                        message=f"Reminder: “{task.title}”{when}.")

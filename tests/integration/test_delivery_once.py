@@ -1,4 +1,4 @@
-"""Nothing delivered twice: one delivery per notification id.
+"""Nothing delivered twice: one delivery per notification id, one overdue alert per task and due time.
 
 Deliveries are counted as files of the `notify-delivery` binding (`bindings.localstorage`): each delivery
 writes its own file, `<user>-<notification id>-<suffix>.json`, so a second delivery shows as a second file.
@@ -17,7 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import app_config
+from tests.conftest import app_config, eventually
+from webapp import sweep
+from webapp.tasks import service, store
+from webapp.tasks.model import TaskFields
 
 
 def deliveries(stack, user_id: str, notification_id: str) -> list[Path]:
@@ -99,3 +102,36 @@ def test_creating_a_key_that_exists_is_a_conflict(gateway):
             except Conflict:
                 return "lost"
         assert Counter(pool.map(race, range(10))) == Counter({"won": 1, "lost": 9})
+
+
+@pytest.fixture
+def owner(user, app):
+    with app.app_context():
+        with user.client.session_transaction() as session:
+            yield session["profile"]["id"]
+
+
+def test_an_overdue_alert_is_sent_once_even_after_the_notifiers_record_expired(app, stack, owner, notifier_state,
+                                                                               gateway):
+    from webapp.notifier import record_key
+    due = datetime.now(timezone.utc).replace(second=0, microsecond=0) - timedelta(hours=3)
+    task = service.create(owner, TaskFields("Late invoice", due_at=due))
+    alert_id = f"overdue-{task.id}-{due:%Y%m%dT%H%M}"
+    now = datetime.now(timezone.utc)
+    sweep.sweep_user(owner, now)
+    assert len(deliveries(stack, owner, alert_id)) == 1
+    notifier_state.delete(record_key(alert_id))  # its 30-day TTL ran out
+    sweep.sweep_user(owner, now + timedelta(minutes=5))
+    assert len(deliveries(stack, owner, alert_id)) == 1
+    # A new due time is a new alert, once.
+    later_due = due + timedelta(hours=1)
+    current = store.load(owner, task.id)
+    service.update(owner, task.id, current.version, TaskFields("Late invoice", due_at=later_due))
+    for _ in range(2):
+        sweep.sweep_user(owner, now + timedelta(minutes=10))
+    assert len(deliveries(stack, owner, f"overdue-{task.id}-{later_due:%Y%m%dT%H%M}")) == 1
+    assert len(deliveries(stack, owner, alert_id)) == 1
+    # The marker goes with the task.
+    assert gateway.get(sweep.overdue_marker_key(task.id)).exists
+    service.delete(owner, task.id, store.load(owner, task.id).version)
+    eventually(lambda: not gateway.get(sweep.overdue_marker_key(task.id)).exists)

@@ -119,3 +119,34 @@ def test_dropped_events_reach_the_dead_letter_page_and_can_be_replayed(app, user
         assert again["original_topic"] == "task-updates"
     finally:
         app.config["ADMIN_USERNAMES"] = ""
+
+
+def _task_event(**fields):
+    return {"event_id": uuid.uuid4().hex, "type": "task.updated", "task_id": uuid.uuid4().hex,
+            "user_id": f"probe-{uuid.uuid4().hex}", "title": "t", "status": "pending", "priority": "low",
+            "timestamp": "2026-03-01T12:00:00+00:00", "version": "1", "changes": [], **fields}
+
+
+def test_a_task_event_without_a_timestamp_is_dropped_not_retried(stack, gateway):
+    url = stack.url() + "/events/task-events"
+    no_time = _task_event()
+    del no_time["timestamp"]
+    for data in (no_time, _task_event(timestamp="last tuesday"), _task_event(changes="title")):
+        status, body = _post(url, {"id": data["event_id"], "data": data}, stack.app_token)
+        assert (status, body["status"]) == (200, "DROP"), data
+        assert not gateway.get(f"activity:{data['task_id']}").exists
+
+
+def test_deleting_a_task_removes_its_history_and_a_late_event_does_not_bring_it_back(app, user, gateway):
+    from webapp import events as built
+    task_id = user.create_task(title="Short-lived")
+    eventually(lambda: gateway.get(f"activity:{task_id}").exists)
+    assert user.action(task_id, "delete").status_code == 302
+    eventually(lambda: not gateway.get(f"activity:{task_id}").exists)
+    # An edit's event redelivered after the deletion was handled (e.g. it had been answered RETRY).
+    with user.client.session_transaction() as session:
+        user_id = session["profile"]["id"]
+    late = _task_event(task_id=task_id, user_id=user_id)
+    gateway.publish(app.config["TASK_EVENTS_TOPIC"], late, built.publish_metadata(late))
+    eventually(lambda: gateway.get(f"processed:task-events:{late['event_id']}").exists)
+    assert not gateway.get(f"activity:{task_id}").exists

@@ -134,3 +134,48 @@ def test_inserting_a_task_someone_already_created_is_a_no_op(app, gateway, owner
     task = service.create(owner, TaskFields("Created by the other delivery"))
     assert store.insert(task, []) is False
     assert [t.id for t in store.load_all(owner)].count(task.id) == 1
+
+
+def test_a_completion_undone_before_its_event_is_handled_makes_no_next_instance(app, gateway, owner):
+    """The completion's event reaches the subscriber only after the user reopened the task."""
+    from webapp import events
+    task = service.create(owner, TaskFields("Water the garden", due_at=datetime(2031, 3, 1, 8, 0, tzinfo=timezone.utc),
+                                            recurrence="weekly"))
+    # What completing it published, delivered late: by then the stored task is pending again.
+    late = events.task_event("task.completed", model.completed(task, datetime.now(timezone.utc)),
+                             datetime.now(timezone.utc), version=str(task.revision + 1))
+    gateway.publish(app.config["TASK_EVENTS_TOPIC"], late, events.publish_metadata(late))
+    eventually(lambda: gateway.get(f"processed:task-events:{late['event_id']}").exists)
+    time.sleep(1)
+    assert [t.id for t in store.load_all(owner) if t.series_id == task.id] == [task.id]
+    # The completion itself is still history, and was notified.
+    assert "task.completed" in [e["type"] for e in gateway.get(f"activity:{task.id}").value["items"]]
+
+
+def _set_zone(user, tz: str) -> None:
+    resp = user.form_post("/settings", {"timezone": tz})
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:2000]
+
+
+def test_a_reminder_shows_the_due_time_in_the_users_current_zone(app, gateway, owner, user):
+    remind_at = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(seconds=4)
+    due = datetime(2031, 6, 1, 12, 0, tzinfo=timezone.utc)
+    task = service.create(owner, TaskFields("Call the bank", due_at=due, remind_at=remind_at))  # entered in UTC
+    _set_zone(user, "Asia/Tokyo")  # then the user moved
+    items = eventually(lambda: [i for i in inbox(gateway, owner) if i["task_id"] == task.id], timeout=30)
+    assert "2031-06-01 21:00 Asia/Tokyo" in items[0]["message"] and "UTC" not in items[0]["message"]
+
+
+def test_the_digest_day_and_overdue_times_are_the_users_not_a_tasks(app, gateway, owner, user):
+    now = datetime(2031, 5, 1, 20, 0, tzinfo=timezone.utc)  # 1 May in UTC, already 2 May in Kiritimati (UTC+14)
+    service.create(owner, TaskFields("Tomorrow morning", due_at=datetime(2031, 5, 1, 22, 0, tzinfo=timezone.utc)))
+    late = service.create(owner, TaskFields("Was due", due_at=datetime(2031, 5, 1, 19, 0, tzinfo=timezone.utc)))
+    _set_zone(user, "Pacific/Kiritimati")  # the tasks were entered in UTC
+    sweep.sweep_user(owner, now)
+    items = eventually(lambda: (lambda i: len(i) == 2 and i)(
+        [n for n in inbox(gateway, owner) if n["kind"] in ("digest", "task.overdue")]))
+    by_kind = {n["kind"]: n for n in items}
+    assert by_kind["digest"]["id"] == f"digest-{owner}-2031-05-02"
+    assert "2 due today, 1 overdue" in by_kind["digest"]["message"]  # both fall on 2 May there
+    assert by_kind["task.overdue"]["task_id"] == late.id
+    assert "2031-05-02 09:00 Pacific/Kiritimati" in by_kind["task.overdue"]["message"]
