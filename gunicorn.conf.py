@@ -3,8 +3,11 @@
 import os
 import tempfile
 
-# Prometheus metrics from every worker, aggregated at /metrics (set before workers import the app).
+# Prometheus metrics from every worker, aggregated (set before workers import the app) and
+# served by the master on a port of its own, which the ingress never routes to (see when_ready).
 os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="taskboard-metrics-"))
+metrics_port = int(os.environ.get("TASKBOARD_METRICS_PORT", "9464"))  # 0: no metrics server
+metrics_address = os.environ.get("TASKBOARD_METRICS_ADDRESS", "0.0.0.0")
 
 bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
@@ -24,6 +27,31 @@ accesslog = "-" if os.environ.get("GUNICORN_ACCESS_LOG", "0") == "1" else None
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+# gunicorn's control socket (gunicornc) defaults to one path per user
+# (~/.gunicorn/gunicorn.ctl), so two apps on one machine would take each other's.
+# Off unless given a path; scripts/devstack.py gives each app its own in the run dir.
+control_socket_disable = not os.environ.get("GUNICORN_CONTROL_SOCKET")
+if not control_socket_disable:
+    control_socket = os.environ["GUNICORN_CONTROL_SOCKET"]
+
+
+def when_ready(server):
+    """Serve every worker's metrics from the master, on the metrics port (before the workers fork)."""
+    if not metrics_port:
+        return
+    from webapp import metrics
+    try:
+        server.metrics_server = metrics.serve(metrics_port, metrics_address)
+    except OSError as err:
+        raise RuntimeError(f"TASKBOARD_METRICS_PORT {metrics_port} on {metrics_address}: {err}") from err
+    server.log.info("Metrics at: http://%s:%s/metrics", metrics_address, metrics_port)
+
+
+def post_fork(server, worker):
+    """A worker does not serve metrics: close its copy of the master's metrics socket."""
+    metrics_server = getattr(server, "metrics_server", None)
+    if metrics_server is not None:
+        metrics_server.socket.close()
 
 
 def pre_fork(server, worker):

@@ -225,7 +225,7 @@ class Bench:
         env = {**os.environ, "DAPR_GRPC_PORT": str(self.tb.grpc), "DAPR_HTTP_PORT": str(self.tb.http),
                "DAPR_API_TOKEN": self.api_token, "BENCH_REDIS_PORT": str(self.stack.ports.redis),
                "WEB_CONCURRENCY": str(self.args.workers), "GUNICORN_ACCESS_LOG": "0",
-               "PYTHONUNBUFFERED": "1"}
+               "PYTHONUNBUFFERED": "1", "TASKBOARD_METRICS_PORT": "0"}  # no metrics server: not measured
         log = open(self.stack.logs_dir / "variants.log", "ab")
         self.variants_proc = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-c", str(self.src / "gunicorn.conf.py"),

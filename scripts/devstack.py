@@ -24,7 +24,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -68,7 +68,8 @@ class AppPorts:
     http: int
     grpc: int
     internal: int
-    metrics: int
+    metrics: int  # daprd's
+    app_metrics: int  # the app's (gunicorn master, TASKBOARD_METRICS_PORT)
 
 
 @dataclass
@@ -86,15 +87,15 @@ class Ports:
         """Fixed ports of `make run` (the README lists them)."""
         return cls(redis=6380, scheduler=50006, scheduler_health=50007, scheduler_metrics=50008,
                    etcd_client=52379, etcd_peer=52380,
-                   apps={"taskboard": AppPorts(8000, 3500, 50001, 50011, 9090),
-                         "notification-service": AppPorts(8001, 3501, 50002, 50012, 9091)})
+                   apps={"taskboard": AppPorts(8000, 3500, 50001, 50011, 9090, 9464),
+                         "notification-service": AppPorts(8001, 3501, 50002, 50012, 9091, 9465)})
 
     @classmethod
     def free(cls) -> "Ports":
         """Ephemeral ports for a test session, never colliding with `make run`."""
         return cls(redis=free_port(), scheduler=free_port(), scheduler_health=free_port(),
                    scheduler_metrics=free_port(), etcd_client=free_port(), etcd_peer=free_port(),
-                   apps={app: AppPorts(*(free_port() for _ in range(5))) for app in APPS})
+                   apps={app: AppPorts(*(free_port() for _ in fields(AppPorts))) for app in APPS})
 
 
 class StackError(RuntimeError):
@@ -185,6 +186,12 @@ class Stack:
         return subprocess.run([str(self.dapr_bin / "daprd"), "--version"], capture_output=True,
                               text=True, check=True).stdout.strip().splitlines()[-1]
 
+    def prepare(self) -> None:
+        """The run directory daprd works in: components read secrets.json and write deliveries/ there."""
+        self.logs_dir.mkdir(parents=True, exist_ok=True)
+        (self.run_dir / "deliveries").mkdir(exist_ok=True)
+        self.secrets_file()
+
     def secrets_file(self) -> Path:
         """The local secret store's file, generated once with a random Flask key."""
         path = self.run_dir / "secrets.json"
@@ -196,13 +203,11 @@ class Stack:
     # -- start / stop ----------------------------------------------------
 
     def start(self) -> "Stack":
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        self.logs_dir.mkdir(parents=True, exist_ok=True)
+        self.prepare()
         if self.dapr_bin is None:
             self.provision()
         try:
-            self._start_redis()
-            self._start_scheduler()
+            self.start_infrastructure()
             for app_id in APPS:
                 self._start_app(app_id)
                 self._start_daprd(app_id)
@@ -224,6 +229,14 @@ class Stack:
             self.stop()
             raise
         return self
+
+    def start_infrastructure(self) -> None:
+        """Redis and the Dapr scheduler only: what `dapr init` provides to the Dapr CLI."""
+        if self.dapr_bin is None:
+            self.provision()
+        self.prepare()
+        self._start_redis()
+        self._start_scheduler()
 
     def _start_redis(self) -> None:
         port = self.ports.redis
@@ -258,8 +271,6 @@ class Stack:
         env = {
             "TASKBOARD_REDIS_HOST": f"127.0.0.1:{self.ports.redis}",
             "TASKBOARD_REDIS_PASSWORD": "",
-            "TASKBOARD_SECRETS_FILE": str(self.secrets_file()),
-            "TASKBOARD_DELIVERY_DIR": str(self.run_dir / "deliveries"),
         }
         if self.api_token:
             env["DAPR_API_TOKEN"] = self.api_token
@@ -270,7 +281,6 @@ class Stack:
     def _start_daprd(self, app_id: str) -> None:
         ports = self.ports.apps[app_id]
         self.say(f"starting daprd for {app_id} (http {ports.http}, grpc {ports.grpc})")
-        (self.run_dir / "deliveries").mkdir(exist_ok=True)
         self._spawn(f"daprd-{app_id}", [
             str(self.dapr_bin / "daprd"), "--app-id", app_id, "--app-port", str(ports.app),
             "--app-protocol", "http", "--app-channel-address", "127.0.0.1",
@@ -286,7 +296,7 @@ class Stack:
             # app's request threads, so users are served while a consumer is slow.
             "--app-max-concurrency", "4",
             "--log-level", self.daprd_log_level,
-        ], env=self.sidecar_env(), cwd=self.run_dir)
+        ], env=self.sidecar_env(), cwd=self.run_dir)  # components' relative paths are in the run dir
 
     def app_env_for(self, app_id: str) -> dict[str, str]:
         ports = self.ports.apps[app_id]
@@ -295,6 +305,10 @@ class Stack:
             "DAPR_GRPC_PORT": str(ports.grpc),
             "TASKBOARD_APP_ID": app_id,
             "PORT": str(ports.app),
+            "TASKBOARD_METRICS_PORT": str(ports.app_metrics),
+            "TASKBOARD_METRICS_ADDRESS": "127.0.0.1",
+            # gunicornc -s <run dir>/<app-id>.ctl: one control socket per app, never a shared one.
+            "GUNICORN_CONTROL_SOCKET": str(self.run_dir / f"{app_id}.ctl"),
             "WEB_CONCURRENCY": str(self.workers),
             "PYTHONUNBUFFERED": "1",
             **self.app_env,
@@ -349,13 +363,23 @@ class Stack:
     def url(self, app_id: str = "taskboard") -> str:
         return f"http://127.0.0.1:{self.ports.apps[app_id].app}"
 
+    def metrics_url(self, app_id: str = "taskboard") -> str:
+        """Where Prometheus scrapes the app (every worker's metrics): not the app's port."""
+        return f"http://127.0.0.1:{self.ports.apps[app_id].app_metrics}/metrics"
+
 
 def main() -> int:
     parser = argparse.ArgumentParser(description="Start the whole Taskboard stack locally.")
     parser.add_argument("--run-dir", default=str(ROOT / ".run"), help="state, logs and secrets (git-ignored)")
     parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "2")))
     parser.add_argument("--daprd-log-level", default=os.environ.get("DAPRD_LOG_LEVEL", "info"))
+    parser.add_argument("--prepare", action="store_true",
+                        help="only create the run directory and its secret key (for `dapr run -f .`)")
     args = parser.parse_args()
+    if args.prepare:
+        Stack(Path(args.run_dir), Ports.default()).prepare()
+        print(f"[stack] {Path(args.run_dir).resolve()} is ready for `dapr run -f .`", file=sys.stderr)
+        return 0
 
     stack = Stack(Path(args.run_dir), Ports.default(), console=True, workers=args.workers,
                   app_token=os.environ.get("APP_API_TOKEN") or secrets.token_urlsafe(24),
@@ -373,6 +397,7 @@ def main() -> int:
         print(f"[stack] ERROR: {err}", file=sys.stderr)
         return 1
     stack.say(f"daprd {stack.daprd_version()} — Taskboard is up: {stack.url()}  (Ctrl-C stops everything)")
+    stack.say("Prometheus metrics: " + ", ".join(stack.metrics_url(app_id) for app_id in APPS))
     while not stopping.is_set():
         for name, proc in stack.procs.items():
             if proc.poll() is not None:

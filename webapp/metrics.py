@@ -1,11 +1,16 @@
-"""Prometheus metrics of both apps (served at /metrics; gunicorn workers aggregated)."""
+"""Prometheus metrics of both apps, every gunicorn worker's aggregated.
+
+Served by the gunicorn master on a port of its own (``TASKBOARD_METRICS_PORT``,
+see gunicorn.conf.py), never on the app's port: the ingress routes the app
+port to the internet, and Prometheus scrapes the metrics port of each pod.
+"""
 
 from __future__ import annotations
 
 import os
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client import multiprocess
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram
+from prometheus_client import multiprocess, start_http_server
 
 REQUEST_SECONDS = Histogram(
     "taskboard_http_request_duration_seconds", "Time to answer an HTTP request",
@@ -23,10 +28,16 @@ NOTIFICATIONS_DELIVERED = Counter("taskboard_notifications_delivered_total",
                                   "Notifications delivered through the output binding", ["kind"])
 
 
-def exposition() -> tuple[bytes, str]:
-    """The metrics text: every gunicorn worker's, when running multi-process."""
+def registry() -> CollectorRegistry:
+    """Every gunicorn worker's metrics when running multi-process, else this process's."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
-        return generate_latest(registry), CONTENT_TYPE_LATEST
-    return generate_latest(), CONTENT_TYPE_LATEST
+        aggregate = CollectorRegistry()
+        multiprocess.MultiProcessCollector(aggregate)
+        return aggregate
+    return REGISTRY
+
+
+def serve(port: int, address: str):
+    """Serve the metrics over HTTP from a daemon thread; returns the server (OSError if the port is taken)."""
+    server, _thread = start_http_server(port, address, registry=registry())
+    return server

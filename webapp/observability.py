@@ -1,5 +1,7 @@
 """Structured logs that carry the trace and request ids, W3C trace propagation, request metrics.
 
+The metrics are served on a port of their own by the gunicorn master (webapp/metrics.py), not here.
+
 Each request gets a request id (``X-Request-ID`` in, or a new one) and a trace
 context (``traceparent`` in — from the ingress, or from the sidecar when it
 delivers a CloudEvent, a job or a binding — or a new one). Both go into every
@@ -22,7 +24,7 @@ from . import metrics
 from .dapr_gateway import use_trace_context
 
 TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
-QUIET = ("/healthz", "/readyz", "/metrics", "/static/")
+QUIET = ("/healthz", "/readyz", "/static/")
 
 
 class RequestContextFilter(logging.Filter):
@@ -89,8 +91,3 @@ def init_app(app: Flask) -> None:
     @app.teardown_request
     def forget(_exc):
         use_trace_context(None)
-
-    @app.get("/metrics")
-    def prometheus_metrics():
-        body, content_type = metrics.exposition()
-        return Response(body, content_type=content_type)

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import json
 import secrets
+import urllib.error
 import urllib.request
+
+import pytest
 
 from tests.conftest import eventually
 from tests.faults.test_faults import Http
 from tests.integration.test_api import make_token
+import devstack
 
 
 def json_lines(path):
@@ -52,14 +56,25 @@ def test_request_id_is_echoed_and_logged(stack):
 
 
 def test_prometheus_metrics_of_all_workers(user, stack):
+    """Every worker's metrics, from the gunicorn master on the metrics port (where Prometheus scrapes)."""
     http = Http(stack.url(), make_token(user, "metrics"))
     for _ in range(4):
         http.call("POST", "/api/v1/tasks", {"title": "counted"})
-    body = urllib.request.urlopen(stack.url() + "/metrics", timeout=10).read().decode()
+    body = urllib.request.urlopen(stack.metrics_url(), timeout=10).read().decode()
     assert "taskboard_http_request_duration_seconds_bucket" in body
     created = sum(float(line.split()[-1]) for line in body.splitlines()
                   if line.startswith("taskboard_tasks_created_total"))
     assert created >= 4
     assert 'taskboard_events_published_total{topic="task-events"}' in body
-    notifier = urllib.request.urlopen(stack.url("notification-service") + "/metrics", timeout=10).read().decode()
+    notifier = urllib.request.urlopen(stack.metrics_url("notification-service"), timeout=10).read().decode()
     assert "taskboard_http_request_duration_seconds" in notifier
+
+
+def test_metrics_are_not_served_on_the_app_port(stack):
+    """The app port is what the ingress routes to the internet: no /metrics there."""
+    for app_id in devstack.APPS:
+        with pytest.raises(urllib.error.HTTPError) as missing:
+            urllib.request.urlopen(stack.url(app_id) + "/metrics", timeout=10)
+        assert missing.value.code == 404, app_id
+        with urllib.request.urlopen(stack.metrics_url(app_id), timeout=10) as resp:
+            assert resp.status == 200 and resp.headers["Content-Type"].startswith("text/plain")
