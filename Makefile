@@ -5,12 +5,13 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: run test test-unit dapr browser venv clean help
+.PHONY: run test test-unit dapr browser venv prepare clean help
 
 help:
 	@echo "make run    start Redis, the Dapr scheduler, both sidecars and both apps (Ctrl-C stops all)"
 	@echo "make test   run the whole test suite against the real daprd, Redis and Chromium"
 	@echo "make dapr   build or find the pinned Dapr runtime only"
+	@echo "make prepare  the venv and .run/ (secret key) that \`dapr run -f .\` (dapr.yaml) uses"
 
 run: venv dapr
 	@$(PY) scripts/devstack.py
@@ -23,6 +24,9 @@ test-unit: venv
 
 dapr:
 	@bash scripts/provision-dapr.sh >/dev/null
+
+prepare: venv
+	@$(PY) scripts/devstack.py --prepare
 
 browser:
 	@bash scripts/ensure-chromium.sh
