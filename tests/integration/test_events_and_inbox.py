@@ -17,7 +17,9 @@ def test_completion_notifies_through_notification_service_into_the_inbox(user):
     eventually(lambda: 'aria-label="1 unread"' in user.get("/tasks").get_data(as_text=True))
     inbox = user.get("/notifications").get_data(as_text=True)
     assert "“Ship it” was completed." in inbox and "New" in inbox
-    # Opening the inbox marked it read: the badge is gone.
+    # Opening the inbox marks nothing read; "Mark all read" does, and the badge is gone.
+    assert 'aria-label="1 unread"' in user.get("/tasks").get_data(as_text=True)
+    assert user.form_post("/notifications/read-all", {}, page_url="/notifications").status_code == 302
     assert 'class="badge"' not in user.get("/tasks").get_data(as_text=True)
 
 

@@ -4,17 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Blueprint, current_app, render_template
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from .. import state_lists
 from ..sidecar import gateway
+from . import inbox
 
 bp = Blueprint("notifications", __name__)
-
-
-def inbox_key(user_id: str) -> str:
-    return f"inbox:{user_id}"
 
 
 def send(notification_id: str, user_id: str, task_id: str | None, kind: str, message: str) -> dict:
@@ -39,27 +35,61 @@ def deliver_to_inbox(event: dict) -> bool:
         "at": event.get("timestamp"),
         "read": False,
     }
-    return state_lists.append(inbox_key(event["user_id"]), entry, int(current_app.config["INBOX_LIMIT"]))
+    return inbox.append(event["user_id"], entry)
 
 
 def unread_count(user_id: str) -> int:
-    items, _ = state_lists.read(inbox_key(user_id))
-    return sum(1 for i in items if not i.get("read"))
+    """Unread notifications of ``user_id`` (the navigation badge)."""
+    return inbox.unread_count(user_id)
 
 
-def _mark_all_read(items: list[dict]) -> list[dict] | None:
-    if all(i.get("read") for i in items):
-        return None
-    return [{**i, "read": True} for i in items]
+def _page_number(value) -> int:
+    try:
+        return max(1, int(value))
+    except (TypeError, ValueError):
+        return 1
 
 
-@bp.get("/notifications")
+def _when(value: str | None) -> datetime | None:
+    try:
+        return datetime.fromisoformat(value) if value else None
+    except (TypeError, ValueError):
+        return None  # an event with an odd timestamp still shows, undated
+
+
+def _back_to(page_number: int, anchor: str | None = None):
+    return redirect(url_for("notifications.inbox", page=page_number if page_number > 1 else None, _anchor=anchor))
+
+
+@bp.get("/notifications", endpoint="inbox")
 @login_required
-def inbox():
-    """The inbox, newest first; opening it marks everything read."""
-    items, _ = state_lists.read(inbox_key(current_user.id))
-    for item in items:
-        item["at"] = datetime.fromisoformat(item["at"]) if item.get("at") else None
-    if any(not i.get("read") for i in items):
-        state_lists.update(inbox_key(current_user.id), _mark_all_read)
-    return render_template("notifications/inbox.html", items=items)
+def inbox_page():
+    """The inbox, newest first, a page at a time; reading it changes nothing."""
+    number = request.args.get("page", 1, type=int)
+    if number < 1:
+        abort(404)
+    shown = inbox.page(current_user.id, number)
+    if number > shown.pages:
+        abort(404)
+    items = [{**i, "at": _when(i.get("at"))} for i in shown.items]
+    return render_template("notifications/inbox.html", inbox=shown, items=items)
+
+
+@bp.post("/notifications/read")
+@login_required
+def mark_read():
+    """Mark one notification read (the form names it); 404 if it is not in the inbox."""
+    notification_id = request.form.get("id", "")
+    if inbox.mark_read(current_user.id, notification_id) is None:
+        abort(404)
+    return _back_to(_page_number(request.form.get("page")), f"n-{notification_id}")
+
+
+@bp.post("/notifications/read-all")
+@login_required
+def mark_all_read():
+    """Mark read every notification up to the newest one the page showed."""
+    changed = inbox.mark_all_read(current_user.id, request.form.get("upto") or None)
+    flash(f"Marked {changed} notification{'' if changed == 1 else 's'} read." if changed
+          else "Nothing to mark: everything was read already.", "success" if changed else "info")
+    return _back_to(_page_number(request.form.get("page")))
