@@ -37,6 +37,7 @@ from webapp.config import DEFAULTS  # noqa: E402  (component names, secret name,
 NAMESPACE = "taskboard"
 PROD_OVERLAYS = tuple(r for r in RENDERINGS if r.startswith("prod"))
 APP_PORTS = {"taskboard": 8000, "notification-service": 8001}
+APP_METRICS_PORT = 9464  # gunicorn.conf.py's default TASKBOARD_METRICS_PORT
 # Oldest Kubernetes minor this deployment supports, and the newest the schemas know.
 K8S_VERSIONS = ("1.31", kv_utils.major_minor(kv_utils.latest_version()))
 DAPR_API = "dapr.io/v1alpha1"
@@ -494,7 +495,7 @@ def test_app_containers(rendered, overlay):
         # The command is the app's WSGI target, the same one `make run` starts.
         assert c["command"] == ["gunicorn", "-c", "gunicorn.conf.py", devstack.APPS[app_id]]
         ports = {p["name"]: p["containerPort"] for p in c["ports"]}
-        assert ports == {"http": APP_PORTS[app_id]}
+        assert ports == {"http": APP_PORTS[app_id], "metrics": APP_METRICS_PORT}
         env = env_of(c)
         assert env["TASKBOARD_ENV"]["value"] == "production"
         assert env["TASKBOARD_APP_ID"]["value"] == app_id
