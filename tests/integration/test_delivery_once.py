@@ -83,6 +83,20 @@ def test_a_claim_in_progress_blocks_a_second_delivery_and_a_stale_one_is_taken_o
     assert notifier_state.get(record_key(stale["notification_id"])).value["status"] == "sent"
 
 
+def test_a_failed_delivery_gives_up_its_claim_so_the_retry_delivers_at_once(stack, notifier_state):
+    from webapp.notifier import record_key
+    # The channel fails for real: the binding must create a folder where a file already is.
+    blocker = Path(stack.run_dir, "deliveries", f"blocked-{uuid.uuid4().hex[:8]}")
+    blocker.write_text("not a folder")
+    note = a_notification(user_id=f"{blocker.name}/someone")
+    code, body = notify(stack, note)
+    assert (code, body["error"]) == (503, "unavailable")
+    assert not notifier_state.get(record_key(note["notification_id"])).exists  # claim released
+    blocker.unlink()  # the channel is back
+    assert notify(stack, note)[1]["status"] == "sent"
+    assert len(deliveries(stack, note["user_id"], note["notification_id"])) == 1
+
+
 def test_creating_a_key_that_exists_is_a_conflict(gateway):
     """The first-write primitive the claim relies on, against the real daprd and Redis."""
     from webapp.dapr_gateway import Conflict

@@ -10,8 +10,11 @@ for the web app's inbox. The record ``notification:<id>`` makes it once:
     delivered  the binding call succeeded: a retry only announces it again;
     sent       announced too: a retry answers "duplicate".
 
-A claim older than ``CLAIM_STALE_AFTER`` belongs to an attempt that died
-mid-delivery; the next call takes it over (ETag-guarded) and delivers.
+A delivery that fails gives its claim up, so the caller's retry delivers. A
+claim older than ``CLAIM_STALE_AFTER`` belongs to an attempt that died
+mid-delivery; the next call takes it over (ETag-guarded) and delivers. The
+sidecar does not retry the binding call itself: a channel that times out after
+accepting (a slow webhook, an SMTP server) would deliver twice.
 """
 
 from __future__ import annotations
@@ -78,11 +81,12 @@ def record_status(record: Item, now: datetime) -> str:
     return "claimed" if now - claimed_at < CLAIM_STALE_AFTER else "stale"
 
 
-def claim(notification: dict, record: Item, now: datetime) -> bool:
-    """Take the notification for this attempt; False if another attempt holds it."""
+def claim(notification: dict, record: Item, now: datetime) -> str | None:
+    """Take the notification for this attempt: the claim's id, or None if another attempt holds it."""
     gw = gateway()
     key = record_key(notification["notification_id"])
-    value = {**notification, "status": "claimed", "claimed_at": now.isoformat()}
+    claim_id = uuid.uuid4().hex
+    value = {**notification, "status": "claimed", "claimed_at": now.isoformat(), "claim": claim_id}
     try:
         if record.exists:  # a dead attempt's claim: take it over unless someone else just did
             gw.save(key, value, etag=record.etag, ttl_seconds=RECORD_TTL_SECONDS)
@@ -90,8 +94,21 @@ def claim(notification: dict, record: Item, now: datetime) -> bool:
         else:
             gw.create(key, value, ttl_seconds=RECORD_TTL_SECONDS)
     except Conflict:
-        return False
-    return True
+        return None
+    return claim_id
+
+
+def release(notification: dict, claim_id: str) -> None:
+    """Give up this attempt's claim after a failed delivery, so the caller's retry delivers at once."""
+    gw = gateway()
+    key = record_key(notification["notification_id"])
+    try:
+        record = gw.get(key)
+        if record.exists and record.value.get("claim") == claim_id and record.value.get("status") == "claimed":
+            gw.delete(key, etag=record.etag)
+    except GatewayError as err:  # the claim turns stale by itself
+        log.warning("notification %s: claim not released (%s); it expires in %ss", notification["notification_id"],
+                    err, int(CLAIM_STALE_AFTER.total_seconds()))
 
 
 def mark(notification: dict, status: str, now: datetime) -> None:
@@ -127,9 +144,14 @@ def send_once(notification: dict) -> str:
     if status == "delivered":  # delivered, but the announcement failed: only announce
         announce(notification, now)
         return "duplicate"
-    if status == "claimed" or not claim(notification, record, now):
+    claim_id = claim(notification, record, now) if status != "claimed" else None
+    if claim_id is None:
         return "in_progress"
-    deliver(notification, now)
+    try:
+        deliver(notification, now)
+    except GatewayError:
+        release(notification, claim_id)
+        raise
     mark(notification, "delivered", now)
     announce(notification, now)
     return "sent"
