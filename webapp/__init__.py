@@ -82,6 +82,29 @@ def create_app(test_config: dict | None = None) -> Flask:
 def _register_commands(app: Flask) -> None:
     import click
 
+    def set_admin(username: str, admin: bool) -> None:
+        from .auth import users
+        from .dapr_gateway import GatewayError, NotFound
+        try:
+            user = users.set_admin(username, admin)
+        except NotFound:
+            raise click.ClickException(f"no account named {username!r}") from None
+        except GatewayError as err:
+            raise click.ClickException(f"the state store could not be updated: {err}") from None
+        click.echo(f"{user.username} is {'now' if admin else 'no longer'} an operator")
+
+    @app.cli.command("grant-admin")
+    @click.argument("username")
+    def grant_admin(username):
+        """Give an existing account the operator pages (/admin)."""
+        set_admin(username, True)
+
+    @app.cli.command("revoke-admin")
+    @click.argument("username")
+    def revoke_admin(username):
+        """Take the operator pages away from an account (effective on its next admin request)."""
+        set_admin(username, False)
+
     @app.cli.command("reconcile-reminders")
     def reconcile_reminders():
         """Re-create reminder jobs missing from the scheduler (e.g. after losing its data)."""
@@ -107,7 +130,7 @@ def _register_template_helpers(app: Flask) -> None:
     def unread():
         if not current_user.is_authenticated:
             return {}
-        from .admin import is_admin
+        from .admin import is_admin  # from the session; admin pages re-check the stored right
         try:
             return {"unread_count": notifications.unread_count(current_user.id), "is_admin": is_admin()}
         except GatewayError:

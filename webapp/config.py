@@ -38,8 +38,6 @@ DEFAULTS: dict[str, object] = {
     "NOTIFY_BINDING_OPERATION": "create",
     "SECRET_KEY_NAME": "flask-secret-key",
     "REQUIRED_COMPONENTS": "statestore,pubsub,secretstore,lockstore",
-    # Operators: comma-separated usernames that may see /admin pages (dead letters)
-    "ADMIN_USERNAMES": "",
     # Product
     "TASKS_PER_PAGE": 20,
     "INBOX_LIMIT": 200,
@@ -56,6 +54,11 @@ DEFAULTS: dict[str, object] = {
     "DRAIN_FILE": "/tmp/taskboard-draining",  # created by the preStop hook: readiness turns 503
     "PROXY_FIX_HOPS": 0,  # set to 1 behind an ingress
     "LOG_FORMAT": None,  # "json" or "text"; default: json in production, text otherwise
+}
+
+# Settings that were removed, and what replaces them (start-up fails while one is still set).
+RETIRED = {
+    "ADMIN_USERNAMES": "operators are accounts granted with `flask --app wsgi grant-admin USERNAME`",
 }
 
 # Environment variables read without the TASKBOARD_ prefix (Dapr's own names).
@@ -99,6 +102,9 @@ def build(test_config: dict | None = None, environ: dict[str, str] | None = None
     config.setdefault("SESSION_COOKIE_SECURE", production)
     config["SESSION_COOKIE_SECURE"] = production or bool(config.get("SESSION_COOKIE_SECURE"))
     config["REMEMBER_COOKIE_SECURE"] = config["SESSION_COOKIE_SECURE"]
+    for name in RETIRED:
+        if (environ if environ is not None else os.environ).get(f"TASKBOARD_{name}"):
+            raise ConfigError(f"TASKBOARD_{name} is no longer read: {RETIRED[name]}")
     if production and not config["APP_API_TOKEN"]:
         raise ConfigError("APP_API_TOKEN must be set in production: inbound Dapr routes check it")
     return config

@@ -15,6 +15,11 @@ from werkzeug.exceptions import HTTPException
 from .dapr_gateway import Conflict, NotFound, Rejected, Unavailable
 
 log = logging.getLogger(__name__)
+BUSY_RETRY_AFTER_SECONDS = 1
+
+
+class Busy(Unavailable):
+    """Too many writes to one item at once, even after backing off: nothing was stored; 503, try again."""
 
 TITLES = {
     400: "Bad request",
@@ -72,6 +77,15 @@ def register(app: Flask) -> None:
     def rejected(err):
         log.warning("rejected by sidecar: %s", err)
         return error_response(400, "The request was refused as invalid.")
+
+    @app.errorhandler(Busy)
+    def busy(err):
+        # Not a 409: the client sent no precondition that failed; trying again will work.
+        log.warning("busy: %s", err)
+        response = error_response(503, "Too many changes are being saved at once. "
+                                       "Nothing was stored; please try again in a moment.")
+        response.headers["Retry-After"] = str(BUSY_RETRY_AFTER_SECONDS)
+        return response
 
     @app.errorhandler(Unavailable)
     def unavailable(err):

@@ -64,13 +64,30 @@ def test_login_logout_and_wrong_password(app, user):
     assert browser.get("/tasks").status_code == 302  # signed out: back to login
 
 
-def test_login_is_throttled_per_account_across_clients(app, user):
-    # Failures from different clients count together: the counter lives in Dapr state.
+def test_login_is_throttled_per_account_and_address_but_not_for_other_addresses(app, user):
+    # Failures from different sessions of one address count together: the counter lives in Dapr state.
     for _ in range(app.config["LOGIN_MAX_FAILURES"]):
         Browser(app.test_client()).form_post("/login", {"username": user.username, "password": "wrong"})
     resp = Browser(app.test_client()).form_post("/login", {"username": user.username,
                                                            "password": "correct horse battery"})
     assert resp.status_code == 429 and "Too many failed attempts" in resp.get_data(as_text=True)
+    # Whoever guessed from there cannot lock the owner out: another address still signs in.
+    elsewhere = Browser(app.test_client())
+    elsewhere.client.environ_base["REMOTE_ADDR"] = "192.0.2.7"
+    resp = elsewhere.form_post("/login", {"username": user.username, "password": "correct horse battery"})
+    assert resp.status_code == 302
+
+
+def test_a_login_attempt_that_cannot_be_counted_is_refused(app, user, gateway, monkeypatch):
+    from webapp.dapr_gateway import Conflict
+
+    def contended(key, *args, **kwargs):
+        raise Conflict(key)  # every write of the counter loses a race, as under a guessing burst
+    monkeypatch.setattr(gateway, "save", contended)
+    monkeypatch.setattr(gateway, "create", contended)
+    resp = Browser(app.test_client()).form_post("/login", {"username": user.username,
+                                                           "password": "correct horse battery"})
+    assert resp.status_code == 429
 
 
 def test_pages_need_a_signed_in_user(anonymous):
@@ -93,3 +110,49 @@ def test_timezone_setting_changes_displayed_times(user):
     resp = user.form_post("/settings", {"timezone": "Asia/Tokyo"})
     assert resp.status_code == 302
     assert "18:00" in user.get(f"/tasks/{task_id}").get_data(as_text=True)
+
+
+def test_registration_is_all_or_nothing_when_the_users_index_write_fails(app, gateway, monkeypatch):
+    from webapp import sweep
+    from webapp.dapr_gateway import Unavailable
+    real_save = gateway.save
+
+    def failing(key, *args, **kwargs):
+        if key == sweep.USERS_INDEX:
+            raise Unavailable("users index: store down")
+        return real_save(key, *args, **kwargs)
+    monkeypatch.setattr(gateway, "save", failing)
+    name = unique_name("half")
+    browser = Browser(app.test_client())
+    resp = browser.form_post("/register", {"username": name, "password": "password123", "confirm": "password123",
+                                           "timezone": "UTC"})
+    assert resp.status_code == 503
+    assert not gateway.get(f"username:{name}").exists  # no account: the name is free
+    monkeypatch.setattr(gateway, "save", real_save)
+    browser.register(name)  # the same name, once the store is back
+    with browser.client.session_transaction() as session:
+        user_id = session["profile"]["id"]
+    with app.app_context():
+        assert user_id in sweep.all_user_ids()  # background work sees the new user
+
+
+def test_an_id_left_in_the_users_index_by_a_failed_registration_is_harmless(app, gateway, monkeypatch):
+    from webapp import sweep
+    from webapp.dapr_gateway import Unavailable
+    with app.app_context():
+        before = set(sweep.all_user_ids())
+
+    def failing(operations):
+        raise Unavailable("account write: store down")
+    monkeypatch.setattr(gateway, "transact", failing)
+    name = unique_name("half")
+    resp = Browser(app.test_client()).form_post("/register", {"username": name, "password": "password123",
+                                                              "confirm": "password123", "timezone": "UTC"})
+    assert resp.status_code == 503 and not gateway.get(f"username:{name}").exists
+    monkeypatch.undo()
+    with app.app_context():
+        dangling = set(sweep.all_user_ids()) - before
+        assert len(dangling) == 1
+        from datetime import datetime, timezone
+        counts = sweep.sweep_user(dangling.pop(), datetime.now(timezone.utc))  # no account, no tasks: nothing to do
+        assert counts["overdue"] == counts["digests"] == counts["relayed"] == 0

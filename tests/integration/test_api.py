@@ -109,3 +109,17 @@ def test_tokens_are_isolated_and_revocable(user, other_user, api):
     assert user.form_post(f"/settings/tokens/{token_id}/revoke", {}, page_url="/settings").status_code == 404
     assert other_user.form_post(f"/settings/tokens/{token_id}/revoke", {}, page_url="/settings").status_code == 302
     assert client.get("/api/v1/tasks", headers=theirs).status_code == 401
+
+
+def test_restore_undoes_a_delete_once(api):
+    task = api.post("/api/v1/tasks", json={"title": "Back again", "tags": ["x"]}).get_json()
+    url = f"/api/v1/tasks/{task['id']}"
+    assert api.post(f"{url}/restore").status_code == 404  # not deleted
+    assert api.delete(url, headers={"If-Match": f'"{task["version"]}"'}).status_code == 204
+    restored = api.post(f"{url}/restore")
+    body = restored.get_json()
+    assert restored.status_code == 200 and (body["title"], body["tags"]) == ("Back again", ["x"])
+    assert restored.headers["ETag"] == f'"{body["version"]}"' and body["version"] == "3"
+    assert api.get(url).status_code == 200
+    assert [t["id"] for t in api.get("/api/v1/tasks").get_json()["items"]] == [task["id"]]
+    assert api.post(f"{url}/restore").status_code == 404  # twice: nothing left to undo

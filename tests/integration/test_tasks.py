@@ -105,7 +105,59 @@ def test_complete_reopen_delete(user):
     assert user.action(task_id, "reopen").status_code == 302
     assert user.action(task_id, "delete").status_code == 302
     assert user.get(f"/tasks/{task_id}").status_code == 404
+    listing = user.get("/tasks").get_data(as_text=True)
+    assert "Deleted “Lifecycle”." in listing and f'href="/tasks/{task_id}"' not in listing  # (with Undo)
     assert "Lifecycle" not in user.get("/tasks").get_data(as_text=True)
+
+
+def _undo_form(html: str) -> str | None:
+    match = re.search(r'<form method="post" action="(/tasks/[0-9a-f]+/restore)"', html)
+    return match.group(1) if match else None
+
+
+def test_delete_then_undo_restores_the_task_with_its_fields(user):
+    task_id = user.create_task(title="Undo me", description="Keep every word", priority="high",
+                               tags="home, later", due_at="2030-05-01T09:30", remind_at="2030-05-01T09:00")
+    before = user.get(f"/tasks/{task_id}").get_data(as_text=True)
+    deleted = user.action(task_id, "delete")
+    assert deleted.status_code == 302 and deleted.headers["Location"].endswith("/tasks")
+    listing = user.get("/tasks").get_data(as_text=True)
+    assert "Deleted “Undo me”." in listing and _undo_form(listing) == f"/tasks/{task_id}/restore"
+    assert f'href="/tasks/{task_id}"' not in listing
+    assert user.get(f"/tasks/{task_id}").status_code == 404
+    assert _undo_form(user.get("/tasks").get_data(as_text=True)) is None  # offered once, right after
+
+    undone = user.form_post(f"/tasks/{task_id}/restore", {}, page_url="/tasks")
+    assert undone.status_code == 302
+    listing = user.get("/tasks").get_data(as_text=True)
+    assert "Restored “Undo me”." in listing and f'href="/tasks/{task_id}"' in listing
+    after = user.get(f"/tasks/{task_id}").get_data(as_text=True)
+    for text in ("Keep every word", "High", "#home", "#later", "Wed 1 May 2030, 09:30", "Wed 1 May 2030, 09:00"):
+        assert text in before and text in after, text
+    eventually(lambda: "Restored" in user.get(f"/tasks/{task_id}").get_data(as_text=True))
+    # Restored at a new version: the old one is stale, the current one works.
+    assert user.action(task_id, "complete", version="1").status_code == 409
+    assert user.action(task_id, "complete").status_code == 302
+
+
+def test_undo_twice_or_of_a_missing_or_live_task_is_404(user):
+    task_id = user.create_task(title="Once")
+    assert user.form_post(f"/tasks/{task_id}/restore", {}, page_url="/tasks").status_code == 404  # not deleted
+    user.action(task_id, "delete")
+    assert user.form_post(f"/tasks/{task_id}/restore", {}, page_url="/tasks").status_code == 302
+    again = user.form_post(f"/tasks/{task_id}/restore", {}, page_url="/tasks")
+    assert again.status_code == 404 and "There is nothing here." in again.get_data(as_text=True)
+    missing = user.form_post(f"/tasks/{'0' * 32}/restore", {}, page_url="/tasks")
+    assert missing.status_code == 404
+    assert user.get("/tasks").get_data(as_text=True).count(f'href="/tasks/{task_id}"') == 1
+
+
+def test_undo_of_a_task_someone_else_deleted_is_404(user, other_user):
+    task_id = user.create_task(title="Not yours to restore")
+    user.action(task_id, "delete")
+    assert other_user.form_post(f"/tasks/{task_id}/restore", {}, page_url="/tasks").status_code == 404
+    assert user.get(f"/tasks/{task_id}").status_code == 404  # still deleted
+    assert "Not yours to restore" not in other_user.get("/tasks").get_data(as_text=True)
 
 
 def test_another_users_task_is_exactly_like_a_missing_one(user, other_user):
@@ -208,9 +260,11 @@ def test_the_index_keeps_a_row_per_task_through_every_change(user, owner, gatewa
     user.action(first, "complete")
     assert _row(gateway, owner, first).status == "completed"
     user.action(second, "delete")
-    # The tombstone's row goes with the tombstone, once its event is out.
-    eventually(lambda: second not in _index(gateway, owner)["rows"])
-    assert second not in _index(gateway, owner)["ids"]
+    # The tombstone (kept for undo) has a tombstone row: out of the list, back in it on undo.
+    assert _index(gateway, owner)["rows"][second] == {"deleted": True, "revision": 2}
+    assert f'href="/tasks/{second}"' not in user.get("/tasks").get_data(as_text=True)
+    user.form_post(f"/tasks/{second}/restore", {}, page_url="/tasks")
+    assert (_row(gateway, owner, second).title, _row(gateway, owner, second).revision) == ("Two", 3)
 
 
 def test_a_stale_row_misplaces_nothing_and_is_repaired_by_the_page(user, owner, gateway):
@@ -244,3 +298,20 @@ def test_the_sweep_repairs_every_row(user, owner, gateway):
     gateway.save(item.key, {**item.value, "title": "After", "revision": 5}, etag=item.etag)
     sweep.sweep_user(owner, datetime.now(timezone.utc))
     assert _row(gateway, owner, task_id).title == "After"
+
+
+def test_a_tombstone_expires_but_a_restored_task_does_not(user, stack):
+    import subprocess
+    from webapp.tasks import store
+
+    def ttl(task_id):  # seconds Redis keeps the document (-1: forever); Dapr prefixes keys with the app id
+        out = subprocess.run(["redis-cli", "-p", str(stack.ports.redis), "TTL", f"taskboard||task:{task_id}"],
+                             capture_output=True, text=True, check=True)
+        return int(out.stdout.strip())
+
+    task_id = user.create_task(title="Expires only while deleted")
+    assert ttl(task_id) == -1
+    user.action(task_id, "delete")  # its event is published at once: kept for undo, then gone
+    assert store.UNDO_SECONDS - 60 < ttl(task_id) <= store.UNDO_SECONDS
+    user.form_post(f"/tasks/{task_id}/restore", {}, page_url="/tasks")
+    assert ttl(task_id) == -1

@@ -18,7 +18,7 @@ from tests.integration.test_api import make_token
 
 # Every state-changing form route (GET forms excluded), with a path that exists for the user.
 STATE_CHANGING = ["/register", "/login", "/logout", "/settings", "/tasks/new", "/tasks/{id}/edit",
-                  "/tasks/{id}/complete", "/tasks/{id}/reopen", "/tasks/{id}/delete",
+                  "/tasks/{id}/complete", "/tasks/{id}/reopen", "/tasks/{id}/delete", "/tasks/{id}/restore",
                   "/settings/tokens/abc/revoke", "/admin/dead-letters/abc/replay",
                   "/notifications/read", "/notifications/read-all"]
 

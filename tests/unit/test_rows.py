@@ -19,7 +19,7 @@ def test_summary_row_round_trip_keeps_what_the_list_needs():
     assert (again.id, again.title, again.tags, again.due_at, again.revision) == \
         (task.id, "Report", ("work", "q3"), task.due_at, task.revision)
     with pytest.raises(ValueError):
-        rows.Summary.from_row(task.id, rows.TOMBSTONE_ROW)
+        rows.Summary.from_row(task.id, rows.tombstone_row(task.revision + 1))
 
 
 @pytest.mark.parametrize("query", [ListQuery(sort=s) for s in model.SORTS] + [
@@ -51,12 +51,33 @@ def test_a_row_only_replaces_an_older_one():
 def test_tombstones_win_and_none_drops_the_id():
     keep, gone = make("Keep"), make("Gone")
     index = _index(keep, gone)
-    buried = rows.merged(index, {gone.id: rows.TOMBSTONE_ROW})
-    assert buried["rows"][gone.id] == rows.TOMBSTONE_ROW and gone.id in buried["ids"]
-    assert rows.merged(buried, {gone.id: rows.Summary.of(gone).to_row()}) is None  # never comes back
+    tombstone = rows.tombstone_row(model.buried(gone, NOW).revision)
+    buried = rows.merged(index, {gone.id: tombstone})
+    assert buried["rows"][gone.id] == tombstone and gone.id in buried["ids"]
+    assert rows.known(tombstone) and not rows.is_row(tombstone)
+    assert rows.merged(buried, {gone.id: rows.Summary.of(gone).to_row()}) is None  # a late row: stays deleted
+    assert rows.merged(buried, {gone.id: tombstone}) is None
     removed = rows.merged(buried, {gone.id: None})
     assert removed == {"ids": [keep.id], "rows": {keep.id: index["rows"][keep.id]}}
     assert rows.merged(removed, {gone.id: None}) is None
+
+
+def test_a_restore_replaces_the_tombstone_and_a_late_tombstone_does_not_undo_it():
+    task = make("Undo me")
+    tombstone = model.buried(task, NOW)
+    back = model.restored(tombstone, NOW)
+    buried = rows.merged(_index(task), {task.id: rows.tombstone_row(tombstone.revision)})
+    restored = rows.merged(buried, {task.id: rows.Summary.of(back).to_row()})
+    assert rows.Summary.from_row(task.id, restored["rows"][task.id]).revision == back.revision
+    assert rows.merged(restored, {task.id: rows.tombstone_row(tombstone.revision)}) is None
+
+
+def test_a_tombstone_row_without_revision_is_final():
+    task = make("Old tombstone")
+    buried = rows.merged(_index(task), {task.id: rows.TOMBSTONE_ROW})
+    assert buried["rows"][task.id] == rows.TOMBSTONE_ROW
+    later = model.restored(model.buried(task, NOW), NOW)
+    assert rows.merged(buried, {task.id: rows.Summary.of(later).to_row()}) is None
 
 
 def test_a_new_or_unknown_row_is_added_first():

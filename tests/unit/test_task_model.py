@@ -29,8 +29,25 @@ def test_created_completed_gets_completion_time():
 
 def test_round_trip_through_storage_form():
     task = make(tags=("a", "b"), due_at=NOW + timedelta(days=1), recurrence="weekly")
-    again = model.Task.from_dict(task.to_dict(), version="7")
-    assert again == task and again.version == "7"
+    again = model.Task.from_dict(task.to_dict(), etag="7")
+    assert again == task and again.etag == "7" and "etag" not in task.to_dict()
+
+
+def test_the_version_is_the_revision_not_the_etag():
+    task = model.Task.from_dict(make().to_dict(), etag="41")
+    # Rewriting the document without changing the task (clearing its outbox) changes the ETag only.
+    assert model.Task.from_dict(task.to_dict(), etag="42").version == task.version == "1"
+    assert model.completed(task, NOW).version == "2"
+    assert model.edited(task, TaskFields("New title"), NOW).version == "2"
+
+
+def test_delete_and_restore_are_changes_that_keep_the_fields():
+    task = make("Keep me", tags=("a",), due_at=NOW + timedelta(days=1))
+    tombstone = model.buried(task, NOW)
+    back = model.restored(tombstone, NOW + timedelta(minutes=1))
+    assert (tombstone.revision, back.revision) == (task.revision + 1, task.revision + 2)
+    assert model.fields_of(back) == model.fields_of(task) and back.id == task.id
+    assert back.updated_at == NOW + timedelta(minutes=1)
 
 
 def test_complete_then_reopen():

@@ -1,36 +1,46 @@
 """Operator pages: dead letters (what subscribers could not process), with replay.
 
-Admins are the usernames listed in ``ADMIN_USERNAMES``; to anyone else these
-pages do not exist (404).
+Operators are accounts whose stored record says ``is_admin`` (granted with
+``flask --app wsgi grant-admin USERNAME``); to anyone else, signed in or not,
+these pages do not exist (404).
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
-from flask_login import current_user, login_required
+from flask import Blueprint, abort, flash, redirect, render_template, session, url_for
+from flask_login import current_user
 from flask_wtf import FlaskForm
 
-from .. import state_lists
+from .. import csrf, state_lists
+from ..auth import users
 from ..events import publish_metadata
 from ..sidecar import gateway
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+csrf.exempt(bp)  # checked in admins_only, after the rights: to others even a bad form is a 404
 DEAD_LETTERS = "dead-letters"
 LIMIT = 500
 
 
 def is_admin() -> bool:
-    names = {n.strip().lower() for n in str(current_app.config["ADMIN_USERNAMES"]).split(",") if n.strip()}
-    return current_user.is_authenticated and current_user.username.lower() in names
+    """Whether the signed-in user is an operator, as the session says (for the navigation)."""
+    return current_user.is_authenticated and current_user.is_admin
 
 
 @bp.before_request
-@login_required
 def admins_only():
-    if not is_admin():
+    """404 unless the stored account is an operator now (one read: a revoke takes effect at once)."""
+    if not current_user.is_authenticated:
         abort(404)
+    user = users.load(current_user.id)
+    admin = bool(user and user.is_admin)
+    if session.get("profile", {}).get("is_admin") != admin:
+        session["profile"] = {**session["profile"], "is_admin": admin}
+    if not admin:
+        abort(404)
+    csrf.protect()
 
 
 def record(envelope: dict) -> None:

@@ -10,7 +10,7 @@ from flask_smorest import Api
 from flask_smorest import Blueprint as ApiBlueprint
 
 from ..auth import tokens
-from ..tasks import model, service, store
+from ..tasks import listing, model, service, store
 from ..tasks.model import ListQuery, TaskFields
 from .schemas import (ProblemSchema, StatusInSchema, TaskInSchema, TaskListQuerySchema, TaskListSchema,
                       TaskOutSchema)
@@ -58,19 +58,23 @@ def authenticate():
 
 
 def _expected_version() -> str:
-    """The version from If-Match; 428 when the client did not say which version it changes."""
+    """The version from If-Match (``*``: any current version, RFC 9110); 428 when absent."""
     raw = request.headers.get("If-Match", "").strip()
     if not raw:
         abort(428, description="Send If-Match with the task's ETag (its version) to change it.")
+    if raw == "*":
+        return store.ANY_VERSION
     return raw.removeprefix("W/").strip('"')
 
 
 IF_MATCH = blp.doc(parameters=[{
     "in": "header", "name": "If-Match", "required": True, "schema": {"type": "string"},
-    "description": "The task's ETag (its version) as last read; 409 if it changed since, 428 if absent."}])
+    "description": "The task's ETag (its version) as last read, or `*` for whatever version is current; "
+                   "409 if it changed since, 428 if absent."}])
 
 
 def _out(task: model.Task, status: int = 200, **headers):
+    """The task with its version as ETag: it changes only when the task does."""
     return task, status, {"ETag": f'"{task.version}"', **headers}
 
 
@@ -81,7 +85,7 @@ def _fields(data: dict) -> TaskFields:
 
 
 ERRORS = {401: "Unauthorized", 404: "Not found", 409: "Version conflict", 428: "If-Match missing",
-          503: "Storage unavailable"}
+          503: "Storage unavailable, or too many writes at once (see Retry-After)"}
 
 
 def _document_errors(*codes):
@@ -98,7 +102,7 @@ def _document_errors(*codes):
 @_document_errors(401, 503)
 def create_task(data):
     """Create a task."""
-    task = store.reread(service.create(g.api_user.id, _fields(data), g.api_user.timezone))
+    task = service.create(g.api_user.id, _fields(data), g.api_user.timezone)
     return _out(task, 201, Location=url_for("api.get_task", task_id=task.id))
 
 
@@ -108,7 +112,7 @@ def create_task(data):
 @_document_errors(401, 503)
 def list_tasks(query):
     """List the caller's tasks: filter by status, priority, tag; search; sort; paginate."""
-    page = store.load_page(g.api_user.id, ListQuery(**query))
+    page = listing.load_page(g.api_user.id, ListQuery(**query))
     return {"items": page.items, "total": page.total, "page": page.page, "pages": page.pages}
 
 
@@ -128,8 +132,7 @@ def get_task(task_id):
 def update_task(data, task_id):
     """Replace a task's fields (If-Match: its current version)."""
     version = _expected_version()
-    task = service.update(g.api_user.id, task_id, version, _fields(data), g.api_user.timezone)
-    return _out(store.reread(task))
+    return _out(service.update(g.api_user.id, task_id, version, _fields(data), g.api_user.timezone))
 
 
 @blp.route("/tasks/<task_id>/status", methods=["PUT"])
@@ -139,12 +142,7 @@ def update_task(data, task_id):
 @IF_MATCH
 def update_status(data, task_id):
     """Change only the status (If-Match: its current version)."""
-    version = _expected_version()
-    current = store.load(g.api_user.id, task_id)
-    fields = model.fields_of(current)
-    changed = service.update(g.api_user.id, task_id, version,
-                             TaskFields(**{**fields.__dict__, "status": data["status"]}))
-    return _out(store.reread(changed))
+    return _out(service.set_status(g.api_user.id, task_id, _expected_version(), data["status"]))
 
 
 @blp.route("/tasks/<task_id>", methods=["DELETE"])
@@ -155,3 +153,11 @@ def delete_task(task_id):
     """Delete a task (If-Match: its current version)."""
     service.delete(g.api_user.id, task_id, _expected_version())
     return "", 204
+
+
+@blp.route("/tasks/<task_id>/restore", methods=["POST"])
+@blp.response(200, TaskOutSchema)
+@_document_errors(401, 404, 503)
+def restore_task(task_id):
+    """Undo a delete while the deleted task is still kept (a day after its deletion is out); 404 otherwise."""
+    return _out(service.restore(g.api_user.id, task_id))

@@ -49,6 +49,8 @@ class LogoutForm(FlaskForm):
 class TokenForm(FlaskForm):
     name = StringField("Token name", validators=[DataRequired(), Length(max=60)],
                        description="What the token is for, e.g. “laptop script”.")
+    expires = SelectField("Expires", coerce=int, default=0,
+                          choices=[(0, "Never"), (30, "In 30 days"), (90, "In 90 days"), (365, "In a year")])
 
 
 class RevokeForm(FlaskForm):

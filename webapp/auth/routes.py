@@ -6,8 +6,11 @@ from flask import flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from .. import login_manager
+from ..security import safe_redirect_target
 from . import bp, tokens, users
 from .forms import LoginForm, RegisterForm, RevokeForm, SettingsForm, TokenForm
+
+NEW_TOKEN = "new_token"  # session key: a token just created, shown once on the page the POST redirects to
 
 
 @login_manager.user_loader
@@ -15,20 +18,21 @@ def load_user(user_id: str):
     """The user from the signed session (no sidecar call per request)."""
     profile = session.get("profile")
     if profile and profile.get("id") == user_id:
-        return users.User(profile["id"], profile["username"], profile.get("timezone", "UTC"))
+        return users.User(profile["id"], profile["username"], profile.get("timezone", "UTC"),
+                          bool(profile.get("is_admin")))
     return None
 
 
 def _sign_in(user: users.User) -> None:
     # A fresh session at login: nothing from before survives (session fixation).
     session.clear()
-    session["profile"] = {"id": user.id, "username": user.username, "timezone": user.timezone}
+    session["profile"] = {"id": user.id, "username": user.username, "timezone": user.timezone,
+                          "is_admin": user.is_admin}
     login_user(user)
 
 
-def _safe_next() -> str | None:
-    target = request.args.get("next", "")
-    return target if target.startswith("/") and not target.startswith("//") else None
+def _after_sign_in() -> str:
+    return safe_redirect_target(request.args.get("next")) or url_for("tasks.list_tasks")
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -52,19 +56,20 @@ def register():
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     if current_user.is_authenticated:
-        return redirect(url_for("tasks.list_tasks"))
+        return redirect(_after_sign_in())
     form = LoginForm()
     status = 200
     if form.validate_on_submit():
         try:
-            user = users.authenticate(form.username.data, form.password.data)
+            user = users.authenticate(form.username.data, form.password.data, request.remote_addr or "-")
         except users.Throttled:
-            form.username.errors.append("Too many failed attempts for this account. Try again in a few minutes.")
+            form.username.errors.append("Too many failed attempts for this account from here. "
+                                        "Try again in a few minutes.")
             return render_template("auth/login.html", form=form), 429
         if user:
             _sign_in(user)
             flash(f"Signed in as {user.username}.", "success")
-            return redirect(_safe_next() or url_for("tasks.list_tasks"))
+            return redirect(_after_sign_in())
         form.password.errors.append("Wrong username or password.")
     if form.is_submitted():
         status = 422 if form.errors else 200
@@ -85,7 +90,6 @@ def logout():
 def settings():
     form = SettingsForm()
     token_form = TokenForm()
-    new_token = None
     status = 200
     if request.method == "GET":
         form.timezone.data = current_user.timezone
@@ -93,19 +97,26 @@ def settings():
         if form.validate_on_submit():
             user = users.update_timezone(current_user, form.timezone.data)
             session["profile"] = {**session["profile"], "timezone": user.timezone}
+            tokens.retime(user.id, user.timezone)  # API calls use the zone the user has now
             flash("Settings saved.", "success")
             return redirect(url_for("auth.settings"))
         status = 422
-    elif token_form.validate_on_submit():
-        new_token = tokens.create(current_user, token_form.name.data)
-        token_form.name.data = ""
-        status = 201
     else:
-        status = 422
-    if request.method == "POST" and "timezone" not in request.form:
         form.timezone.data = current_user.timezone
-    return render_template("auth/settings.html", form=form, token_form=token_form, new_token=new_token,
-                           tokens=tokens.listing(current_user.id), revoke_form=RevokeForm()), status
+        if token_form.validate_on_submit():
+            try:
+                session[NEW_TOKEN] = tokens.create(current_user, token_form.name.data, token_form.expires.data or None)
+            except tokens.TooManyTokens:
+                token_form.name.errors.append(f"You already have {tokens.LIMIT} tokens, the most allowed. "
+                                              "Revoke one you no longer use, then create this one.")
+            else:  # POST-redirect-GET: a reload of the page does not create a second token
+                flash(f"Token “{token_form.name.data}” created.", "success")
+                return redirect(url_for("auth.settings"))
+        status = 422
+    return render_template("auth/settings.html", form=form, token_form=token_form,
+                           new_token=session.pop(NEW_TOKEN, None) if request.method == "GET" else None,
+                           tokens=tokens.listing(current_user.id), token_limit=tokens.LIMIT,
+                           revoke_form=RevokeForm()), status
 
 
 @bp.post("/settings/tokens/<token_id>/revoke")

@@ -1,68 +1,185 @@
 """Personal access tokens for the JSON API, stored hashed.
 
-    token:<sha256 of token>   {user_id, username, timezone, id, name, created_at}
-    tokens-of:<user id>       {"items": [{id, name, created_at, hash}]}
+    token:<sha256 of token>   {id, name, user_id, username, timezone, created_at, expires_at,
+                               last_used_at, listed}   — with a TTL when it expires
+    tokens-of:<user id>       {"items": [{id, name, created_at, expires_at, hash}]}
 
 Tokens are 256 random bits, so a plain SHA-256 is enough to store them safely
 (no dictionary to attack); the token itself is shown once, at creation.
+
+Every token is in its owner's list, so Settings can show and revoke it: the
+entry is written before the token and removed after it (Redis does not roll
+back a failed multi-key transaction, so order is what keeps this true), and a
+token from before this rule is listed the first time it is used.
+
+The owner's time zone is copied into each token and rewritten when the user
+changes it (``retime``): a zone change is rare and costs a few sidecar calls,
+while reading ``user:<id>`` on every API call would cost one more per call.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
+import math
 import secrets
-from datetime import datetime, timezone
-
+from datetime import datetime, timedelta, timezone
 
 from .. import state_lists
-from ..dapr_gateway import Delete, NotFound
+from ..dapr_gateway import Conflict, GatewayError, NotFound
+from ..sidecar import gateway, retry_on_conflict
+from . import users
 from .users import User
-from ..sidecar import gateway
 
+log = logging.getLogger(__name__)
 PREFIX = "tb_"
+LIMIT = 50
+LAST_USED_EVERY = timedelta(hours=1)  # at most one write per token per hour for its last-used date
+ORPHAN_AGE = timedelta(minutes=10)  # an entry whose token was never stored (a failed create) goes after this
+
+
+class TooManyTokens(ValueError):
+    """The user already has ``LIMIT`` live tokens."""
 
 
 def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def _key(digest: str) -> str:
+    return f"token:{digest}"
+
+
 def _list_key(user_id: str) -> str:
     return f"tokens-of:{user_id}"
 
 
-def create(user: User, name: str) -> str:
-    """A new token for ``user``; returns the token (shown once)."""
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _expired(entry: dict, now: datetime) -> bool:
+    return bool(entry.get("expires_at")) and datetime.fromisoformat(entry["expires_at"]) <= now
+
+
+def _save(digest: str, record: dict, etag: str | None = None) -> None:
+    """Write a token record; one that expires keeps a TTL to its expiry (the state store drops it)."""
+    ttl = None
+    if record.get("expires_at"):
+        ttl = max(1, math.ceil((datetime.fromisoformat(record["expires_at"]) - _now()).total_seconds()))
+    gateway().save(_key(digest), record, etag=etag, ttl_seconds=ttl)
+
+
+def create(user: User, name: str, days: int | None = None) -> str:
+    """A new token for ``user`` valid ``days`` (None: until revoked); returns it (shown once).
+
+    Raises ``TooManyTokens`` when the user already has ``LIMIT`` live tokens.
+    """
     token = PREFIX + secrets.token_urlsafe(32)
-    digest = _hash(token)
-    entry = {"id": digest[:12], "name": name, "created_at": datetime.now(timezone.utc).isoformat()}
-    gateway().save(f"token:{digest}", {
-        **entry, "user_id": user.id, "username": user.username, "timezone": user.timezone})
-    state_lists.append(_list_key(user.id), {**entry, "hash": digest}, limit=50)
+    digest, now = _hash(token), _now()
+    entry = {"id": digest[:12], "name": name, "created_at": now.isoformat(),
+             "expires_at": (now + timedelta(days=days)).isoformat() if days else None}
+
+    def add(items: list[dict]) -> list[dict]:
+        live = [i for i in items if not _expired(i, now)]
+        if len(live) >= LIMIT:
+            raise TooManyTokens(user.id)
+        return [{**entry, "hash": digest}, *live]
+
+    state_lists.update(_list_key(user.id), add)  # the entry first: no token is ever unlisted
+    _save(digest, {**entry, "user_id": user.id, "username": user.username, "timezone": user.timezone,
+                   "last_used_at": None, "listed": True})
+    # The session's zone may be stale (changed in another browser): a ``retime`` that ran
+    # before this token existed did not see it, so the stored zone is checked once more.
+    current = users.load(user.id)
+    if current and current.timezone != user.timezone:
+        retime(user.id, current.timezone)
     return token
 
 
 def listing(user_id: str) -> list[dict]:
+    """The user's live tokens (newest first) with their created, last-used and expiry dates."""
     items, _ = state_lists.read(_list_key(user_id))
-    return items
+    records = gateway().get_many([_key(i["hash"]) for i in items])
+    now = _now()
+    orphans = {i["id"] for i, rec in zip(items, records) if not rec.exists and (
+        _expired(i, now) or datetime.fromisoformat(i["created_at"]) < now - ORPHAN_AGE)}
+    if orphans:  # expired, or never stored: tidy the list (their keys are gone)
+        state_lists.update(_list_key(user_id), lambda xs: [x for x in xs if x["id"] not in orphans])
+    return [_dated({**i, "last_used_at": rec.value.get("last_used_at")})
+            for i, rec in zip(items, records) if rec.exists and not _expired(rec.value, now)]
+
+
+def _dated(entry: dict) -> dict:
+    """A list entry for display: its dates as datetimes (None when unset), no hash."""
+    dates = {k: datetime.fromisoformat(entry[k]) if entry.get(k) else None
+             for k in ("created_at", "last_used_at", "expires_at")}
+    return {"id": entry["id"], "name": entry["name"], **dates}
 
 
 def revoke(user_id: str, token_id: str) -> None:
     """Revoke one of the user's tokens; ``NotFound`` if it is not theirs."""
-    entry = next((i for i in listing(user_id) if i["id"] == token_id), None)
+    items, _ = state_lists.read(_list_key(user_id))
+    entry = next((i for i in items if i["id"] == token_id), None)
     if entry is None:
         raise NotFound(token_id)
-    gateway().transact([Delete(f"token:{entry['hash']}")])
-    state_lists.update(_list_key(user_id), lambda items: [i for i in items if i["id"] != token_id])
+    gateway().delete(_key(entry["hash"]))  # the token first: it stops working even if the rest fails
+    state_lists.update(_list_key(user_id), lambda xs: [x for x in xs if x["id"] != token_id])
+
+
+def retime(user_id: str, tz: str) -> None:
+    """Copy the user's new time zone into each of their tokens (``Conflict`` if one kept changing)."""
+    items, _ = state_lists.read(_list_key(user_id))
+    for entry, item in zip(items, gateway().get_many([_key(i["hash"]) for i in items])):
+        if item.exists and item.value.get("timezone") != tz:
+            _update(entry["hash"], item, lambda record: {**record, "timezone": tz})
+
+
+def _update(digest: str, first, change) -> None:
+    """ETag-guarded change of a token record read as ``first``; a vanished token is left alone."""
+    read = [first]
+
+    def attempt() -> None:
+        item = read.pop() if read else gateway().get(_key(digest))
+        if item.exists:
+            _save(digest, change(item.value), etag=item.etag)
+
+    retry_on_conflict(attempt, "token")
 
 
 def resolve(token: str) -> User | None:
-    """The user a bearer token belongs to, or None."""
+    """The user a bearer token belongs to, or None (unknown, revoked or expired)."""
     if not token.startswith(PREFIX) or len(token) > 100:
         return None
-    item = gateway().get(f"token:{_hash(token)}")
-    if not item.exists:
+    digest = _hash(token)
+    item = gateway().get(_key(digest))
+    if not item.exists or _expired(item.value, _now()):
         return None
-    return User(item.value["user_id"], item.value["username"], item.value.get("timezone", "UTC"))
+    record = item.value
+    if not record.get("listed"):
+        _list_unlisted(digest, record)
+    elif _due_for_last_used(record):
+        _touch(digest, item)
+    return User(record["user_id"], record["username"], record.get("timezone", "UTC"))
 
 
+def _due_for_last_used(record: dict) -> bool:
+    last = record.get("last_used_at")
+    return not last or datetime.fromisoformat(last) < _now() - LAST_USED_EVERY
 
+
+def _touch(digest: str, item) -> None:
+    """Record the last use; a lost race or a failed write only delays the date, so it is logged, not raised."""
+    try:
+        _save(digest, {**item.value, "last_used_at": _now().isoformat()}, etag=item.etag)
+    except (Conflict, GatewayError) as err:
+        log.info("last use of token %s not recorded: %s", digest[:12], err)
+
+
+def _list_unlisted(digest: str, record: dict) -> None:
+    """A token made before every token was listed (the list used to keep 50): list it, then mark it."""
+    entry = {key: record.get(key) for key in ("id", "name", "created_at", "expires_at")}
+    state_lists.update(_list_key(record["user_id"]), lambda xs: None if any(x["id"] == entry["id"] for x in xs)
+                       else [*xs, {**entry, "hash": digest}])
+    _update(digest, gateway().get(_key(digest)),
+            lambda value: {**value, "listed": True, "last_used_at": _now().isoformat()})

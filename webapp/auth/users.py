@@ -1,12 +1,14 @@
-"""Users in Dapr state, unique usernames, and login throttling shared by all workers.
+"""Users in Dapr state, unique usernames, operator rights, and login throttling shared by all workers.
 
-    user:<id>               {id, username, password_hash, timezone, created_at}
-    username:<lower name>   {user_id}   — the claim that makes a name unique
-    login-failures:<name>   {count}     — with a TTL: the throttling window
+    user:<id>                       {id, username, password_hash, timezone, created_at, is_admin}
+    username:<lower name>           {user_id}   — the claim that makes a name unique
+    login-attempts:<name>:<client>  {count, first_at}   — with a TTL: the throttling window
 """
 
 from __future__ import annotations
 
+import math
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -14,7 +16,7 @@ from datetime import datetime, timezone
 from flask import current_app
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from ..dapr_gateway import Conflict, Upsert
+from ..dapr_gateway import Conflict, NotFound, Upsert
 from ..sidecar import gateway, retry_on_conflict
 
 
@@ -23,7 +25,7 @@ class UsernameTaken(ValueError):
 
 
 class Throttled(RuntimeError):
-    """Too many failed logins for this account: wait for the window to pass."""
+    """Too many login attempts at this name from this client (or the attempt could not be counted)."""
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,7 @@ class User:
     id: str
     username: str
     timezone: str = "UTC"
+    is_admin: bool = False
 
     is_authenticated = True
     is_active = True
@@ -41,14 +44,18 @@ class User:
     def get_id(self) -> str:
         return self.id
 
+    @classmethod
+    def from_record(cls, record: dict) -> "User":
+        """The user stored at ``user:<id>``."""
+        return cls(record["id"], record["username"], record.get("timezone", "UTC"), bool(record.get("is_admin")))
 
 
 def _claim_key(username: str) -> str:
     return f"username:{username.lower()}"
 
 
-def _failures_key(username: str) -> str:
-    return f"login-failures:{username.lower()}"
+def _attempts_key(username: str, client: str) -> str:
+    return f"login-attempts:{username.lower()}:{client}"
 
 
 def register(username: str, password: str, tz: str) -> User:
@@ -56,13 +63,18 @@ def register(username: str, password: str, tz: str) -> User:
 
     The claim is checked and written while holding a distributed lock on the
     name, so two registrations racing on any workers or replicas cannot both win.
+    The id enters the users index first: if that write fails nothing is stored
+    and the name stays free; an id whose account write then fails is skipped by
+    whoever walks the index (it has no tasks).
     """
+    from ..sweep import remember_user
     gw = gateway()
     user = User(uuid.uuid4().hex, username, tz)
     try:
         with gw.lock(_claim_key(username), owner=user.id, expiry_seconds=10):
             if gw.get(_claim_key(username)).exists:
                 raise UsernameTaken(username)
+            remember_user(user.id)
             gw.transact([
                 Upsert(f"user:{user.id}", {
                     "id": user.id, "username": username, "timezone": tz,
@@ -73,40 +85,82 @@ def register(username: str, password: str, tz: str) -> User:
             ])
     except Conflict as err:  # the lock is held: another registration of this name is under way
         raise UsernameTaken(username) from err
-    from ..sweep import remember_user
-    remember_user(user.id)
     return user
 
 
-def authenticate(username: str, password: str) -> User | None:
-    """The user if the password matches; ``Throttled`` after too many failures."""
-    gw = gateway()
-    cfg = current_app.config
-    failures = gw.get(_failures_key(username))
-    if failures.exists and failures.value.get("count", 0) >= cfg["LOGIN_MAX_FAILURES"]:
-        raise Throttled(username)
-    claim = gw.get(_claim_key(username))
-    record = gw.get(f"user:{claim.value['user_id']}") if claim.exists else None
-    if record and record.exists and check_password_hash(record.value["password_hash"], password):
-        if failures.exists:
-            gw.delete(_failures_key(username))
-        return User(record.value["id"], record.value["username"], record.value.get("timezone", "UTC"))
-    _count_failure(username)
+def find(username: str) -> dict | None:
+    """The stored record of ``username``, or None."""
+    claim = gateway().get(_claim_key(username))
+    record = gateway().get(f"user:{claim.value['user_id']}") if claim.exists else None
+    return record.value if record and record.exists else None
+
+
+def load(user_id: str) -> User | None:
+    """The user stored at ``user:<id>`` (one read), or None."""
+    item = gateway().get(f"user:{user_id}")
+    return User.from_record(item.value) if item.exists else None
+
+
+def authenticate(username: str, password: str, client: str) -> User | None:
+    """The user if the password matches, else None.
+
+    Each attempt is counted *before* the password is checked, per name and
+    client address, so parallel guesses cannot slip past the limit and a
+    guesser cannot lock the owner out from elsewhere. Raises ``Throttled`` when
+    this client used up its attempts or the attempt could not be counted
+    (fail closed); ``Unavailable`` when the store does not answer.
+    """
+    _reserve_attempt(username, client)
+    record = find(username)
+    if record and check_password_hash(record["password_hash"], password):
+        gateway().delete(_attempts_key(username, client))
+        return User.from_record(record)
     return None
 
 
-def _count_failure(username: str) -> None:
-    """One more failure in the window; the window starts at the first failure."""
+def _reserve_attempt(username: str, client: str) -> None:
+    """Count one attempt in the window (which starts at the first); ``Throttled`` past the limit."""
     gw = gateway()
+    key = _attempts_key(username, client)
     window = int(current_app.config["LOGIN_WINDOW_SECONDS"])
-    for _ in range(10):
-        item = gw.get(_failures_key(username))
-        count = (item.value or {}).get("count", 0) + 1
-        try:
-            gw.save(_failures_key(username), {"count": count}, etag=item.etag, ttl_seconds=window)
-            return
-        except Conflict:
-            continue
+    limit = int(current_app.config["LOGIN_MAX_FAILURES"])
+
+    def attempt() -> None:
+        item = gw.get(key)
+        now = time.time()
+        first = (item.value or {}).get("first_at", now)
+        count = (item.value or {}).get("count", 0) if now - first < window else 0
+        if count >= limit:
+            raise Throttled(username)
+        first = first if count else now
+        value = {"count": count + 1, "first_at": first}
+        ttl = max(1, math.ceil(window - (now - first)))
+        if item.exists:
+            gw.save(key, value, etag=item.etag, ttl_seconds=ttl)
+        else:  # a missing key takes any write, ETag or not: insert-if-absent (Conflict if someone was first)
+            gw.create(key, value, ttl_seconds=ttl)
+
+    try:
+        retry_on_conflict(attempt, "login-attempts")
+    except Conflict as err:  # contended beyond every retry: a parallel guessing burst
+        raise Throttled(username) from err
+
+
+def set_admin(username: str, admin: bool) -> User:
+    """Grant or revoke operator rights of an existing account; ``NotFound`` if there is none."""
+    claim = gateway().get(_claim_key(username))
+    if not claim.exists:
+        raise NotFound(username)
+    key = f"user:{claim.value['user_id']}"
+
+    def attempt() -> User:
+        item = gateway().get(key)
+        if not item.exists:
+            raise NotFound(username)
+        gateway().save(key, {**item.value, "is_admin": admin}, etag=item.etag)
+        return User.from_record({**item.value, "is_admin": admin})
+
+    return retry_on_conflict(attempt, "user")
 
 
 def update_timezone(user: User, tz: str) -> User:
@@ -114,6 +168,6 @@ def update_timezone(user: User, tz: str) -> User:
     def attempt() -> User:
         item = gateway().get(f"user:{user.id}")
         gateway().save(f"user:{user.id}", {**item.value, "timezone": tz}, etag=item.etag)
-        return User(user.id, user.username, tz)
+        return User.from_record({**item.value, "timezone": tz})
 
     return retry_on_conflict(attempt, "user")

@@ -66,21 +66,31 @@ class Task:
     anchor_at: datetime | None = None
     occurrence: int = 0
     timezone: str = "UTC"
-    revision: int = 0  # counts changes; events carry it as the task's version
-    version: str | None = field(default=None, compare=False)  # the state ETag it was read at
+    revision: int = 0  # counts changes: the version clients see and events carry
+    etag: str | None = field(default=None, compare=False)  # the state ETag it was read at (for the next write)
+
+    @property
+    def version(self) -> str:
+        """The version clients see (pages, API ETag, events): changes only when the task does.
+
+        Not the state ETag: clearing the outbox rewrites the document without
+        changing the task, and must not make what a client holds stale.
+        """
+        return str(self.revision)
 
     def to_dict(self) -> dict:
-        """The stored form (version is the ETag, not part of the document)."""
+        """The stored form (the ETag is the store's, not part of the document)."""
         data = asdict(self)
-        data.pop("version")
+        data.pop("etag")
         data["tags"] = list(self.tags)
         for key in DATETIME_FIELDS:
             data[key] = data[key].isoformat() if data[key] else None
         return data
 
     @classmethod
-    def from_dict(cls, data: dict, version: str | None = None) -> "Task":
-        values = {k: data.get(k) for k in cls.__dataclass_fields__ if k != "version"}
+    def from_dict(cls, data: dict, etag: str | None = None) -> "Task":
+        """The task from its stored form, read at ``etag``."""
+        values = {k: data.get(k) for k in cls.__dataclass_fields__ if k != "etag"}
         values["tags"] = tuple(data.get("tags") or ())
         values["description"] = data.get("description") or ""
         values["recurrence"] = data.get("recurrence") or "none"
@@ -89,7 +99,7 @@ class Task:
         values["timezone"] = data.get("timezone") or "UTC"
         for key in DATETIME_FIELDS:
             values[key] = datetime.fromisoformat(data[key]) if data.get(key) else None
-        return cls(**values, version=version)
+        return cls(**values, etag=etag)
 
     @property
     def is_completed(self) -> bool:
@@ -173,6 +183,16 @@ def reopened(task: Task, now: datetime) -> Task:
     return replace(task, status="pending", completed_at=None, updated_at=now, revision=task.revision + 1)
 
 
+def buried(task: Task, now: datetime) -> Task:
+    """The task as its tombstone keeps it: deleting is a change, so a new revision."""
+    return replace(task, updated_at=now, revision=task.revision + 1)
+
+
+def restored(task: Task, now: datetime) -> Task:
+    """A deleted task brought back (undo): its fields as they were, at a new revision."""
+    return replace(task, updated_at=now, revision=task.revision + 1)
+
+
 def next_instance(task: Task, now: datetime) -> Task | None:
     """The next occurrence of a recurring task (its id is derived, so creating it twice is one task)."""
     if task.recurrence == "none" or not task.anchor_at or not task.series_id:
@@ -183,7 +203,7 @@ def next_instance(task: Task, now: datetime) -> Task | None:
         task,
         id=uuid.uuid5(uuid.NAMESPACE_URL, f"taskboard:{task.series_id}:{n}").hex,
         status="pending", due_at=due, remind_at=remind, occurrence=n,
-        created_at=now, updated_at=now, completed_at=None, version=None, revision=1,
+        created_at=now, updated_at=now, completed_at=None, etag=None, revision=1,
     )
 
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
 
 from .. import activity, timezones
 from ..dapr_gateway import Conflict
-from . import bp, model, service, store
+from . import bp, listing, model, service, store
 from .forms import ActionForm, ListFilterForm, TaskForm
 from .model import InvalidTransition, ListQuery, TaskFields
 
@@ -69,9 +69,9 @@ def list_tasks():
         page=form.page.data if valid and form.page.data else 1,
         per_page=int(current_app.config["TASKS_PER_PAGE"]),
     )
-    page = store.load_page(current_user.id, query)
+    page = listing.load_page(current_user.id, query)
     return render_template("tasks/list.html", page=page, form=form, query=query,
-                           action_form=ActionForm(), now=service.utcnow())
+                           action_form=ActionForm(), now=service.utcnow(), undo=session.pop(UNDO, None))
 
 
 @bp.route("/tasks/new", methods=["GET", "POST"])
@@ -142,6 +142,9 @@ def conflict_page(action: str, task_id: str, attempted: TaskForm | None = None):
                            action_form=ActionForm(version=current.version)), 409
 
 
+UNDO = "undo_delete"  # session key: the task just deleted, offered for undo on the next list page
+
+
 def _transition(action: str, task_id: str, apply, done_message: str):
     form = ActionForm()
     if not form.validate_on_submit():
@@ -153,9 +156,11 @@ def _transition(action: str, task_id: str, apply, done_message: str):
     except InvalidTransition as err:
         flash(str(err), "warning")
         return redirect(url_for("tasks.detail", task_id=task_id))
-    flash(done_message.format(title=task.title), "success")
+    message = done_message.format(title=task.title)
     if action == "delete":
+        session[UNDO] = {"id": task.id, "message": message}  # the list shows it with an Undo button
         return redirect(url_for("tasks.list_tasks"))
+    flash(message, "success")
     return redirect(_next_url() or url_for("tasks.detail", task_id=task_id))
 
 
@@ -181,3 +186,14 @@ def reopen(task_id: str):
 @login_required
 def delete(task_id: str):
     return _transition("delete", task_id, service.delete, "Deleted “{title}”.")
+
+
+@bp.post("/tasks/<task_id>/restore")
+@login_required
+def restore(task_id: str):
+    """Undo a delete (the Undo button of the list's "Deleted …" message); 404 once it cannot be undone."""
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    task = service.restore(current_user.id, task_id)
+    flash(f"Restored “{task.title}”.", "success")
+    return redirect(url_for("tasks.list_tasks"))

@@ -20,7 +20,7 @@ class Summary(NamedTuple):
     only that page's tasks. Searching reads the tasks themselves (descriptions
     are not in the rows). A row is a JSON array in ``ROW_FIELDS`` order (a
     user with 1,000 tasks has 1,000 rows to decode on every list page: arrays
-    decode about twice as fast as objects); a tombstone's row is ``TOMBSTONE_ROW``.
+    decode about twice as fast as objects); a tombstone's row is ``tombstone_row(revision)``.
     """
 
     id: str
@@ -55,13 +55,22 @@ class Summary(NamedTuple):
 
 
 ROW_FIELDS = ("title", "status", "priority", "tags", "due_at", "created_at", "updated_at", "revision")
-TOMBSTONE_ROW = {"deleted": True}
+TOMBSTONE_ROW = {"deleted": True}  # an older tombstone's row, without its revision: final
 _parse = datetime.fromisoformat
+
+
+def tombstone_row(revision: int) -> dict:
+    """The row of a task deleted at ``revision`` (a restore at a later revision replaces it)."""
+    return {**TOMBSTONE_ROW, "revision": revision}
 
 
 def is_row(row) -> bool:
     """A live task's row (not a tombstone's)."""
     return isinstance(row, list) and len(row) == len(ROW_FIELDS)
+
+
+def is_tombstone(row) -> bool:
+    return isinstance(row, dict) and row.get("deleted") is True
 
 
 def row_revision(row) -> int:
@@ -70,16 +79,26 @@ def row_revision(row) -> int:
 
 def known(row) -> bool:
     """A row of the current layout: a live task's or a tombstone's."""
-    return is_row(row) or row == TOMBSTONE_ROW
+    return is_row(row) or is_tombstone(row)
+
+
+def _rank(row) -> float:
+    if is_tombstone(row):
+        revision = row.get("revision")
+        return revision if isinstance(revision, int) else float("inf")
+    return row_revision(row)
 
 
 def newer(row: list | dict, current: list | dict | None) -> bool:
-    """Whether ``row`` replaces ``current``: a tombstone always does, a live row if it is of a later revision."""
+    """Whether ``row`` replaces ``current``: rows of a later revision win, live or tombstone.
+
+    A tombstone is written at the revision after the task's last one, so a late
+    row of the live task never brings it back, and a restore (at the revision
+    after the tombstone's) replaces it. A tombstone row without a revision is final.
+    """
     if not known(current):
         return True  # none yet, or another layout
-    if row == TOMBSTONE_ROW:
-        return current != row
-    return is_row(current) and row_revision(row) > row_revision(current)
+    return _rank(row) > _rank(current)
 
 
 def merged(index: dict | None, changes: dict[str, list | dict | None]) -> dict | None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import datetime, timezone
+from typing import Callable
 
 from flask import current_app
 
@@ -43,7 +45,7 @@ def _announce(task: Task) -> None:
 
 
 def create(user_id: str, fields: TaskFields, tz: str = "UTC") -> Task:
-    """Store a new task for ``user_id`` (due times meant in zone ``tz``) and announce it."""
+    """Store a new task for ``user_id`` (due times meant in zone ``tz``) and announce it; ``Busy`` under a burst."""
     task = model.new_task(user_id, fields, utcnow(), tz=tz)
     store.insert(task, [_event("task.completed" if task.is_completed else "task.created", task)])
     metrics.TASKS_CREATED.inc()
@@ -51,41 +53,52 @@ def create(user_id: str, fields: TaskFields, tz: str = "UTC") -> Task:
     return task
 
 
+def _edit(fields_for: Callable[[Task], TaskFields], tz: str | None = None) -> store.Change:
+    """The change that applies ``fields_for(task)`` to a task, with its event."""
+    def apply(current: Task) -> tuple[Task, list[dict]]:
+        changed = model.edited(current, fields_for(current), utcnow(), tz)
+        kind = "task.updated"
+        if changed.is_completed and not current.is_completed:
+            kind = "task.completed"
+        elif current.is_completed and not changed.is_completed:
+            kind = "task.reopened"
+        return changed, [_event(kind, changed, model.changed_fields(current, changed))]
+    return apply
+
+
+def _transition(apply: Callable[[Task, datetime], Task], kind: str) -> store.Change:
+    def change(current: Task) -> tuple[Task, list[dict]]:
+        changed = apply(current, utcnow())
+        return changed, [_event(kind, changed, ["status"])]
+    return change
+
+
+def _store(user_id: str, task_id: str, version: str | None, change: store.Change) -> Task:
+    changed, stored_events = store.change(user_id, task_id, version, change)
+    if any(e["type"] == "task.completed" for e in stored_events):
+        metrics.TASKS_COMPLETED.inc()
+    _announce(changed)
+    return changed
+
+
 def update(user_id: str, task_id: str, version: str | None, fields: TaskFields, tz: str | None = None) -> Task:
-    """Apply an edit made at ``version``; ``Conflict`` if the task changed since."""
-    previous = store.load_document(user_id, task_id)
-    current = previous[0]
-    changed = model.edited(current, fields, utcnow(), tz)
-    kind = "task.updated"
-    if changed.is_completed and not current.is_completed:
-        kind = "task.completed"
-    elif current.is_completed and not changed.is_completed:
-        kind = "task.reopened"
-    store.replace(changed, previous, version, [_event(kind, changed, model.changed_fields(current, changed))])
-    if kind == "task.completed":
-        metrics.TASKS_COMPLETED.inc()
-    _announce(changed)
-    return changed
+    """Apply an edit made at ``version`` (``"*"``: any); ``Conflict`` if the task changed since."""
+    return _store(user_id, task_id, version, _edit(lambda _: fields, tz))
 
 
-def _transition(user_id: str, task_id: str, version: str | None, apply, kind: str) -> Task:
-    previous = store.load_document(user_id, task_id)
-    changed = apply(previous[0], utcnow())
-    store.replace(changed, previous, version, [_event(kind, changed, ["status"])])
-    if kind == "task.completed":
-        metrics.TASKS_COMPLETED.inc()
-    _announce(changed)
-    return changed
+def set_status(user_id: str, task_id: str, version: str | None, status: str) -> Task:
+    """Change only the status, at ``version``; ``Conflict`` if the task changed since."""
+    return _store(user_id, task_id, version, _edit(lambda t: replace(model.fields_of(t), status=status)))
 
 
 def complete(user_id: str, task_id: str, version: str | None) -> Task:
     """Mark done; ``Conflict`` if stale, ``InvalidTransition`` if already done."""
-    return _transition(user_id, task_id, version, model.completed, "task.completed")
+    return _store(user_id, task_id, version, _transition(model.completed, "task.completed"))
 
 
 def reopen(user_id: str, task_id: str, version: str | None) -> Task:
     """Back to pending; ``Conflict`` if stale, ``InvalidTransition`` unless completed."""
-    return _transition(user_id, task_id, version, model.reopened, "task.reopened")
+    return _store(user_id, task_id, version, _transition(model.reopened, "task.reopened"))
 
 
 def create_next_instance(done: Task) -> Task | None:
@@ -101,9 +114,23 @@ def create_next_instance(done: Task) -> Task | None:
 
 
 def delete(user_id: str, task_id: str, version: str | None) -> Task:
-    """Delete at ``version``; ``Conflict`` if the task changed since."""
-    previous = store.load_document(user_id, task_id)
-    current = previous[0]
-    store.bury(previous, version, [_event("task.deleted", current)])
-    _announce(current)
-    return current
+    """Delete at ``version`` (a tombstone that ``restore`` can bring back); ``Conflict`` if it changed since."""
+    def bury(current: Task) -> tuple[Task, list[dict]]:
+        tombstone = model.buried(current, utcnow())
+        return tombstone, [_event("task.deleted", tombstone)]
+    tombstone, _ = store.change(user_id, task_id, version, bury, delete=True)
+    _announce(tombstone)
+    return tombstone
+
+
+def restore(user_id: str, task_id: str) -> Task:
+    """Undo a delete while its tombstone lasts; ``NotFound`` if there is none (or it is not the user's).
+
+    Announced as ``task.created`` (changes: ``restored``): to every subscriber the task is there again.
+    """
+    def unbury(tombstone: Task) -> tuple[Task, list[dict]]:
+        task = model.restored(tombstone, utcnow())
+        return task, [_event("task.created", task, ["restored"])]
+    task, _ = store.restore(user_id, task_id, unbury)
+    _announce(task)
+    return task

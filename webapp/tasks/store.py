@@ -2,14 +2,19 @@
 
 Layout (keys are prefixed by the sidecar with the app-id):
 
-    task:<id>           the task document; its ETag is the task's version.
-                        ``outbox`` holds events not yet published; a deleted
-                        task is a *tombstone* (``deleted: true``) until its
-                        last event is out.
+    task:<id>           the task document; ``revision`` is the version clients
+                        see, the ETag guards writes. ``outbox`` holds events not
+                        yet published; a deleted task is a *tombstone*
+                        (``deleted: true``, TTL) that undo can restore.
     tasks-of:<user id>  the user's index: {"ids": [...], newest first,
-                        "rows": {<id>: row}} — a row per task with what
-                        the list filters and sorts on (``rows.Summary``,
-                        an array); a tombstone's row is {"deleted": true}.
+                        "rows": {<id>: row}} — a row per task with what the
+                        list filters and sorts on (``rows.Summary``, an array);
+                        a tombstone's row is {"deleted": true, "revision": n}.
+
+**Versions.** A change "at version n" reads the document, compares its
+``revision`` with n (409 if it moved on) and saves with the ETag just read,
+reading again if anything wrote in between. Clearing the outbox rewrites the
+document, not the revision: the version a client holds stays current.
 
 **Change and event are one write.** Every change writes the task document with
 its event inside (``outbox``) — a single key, so it is atomic on every state
@@ -17,15 +22,14 @@ store. After the write, ``flush`` publishes what is in the outbox and clears it
 (ETag-guarded). If the broker is down the events stay in the document and are
 published by a later ``flush`` (the relay: the user's next change, or the cron
 sweep), so nothing is lost; an event may go out twice, which subscribers
-de-duplicate on its id. Deletes are included: the tombstone carries the event.
+de-duplicate on its id. Deletes are included: the tombstone carries the event,
+and stays (out of the lists, by its row) until its TTL ends, so a delete can
+be undone; the sweep drops the ids of expired tombstones from the index.
 
-**Listing** is two sidecar calls whatever the number of tasks: the index
-(its rows are filtered, sorted and paged), then one bulk read of the page's
-tasks. Searching is the exception: descriptions are not in the rows, so a
-search reads every task. Redis transactions do not roll back when one ETag
-check fails, so each write is shaped so that a partial failure can only leave
-a harmless *dangling id* or a *stale row* in the index, never a task the index
-lost:
+**Listing** (``listing.py``) reads the index's rows, then only the page's tasks.
+Redis transactions do not roll back when one ETag check fails, so each write
+is shaped so that a partial failure can only leave a harmless *dangling id* or
+a *stale row* in the index, never a task the index lost:
 
 * create: task + index (index ETag-guarded) in one transaction; on a conflict
   the whole transaction is retried with a fresh index (rewriting the new task
@@ -40,22 +44,24 @@ lost:
 from __future__ import annotations
 
 import logging
-from typing import Iterable
+import uuid
+from typing import Callable
 
 from flask import current_app
 
-from dataclasses import replace as with_items
-
-from ..metrics import EVENTS_PUBLISHED
 from ..dapr_gateway import Conflict, GatewayError, Item, NotFound, Upsert
-from . import model
-from .model import ListQuery, Page, Task
-from .rows import TOMBSTONE_ROW, Summary, is_row, known, merged, row_revision
-from ..sidecar import gateway
+from ..errors import Busy
+from ..metrics import EVENTS_PUBLISHED
+from ..sidecar import gateway, retry_on_conflict
+from .model import Task
+from .rows import Summary, merged, tombstone_row
 
 log = logging.getLogger(__name__)
-INDEX_RETRIES = 8
-TOMBSTONE_TTL_SECONDS = 7 * 86400
+ANY_VERSION = "*"  # If-Match: * — whatever version is current
+TOMBSTONE_TTL_SECONDS = 7 * 86400  # until its deletion event is out (the broker may be down for long)
+UNDO_SECONDS = 86400  # how long a published tombstone can still be restored
+PERSIST = -1  # Dapr's ttlInSeconds for "never expires" (a restored tombstone)
+Change = Callable[[Task], tuple[Task, list[dict]]]  # the task as read → (the changed task, its events)
 
 
 def task_key(task_id: str) -> str:
@@ -66,9 +72,19 @@ def index_key(user_id: str) -> str:
     return f"tasks-of:{user_id}"
 
 
+def owned(item: Item, user_id: str) -> bool:
+    """A stored document (live or tombstone) of the user."""
+    return item.exists and item.value.get("owner") == user_id
 
-def _live(item: Item, user_id: str) -> bool:
-    return item.exists and item.value.get("owner") == user_id and not item.value.get("deleted")
+
+def is_live(item: Item, user_id: str) -> bool:
+    """A live task (not a tombstone) of the user."""
+    return owned(item, user_id) and not item.value.get("deleted")
+
+
+def task_of(item: Item) -> Task:
+    """The task in a stored document, with the ETag it was read at."""
+    return Task.from_dict(item.value, etag=item.etag)
 
 
 def load(user_id: str, task_id: str) -> Task:
@@ -76,111 +92,103 @@ def load(user_id: str, task_id: str) -> Task:
     return load_document(user_id, task_id)[0]
 
 
-def load_document(user_id: str, task_id: str) -> tuple[Task, dict]:
-    """The user's task and its stored document (to change it); ``NotFound`` as ``load``."""
+def load_document(user_id: str, task_id: str, deleted: bool = False) -> tuple[Task, dict]:
+    """The user's task and its stored document (to change it); ``NotFound`` as ``load``.
+
+    ``deleted``: the user's tombstone instead (``NotFound`` unless there is one).
+    """
     if not task_id or len(task_id) > 64:
         raise NotFound(task_id)
     item = gateway().get(task_key(task_id))
-    if not _live(item, user_id):
+    if not owned(item, user_id) or bool(item.value.get("deleted")) != deleted:
         # Someone else's task answers exactly like a missing one.
         raise NotFound(item.key)
-    return Task.from_dict(item.value, version=item.etag), item.value
-
-
-def _index_ids(user_id: str) -> list[str]:
-    return (gateway().get(index_key(user_id)).value or {}).get("ids", [])
+    return task_of(item), item.value
 
 
 def load_items(user_id: str) -> list[Item]:
     """Every stored document of the user (tombstones included): the index, then one bulk read."""
-    items = gateway().get_many([task_key(i) for i in _index_ids(user_id)])
-    return [it for it in items if it.exists and it.value.get("owner") == user_id]
+    ids = (gateway().get(index_key(user_id)).value or {}).get("ids", [])
+    items = gateway().get_many([task_key(i) for i in ids])
+    return [it for it in items if owned(it, user_id)]
 
 
 def load_all(user_id: str) -> list[Task]:
     """Every live task of the user."""
-    return [Task.from_dict(it.value, version=it.etag) for it in load_items(user_id)
-            if not it.value.get("deleted")]
-
-
-def load_page(user_id: str, query: ListQuery) -> Page:
-    """One page of the user's list: the index's rows pick it, then only its tasks are read."""
-    if query.q.strip():
-        return model.select(load_all(user_id), query)  # descriptions are not in the rows
-    index = (gateway().get(index_key(user_id)).value or {})
-    rows = index.get("rows") or {}
-    summaries = [Summary.from_row(i, row) for i, row in rows.items() if is_row(row)]
-    unlisted = [i for i in index.get("ids", []) if not known(rows.get(i))]
-    if unlisted:  # indexed before rows existed (or in another layout), or a row went missing
-        summaries += [Summary.of(t) for t in _reindex(user_id, unlisted)]
-    page = model.select(summaries, query)
-    items = gateway().get_many([task_key(s.id) for s in page.items])
-    tasks = [Task.from_dict(it.value, version=it.etag) for it in items if _live(it, user_id)]
-    stale = [t for t in tasks if is_row(rows.get(t.id)) and t.revision != row_revision(rows[t.id])]
-    if stale:
-        _merge_rows(user_id, {t.id: Summary.of(t).to_row() for t in stale})
-    return with_items(page, items=[t for t in tasks if model.matches(t, query)])
-
-
-def _reindex(user_id: str, ids: Iterable[str]) -> list[Task]:
-    """Rebuild the rows of ``ids`` from their documents; returns the live tasks among them."""
-    keys = [task_key(i) for i in ids]
-    found = {it.key: it for it in gateway().get_many(keys) if it.exists and it.value.get("owner") == user_id}
-    return _merge_from(user_id, keys, found)
+    return [task_of(it) for it in load_items(user_id) if not it.value.get("deleted")]
 
 
 def reindex(user_id: str, items: list[Item]) -> None:
     """Bring every row of the user's index in line with ``items`` (all their documents, as read)."""
     index = gateway().get(index_key(user_id)).value or {}
     found = {it.key: it for it in items}
-    _merge_from(user_id, [task_key(i) for i in index.get("ids", [])] + list(found), found)
+    merge_from(user_id, [task_key(i) for i in index.get("ids", [])] + list(found), found)
 
 
-def _merge_from(user_id: str, keys: list[str], found: dict[str, Item]) -> list[Task]:
+def merge_from(user_id: str, keys: list[str], found: dict[str, Item]) -> list[Task]:
+    """Rows for ``keys`` from their documents as read (``found``); returns the live tasks among them."""
     rows: dict[str, list | dict | None] = {}
     live = []
     for key in dict.fromkeys(keys):
         item = found.get(key)
         task_id = key.removeprefix("task:")
         if item is None:
-            rows[task_id] = None  # gone: a dangling id
+            rows[task_id] = None  # gone (an expired tombstone): a dangling id
         elif item.value.get("deleted"):
-            rows[task_id] = TOMBSTONE_ROW
+            rows[task_id] = tombstone_row(task_of(item).revision)
         else:
-            task = Task.from_dict(item.value, version=item.etag)
+            task = task_of(item)
             rows[task_id] = Summary.of(task).to_row()
             live.append(task)
-    _merge_rows(user_id, rows)
+    merge_rows(user_id, rows)
     return live
 
 
-def _merge_rows(user_id: str, rows: dict[str, list | dict | None]) -> None:
+def _index_to_change(user_id: str) -> Item:
+    """The user's index with its ETag, to change it; created (empty) first if missing.
+
+    An ETag cannot guard a key that does not exist yet (a write without one is
+    last-write-wins), so the first writes of a user would overwrite each other's
+    index: the index is created once, under the lock store's lock (``Conflict``
+    while another request holds it: retry).
+    """
+    gw = gateway()
+    index = gw.get(index_key(user_id))
+    if index.exists:
+        return index
+    with gw.lock(f"create:{index_key(user_id)}", uuid.uuid4().hex):
+        if not gw.get(index_key(user_id)).exists:
+            gw.save(index_key(user_id), {"ids": [], "rows": {}})
+    return gw.get(index_key(user_id))
+
+
+def merge_rows(user_id: str, rows: dict[str, list | dict | None]) -> None:
     """Set rows of the user's index (``None`` drops the id); a row only replaces an older one.
 
     ETag-guarded and retried; if it still fails the row stays stale until the
     page or the sweep repairs it, which is why this never raises.
     """
     gw = gateway()
-    for _ in range(INDEX_RETRIES):
-        try:
-            index = gw.get(index_key(user_id))
-            document = merged(index.value, rows)
-            if document is None:
-                return
+
+    def attempt() -> None:
+        index = _index_to_change(user_id)
+        document = merged(index.value, rows)
+        if document is not None:
             gw.save(index_key(user_id), document, etag=index.etag)
-            return
-        except Conflict:
-            continue  # another write to this index won: merge into the new one
-        except GatewayError as err:
-            log.warning("index of %s not updated (the sweep repairs it): %s", user_id, err)
-            return
-    log.warning("index of %s kept changing; its rows are repaired later", user_id)
+
+    try:
+        retry_on_conflict(attempt, "index rows")
+    except Conflict:
+        log.warning("index of %s kept changing; its rows are repaired later", user_id)
+    except GatewayError as err:
+        log.warning("index of %s not updated (the sweep repairs it): %s", user_id, err)
 
 
-def _document(task: Task, events: list[dict], previous: dict | None = None) -> dict:
-    """The stored document: the task, plus unpublished events (older ones first)."""
+def _document(task: Task, events: list[dict], previous: dict | None = None, deleted: bool = False) -> dict:
+    """The stored document: the task, plus unpublished events (older ones first); a tombstone if ``deleted``."""
     pending = list((previous or {}).get("outbox", []))
-    return {**task.to_dict(), "outbox": pending + events}
+    document = {**task.to_dict(), "outbox": pending + events}
+    return {**document, "deleted": True} if deleted else document
 
 
 def insert(task: Task, events: list[dict]) -> bool:
@@ -190,60 +198,89 @@ def insert(task: Task, events: list[dict]) -> bool:
     recurring task) that a concurrent delivery created first. Retrying could not
     succeed anyway: once its outbox has been cleared with an ETag, Dapr's Redis
     store refuses writes without one to that key ("first-write" concurrency).
+    Raises ``Busy`` when the index kept changing through every retry (a burst of
+    the owner's writes): nothing was created, and trying again later is safe.
     """
     gw = gateway()
     document = _document(task, events)
-    for attempt in range(INDEX_RETRIES):
-        index = gw.get(index_key(task.owner))
-        ids = [i for i in (index.value or {}).get("ids", []) if i != task.id]
-        if attempt and len(ids) < len((index.value or {}).get("ids", [])) and gw.get(task_key(task.id)).exists:
+    attempts = 0
+
+    def attempt() -> bool:
+        nonlocal attempts
+        attempts += 1
+        index = _index_to_change(task.owner)
+        listed = (index.value or {}).get("ids", [])
+        ids = [i for i in listed if i != task.id]
+        if attempts > 1 and len(ids) < len(listed) and gw.get(task_key(task.id)).exists:
             return False  # listed and stored: someone else created this very task meanwhile
         rows = {**((index.value or {}).get("rows") or {}), task.id: Summary.of(task).to_row()}
-        try:
-            gw.transact([
-                Upsert(task_key(task.id), document),
-                Upsert(index_key(task.owner), {"ids": [task.id, *ids], "rows": rows}, etag=index.etag),
-            ])
-        except Conflict:
-            continue  # another write to this user's index won; re-read and retry
+        gw.transact([
+            Upsert(task_key(task.id), document),
+            Upsert(index_key(task.owner), {"ids": [task.id, *ids], "rows": rows}, etag=index.etag),
+        ])
         return True
-    raise Conflict(f"index of {task.owner} kept changing")
+
+    try:
+        return retry_on_conflict(attempt, "task insert")
+    except Conflict as err:
+        raise Busy(f"index of {task.owner} kept changing: {err}") from err
 
 
-def _check_version(previous: Task, expected_version: str | None) -> None:
-    if not expected_version or previous.version != expected_version:
-        raise Conflict(f"task {previous.id} is at version {previous.version}, not {expected_version}")
+def _at_version(task: Task, expected_version: str | None) -> bool:
+    return expected_version == ANY_VERSION or (bool(expected_version) and task.version == expected_version)
 
 
-def replace(task: Task, previous: tuple[Task, dict], expected_version: str | None, events: list[dict]) -> Task:
-    """Write ``task`` and its events over ``previous`` if that is still ``expected_version``.
+def change(user_id: str, task_id: str, expected_version: str | None, apply: Change,
+           delete: bool = False) -> tuple[Task, list[dict]]:
+    """Store ``apply(task)`` over the user's task if it is at ``expected_version`` (``"*"``: any).
 
-    ``Conflict`` when the caller read another version, or someone wrote in between.
+    Read, compare the revision, write with the ETag just read; a write in
+    between (another change, or the outbox being cleared) means read again.
+    ``delete``: store a tombstone. Returns what ``apply`` made. ``Conflict``
+    when the task is at another version, ``NotFound`` as ``load``.
     """
-    _check_version(previous[0], expected_version)
-    gateway().save(task_key(task.id), _document(task, events, previous[1]), etag=expected_version)
-    _merge_rows(task.owner, {task.id: Summary.of(task).to_row()})
-    return task
+    def attempt() -> tuple[Task, list[dict]] | None:
+        task, document = load_document(user_id, task_id)
+        if not _at_version(task, expected_version):
+            return None
+        changed, events = apply(task)
+        gateway().save(task_key(task_id), _document(changed, events, document, deleted=delete),
+                       etag=task.etag, ttl_seconds=TOMBSTONE_TTL_SECONDS if delete else None)
+        return changed, events
+
+    done = retry_on_conflict(attempt, "task change")
+    if done is None:
+        raise Conflict(f"task {task_id} is no longer at version {expected_version}")
+    changed = done[0]
+    merge_rows(user_id, {task_id: tombstone_row(changed.revision) if delete else Summary.of(changed).to_row()})
+    return done
 
 
-def bury(previous: tuple[Task, dict], expected_version: str | None, events: list[dict]) -> None:
-    """Delete a task at ``expected_version``: a tombstone that carries the deletion event."""
-    _check_version(previous[0], expected_version)
-    tombstone = {**_document(previous[0], events, previous[1]), "deleted": True}
-    gateway().save(task_key(previous[0].id), tombstone, etag=expected_version, ttl_seconds=TOMBSTONE_TTL_SECONDS)
-    _merge_rows(previous[0].owner, {previous[0].id: TOMBSTONE_ROW})
+def restore(user_id: str, task_id: str, apply: Change) -> tuple[Task, list[dict]]:
+    """Bring back the user's deleted task as ``apply`` makes it; ``NotFound`` unless its tombstone is there."""
+    def attempt() -> tuple[Task, list[dict]]:
+        tombstone, document = load_document(user_id, task_id, deleted=True)
+        changed, events = apply(tombstone)
+        gateway().save(task_key(task_id), _document(changed, events, document), etag=tombstone.etag,
+                       ttl_seconds=PERSIST)  # the tombstone's TTL must not expire the task
+        return changed, events
+
+    done = retry_on_conflict(attempt, "task restore")
+    merge_rows(user_id, {task_id: Summary.of(done[0]).to_row()})
+    return done
 
 
 def flush(task_id: str) -> int:
     """Publish the task's pending events, then clear them; returns how many went out.
 
     Raises ``Unavailable`` when the broker (or store) is down: the events stay
-    in the document for the next flush.
+    in the document for the next flush. A tombstone stays (for undo) with a
+    shorter TTL once its events are out.
     """
     gw = gateway()
     topic = current_app.config["TASK_EVENTS_TOPIC"]
-    item = gw.get(task_key(task_id))
-    pending = (item.value or {}).get("outbox", [])
+    read = [gw.get(task_key(task_id))]
+    pending = (read[0].value or {}).get("outbox", [])
     if not pending:
         return 0
     from ..events import publish_metadata
@@ -251,32 +288,22 @@ def flush(task_id: str) -> int:
         gw.publish(topic, event, publish_metadata(event))
         EVENTS_PUBLISHED.labels(topic).inc()
     published = {e["event_id"] for e in pending}
-    for _ in range(INDEX_RETRIES):
-        if item.value.get("deleted"):
-            if _remove_tombstone(item):
-                return len(pending)
-        else:
-            remaining = [e for e in item.value.get("outbox", []) if e["event_id"] not in published]
-            try:
-                gw.save(item.key, {**item.value, "outbox": remaining}, etag=item.etag)
-                return len(pending)
-            except Conflict:
-                pass
-        item = gw.get(task_key(task_id))  # changed meanwhile: clear what we published from the new copy
+
+    def clear() -> None:
+        item = read.pop() if read else gw.get(task_key(task_id))  # changed meanwhile: clear the new copy
         if not item.exists:
-            return len(pending)
-    return len(pending)  # still marked pending: a later flush re-publishes, subscribers de-duplicate
+            return
+        remaining = [e for e in item.value.get("outbox", []) if e["event_id"] not in published]
+        ttl = None  # a live task's document never expires (every store keeps that without a TTL)
+        if item.value.get("deleted"):
+            ttl = TOMBSTONE_TTL_SECONDS if remaining else UNDO_SECONDS
+        gw.save(item.key, {**item.value, "outbox": remaining}, etag=item.etag, ttl_seconds=ttl)
 
-
-def _remove_tombstone(item: Item) -> bool:
-    """Delete a fully published tombstone and drop it from the owner's index."""
-    gw = gateway()
     try:
-        gw.delete(item.key, etag=item.etag)
+        retry_on_conflict(clear, "outbox clear")
     except Conflict:
-        return False
-    _merge_rows(item.value["owner"], {item.key.removeprefix("task:"): None})
-    return True
+        pass  # still marked pending: a later flush re-publishes, subscribers de-duplicate
+    return len(pending)
 
 
 def flush_user(user_id: str) -> int:
@@ -289,9 +316,3 @@ def flush_user(user_id: str) -> int:
             except GatewayError as err:
                 log.warning("relay: events of %s still pending: %s", item.key, err)
     return sent
-
-
-def reread(task: Task) -> Task:
-    """The stored task with its current version (writes do not return ETags)."""
-    item = gateway().get(task_key(task.id))
-    return Task.from_dict(item.value, version=item.etag) if item.exists else task

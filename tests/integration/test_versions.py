@@ -1,0 +1,131 @@
+"""Task versions on the real sidecar: the version a client holds changes only when the task does.
+
+The version (pages' hidden field, the API's ETag / If-Match) is the task's revision, not the
+state ETag: clearing the outbox rewrites the document, and must not make it stale.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from tests.faults.test_faults import Http
+from tests.integration.test_api import make_token
+
+
+@pytest.fixture
+def http(user, stack):
+    """The signed-in user's API token, over real HTTP to the stack's gunicorn."""
+    client = Http(stack.url(), make_token(user, "versions"))
+    with user.client.session_transaction() as session:
+        client.user_id = session["profile"]["id"]
+    return client
+
+
+def test_editing_again_with_the_etag_just_received_always_succeeds(http):
+    status, task, headers = http.call("POST", "/api/v1/tasks", {"title": "round 0"})
+    assert status == 201
+    etag, statuses = headers["ETag"], Counter()
+    for n in range(1, 31):
+        if n % 3:
+            status, body, headers = http.call("PUT", f"/api/v1/tasks/{task['id']}", {"title": f"round {n}"},
+                                              {"If-Match": etag})
+        else:
+            status, body, headers = http.call("PUT", f"/api/v1/tasks/{task['id']}/status",
+                                              {"status": "completed" if n % 2 else "pending"}, {"If-Match": etag})
+        statuses[status] += 1
+        if status == 200:
+            assert headers["ETag"] != etag  # a change is a new version
+            etag = headers["ETag"]
+    print(f"\nback-to-back edits with the ETag just received: {dict(statuses)}")
+    assert statuses == Counter({200: 30})
+    assert http.call("GET", f"/api/v1/tasks/{task['id']}")[2]["ETag"] == etag
+
+
+def test_clearing_the_outbox_does_not_make_a_version_stale(app, user, http, gateway):
+    """The broker was down at the change: the relay publishes its event after the client read the task."""
+    from webapp.tasks import store
+    task = http.call("POST", "/api/v1/tasks", {"title": "Event still pending"})[1]
+    item = gateway.get(store.task_key(task["id"]))
+    pending = {"event_id": "relayed-later", "type": "task.updated", "task_id": task["id"],
+               "user_id": http.user_id, "title": task["title"], "status": "pending", "priority": "medium",
+               "timestamp": item.value["updated_at"], "version": "1", "changes": []}
+    gateway.save(item.key, {**item.value, "outbox": [pending]}, etag=item.etag)
+    status, _, headers = http.call("GET", f"/api/v1/tasks/{task['id']}")
+    page_version = user.version_of(task["id"])
+    with app.app_context():
+        assert store.flush_user(http.user_id) == 1  # the relay: the document is written again
+    assert not gateway.get(store.task_key(task["id"])).value["outbox"]
+    assert http.call("GET", f"/api/v1/tasks/{task['id']}")[2]["ETag"] == headers["ETag"]
+    assert user.version_of(task["id"]) == page_version
+    status, body, _ = http.call("PUT", f"/api/v1/tasks/{task['id']}", {"title": "Edited"},
+                                {"If-Match": headers["ETag"]})
+    assert (status, body["title"]) == (200, "Edited")
+
+
+def test_if_match_star_means_any_current_version(http):
+    task = http.call("POST", "/api/v1/tasks", {"title": "Star"})[1]
+    url = f"/api/v1/tasks/{task['id']}"
+    status, body, headers = http.call("PUT", url, {"title": "Changed without reading"}, {"If-Match": "*"})
+    assert (status, body["title"]) == (200, "Changed without reading")
+    status, body, _ = http.call("PUT", f"{url}/status", {"status": "completed"}, {"If-Match": "*"})
+    assert (status, body["status"], body["title"]) == (200, "completed", "Changed without reading")
+    # A really stale version is still a conflict, and changes nothing.
+    stale = http.call("PUT", url, {"title": "Lost"}, {"If-Match": '"1"'})
+    assert stale[0] == 409 and http.call("GET", url)[1]["title"] == "Changed without reading"
+    assert http.call("DELETE", url, headers={"If-Match": "*"})[0] == 204
+    assert http.call("PUT", url, {"title": "Gone"}, {"If-Match": "*"})[0] == 404  # * needs a current version
+
+
+def test_pages_and_api_show_the_same_version(user, http):
+    status, task, headers = http.call("POST", "/api/v1/tasks", {"title": "Same version"})
+    assert headers["ETag"] == f'"{user.version_of(task["id"])}"' == f'"{task["version"]}"'
+    user.action(task["id"], "complete")
+    assert http.call("GET", f"/api/v1/tasks/{task['id']}")[2]["ETag"] == f'"{user.version_of(task["id"])}"'
+
+
+CALLS = ("get", "get_many", "save", "delete", "transact", "publish", "invoke", "lock", "schedule_job",
+         "delete_job", "get_job", "invoke_binding", "secret", "metadata")
+AUTH_KEYS = ("token:", "user:", "tokens-of:")  # the bearer token's check, not the task's work
+
+
+@pytest.fixture
+def sidecar_calls(gateway, monkeypatch):
+    """Every call the in-process app makes to its sidecar, as (method, key) (the real calls still happen)."""
+    calls: list[tuple[str, str]] = []
+    for name in CALLS:
+        real = getattr(gateway, name)
+
+        def counted(*args, _real=real, _name=name, **kwargs):
+            calls.append((_name, str(args[0]) if args else ""))
+            return _real(*args, **kwargs)
+        monkeypatch.setattr(gateway, name, counted)
+    return calls
+
+
+def test_sidecar_calls_per_api_create_and_edit(user, sidecar_calls):
+    headers = {"Authorization": f"Bearer {make_token(user, 'calls')}"}
+    client = user.client
+
+    def measured(call):
+        sidecar_calls.clear()
+        resp = call()
+        tasks = Counter(name for name, key in sidecar_calls if not key.startswith(AUTH_KEYS))
+        return resp, sum(tasks.values()), dict(tasks)
+
+    client.post("/api/v1/tasks", json={"title": "The first"}, headers=headers)  # creates the user's index
+    created, create_calls, create_detail = measured(
+        lambda: client.post("/api/v1/tasks", json={"title": "Counted"}, headers=headers))
+    task_id, etag = created.get_json()["id"], created.headers["ETag"]
+    edited, edit_calls, edit_detail = measured(lambda: client.put(
+        f"/api/v1/tasks/{task_id}", json={"title": "Counted twice"}, headers={**headers, "If-Match": etag}))
+    done, status_calls, status_detail = measured(lambda: client.put(
+        f"/api/v1/tasks/{task_id}/status", json={"status": "completed"},
+        headers={**headers, "If-Match": edited.headers["ETag"]}))
+    print(f"\nsidecar calls per API request, beyond the token check: create {create_calls} {create_detail}, "
+          f"edit {edit_calls} {edit_detail}, status change {status_calls} {status_detail}")
+    assert (created.status_code, edited.status_code, done.status_code) == (201, 200, 200)
+    # create: index read + one transaction + outbox (read, publish, clear);
+    # edit: read + write + index row (read, write) + outbox (read, publish, clear). No re-read for the version.
+    assert (create_calls, edit_calls, status_calls) == (5, 7, 7)
