@@ -9,8 +9,9 @@ import pytest
 
 def make_token(user, name="script") -> str:
     resp = user.form_post("/settings", {"name": name})
-    assert resp.status_code == 201
-    return re.search(r'id="new-token">([^<]+)<', resp.get_data(as_text=True)).group(1)
+    assert resp.status_code == 302  # POST-redirect-GET: the new token is shown once, on the page it leads to
+    page = user.get(resp.headers["Location"]).get_data(as_text=True)
+    return re.search(r'id="new-token">([^<]+)<', page).group(1)
 
 
 @pytest.fixture

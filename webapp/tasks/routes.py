@@ -8,6 +8,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_login import current_user, login_required
 
 from .. import activity, timezones
+from ..security import safe_redirect_target
 from ..dapr_gateway import Conflict
 from . import bp, listing, model, service, store
 from .forms import ActionForm, ListFilterForm, TaskForm
@@ -165,9 +166,7 @@ def _transition(action: str, task_id: str, apply, done_message: str):
 
 
 def _next_url() -> str | None:
-    target = request.form.get("next", "")
-    # Only local paths: never an open redirect.
-    return target if target.startswith("/") and not target.startswith("//") else None
+    return safe_redirect_target(request.form.get("next"))  # only local paths: never an open redirect
 
 
 @bp.post("/tasks/<task_id>/complete")
