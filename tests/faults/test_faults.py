@@ -56,42 +56,53 @@ def http(app, stack):
     return client
 
 
+def _clean_503(status: int, body, headers) -> bool:
+    """A 503 that says so: JSON problem body and a Retry-After (overload under 2 shared cores is allowed)."""
+    return (status == 503 and isinstance(body, dict) and body.get("status") == 503
+            and bool(headers.get("Retry-After")))
+
+
 def test_r1_concurrent_conflicting_edits_lose_nothing(http):
     status, task, headers = http.call("POST", "/api/v1/tasks", {"title": "counter:0"})
     assert status == 201
     etag = headers["ETag"]
 
-    # 200 edits at once, all from the same version: one wins, every other gets 409.
+    # 200 edits at once, all from the same version: exactly one wins; every other is a 409 (or a clean 503).
     def stale_edit(i):
-        return http.call("PUT", f"/api/v1/tasks/{task['id']}", {"title": f"edit {i}"}, {"If-Match": etag})[0]
+        return i, *http.call("PUT", f"/api/v1/tasks/{task['id']}", {"title": f"edit {i}"}, {"If-Match": etag})
 
     with ThreadPoolExecutor(max_workers=32) as pool:
-        statuses = Counter(pool.map(stale_edit, range(200)))
+        answers = list(pool.map(stale_edit, range(200)))
+    statuses = Counter(status for _, status, _, _ in answers)
     print(f"\nR1 one version, 200 concurrent edits: {dict(statuses)}")
-    assert statuses == Counter({200: 1, 409: 199})
+    winners = [i for i, status, _, _ in answers if status == 200]
+    assert len(winners) == 1, statuses
+    assert all(status == 409 or _clean_503(status, body, hdrs) for _, status, body, hdrs in answers
+               if status != 200), statuses
+    assert http.call("GET", f"/api/v1/tasks/{task['id']}")[1]["title"] == f"edit {winners[0]}"
 
     # 200 increments by 20 clients that re-read on conflict: no update may be lost.
     status, current, headers = http.call("GET", f"/api/v1/tasks/{task['id']}")
     http.call("PUT", f"/api/v1/tasks/{task['id']}", {"title": "counter:0"}, {"If-Match": headers["ETag"]})
-    conflicts = Counter()
+    retried = Counter()
 
     def increment(_):
         while True:
             _, body, hdrs = http.call("GET", f"/api/v1/tasks/{task['id']}")
             n = int(body["title"].split(":")[1])
-            code = http.call("PUT", f"/api/v1/tasks/{task['id']}", {"title": f"counter:{n + 1}"},
-                             {"If-Match": hdrs["ETag"]})[0]
-            if code == 200:
+            status, body, hdrs = http.call("PUT", f"/api/v1/tasks/{task['id']}", {"title": f"counter:{n + 1}"},
+                                           {"If-Match": hdrs["ETag"]})
+            if status == 200:
                 return
-            assert code == 409, code
-            conflicts["409"] += 1
+            assert status == 409 or _clean_503(status, body, hdrs), (status, body)
+            retried[status] += 1
 
     started = time.monotonic()
     with ThreadPoolExecutor(max_workers=20) as pool:
         list(pool.map(increment, range(200)))
     final = http.call("GET", f"/api/v1/tasks/{task['id']}")[1]["title"]
     print(f"R1 200 read-modify-write increments by 20 clients: final {final}, "
-          f"{conflicts['409']} conflicts retried, {time.monotonic() - started:.1f}s")
+          f"retried after {dict(retried)}, {time.monotonic() - started:.1f}s")
     assert final == "counter:200"
 
 
