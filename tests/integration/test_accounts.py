@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import threading
 
+import pytest
+
 from tests.conftest import Browser, csrf_token, unique_name
 
 
@@ -112,14 +114,15 @@ def test_timezone_setting_changes_displayed_times(user):
     assert "18:00" in user.get(f"/tasks/{task_id}").get_data(as_text=True)
 
 
-def test_registration_is_all_or_nothing_when_the_users_index_write_fails(app, gateway, monkeypatch):
+@pytest.mark.parametrize("failure", ["store down", "index kept changing"])
+def test_registration_is_all_or_nothing_when_the_users_index_write_fails(app, gateway, monkeypatch, failure):
     from webapp import sweep
-    from webapp.dapr_gateway import Unavailable
+    from webapp.dapr_gateway import Conflict, Unavailable
     real_save = gateway.save
 
     def failing(key, *args, **kwargs):
         if key == sweep.USERS_INDEX:
-            raise Unavailable("users index: store down")
+            raise (Unavailable if failure == "store down" else Conflict)(f"users index: {failure}")
         return real_save(key, *args, **kwargs)
     monkeypatch.setattr(gateway, "save", failing)
     name = unique_name("half")

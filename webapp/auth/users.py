@@ -10,13 +10,14 @@ from __future__ import annotations
 import math
 import time
 import uuid
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from flask import current_app
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from ..dapr_gateway import Conflict, NotFound, Upsert
+from ..dapr_gateway import Conflict, NotFound, Unavailable, Upsert
 from ..sidecar import gateway, retry_on_conflict
 
 
@@ -70,21 +71,26 @@ def register(username: str, password: str, tz: str) -> User:
     from ..sweep import remember_user
     gw = gateway()
     user = User(uuid.uuid4().hex, username, tz)
-    try:
-        with gw.lock(_claim_key(username), owner=user.id, expiry_seconds=10):
-            if gw.get(_claim_key(username)).exists:
-                raise UsernameTaken(username)
+    password_hash = generate_password_hash(password)  # slow on purpose: not while holding the lock
+    with ExitStack() as held:
+        try:
+            held.enter_context(gw.lock(_claim_key(username), owner=user.id, expiry_seconds=10))
+        except Conflict as err:  # the lock is held: another registration of this name is under way
+            raise UsernameTaken(username) from err
+        if gw.get(_claim_key(username)).exists:
+            raise UsernameTaken(username)
+        try:
             remember_user(user.id)
-            gw.transact([
-                Upsert(f"user:{user.id}", {
-                    "id": user.id, "username": username, "timezone": tz,
-                    "password_hash": generate_password_hash(password),
-                    "created_at": datetime.now(timezone.utc).isoformat(),
-                }),
-                Upsert(_claim_key(username), {"user_id": user.id}),
-            ])
-    except Conflict as err:  # the lock is held: another registration of this name is under way
-        raise UsernameTaken(username) from err
+        except Conflict as err:  # a burst of registrations kept the index busy: nothing stored, try again
+            raise Unavailable("the users index is busy") from err
+        gw.transact([
+            Upsert(f"user:{user.id}", {
+                "id": user.id, "username": username, "timezone": tz,
+                "password_hash": password_hash,
+                "created_at": datetime.now(timezone.utc).isoformat(),
+            }),
+            Upsert(_claim_key(username), {"user_id": user.id}),
+        ])
     return user
 
 
