@@ -13,6 +13,7 @@ import logging
 from datetime import datetime, timezone
 
 from . import notifications, reminders, state_lists, timezones
+from .dapr_gateway import Conflict, NotFound, Rejected
 from .sidecar import gateway
 from .tasks import model, store
 
@@ -48,11 +49,22 @@ def relay() -> dict[str, int]:
 
 
 def run(now: datetime | None = None) -> dict[str, int]:
-    """Flag overdue tasks and send each user with open work a digest once a day."""
+    """Flag overdue tasks and send each user with open work a digest once a day.
+
+    One user's trouble (e.g. a notification another attempt is still delivering:
+    409) does not hold up the others; ``Unavailable`` (the sidecar or a component
+    is down) stops the sweep at once, and the binding's next trigger runs it again.
+    """
     now = now or datetime.now(timezone.utc)
-    counts = {"users": 0, "overdue": 0, "digests": 0, "relayed": 0}
+    counts = {"users": 0, "overdue": 0, "digests": 0, "relayed": 0, "skipped": 0}
     for user_id in all_user_ids():
-        for name, n in sweep_user(user_id, now).items():
+        try:
+            swept = sweep_user(user_id, now)
+        except (Rejected, Conflict, NotFound) as err:
+            log.warning("sweep of user %s skipped (the next sweep tries again): %s", user_id, err)
+            counts["skipped"] += 1
+            continue
+        for name, n in swept.items():
             counts[name] += n
     log.info("sweep done: %s", counts)
     return counts

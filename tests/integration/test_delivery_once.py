@@ -83,6 +83,17 @@ def test_a_claim_in_progress_blocks_a_second_delivery_and_a_stale_one_is_taken_o
     assert notifier_state.get(record_key(stale["notification_id"])).value["status"] == "sent"
 
 
+def test_through_dapr_an_attempt_in_progress_is_a_conflict_for_the_caller(gateway, notifier_state):
+    """Dapr turns the 409 into gRPC ALREADY_EXISTS; the gateway makes it a Conflict (retry later), not an outage."""
+    from webapp.dapr_gateway import Conflict
+    from webapp.notifier import record_key
+    note = a_notification()
+    notifier_state.create(record_key(note["notification_id"]),
+                          {**note, "status": "claimed", "claimed_at": datetime.now(timezone.utc).isoformat()})
+    with pytest.raises(Conflict):
+        gateway.invoke("notification-service", "notify", note)
+
+
 def test_a_failed_delivery_gives_up_its_claim_so_the_retry_delivers_at_once(stack, notifier_state):
     from webapp.notifier import record_key
     # The channel fails for real: the binding must create a folder where a file already is.
@@ -149,3 +160,23 @@ def test_an_overdue_alert_is_sent_once_even_after_the_notifiers_record_expired(a
     assert gateway.get(sweep.overdue_marker_key(task.id)).exists
     service.delete(owner, task.id, store.load(owner, task.id).version)
     eventually(lambda: not gateway.get(sweep.overdue_marker_key(task.id)).exists)
+
+
+def test_an_alert_another_attempt_is_delivering_does_not_hold_up_the_sweep(app, stack, user, other_user,
+                                                                           notifier_state):
+    from webapp.notifier import record_key
+    due = datetime.now(timezone.utc).replace(second=0, microsecond=0) - timedelta(hours=1)
+    alerts = {}
+    for browser in (user, other_user):
+        with browser.client.session_transaction() as session:
+            user_id = session["profile"]["id"]
+        with app.app_context():
+            task = service.create(user_id, TaskFields("Overdue somewhere", due_at=due))
+        alerts[user_id] = f"overdue-{task.id}-{due:%Y%m%dT%H%M}"
+    (busy, busy_alert), (free, free_alert) = alerts.items()
+    notifier_state.create(record_key(busy_alert), {"notification_id": busy_alert, "status": "claimed",
+                                                   "claimed_at": datetime.now(timezone.utc).isoformat()})
+    with app.app_context():
+        counts = sweep.run()  # every user of this test session
+    assert counts["skipped"] >= 1
+    assert len(deliveries(stack, free, free_alert)) == 1 and deliveries(stack, busy, busy_alert) == []

@@ -291,13 +291,20 @@ class DaprGateway:
     # -- service invocation ----------------------------------------------
 
     def invoke(self, app_id: str, method: str, data: dict, timeout_seconds: float | None = None) -> Any:
-        """POST ``data`` as JSON to ``method`` of ``app_id``; return its JSON reply."""
+        """POST ``data`` as JSON to ``method`` of ``app_id``; return its JSON reply.
+
+        ``Rejected`` when the callee answers 4xx, ``Conflict`` when it answers 409.
+        """
         try:
             resp = self.client.invoke_method(app_id, method, data=_dumps(data),
                                              content_type="application/json", http_verb="POST",
                                              timeout=timeout_seconds or self.settings.timeout_seconds)
         except Exception as err:
-            # Over gRPC, the callee's 4xx reply arrives as UNKNOWN with the HTTP reason phrase.
+            # Over gRPC, the callee's 4xx reply arrives as UNKNOWN with the HTTP reason phrase,
+            # except a few Dapr maps to their own codes: 409 is ALREADY_EXISTS "Conflict".
+            if isinstance(err, grpc.RpcError) and err.code() == grpc.StatusCode.ALREADY_EXISTS \
+                    and err.details() == "Conflict":
+                raise Conflict(f"invoke {app_id}/{method}: {err.details()}") from err
             if isinstance(err, grpc.RpcError) and err.code() == grpc.StatusCode.UNKNOWN \
                     and (err.details() or "") in _CLIENT_ERROR_PHRASES:
                 raise Rejected(f"invoke {app_id}/{method}: {err.details()}") from err
