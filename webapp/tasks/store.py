@@ -16,29 +16,21 @@ Layout (keys are prefixed by the sidecar with the app-id):
 reading again if anything wrote in between. Clearing the outbox rewrites the
 document, not the revision: the version a client holds stays current.
 
-**Change and event are one write.** Every change writes the task document with
-its event inside (``outbox``) — a single key, so it is atomic on every state
-store. After the write, ``flush`` publishes what is in the outbox and clears it
-(ETag-guarded). If the broker is down the events stay in the document and are
-published by a later ``flush`` (the relay: the user's next change, or the cron
-sweep), so nothing is lost; an event may go out twice, which subscribers
-de-duplicate on its id. Deletes are included: the tombstone carries the event,
-and stays (out of the lists, by its row) until its TTL ends, so a delete can
-be undone; the sweep drops the ids of expired tombstones from the index.
+**Change and event are one write**: the task document with its event inside
+(``outbox``), one key, atomic on every store. ``flush`` then publishes the
+outbox and clears it (ETag-guarded). If the broker is down the events wait in
+the document for a later ``flush`` (the user's next change, or the relay), so
+nothing is lost; an event may go out twice, and subscribers de-duplicate on
+its id. A deletion's event rides in the tombstone, which stays (out of the
+lists, by its row) until its TTL ends, so a delete can be undone; the sweep
+drops the ids of expired tombstones from the index.
 
-**Listing** (``listing.py``) reads the index's rows, then only the page's tasks.
-Redis transactions do not roll back when one ETag check fails, so each write
-is shaped so that a partial failure can only leave a harmless *dangling id* or
-a *stale row* in the index, never a task the index lost:
-
-* create: task + index (index ETag-guarded) in one transaction; on a conflict
-  the whole transaction is retried with a fresh index (rewriting the new task
-  is harmless);
-* edit / complete / reopen / delete: one ETag-guarded write of the task (the
-  change itself), then its row in the index (ETag-guarded, retried). A row
-  that missed its update only misplaces the task in the list: the page shows
-  the task as read, drops it if it no longer matches the filters, and repairs
-  the row; the periodic sweep repairs every row.
+Redis transactions do not roll back when one ETag check fails, so a partial
+failure may only leave a harmless *dangling id* or *stale row* in the index
+(``listing.py`` and the sweep repair them), never a task the index lost:
+a create writes task + index (ETag-guarded; created once under a lock) in one
+transaction, retried whole on a conflict; a change writes the task, then its
+row (ETag-guarded, retried).
 """
 
 from __future__ import annotations
