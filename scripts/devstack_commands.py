@@ -1,0 +1,88 @@
+"""The command line and environment of each process of the stack: Redis, the Dapr scheduler, and a
+daprd plus a gunicorn per app (the same flags the Dapr CLI gets from dapr.yaml)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from devstack_ports import APPS, AppPorts, Ports
+from devstack_provision import ROOT
+
+
+def redis_argv(port: int, data_dir: Path) -> list[str]:
+    return ["redis-server", "--port", str(port), "--bind", "127.0.0.1",
+            "--dir", str(data_dir), "--save", "60 1", "--appendonly", "no",
+            "--protected-mode", "yes", "--loglevel", "warning"]
+
+
+def scheduler_argv(dapr_bin: Path, p: Ports, data_dir: Path) -> list[str]:
+    return [
+        str(dapr_bin / "scheduler"), "--listen-address", "127.0.0.1",
+        "--port", str(p.scheduler), "--override-broadcast-host-port", f"localhost:{p.scheduler}",
+        "--healthz-port", str(p.scheduler_health), "--healthz-listen-address", "127.0.0.1",
+        "--metrics-port", str(p.scheduler_metrics),
+        "--etcd-data-dir", str(data_dir), "--etcd-client-port", str(p.etcd_client),
+        "--etcd-initial-cluster", f"dapr-scheduler-server-0=http://localhost:{p.etcd_peer}",
+        "--log-level", "warn",
+    ]
+
+
+def daprd_argv(dapr_bin: Path, app_id: str, ports: AppPorts, scheduler_port: int,
+               components_dir: Path, log_level: str) -> list[str]:
+    return [
+        str(dapr_bin / "daprd"), "--app-id", app_id, "--app-port", str(ports.app),
+        "--app-protocol", "http", "--app-channel-address", "127.0.0.1",
+        "--dapr-listen-addresses", "127.0.0.1",
+        "--dapr-http-port", str(ports.http), "--dapr-grpc-port", str(ports.grpc),
+        "--dapr-internal-grpc-port", str(ports.internal), "--metrics-port", str(ports.metrics),
+        "--resources-path", str(components_dir), "--config", str(components_dir / "config.yaml"),
+        "--scheduler-host-address", f"localhost:{scheduler_port}",
+        "--placement-host-address", "",
+        "--enable-app-health-check", "--app-health-check-path", "/healthz",
+        "--app-health-probe-interval", "3", "--dapr-graceful-shutdown-seconds", "5",
+        # Deliveries (events, jobs, bindings) never take more than half of the
+        # app's request threads, so users are served while a consumer is slow.
+        "--app-max-concurrency", "4",
+        "--log-level", log_level,
+    ]
+
+
+def gunicorn_argv(app_id: str, port: int) -> list[str]:
+    return [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"),
+            "--bind", f"127.0.0.1:{port}", APPS[app_id]]
+
+
+def token_env(api_token: str | None, app_token: str | None) -> dict[str, str]:
+    """The Dapr API token and the app token, for whichever is set."""
+    env = {}
+    if api_token:
+        env["DAPR_API_TOKEN"] = api_token
+    if app_token:
+        env["APP_API_TOKEN"] = app_token
+    return env
+
+
+def sidecar_env(redis_port: int, api_token: str | None, app_token: str | None) -> dict[str, str]:
+    """What a daprd needs on top of this environment: the components' Redis, the tokens."""
+    return {"TASKBOARD_REDIS_HOST": f"127.0.0.1:{redis_port}", "TASKBOARD_REDIS_PASSWORD": "",
+            **token_env(api_token, app_token)}
+
+
+def app_env(app_id: str, ports: AppPorts, run_dir: Path, workers: int, extra: dict[str, str],
+            api_token: str | None, app_token: str | None) -> dict[str, str]:
+    """What an app's gunicorn needs on top of this environment (``extra`` overrides the defaults)."""
+    return {
+        "DAPR_HTTP_PORT": str(ports.http),
+        "DAPR_GRPC_PORT": str(ports.grpc),
+        "TASKBOARD_APP_ID": app_id,
+        "PORT": str(ports.app),
+        "TASKBOARD_METRICS_PORT": str(ports.app_metrics),
+        "TASKBOARD_METRICS_ADDRESS": "127.0.0.1",
+        # gunicornc -s <run dir>/<app-id>.ctl: one control socket per app, never a shared one.
+        "GUNICORN_CONTROL_SOCKET": str(run_dir / f"{app_id}.ctl"),
+        "WEB_CONCURRENCY": str(workers),
+        "PYTHONUNBUFFERED": "1",
+        **extra,
+        **token_env(api_token, app_token),
+    }

@@ -1,0 +1,85 @@
+"""Where each process of the local stack listens: `make run`'s fixed ports, or free ones for a test session."""
+
+from __future__ import annotations
+
+import random
+import socket
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field, fields
+
+APPS = {
+    # app-id: WSGI target; each app gets its own AppPorts
+    "taskboard": "wsgi:app",
+    "notification-service": "webapp.notifier:create_app()",
+}
+
+_HANDED_OUT: set[int] = set()
+
+
+def free_port() -> int:
+    """A free port below the kernel's ephemeral range (32768+), so no outgoing
+    connection can take it between now and when a process binds it."""
+    while True:
+        port = random.randrange(20000, 32000)
+        if port in _HANDED_OUT:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _HANDED_OUT.add(port)
+        return port
+
+
+def port_open(port: int) -> bool:
+    """Whether something accepts connections on 127.0.0.1:``port``."""
+    with socket.socket() as s:
+        s.settimeout(0.2)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def http_ok(url: str) -> bool:
+    """Whether ``url`` answers 2xx within 2 s (any error or other status: False)."""
+    try:
+        with urllib.request.urlopen(url, timeout=2) as resp:
+            return 200 <= resp.status < 300
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+@dataclass
+class AppPorts:
+    app: int
+    http: int
+    grpc: int
+    internal: int
+    metrics: int  # daprd's
+    app_metrics: int  # the app's (gunicorn master, TASKBOARD_METRICS_PORT)
+
+
+@dataclass
+class Ports:
+    redis: int
+    scheduler: int
+    scheduler_health: int
+    scheduler_metrics: int
+    etcd_client: int
+    etcd_peer: int
+    apps: dict[str, AppPorts] = field(default_factory=dict)
+
+    @classmethod
+    def default(cls) -> "Ports":
+        """Fixed ports of `make run` (the README lists them)."""
+        return cls(redis=6380, scheduler=50006, scheduler_health=50007, scheduler_metrics=50008,
+                   etcd_client=52379, etcd_peer=52380,
+                   apps={"taskboard": AppPorts(8000, 3500, 50001, 50011, 9090, 9464),
+                         "notification-service": AppPorts(8001, 3501, 50002, 50012, 9091, 9465)})
+
+    @classmethod
+    def free(cls) -> "Ports":
+        """Ephemeral ports for a test session, never colliding with `make run`."""
+        return cls(redis=free_port(), scheduler=free_port(), scheduler_health=free_port(),
+                   scheduler_metrics=free_port(), etcd_client=free_port(), etcd_peer=free_port(),
+                   apps={app: AppPorts(*(free_port() for _ in fields(AppPorts))) for app in APPS})
