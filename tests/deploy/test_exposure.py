@@ -9,7 +9,7 @@ import re
 import pytest
 
 from .conftest import RENDERINGS
-from .test_manifests import APP_METRICS_PORT, app_deployments, by_kind, container, env_of
+from .manifests import APP_METRICS_PORT, app_deployments, by_kind, container, env_of
 
 DENY_ALL = {"0.0.0.0/0", "::/0"}
 CONVERTER = re.compile(r"<(?:(\w+)(?:\(([^)]*)\))?:)?(\w+)>")
