@@ -39,3 +39,21 @@ def test_a_burst_of_creates_by_one_user_is_never_a_409(http):
     listed = {t["id"] for t in http.call("GET", "/api/v1/tasks?per_page=100")[1]["items"]}
     # Every 201 is listed: the user's first creates race to create their index, too.
     assert created and created <= listed
+
+
+def test_a_create_that_cannot_update_the_index_is_a_503_with_retry_after_on_page_and_api(app, user, gateway):
+    """Another request holds the lock that creates this new user's index through every retry: nothing is stored."""
+    from webapp.tasks import store
+    with user.client.session_transaction() as session:
+        owner = session["profile"]["id"]
+    headers = {"Authorization": f"Bearer {make_token(user, 'busy')}"}
+    with gateway.lock(f"create:{store.index_key(owner)}", "another-request", expiry_seconds=30):
+        page = user.form_post("/tasks/new", {"title": "Not now", "status": "pending", "priority": "medium",
+                                             "recurrence": "none"})
+        api = user.client.post("/api/v1/tasks", json={"title": "Not now either"}, headers=headers)
+    assert page.status_code == 503 and page.headers["Retry-After"]
+    assert "try again" in page.get_data(as_text=True)
+    assert api.status_code == 503 and api.headers["Retry-After"] and api.get_json()["status"] == 503
+    assert user.client.get("/api/v1/tasks", headers=headers).get_json()["items"] == []
+    created = user.client.post("/api/v1/tasks", json={"title": "Now"}, headers=headers)
+    assert created.status_code == 201  # the lock is free again
