@@ -33,7 +33,10 @@ def update(key: str, change: Callable[[list[dict]], list[dict] | None]) -> bool:
         new_items = change(items)
         if new_items is None:
             return False
-        gateway().save(key, {"items": new_items}, etag=etag)
+        if etag is None:  # a new list: of two first writers, one must conflict and re-read
+            gateway().create(key, {"items": new_items})
+        else:
+            gateway().save(key, {"items": new_items}, etag=etag)
         return True
 
     return retry_on_conflict(attempt, f"list:{key.split(':', 1)[0]}")

@@ -149,3 +149,28 @@ def test_deleting_a_task_removes_its_history_and_a_late_event_does_not_bring_it_
     gateway.publish(app.config["TASK_EVENTS_TOPIC"], late, built.publish_metadata(late))
     eventually(lambda: gateway.get(f"processed:task-events:{late['event_id']}").exists)
     assert not gateway.get(f"activity:{task_id}").exists
+
+
+def test_concurrent_first_appends_to_a_new_list_lose_nothing(app, gateway):
+    """A new task's first events, a new user's first notifications: the list does not exist yet."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from webapp import state_lists
+    from webapp.dapr_gateway import Conflict
+    lost_races = 0
+    for _ in range(5):
+        key = f"activity:probe-{uuid.uuid4().hex}"
+
+        def append(i):
+            with app.app_context():
+                try:
+                    return i if state_lists.append(key, {"id": f"e{i}"}, limit=100) else None
+                except Conflict:  # kept conflicting through every retry: reported, not lost silently
+                    return None
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            stored = {f"e{i}" for i in pool.map(append, range(8)) if i is not None}
+        listed = {e["id"] for e in gateway.get(key).value["items"]}
+        assert stored, "no append succeeded"
+        lost_races += len(stored - listed)
+    assert lost_races == 0
