@@ -95,55 +95,78 @@ async def open_point(op: Op, rate: float, duration: float, *, start_index: int =
     when the window starts and when it ends (e.g. to read CPU counters over exactly the window);
     its two results are in ``result.probes``.
     """
-    result = PointResult(offered_rps=rate, duration_s=duration)
-    total = int(rate * duration)
-    errors: Counter[str] = Counter()
-    lags: list[float] = []
-    inflight = 0
-    slots = asyncio.Semaphore(max_inflight)
-    clock = time.perf_counter  # uvloop's loop.time() has millisecond resolution only
+    point = _OpenPoint(op, PointResult(offered_rps=rate, duration_s=duration), start_index, max_inflight)
     async with new_session(max_inflight) as session:
-        t0 = clock() + 0.05
+        t0 = _clock() + 0.05
         first_probe = probe() if probe else None
-        window_end = t0 + duration
-        done_in_window = 0
+        point.window_end = t0 + duration
+        tasks = await point.offer(session, t0, rate, int(rate * duration))
+        await _sleep_until(point.window_end)
+        if probe:
+            point.result.probes = (first_probe, probe())
+        await point.collect(tasks, grace)
+    return point.summarise()
 
-        async def one(i: int, scheduled: float) -> None:
-            nonlocal inflight, done_in_window
-            async with slots:
-                inflight += 1
-                result.max_inflight = max(result.max_inflight, inflight)
-                lags.append((clock() - scheduled) * 1000)
-                try:
-                    err = await op(session, start_index + i)
-                except asyncio.TimeoutError:
-                    err = "timeout"
-                except aiohttp.ClientError as exc:
-                    err = type(exc).__name__
-                finally:
-                    inflight -= 1
-            finished = clock()
-            if err is None:
-                result.ok += 1
-                result.latencies_ms.append((finished - scheduled) * 1000)
-                if finished <= window_end:
-                    done_in_window += 1
-            else:
-                errors[err] += 1
 
+_clock = time.perf_counter  # uvloop's loop.time() has millisecond resolution only
+
+
+async def _sleep_until(moment: float) -> None:
+    remaining = moment - _clock()
+    if remaining > 0:
+        await asyncio.sleep(remaining)
+
+
+class _OpenPoint:
+    """The bookkeeping of one open-model point: slots, send lags, errors, completions in the window."""
+
+    def __init__(self, op: Op, result: PointResult, start_index: int, max_inflight: int):
+        self.op = op
+        self.result = result
+        self.start_index = start_index
+        self.slots = asyncio.Semaphore(max_inflight)
+        self.window_end = 0.0
+        self.errors: Counter[str] = Counter()
+        self.lags: list[float] = []
+        self.inflight = 0
+        self.done_in_window = 0
+
+    async def offer(self, session: aiohttp.ClientSession, t0: float, rate: float,
+                    total: int) -> list[asyncio.Future]:
+        """Start operation ``i`` at ``t0 + i / rate`` (or as soon as the loop can), whatever the others do."""
         tasks = []
         for i in range(total):
             scheduled = t0 + i / rate
-            delay = scheduled - clock()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.ensure_future(one(i, scheduled)))
-        result.scheduled = total
-        remaining = window_end - clock()
-        if remaining > 0:
-            await asyncio.sleep(remaining)
-        if probe:
-            result.probes = (first_probe, probe())
+            await _sleep_until(scheduled)
+            tasks.append(asyncio.ensure_future(self.one(session, i, scheduled)))
+        self.result.scheduled = total
+        return tasks
+
+    async def one(self, session: aiohttp.ClientSession, i: int, scheduled: float) -> None:
+        """Operation ``i``: waits for a slot, runs, and counts from its scheduled start."""
+        async with self.slots:
+            self.inflight += 1
+            self.result.max_inflight = max(self.result.max_inflight, self.inflight)
+            self.lags.append((_clock() - scheduled) * 1000)
+            try:
+                err = await self.op(session, self.start_index + i)
+            except asyncio.TimeoutError:
+                err = "timeout"
+            except aiohttp.ClientError as exc:
+                err = type(exc).__name__
+            finally:
+                self.inflight -= 1
+        finished = _clock()
+        if err is None:
+            self.result.ok += 1
+            self.result.latencies_ms.append((finished - scheduled) * 1000)
+            if finished <= self.window_end:
+                self.done_in_window += 1
+        else:
+            self.errors[err] += 1
+
+    async def collect(self, tasks: list[asyncio.Future], grace: float) -> None:
+        """Wait ``grace`` s for the operations still running, cancel the rest; count them and any crash."""
         pending = [t for t in tasks if not t.done()]
         if pending:
             _, still = await asyncio.wait(pending, timeout=grace)
@@ -151,16 +174,19 @@ async def open_point(op: Op, rate: float, duration: float, *, start_index: int =
                 t.cancel()
             if still:
                 await asyncio.gather(*still, return_exceptions=True)
-                errors["not finished within grace"] += len(still)
+                self.errors["not finished within grace"] += len(still)
         for t in tasks:
             if t.done() and not t.cancelled() and t.exception() is not None:
-                errors[type(t.exception()).__name__] += 1
-    result.errors = sum(errors.values())
-    result.error_kinds = dict(errors)
-    result.achieved_rps = done_in_window / duration
-    lags.sort()
-    result.send_lag_p99_ms = percentile(lags, 99)
-    return result
+                self.errors[type(t.exception()).__name__] += 1
+
+    def summarise(self) -> PointResult:
+        result = self.result
+        result.errors = sum(self.errors.values())
+        result.error_kinds = dict(self.errors)
+        result.achieved_rps = self.done_in_window / result.duration_s
+        self.lags.sort()
+        result.send_lag_p99_ms = percentile(self.lags, 99)
+        return result
 
 
 async def closed_capacity(op: Op, concurrency: int, duration: float, *, start_index: int = 0,
