@@ -14,7 +14,7 @@ from datetime import datetime
 from flask import current_app
 
 from . import activity, notifications, reminders, sweep
-from .dapr_gateway import Delete, NotFound
+from .dapr_gateway import NotFound, Upsert
 from .tasks import service, store
 from .tasks.model import Task
 from .events import TASK_EVENT_TYPES
@@ -93,9 +93,23 @@ def _not_someone_elses(data: dict) -> bool:
     return not item.exists or item.value.get("owner") == data["user_id"]
 
 
-def forget(task_id: str) -> None:
-    """Remove what the app keeps about a deleted task beside it: its history and its overdue marker."""
-    gateway().transact([Delete(activity.history_key(task_id)), Delete(sweep.overdue_marker_key(task_id))])
+def _set_ttl(task_id: str, ttl_seconds: int) -> None:
+    """Give a task's history and overdue marker a TTL (``store.PERSIST``: none) in one read and one write."""
+    gw = gateway()
+    keys = [activity.history_key(task_id), sweep.overdue_marker_key(task_id)]
+    items = [it for it in gw.get_many(keys) if it.exists]
+    if items:
+        gw.transact([Upsert(it.key, it.value, etag=it.etag, ttl_seconds=ttl_seconds) for it in items])
+
+
+def expire_with_tombstone(task_id: str) -> None:
+    """A deleted task's history and marker expire when its tombstone can no longer be restored."""
+    _set_ttl(task_id, store.UNDO_SECONDS)
+
+
+def keep_again(task_id: str) -> None:
+    """An undone deletion: the history and marker are the task's again, without a TTL."""
+    _set_ttl(task_id, store.PERSIST)
 
 
 def on_task_event(data: dict) -> None:
@@ -104,8 +118,11 @@ def on_task_event(data: dict) -> None:
     task = _live_task(data)
     if task is not None:
         activity.record(data)  # a late event of a deleted task must not re-create its history
+        if data["type"] == "task.created" and "restored" in (data.get("changes") or []):
+            keep_again(data["task_id"])
     elif data["type"] == "task.deleted" and _not_someone_elses(data):
-        forget(data["task_id"])
+        activity.record(data)  # shown again if the deletion is undone
+        expire_with_tombstone(data["task_id"])
     reminders.sync_with(data["user_id"], data["task_id"], task, created=data["type"] == "task.created")
     if data["type"] == "task.completed":
         notifications.send(

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import app_config, eventually
+from tests.integration.test_events_and_inbox import redis_ttl
 from webapp import sweep
 from webapp.tasks import service, store
 from webapp.tasks.model import TaskFields
@@ -156,10 +157,11 @@ def test_an_overdue_alert_is_sent_once_even_after_the_notifiers_record_expired(a
         sweep.sweep_user(owner, now + timedelta(minutes=10))
     assert len(deliveries(stack, owner, f"overdue-{task.id}-{later_due:%Y%m%dT%H%M}")) == 1
     assert len(deliveries(stack, owner, alert_id)) == 1
-    # The marker goes with the task.
-    assert gateway.get(sweep.overdue_marker_key(task.id)).exists
+    # The marker has no TTL while the task lives, and goes with it (once its deletion can no longer be undone).
+    marker = sweep.overdue_marker_key(task.id)
+    assert gateway.get(marker).exists and redis_ttl(stack, "taskboard", marker) == -1
     service.delete(owner, task.id, store.load(owner, task.id).version)
-    eventually(lambda: not gateway.get(sweep.overdue_marker_key(task.id)).exists)
+    assert 0 < eventually(lambda: max(redis_ttl(stack, "taskboard", marker), 0)) <= store.UNDO_SECONDS
 
 
 def test_an_alert_another_attempt_is_delivering_does_not_hold_up_the_sweep(app, stack, user, other_user,

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import urllib.error
 import urllib.request
 import uuid
 
 from tests.conftest import eventually
+from webapp.tasks.model import TaskFields
 
 
 def test_completion_notifies_through_notification_service_into_the_inbox(user):
@@ -136,19 +138,47 @@ def test_a_task_event_without_a_timestamp_is_dropped_not_retried(stack, gateway)
         assert not gateway.get(f"activity:{data['task_id']}").exists
 
 
-def test_deleting_a_task_removes_its_history_and_a_late_event_does_not_bring_it_back(app, user, gateway):
-    from webapp import events as built
+def redis_ttl(stack, app_id: str, key: str) -> int:
+    """Seconds until a state key expires (-1: never, -2: no such key), read from the stack's Redis."""
+    out = subprocess.run(["redis-cli", "-p", str(stack.ports.redis), "TTL", f"{app_id}||{key}"],
+                         capture_output=True, text=True, check=True)
+    return int(out.stdout.strip())
+
+
+def test_a_deleted_tasks_history_expires_with_its_tombstone_and_an_undo_keeps_it(app, stack, user, gateway):
+    from webapp.tasks import service, store
     task_id = user.create_task(title="Short-lived")
     eventually(lambda: gateway.get(f"activity:{task_id}").exists)
+    assert redis_ttl(stack, "taskboard", f"activity:{task_id}") == -1
     assert user.action(task_id, "delete").status_code == 302
-    eventually(lambda: not gateway.get(f"activity:{task_id}").exists)
-    # An edit's event redelivered after the deletion was handled (e.g. it had been answered RETRY).
+    # The history now lasts as long as the deletion can be undone, no longer.
+    ttl = eventually(lambda: (lambda t: t > 0 and t)(redis_ttl(stack, "taskboard", f"activity:{task_id}")))
+    assert store.UNDO_SECONDS - 60 < ttl <= store.UNDO_SECONDS
     with user.client.session_transaction() as session:
         user_id = session["profile"]["id"]
-    late = _task_event(task_id=task_id, user_id=user_id)
+    with app.app_context():
+        service.restore(user_id, task_id)
+    eventually(lambda: redis_ttl(stack, "taskboard", f"activity:{task_id}") == -1)
+    types = [e["type"] for e in gateway.get(f"activity:{task_id}").value["items"]]
+    assert types.count("task.created") == 2 and "task.deleted" in types  # created, deleted, restored
+
+
+def test_a_late_event_of_a_deleted_task_does_not_bring_its_history_back(app, user, gateway):
+    """E.g. an edit's event answered RETRY, redelivered after the task was deleted and its history expired."""
+    from webapp import events as built
+    from webapp.tasks import service, store
+    with user.client.session_transaction() as session:
+        user_id = session["profile"]["id"]
+    with app.app_context():
+        task = service.create(user_id, TaskFields("Gone soon"))
+        service.delete(user_id, task.id, store.load(user_id, task.id).version)
+    eventually(lambda: "task.deleted" in [e["type"] for e in
+                                          (gateway.get(f"activity:{task.id}").value or {}).get("items", [])])
+    gateway.delete(f"activity:{task.id}")  # its TTL ran out
+    late = _task_event(task_id=task.id, user_id=user_id)
     gateway.publish(app.config["TASK_EVENTS_TOPIC"], late, built.publish_metadata(late))
     eventually(lambda: gateway.get(f"processed:task-events:{late['event_id']}").exists)
-    assert not gateway.get(f"activity:{task_id}").exists
+    assert not gateway.get(f"activity:{task.id}").exists
 
 
 def test_concurrent_first_appends_to_a_new_list_lose_nothing(app, gateway):
