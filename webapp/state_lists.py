@@ -33,10 +33,7 @@ def update(key: str, change: Callable[[list[dict]], list[dict] | None]) -> bool:
         new_items = change(items)
         if new_items is None:
             return False
-        if etag is None:  # a new list: of two first writers, one must conflict and re-read
-            gateway().create(key, {"items": new_items})
-        else:
-            gateway().save(key, {"items": new_items}, etag=etag)
+        gateway().save_versioned(key, {"items": new_items}, etag)  # of two first writers, one conflicts
         return True
 
     return retry_on_conflict(attempt, f"list:{key.split(':', 1)[0]}")

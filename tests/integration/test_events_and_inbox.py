@@ -204,3 +204,28 @@ def test_concurrent_first_appends_to_a_new_list_lose_nothing(app, gateway):
         assert stored, "no append succeeded"
         lost_races += len(stored - listed)
     assert lost_races == 0
+
+
+def test_concurrent_first_notifications_to_a_new_inbox_lose_nothing(app, gateway):
+    """A new user's first notifications arrive at once: the inbox does not exist yet."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from webapp.dapr_gateway import Conflict
+    from webapp.notifications import inbox
+    lost_races = 0
+    for _ in range(5):
+        user_id = f"probe-{uuid.uuid4().hex}"
+
+        def append(i):
+            with app.app_context():
+                try:
+                    return i if inbox.append(user_id, {"id": f"n{i}", "message": "m", "read": False}) else None
+                except Conflict:  # kept conflicting through every retry: reported, not lost silently
+                    return None
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            stored = {f"n{i}" for i in pool.map(append, range(8)) if i is not None}
+        listed = {e["id"] for e in gateway.get(inbox.head_key(user_id)).value["items"]}
+        assert stored, "no append succeeded"
+        lost_races += len(stored - listed)
+    assert lost_races == 0

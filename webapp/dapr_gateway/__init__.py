@@ -224,6 +224,14 @@ class DaprGateway:
                 error = Conflict(str(error))
             raise error from err
 
+    def save_versioned(self, key: str, value: Any, etag: str | None, ttl_seconds: int | None = None) -> None:
+        """An optimistic write of what was read at ``etag``: over that version, or (``etag`` None) only
+        if the key is still absent. ``Conflict`` when someone wrote first."""
+        if etag is None:
+            self.create(key, value, ttl_seconds=ttl_seconds)
+        else:
+            self.save(key, value, etag=etag, ttl_seconds=ttl_seconds)
+
     def delete(self, key: str, etag: str | None = None) -> None:
         """Delete one item; with ``etag``, raise ``Conflict`` if it changed since."""
         options = StateOptions(concurrency=Concurrency.first_write) if etag else None

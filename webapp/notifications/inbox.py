@@ -80,7 +80,7 @@ def append(user_id: str, entry: dict) -> bool:
             return False
         items = [entry, *items]
         if len(items) <= _head_limit():
-            gateway().save(head_key(user_id), {**head, "items": items}, etag=etag)
+            gateway().save_versioned(head_key(user_id), {**head, "items": items}, etag)
             return True
         keep = max(_head_limit() - SPILL, _head_limit() // 2)
         archive, archive_etag = _read(archive_key(user_id))
@@ -102,7 +102,11 @@ def page(user_id: str, number: int, size: int = PAGE_SIZE) -> Page:
     start = (number - 1) * size
     if start + size > len(items) and head.get("archive_count"):
         archive, _ = _read(archive_key(user_id))
-        items = [*items, *archive.get("items", [])]
+        # A spill that raced another append can leave an entry in both items: show it once.
+        unique: dict[str, dict] = {}
+        for entry in [*items, *archive.get("items", [])]:
+            unique.setdefault(entry["id"], entry)
+        items = list(unique.values())
     newest = head["items"][0]["id"] if head.get("items") else None
     return Page(items[start:start + size], number, max(1, math.ceil(total / size)), total,
                 _unread(head.get("items", [])) + int(head.get("archive_unread", 0)), newest)
@@ -126,7 +130,7 @@ def _save(user_id: str, head: dict, etag: str | None, items: list[dict],
           archive: list[dict] | None = None, archive_etag: str | None = None) -> None:
     """Write the head alone, or the head and the archive in one transaction."""
     if archive is None:
-        gateway().save(head_key(user_id), {**head, "items": items}, etag=etag)
+        gateway().save_versioned(head_key(user_id), {**head, "items": items}, etag)
         return
     gateway().transact([
         Upsert(head_key(user_id), _head_value(items, archive), etag=etag),
