@@ -28,7 +28,7 @@ drops the ids of expired tombstones from the index.
 Redis transactions do not roll back when one ETag check fails, so a partial
 failure may only leave a harmless *dangling id* or *stale row* in the index
 (``listing.py`` and the sweep repair them), never a task the index lost:
-a create writes task + index (ETag-guarded; created once under a lock) in one
+a create writes task + index (ETag-guarded; created if absent) in one
 transaction, retried whole on a conflict; a change writes the task, then its
 row (ETag-guarded, retried).
 """
@@ -36,7 +36,6 @@ row (ETag-guarded, retried).
 from __future__ import annotations
 
 import logging
-import uuid
 from typing import Callable
 
 from flask import current_app
@@ -140,18 +139,18 @@ def _index_to_change(user_id: str) -> Item:
     """The user's index with its ETag, to change it; created (empty) first if missing.
 
     An ETag cannot guard a key that does not exist yet (a write without one is
-    last-write-wins), so the first writes of a user would overwrite each other's
-    index: the index is created once, under the lock store's lock (``Conflict``
-    while another request holds it: retry).
+    last-write-wins: a new user's first concurrent creates overwrote each
+    other's index), so the index is created if absent, once.
     """
     gw = gateway()
     index = gw.get(index_key(user_id))
-    if index.exists:
-        return index
-    with gw.lock(f"create:{index_key(user_id)}", uuid.uuid4().hex):
-        if not gw.get(index_key(user_id)).exists:
-            gw.save(index_key(user_id), {"ids": [], "rows": {}})
-    return gw.get(index_key(user_id))
+    if not index.exists:
+        try:
+            gw.create(index_key(user_id), {"ids": [], "rows": {}})
+        except Conflict:
+            pass  # another request created it first
+        index = gw.get(index_key(user_id))
+    return index
 
 
 def merge_rows(user_id: str, rows: dict[str, list | dict | None]) -> None:
