@@ -4,6 +4,6 @@ notification-service is served from its own factory:
 `gunicorn -c gunicorn.conf.py 'webapp.notifier:create_app()'`.
 """
 
-from webapp import create_app
+from webapp.app import create_app
 
 app = create_app()

@@ -75,7 +75,7 @@ def app_config(stack, **overrides) -> dict:
 @pytest.fixture(scope="session")
 def app(stack):
     """The web app in-process, talking to the taskboard sidecar of the stack."""
-    from webapp import create_app
+    from webapp.app import create_app
     return create_app(app_config(stack))
 
 

@@ -41,7 +41,7 @@ TITLES = {
 def wants_json() -> bool:
     """JSON for the API and the inbound Dapr routes; HTML for pages."""
     path = request.path
-    return path.startswith(("/api/", "/events/", "/job/", "/dapr/", "/bindings/", "/notify")) or (
+    return path.startswith(("/api/", "/events/", "/job/", "/dapr/", "/bindings/")) or (
         request.accept_mimetypes.best == "application/json"
     )
 

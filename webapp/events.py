@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from .tasks.model import Task
+if TYPE_CHECKING:  # annotation only: building events needs no task code (notification-service imports this)
+    from .tasks.model import Task
 
 TASK_EVENT_TYPES = ("task.created", "task.updated", "task.completed", "task.reopened", "task.deleted")
 SOURCE = "taskboard"

@@ -13,7 +13,7 @@ from flask import Blueprint, abort, current_app, jsonify, request
 
 from . import admin, consumers, sweep
 from .dapr_gateway import GatewayError
-from .security import app_token_rejection
+from .app_token import app_token_rejection
 
 log = logging.getLogger(__name__)
 bp = Blueprint("inbound", __name__)

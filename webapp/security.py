@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import hmac
-import logging
 import re
 import unicodedata
 from urllib.parse import quote, unquote
 
-from flask import Flask, current_app, g, jsonify, request, session
+from flask import Flask, g, request, session
 from flask_login import current_user
-
-log = logging.getLogger(__name__)
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "form-action 'self'; frame-ancestors 'none'; base-uri 'self'; object-src 'none'")
@@ -79,18 +75,3 @@ def register(app: Flask) -> None:
             response.headers["Cache-Control"] = "no-store"
         return response
 
-
-def app_token_rejection():
-    """A 401 response unless the caller presents the app API token (when one is configured).
-
-    The sidecar sends ``dapr-api-token`` on every call to the app when its
-    environment has ``APP_API_TOKEN``; the app holds the same value.
-    """
-    expected = current_app.config.get("APP_API_TOKEN")
-    if not expected:
-        return None
-    given = request.headers.get("dapr-api-token", "")
-    if hmac.compare_digest(given.encode(), str(expected).encode()):
-        return None
-    log.warning("inbound %s without a valid app token from %s", request.path, request.remote_addr)
-    return jsonify(error="unauthorized", message="missing or invalid dapr-api-token"), 401

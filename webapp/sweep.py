@@ -16,20 +16,10 @@ from . import notifications, reminders, state_lists, timezones
 from .dapr_gateway import Conflict, NotFound, Rejected
 from .sidecar import gateway
 from .tasks import model, store
+from .users_index import all_user_ids
 
 log = logging.getLogger(__name__)
-USERS_INDEX = "users-index"
 PENDING = "outbox-pending-users"
-
-
-def all_user_ids() -> list[str]:
-    items, _ = state_lists.read(USERS_INDEX)
-    return [i["id"] for i in items]
-
-
-def remember_user(user_id: str) -> None:
-    """Add a user to the index the sweep and the reminder reconciliation walk."""
-    state_lists.append(USERS_INDEX, {"id": user_id}, limit=1_000_000)
 
 
 def mark_pending(user_id: str) -> None:

@@ -26,7 +26,7 @@ DAPR_LEVEL_METADATA = {
     "lock": set(),
     "secretstores": set(),
 }
-# Binding metadata the app sends with each request (webapp/notifier: deliver()), so a
+# Binding metadata the app sends with each request (webapp/notifier/delivery.py: deliver()), so a
 # component need not set it.
 BINDING_REQUEST_METADATA = {"fileName", "subject"}
 # Older spellings components-contrib still accepts (common/component/redis/redis.go).

@@ -19,7 +19,7 @@ def inbound_paths() -> dict[str, tuple[str, str]]:
     """{a concrete path: (endpoint, method)} for every URL rule of the inbound blueprint, each
     variable part filled with every value an `any(...)` converter allows, or a sample segment,
     and every route the app subscribes the sidecar to."""
-    from webapp import create_app
+    from webapp.app import create_app
 
     app = create_app({"TESTING": True, "SECRET_KEY": "test", "DAPR_GRPC_PORT": 1, "DAPR_HTTP_PORT": 1})
     adapter = app.url_map.bind("taskboard.example.com")

@@ -116,12 +116,12 @@ def test_timezone_setting_changes_displayed_times(user):
 
 @pytest.mark.parametrize("failure", ["store down", "index kept changing"])
 def test_registration_is_all_or_nothing_when_the_users_index_write_fails(app, gateway, monkeypatch, failure):
-    from webapp import sweep
+    from webapp import users_index
     from webapp.dapr_gateway import Conflict, Unavailable
     real_save = gateway.save
 
     def failing(key, *args, **kwargs):
-        if key == sweep.USERS_INDEX:
+        if key == users_index.USERS_INDEX:
             raise (Unavailable if failure == "store down" else Conflict)(f"users index: {failure}")
         return real_save(key, *args, **kwargs)
     monkeypatch.setattr(gateway, "save", failing)
@@ -136,14 +136,14 @@ def test_registration_is_all_or_nothing_when_the_users_index_write_fails(app, ga
     with browser.client.session_transaction() as session:
         user_id = session["profile"]["id"]
     with app.app_context():
-        assert user_id in sweep.all_user_ids()  # background work sees the new user
+        assert user_id in users_index.all_user_ids()  # background work sees the new user
 
 
 def test_an_id_left_in_the_users_index_by_a_failed_registration_is_harmless(app, gateway, monkeypatch):
-    from webapp import sweep
+    from webapp import sweep, users_index
     from webapp.dapr_gateway import Unavailable
     with app.app_context():
-        before = set(sweep.all_user_ids())
+        before = set(users_index.all_user_ids())
 
     def failing(operations):
         raise Unavailable("account write: store down")
@@ -154,7 +154,7 @@ def test_an_id_left_in_the_users_index_by_a_failed_registration_is_harmless(app,
     assert resp.status_code == 503 and not gateway.get(f"username:{name}").exists
     monkeypatch.undo()
     with app.app_context():
-        dangling = set(sweep.all_user_ids()) - before
+        dangling = set(users_index.all_user_ids()) - before
         assert len(dangling) == 1
         from datetime import datetime, timezone
         counts = sweep.sweep_user(dangling.pop(), datetime.now(timezone.utc))  # no account, no tasks: nothing to do

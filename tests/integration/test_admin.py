@@ -56,7 +56,7 @@ def test_grant_admin_needs_an_existing_account(app):
 
 
 def test_a_configured_but_unclaimed_name_gives_no_admin_right(stack):
-    from webapp import create_app
+    from webapp.app import create_app
     name = unique_name("root")
     configured = create_app(app_config(stack, ADMIN_USERNAMES=name))
     browser = Browser(configured.test_client())

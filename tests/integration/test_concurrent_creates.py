@@ -44,7 +44,7 @@ def test_a_burst_of_creates_by_one_user_is_never_a_409(http):
 def test_a_create_that_stays_busy_is_a_503_with_retry_after_on_page_and_api(stack):
     """What a create answers when its owner's index kept changing through every retry (store.insert's Busy)."""
     from tests.conftest import app_config
-    from webapp import create_app
+    from webapp.app import create_app
     from webapp.errors import Busy
     app = create_app(app_config(stack))
 

@@ -68,7 +68,7 @@ def test_twenty_concurrent_calls_for_one_notification_deliver_it_once(stack):
 
 
 def test_a_claim_in_progress_blocks_a_second_delivery_and_a_stale_one_is_taken_over(stack, notifier_state):
-    from webapp.notifier import record_key
+    from webapp.notifier.delivery import record_key
     fresh, stale = a_notification(), a_notification()
     now = datetime.now(timezone.utc)
     # An attempt that is delivering right now, and one that died two minutes ago mid-delivery.
@@ -87,7 +87,7 @@ def test_a_claim_in_progress_blocks_a_second_delivery_and_a_stale_one_is_taken_o
 def test_through_dapr_an_attempt_in_progress_is_a_conflict_for_the_caller(gateway, notifier_state):
     """Dapr turns the 409 into gRPC ALREADY_EXISTS; the gateway makes it a Conflict (retry later), not an outage."""
     from webapp.dapr_gateway import Conflict
-    from webapp.notifier import record_key
+    from webapp.notifier.delivery import record_key
     note = a_notification()
     notifier_state.create(record_key(note["notification_id"]),
                           {**note, "status": "claimed", "claimed_at": datetime.now(timezone.utc).isoformat()})
@@ -96,7 +96,7 @@ def test_through_dapr_an_attempt_in_progress_is_a_conflict_for_the_caller(gatewa
 
 
 def test_a_failed_delivery_gives_up_its_claim_so_the_retry_delivers_at_once(stack, notifier_state):
-    from webapp.notifier import record_key
+    from webapp.notifier.delivery import record_key
     # The channel fails for real: the binding must create a folder where a file already is.
     blocker = Path(stack.run_dir, "deliveries", f"blocked-{uuid.uuid4().hex[:8]}")
     blocker.write_text("not a folder")
@@ -139,7 +139,7 @@ def owner(user, app):
 
 def test_an_overdue_alert_is_sent_once_even_after_the_notifiers_record_expired(app, stack, owner, notifier_state,
                                                                                gateway):
-    from webapp.notifier import record_key
+    from webapp.notifier.delivery import record_key
     due = datetime.now(timezone.utc).replace(second=0, microsecond=0) - timedelta(hours=3)
     task = service.create(owner, TaskFields("Late invoice", due_at=due))
     alert_id = f"overdue-{task.id}-{due:%Y%m%dT%H%M}"
@@ -166,7 +166,7 @@ def test_an_overdue_alert_is_sent_once_even_after_the_notifiers_record_expired(a
 
 def test_an_alert_another_attempt_is_delivering_does_not_hold_up_the_sweep(app, stack, user, other_user,
                                                                            notifier_state):
-    from webapp.notifier import record_key
+    from webapp.notifier.delivery import record_key
     due = datetime.now(timezone.utc).replace(second=0, microsecond=0) - timedelta(hours=1)
     alerts = {}
     for browser in (user, other_user):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from webapp import create_app
+from webapp.app import create_app
 from tests.conftest import Browser, free_port_pair
 
 

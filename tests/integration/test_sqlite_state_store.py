@@ -21,7 +21,7 @@ def sqlite_app():
     stack = devstack.Stack(Path(tempfile.mkdtemp()), devstack.Ports.free(), workers=1,
                            app_token=secrets.token_urlsafe(16), components_dir=components)
     stack.start()
-    from webapp import create_app
+    from webapp.app import create_app
     ports = stack.ports.apps["taskboard"]
     app = create_app({"DAPR_GRPC_PORT": ports.grpc, "DAPR_HTTP_PORT": ports.http, "TESTING": True,
                       "APP_API_TOKEN": stack.app_token})

@@ -39,7 +39,7 @@ def test_every_state_changing_form_requires_the_csrf_token(app, user):
 
 
 def test_production_cookies_are_secure(stack):
-    from webapp import create_app
+    from webapp.app import create_app
     from tests.conftest import app_config
     prod = create_app(app_config(stack, ENV="production"))
     client = prod.test_client()

@@ -5,7 +5,7 @@ from datetime import datetime
 import pytest
 from werkzeug.datastructures import MultiDict
 
-from webapp import create_app
+from webapp.app import create_app
 from webapp.tasks.forms import TaskForm
 
 

@@ -2,7 +2,7 @@
 
 import socket
 
-from webapp import create_app
+from webapp.app import create_app
 
 
 def _free_port() -> int:

@@ -13,9 +13,10 @@ from flask import Blueprint, abort, flash, redirect, render_template, session, u
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
-from .. import csrf, state_lists
+from .. import state_lists
 from ..auth import users
 from ..events import publish_metadata
+from ..extensions import csrf
 from ..sidecar import gateway
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")

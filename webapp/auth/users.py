@@ -19,6 +19,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..dapr_gateway import Conflict, NotFound, Unavailable, Upsert
 from ..sidecar import gateway, retry_on_conflict
+from ..users_index import remember_user
 
 
 class UsernameTaken(ValueError):
@@ -68,7 +69,6 @@ def register(username: str, password: str, tz: str) -> User:
     and the name stays free; an id whose account write then fails is skipped by
     whoever walks the index (it has no tasks).
     """
-    from ..sweep import remember_user
     gw = gateway()
     user = User(uuid.uuid4().hex, username, tz)
     password_hash = generate_password_hash(password)  # slow on purpose: not while holding the lock

@@ -1,0 +1,96 @@
+"""The web app's factory (app-id ``taskboard``): pages, API, sign-in, CSRF and the inbound Dapr routes."""
+
+from __future__ import annotations
+
+import threading
+
+from flask import Flask, request
+from flask.sessions import SecureCookieSessionInterface
+from flask_login import current_user
+
+from . import admin, api, auth, commands, errors, inbound, notifications, security, sidecar, timezones
+from .base import base_app
+from .dapr_gateway import GatewayError, Unavailable
+from .extensions import csrf, login_manager
+from .tasks import routes as task_routes
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the Taskboard web app."""
+    app = base_app(__name__, test_config)
+    app.config["INBOUND_SUBSCRIPTIONS"] = "taskboard"
+
+    _load_secret_key_lazily(app)  # first: CSRF and sessions need the key
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "strong"
+
+    api.init_app(app, csrf)  # before errors.register: our handlers take precedence over flask-smorest's
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(task_routes.bp)
+    app.register_blueprint(notifications.bp)
+    app.register_blueprint(inbound.bp)
+    app.register_blueprint(admin.bp)
+    csrf.exempt(inbound.bp)
+    errors.register(app)
+    security.register(app)
+    _register_template_helpers(app)
+    commands.register(app)
+    # Browsers and crawlers ask for /favicon.ico whatever the page links; answer it instead of a 404.
+    app.add_url_rule("/favicon.ico", "favicon", lambda: app.send_static_file("favicon.ico"))
+    return app
+
+
+def _register_template_helpers(app: Flask) -> None:
+    @app.template_filter("localtime")
+    def localtime(value):
+        """A stored UTC time in the signed-in user's zone, e.g. 'Mon 3 Mar 2025, 14:05'."""
+        tz = current_user.timezone if current_user.is_authenticated else None
+        local = timezones.to_local(value, tz)
+        return f"{local:%a} {local.day} {local:%b %Y, %H:%M}" if local else ""
+
+    @app.context_processor
+    def unread():
+        if not current_user.is_authenticated:
+            return {}
+        is_admin = admin.is_admin()  # from the session; admin pages re-check the stored right
+        try:
+            return {"unread_count": notifications.unread_count(current_user.id), "is_admin": is_admin}
+        except GatewayError:
+            return {"unread_count": None, "is_admin": is_admin}  # the page still renders; the badge waits
+
+
+class _SecretStoreSessionInterface(SecureCookieSessionInterface):
+    """Signed-cookie sessions whose key is read from the Dapr secret store.
+
+    The key is read per worker process when the first request opens a session
+    (not at import, so nothing connects before gunicorn forks, and a worker
+    may start before its sidecar). While it cannot be read, the request gets a
+    null session and the pages answer 503.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+
+    def open_session(self, app, request):
+        if not app.secret_key:
+            with self._lock:
+                if not app.secret_key:
+                    try:
+                        app.secret_key = sidecar.gateway().secret(app.config["SECRET_KEY_NAME"])
+                    except GatewayError as err:
+                        app.logger.error("cannot read the Flask secret key yet: %s", err)
+                        return None
+        return super().open_session(app, request)
+
+
+def _load_secret_key_lazily(app: Flask) -> None:
+    """Pages need the secret key; health and inbound Dapr routes do not."""
+    app.session_interface = _SecretStoreSessionInterface()
+
+    @app.before_request
+    def require_secret_key():
+        if not app.secret_key and request.blueprint not in ("health", "inbound"):
+            raise Unavailable("the Flask secret key could not be read from the secret store")

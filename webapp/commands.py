@@ -1,0 +1,53 @@
+"""The web app's operator commands: ``flask --app wsgi grant-admin | revoke-admin | reconcile-reminders``."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+from flask.cli import with_appcontext
+
+from . import reminders
+from .auth import users
+from .dapr_gateway import GatewayError, NotFound
+from .users_index import all_user_ids
+
+
+def set_admin(username: str, admin: bool) -> None:
+    """Grant or revoke the operator pages; ``click.ClickException`` for an unknown name or a store failure."""
+    try:
+        user = users.set_admin(username, admin)
+    except NotFound:
+        raise click.ClickException(f"no account named {username!r}") from None
+    except GatewayError as err:
+        raise click.ClickException(f"the state store could not be updated: {err}") from None
+    click.echo(f"{user.username} is {'now' if admin else 'no longer'} an operator")
+
+
+@click.command("grant-admin")
+@click.argument("username")
+@with_appcontext
+def grant_admin(username):
+    """Give an existing account the operator pages (/admin)."""
+    set_admin(username, True)
+
+
+@click.command("revoke-admin")
+@click.argument("username")
+@with_appcontext
+def revoke_admin(username):
+    """Take the operator pages away from an account (effective on its next admin request)."""
+    set_admin(username, False)
+
+
+@click.command("reconcile-reminders")
+@with_appcontext
+def reconcile_reminders():
+    """Re-create reminder jobs missing from the scheduler (e.g. after losing its data)."""
+    counts = reminders.reconcile(all_user_ids())
+    click.echo(f"checked {counts['checked']} reminders, re-created {counts['created']} jobs")
+
+
+def register(app: Flask) -> None:
+    """Add the commands to ``flask --app wsgi``."""
+    for command in (grant_admin, revoke_admin, reconcile_reminders):
+        app.cli.add_command(command)

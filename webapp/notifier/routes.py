@@ -1,0 +1,53 @@
+"""notification-service's one route: ``POST /notify``, called through Dapr service invocation."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, jsonify, request
+
+from ..app_token import app_token_rejection
+from ..dapr_gateway import GatewayError
+from .delivery import KINDS, send_once
+
+log = logging.getLogger(__name__)
+bp = Blueprint("notifier", __name__)
+IN_PROGRESS_RETRY_AFTER = "5"
+
+
+@bp.before_request
+def require_app_token():
+    return app_token_rejection()
+
+
+def _invalid(message: str):
+    return jsonify(error="invalid", message=message), 422
+
+
+@bp.post("/notify")
+def notify():
+    """Deliver and announce one notification; a repeated id has no second delivery."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return _invalid("expected a JSON object")
+    missing = [k for k in ("notification_id", "user_id", "kind", "message") if not body.get(k)]
+    if missing:
+        return _invalid(f"missing {', '.join(missing)}")
+    if body["kind"] not in KINDS:
+        return _invalid(f"unknown kind {body['kind']!r}")
+    notification = {k: str(body[k])[:1000] if body.get(k) is not None else None
+                    for k in ("notification_id", "user_id", "task_id", "kind", "message")}
+    notification_id = notification["notification_id"]
+    try:
+        outcome = send_once(notification)
+    except GatewayError as err:
+        log.error("notification %s not sent: %s", notification_id, err)
+        return jsonify(error="unavailable", message="notification not sent; try again"), 503
+    if outcome == "in_progress":
+        # Another attempt is delivering it now: the caller tries again later and then
+        # gets "duplicate" (or, if that attempt died, delivers it itself).
+        return (jsonify(status="in_progress", notification_id=notification_id), 409,
+                {"Retry-After": IN_PROGRESS_RETRY_AFTER})
+    if outcome == "sent":
+        log.info("notification %s sent to user %s", notification_id, notification["user_id"])
+    return jsonify(status=outcome, notification_id=notification_id)
