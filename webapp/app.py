@@ -8,10 +8,12 @@ from flask import Flask, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
 
-from . import admin, api, auth, commands, errors, inbound, notifications, security, sidecar, timezones
+from . import admin, api, commands, errors, inbound, notifications, security, sidecar, timezones
+from .auth import routes as auth_routes
 from .base import base_app
 from .dapr_gateway import GatewayError, Unavailable
 from .extensions import csrf, login_manager
+from .notifications import routes as notification_routes
 from .tasks import routes as task_routes
 
 
@@ -28,9 +30,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     login_manager.session_protection = "strong"
 
     api.init_app(app, csrf)  # before errors.register: our handlers take precedence over flask-smorest's
-    app.register_blueprint(auth.bp)
+    app.register_blueprint(auth_routes.bp)
     app.register_blueprint(task_routes.bp)
-    app.register_blueprint(notifications.bp)
+    app.register_blueprint(notification_routes.bp)
     app.register_blueprint(inbound.bp)
     app.register_blueprint(admin.bp)
     csrf.exempt(inbound.bp)

@@ -1,7 +1,1 @@
-"""Accounts: register, log in, log out, settings."""
-
-from flask import Blueprint
-
-bp = Blueprint("auth", __name__)
-
-from . import routes  # noqa: E402,F401
+"""Accounts: register, log in, log out, settings, API tokens (the blueprint is ``routes.bp``)."""

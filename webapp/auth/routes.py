@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ..extensions import login_manager
 from ..security import safe_redirect_target
-from . import bp, tokens, users
+from . import tokens, users
 from .forms import LoginForm, RegisterForm, RevokeForm, SettingsForm, TokenForm
 
+bp = Blueprint("auth", __name__)
 NEW_TOKEN = "new_token"  # session key: a token just created, shown once on the page the POST redirects to
 
 
