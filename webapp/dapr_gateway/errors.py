@@ -51,6 +51,8 @@ def _translate(err: Exception, what: str) -> GatewayError:
     return Unavailable(f"{what}: {type(err).__name__}: {err}")
 
 
+# How an ETag mismatch inside a transaction surfaces (gRPC INTERNAL, ERR_STATE_TRANSACTION):
+# Redis's Lua scripts say "failed to set key" / "failed to delete"; SQL stores say "etag".
 _TRANSACTION_ETAG_MARKERS = ("failed to set key", "failed to delete", "etag")
 
 

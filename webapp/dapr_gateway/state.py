@@ -1,0 +1,130 @@
+"""State operations of the gateway: items with ETags, create-if-absent, transactions, and distributed locks."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Any, Iterable, Sequence
+
+import grpc
+from dapr.clients.grpc._request import TransactionalStateOperation, TransactionOperationType
+from dapr.clients.grpc._state import Concurrency, Consistency, StateOptions
+
+from .connection import Connection, log
+from .errors import Conflict, Unavailable, _is_create_refused, _is_transaction_etag_failure
+from .values import Delete, Item, Upsert, _dumps, _loads
+
+
+class StateOperations(Connection):
+    """The state store and the lock store."""
+
+    def get(self, key: str) -> Item:
+        """Read one item; a missing key gives ``Item(value=None, etag=None)``."""
+        try:
+            resp = self.client.get_state(self.settings.state_store, key)
+        except Exception as err:
+            raise self._fail(err, f"get {key}") from err
+        value = _loads(resp.data)
+        return Item(key, value, resp.etag or None if value is not None else None)
+
+    def get_many(self, keys: Sequence[str]) -> list[Item]:
+        """Read many items in one sidecar call, in the order of ``keys``."""
+        if not keys:
+            return []
+        try:
+            resp = self.client.get_bulk_state(self.settings.state_store, list(keys), parallelism=16)
+        except Exception as err:
+            raise self._fail(err, f"bulk get of {len(keys)} keys") from err
+        by_key = {}
+        for entry in resp.items:
+            if entry.error:
+                raise Unavailable(f"bulk get {entry.key}: {entry.error}")
+            value = _loads(entry.data)
+            by_key[entry.key] = Item(entry.key, value, entry.etag or None if value is not None else None)
+        return [by_key.get(k, Item(k, None, None)) for k in keys]
+
+    def save(self, key: str, value: Any, etag: str | None = None, ttl_seconds: int | None = None) -> None:
+        """Write one item; with ``etag``, raise ``Conflict`` if it changed since."""
+        options = StateOptions(concurrency=Concurrency.first_write, consistency=Consistency.strong) if etag else None
+        metadata = {"ttlInSeconds": str(ttl_seconds)} if ttl_seconds else None
+        try:
+            self.client.save_state(self.settings.state_store, key, _dumps(value), etag=etag,
+                                   options=options, state_metadata=metadata)
+        except Exception as err:
+            raise self._fail(err, f"save {key}") from err
+
+    def create(self, key: str, value: Any, ttl_seconds: int | None = None) -> None:
+        """Write ``value`` at ``key`` only if the key is absent; ``Conflict`` if it exists.
+
+        First-write concurrency without an ETag: SQL stores insert-if-absent; Dapr's
+        Redis store refuses it on a key written with first-write concurrency before
+        (so every later write of such a key must carry its ETag).
+        """
+        options = StateOptions(concurrency=Concurrency.first_write, consistency=Consistency.strong)
+        metadata = {"ttlInSeconds": str(ttl_seconds)} if ttl_seconds else None
+        try:
+            self.client.save_state(self.settings.state_store, key, _dumps(value), options=options,
+                                   state_metadata=metadata)
+        except Exception as err:
+            error = self._fail(err, f"create {key}")
+            if isinstance(err, grpc.RpcError) and _is_create_refused(err):
+                error = Conflict(str(error))
+            raise error from err
+
+    def save_versioned(self, key: str, value: Any, etag: str | None, ttl_seconds: int | None = None) -> None:
+        """An optimistic write of what was read at ``etag``: over that version, or (``etag`` None) only
+        if the key is still absent. ``Conflict`` when someone wrote first."""
+        if etag is None:
+            self.create(key, value, ttl_seconds=ttl_seconds)
+        else:
+            self.save(key, value, etag=etag, ttl_seconds=ttl_seconds)
+
+    def delete(self, key: str, etag: str | None = None) -> None:
+        """Delete one item; with ``etag``, raise ``Conflict`` if it changed since."""
+        options = StateOptions(concurrency=Concurrency.first_write) if etag else None
+        try:
+            self.client.delete_state(self.settings.state_store, key, etag=etag, options=options)
+        except Exception as err:
+            raise self._fail(err, f"delete {key}") from err
+
+    def transact(self, operations: Iterable[Upsert | Delete]) -> None:
+        """Apply the operations as one state transaction.
+
+        Raises ``Conflict`` when any ETag did not match.
+        """
+        ops = []
+        for op in operations:
+            if isinstance(op, Upsert):
+                metadata = {"ttlInSeconds": str(op.ttl_seconds)} if op.ttl_seconds else {}
+                ops.append(TransactionalStateOperation(
+                    key=op.key, data=_dumps(op.value), etag=op.etag,
+                    operation_type=TransactionOperationType.upsert, metadata=metadata))
+            else:
+                ops.append(TransactionalStateOperation(
+                    key=op.key, etag=op.etag, operation_type=TransactionOperationType.delete))
+        try:
+            self.client.execute_state_transaction(self.settings.state_store, ops)
+        except Exception as err:
+            error = self._fail(err, f"transaction of {len(ops)} operations")
+            if isinstance(err, grpc.RpcError) and _is_transaction_etag_failure(err):
+                error = Conflict(str(error))
+            raise error from err
+
+    @contextmanager
+    def lock(self, resource: str, owner: str, expiry_seconds: int = 10):
+        """Hold the distributed lock on ``resource`` for the ``with`` block.
+
+        Raises ``Conflict`` when someone else holds it.
+        """
+        try:
+            acquired = self.client.try_lock(self.settings.lock_store, resource, owner, expiry_seconds)
+        except Exception as err:
+            raise self._fail(err, f"lock {resource}") from err
+        if not acquired.success:
+            raise Conflict(f"lock {resource} is held by someone else")
+        try:
+            yield
+        finally:
+            try:
+                self.client.unlock(self.settings.lock_store, resource, owner)
+            except Exception:  # it expires by itself; never mask the block's own error
+                log.warning("could not release lock %s; it expires in %ss", resource, expiry_seconds)

@@ -1,0 +1,85 @@
+"""The gateway's plain values (state items, transaction operations, settings) and their JSON encoding."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from google.protobuf import json_format
+from google.protobuf.any_pb2 import Any as AnyProto
+from google.protobuf.struct_pb2 import Value
+
+
+@dataclass(frozen=True)
+class Item:
+    """A state item: its JSON value (None when missing) and its ETag."""
+
+    key: str
+    value: Any
+    etag: str | None
+
+    @property
+    def exists(self) -> bool:
+        return self.value is not None
+
+
+@dataclass(frozen=True)
+class Upsert:
+    """A transaction operation that writes ``value`` at ``key``."""
+
+    key: str
+    value: Any
+    etag: str | None = None
+    ttl_seconds: int | None = None
+
+
+@dataclass(frozen=True)
+class Delete:
+    """A transaction operation that deletes ``key``."""
+
+    key: str
+    etag: str | None = None
+
+
+@dataclass
+class GatewaySettings:
+    """What the gateway needs to know; built from the Flask config."""
+
+    grpc_address: str
+    http_endpoint: str  # the SDK's constructor waits on the sidecar's HTTP health endpoint
+    state_store: str = "statestore"
+    pubsub: str = "pubsub"
+    secret_store: str = "secretstore"
+    lock_store: str = "lockstore"
+    timeout_seconds: float = 5.0
+    health_timeout_seconds: float = 3.0
+    api_token: str | None = None
+    extra_metadata: dict[str, str] = field(default_factory=dict)
+
+
+def _dumps(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":"), default=_json_default).encode()
+
+
+def _json_default(value: Any):
+    if isinstance(value, datetime):
+        return value.astimezone(timezone.utc).isoformat()
+    if isinstance(value, (set, frozenset)):
+        return sorted(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def _loads(data: bytes | None) -> Any:
+    if not data:
+        return None
+    return json.loads(data)
+
+
+def _any_json(data: dict):
+    """Job data as a packed ``google.protobuf.Value``: the sidecar posts it to the app as plain JSON."""
+    value = json_format.Parse(json.dumps(data, default=_json_default), Value())
+    wrapped = AnyProto()
+    wrapped.Pack(value)
+    return wrapped
