@@ -115,12 +115,17 @@ def calls_per_page(r: dict) -> list[str]:
                 "| tasks | sidecar API calls per page | by method (incl. state-store operations) | Redis commands per page |",
                 "|---:|---:|---|---|"]
         for v in cpp.values():
-            by = ", ".join(f"{k}: {fmt(x, 2)}" for k, x in v["by_method"].items())
-            rc = ", ".join(f"{k}: {fmt(x, 2)}" for k, x in v["redis_commands"].items())
-            out.append(f"| {v['tasks']} | {fmt(v['sidecar_api_calls'], 2)} | {by} | {rc} |")
+            out.append(f"| {v['tasks']} | {fmt(v['sidecar_api_calls'], 2)} | {_by_method_and_redis(v)} |")
         out.append("")
 
     return out
+
+
+def _by_method_and_redis(counts: dict) -> str:
+    """Two table cells: the sidecar calls by method, and the Redis commands."""
+    by = ", ".join(f"{k}: {fmt(x, 2)}" for k, x in counts["by_method"].items())
+    rc = ", ".join(f"{k}: {fmt(x, 2)}" for k, x in counts["redis_commands"].items())
+    return f"{by} | {rc}"
 
 
 def calls_per_write(r: dict) -> list[str]:
@@ -134,10 +139,8 @@ def calls_per_write(r: dict) -> list[str]:
                 "| operation | taskboard sidecar API calls | notification-service sidecar API calls | by method | "
                 "Redis commands |", "|---|---:|---:|---|---|"]
         for op, v in cpw.items():
-            by = ", ".join(f"{k}: {fmt(x, 2)}" for k, x in v["by_method"].items())
-            rc = ", ".join(f"{k}: {fmt(x, 2)}" for k, x in v["redis_commands"].items())
             out.append(f"| {op} | {fmt(v['sidecar_api_calls'], 2)} | {fmt(v.get('notification_sidecar_api_calls'), 2)} | "
-                       f"{by} | {rc} |")
+                       f"{_by_method_and_redis(v)} |")
         out.append("")
 
     return out

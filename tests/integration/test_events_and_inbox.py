@@ -8,6 +8,8 @@ import urllib.error
 import urllib.request
 import uuid
 
+import pytest
+
 from tests.conftest import eventually
 from webapp.tasks.model import TaskFields
 
@@ -181,51 +183,42 @@ def test_a_late_event_of_a_deleted_task_does_not_bring_its_history_back(app, use
     assert not gateway.get(f"activity:{task.id}").exists
 
 
-def test_concurrent_first_appends_to_a_new_list_lose_nothing(app, gateway):
-    """A new task's first events, a new user's first notifications: the list does not exist yet."""
+def _append_to_a_list(key: str, n: int) -> bool:
+    from webapp import state_lists
+    return state_lists.append(f"activity:{key}", {"id": f"e{n}"}, limit=100)
+
+
+def _append_to_an_inbox(key: str, n: int) -> bool:
+    from webapp.notifications import inbox
+    return inbox.append(key, {"id": f"e{n}", "message": "m", "read": False})
+
+
+def _listed(gateway, kind: str, key: str) -> set[str]:
+    from webapp.notifications import inbox
+    stored_at = f"activity:{key}" if kind == "list" else inbox.head_key(key)
+    return {e["id"] for e in gateway.get(stored_at).value["items"]}
+
+
+@pytest.mark.parametrize("kind", ["list", "inbox"])
+def test_concurrent_first_appends_to_a_new_list_lose_nothing(app, gateway, kind):
+    """A new task's first events, a new user's first notifications: the list or inbox does not exist yet."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from webapp import state_lists
     from webapp.dapr_gateway import Conflict
+    append_to = _append_to_a_list if kind == "list" else _append_to_an_inbox
     lost_races = 0
     for _ in range(5):
-        key = f"activity:probe-{uuid.uuid4().hex}"
+        key = f"probe-{uuid.uuid4().hex}"
 
         def append(i):
             with app.app_context():
                 try:
-                    return i if state_lists.append(key, {"id": f"e{i}"}, limit=100) else None
+                    return i if append_to(key, i) else None
                 except Conflict:  # kept conflicting through every retry: reported, not lost silently
                     return None
 
         with ThreadPoolExecutor(max_workers=8) as pool:
             stored = {f"e{i}" for i in pool.map(append, range(8)) if i is not None}
-        listed = {e["id"] for e in gateway.get(key).value["items"]}
         assert stored, "no append succeeded"
-        lost_races += len(stored - listed)
-    assert lost_races == 0
-
-
-def test_concurrent_first_notifications_to_a_new_inbox_lose_nothing(app, gateway):
-    """A new user's first notifications arrive at once: the inbox does not exist yet."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from webapp.dapr_gateway import Conflict
-    from webapp.notifications import inbox
-    lost_races = 0
-    for _ in range(5):
-        user_id = f"probe-{uuid.uuid4().hex}"
-
-        def append(i):
-            with app.app_context():
-                try:
-                    return i if inbox.append(user_id, {"id": f"n{i}", "message": "m", "read": False}) else None
-                except Conflict:  # kept conflicting through every retry: reported, not lost silently
-                    return None
-
-        with ThreadPoolExecutor(max_workers=8) as pool:
-            stored = {f"n{i}" for i in pool.map(append, range(8)) if i is not None}
-        listed = {e["id"] for e in gateway.get(inbox.head_key(user_id)).value["items"]}
-        assert stored, "no append succeeded"
-        lost_races += len(stored - listed)
+        lost_races += len(stored - _listed(gateway, kind, key))
     assert lost_races == 0
