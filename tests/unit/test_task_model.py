@@ -4,7 +4,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from webapp.tasks import model
+from webapp.tasks import fields, model
 from webapp.tasks.model import InvalidTransition, ListQuery, TaskFields
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
@@ -82,7 +82,7 @@ def test_edit_to_completed_sets_and_back_clears_completion():
     ("", ()),
 ])
 def test_normalise_tags(raw, expected):
-    assert model.normalise_tags(raw) == expected
+    assert fields.normalise_tags(raw) == expected
 
 
 def tasks_for_query():

@@ -11,6 +11,7 @@ from flask_smorest import Blueprint as ApiBlueprint
 
 from ..auth import tokens
 from ..tasks import listing, model, service, store
+from ..tasks.fields import NAMES
 from ..tasks.model import ListQuery, TaskFields
 from .schemas import (ProblemSchema, StatusInSchema, TaskInSchema, TaskListQuerySchema, TaskListSchema,
                       TaskOutSchema)
@@ -79,9 +80,7 @@ def _out(task: model.Task, status: int = 200, **headers):
 
 
 def _fields(data: dict) -> TaskFields:
-    return TaskFields(title=data["title"], description=data["description"], status=data["status"],
-                      priority=data["priority"], tags=model.normalise_tags(data["tags"]),
-                      due_at=data["due_at"], remind_at=data["remind_at"], recurrence=data["recurrence"])
+    return TaskFields(**{name: data[name] for name in NAMES})
 
 
 ERRORS = {401: "Unauthorized", 404: "Not found", 409: "Version conflict", 428: "If-Match missing",

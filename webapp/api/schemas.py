@@ -1,49 +1,89 @@
-"""The JSON API's request and response shapes (they generate the OpenAPI document)."""
+"""The JSON API's request and response shapes (they generate the OpenAPI document).
+
+A task's fields come from the declaration (``tasks.fields.FIELDS``): one
+marshmallow field per declared field, in and out.
+"""
 
 from __future__ import annotations
 
-from marshmallow import Schema, ValidationError, fields, validate, validates
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from ..tasks.model import (DESCRIPTION_MAX, PRIORITIES, RECURRENCES, SORTS, STATUSES, TAG_MAX, TAGS_MAX,
-                           TITLE_MAX)
+from ..tasks.fields import CHOICE, DATETIME, FIELDS, TAG_MAX, TAGS, TAGS_MAX, TEXT, FieldSpec
+from ..tasks.model import PRIORITIES, SORTS, STATUSES
 
 
-class TaskInSchema(Schema):
-    title = fields.String(required=True, validate=validate.Length(min=1, max=TITLE_MAX))
-    description = fields.String(load_default="", validate=validate.Length(max=DESCRIPTION_MAX))
-    status = fields.String(load_default="pending", validate=validate.OneOf(STATUSES))
-    priority = fields.String(load_default="medium", validate=validate.OneOf(PRIORITIES))
-    tags = fields.List(fields.String(validate=validate.Length(min=1, max=TAG_MAX)), load_default=list,
-                       validate=validate.Length(max=TAGS_MAX))
-    due_at = fields.AwareDateTime(load_default=None, allow_none=True, default_timezone=None)
-    remind_at = fields.AwareDateTime(load_default=None, allow_none=True)
-    recurrence = fields.String(load_default="none", validate=validate.OneOf(RECURRENCES),
-                               metadata={"description": "Applies once due_at is set."})
+class Parsed(fields.String):
+    """A value typed as text (e.g. an estimate "1h30m"): read with its kind's parser, written back as that text."""
 
-    @validates("title")
-    def title_not_blank(self, value, **_):
-        if not value.strip():
-            raise ValidationError("Title must not be blank.")
+    def __init__(self, spec: FieldSpec, **kwargs):
+        super().__init__(**kwargs)
+        self.spec = spec
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else self.spec.kind.text(value)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return self.spec.kind.parse(text)
+        except ValueError as err:
+            raise ValidationError(str(err)) from None
+
+
+def _doc(spec: FieldSpec) -> dict:
+    return {"metadata": {"description": spec.api_help}} if spec.api_help else {}
+
+
+def field_in(spec: FieldSpec) -> fields.Field:
+    """How the API reads a declared field."""
+    if spec.kind is TEXT:
+        limit = validate.Length(min=1 if spec.required else None, max=spec.max_length or None)
+        if spec.required:
+            return fields.String(required=True, validate=limit, **_doc(spec))
+        return fields.String(load_default=spec.default, validate=limit, **_doc(spec))
+    if spec.kind is CHOICE:
+        return fields.String(load_default=spec.default, validate=validate.OneOf(spec.values), **_doc(spec))
+    if spec.kind is TAGS:
+        return fields.List(fields.String(validate=validate.Length(min=1, max=TAG_MAX)), load_default=list,
+                           validate=validate.Length(max=TAGS_MAX), **_doc(spec))
+    if spec.kind is DATETIME:
+        return fields.AwareDateTime(load_default=None, allow_none=True, **_doc(spec))
+    return Parsed(spec, load_default=spec.default, allow_none=True, **_doc(spec))
+
+
+def field_out(spec: FieldSpec) -> fields.Field:
+    """How the API writes a declared field."""
+    if spec.kind is TAGS:
+        return fields.List(fields.String(), **_doc(spec))
+    if spec.kind is DATETIME:
+        return fields.DateTime(allow_none=True, **_doc(spec))
+    if spec.kind in (TEXT, CHOICE):
+        return fields.String(**_doc(spec))
+    return Parsed(spec, allow_none=True, **_doc(spec))
+
+
+class _TaskIn(Schema):
+    @validates_schema
+    def not_blank(self, data, **_):
+        for spec in FIELDS:
+            if spec.required and spec.kind is TEXT and spec.name in data and not data[spec.name].strip():
+                raise ValidationError(f"{spec.title} must not be blank.", spec.name)
+
+
+TaskInSchema = type("TaskInSchema", (_TaskIn,), {"__module__": __name__, **{s.name: field_in(s) for s in FIELDS}})
+
+TaskOutSchema = Schema.from_dict({
+    "id": fields.String(),
+    **{spec.name: field_out(spec) for spec in FIELDS},
+    "created_at": fields.DateTime(),
+    "updated_at": fields.DateTime(),
+    "completed_at": fields.DateTime(allow_none=True),
+    "version": fields.String(allow_none=True),
+}, name="TaskOutSchema")
 
 
 class StatusInSchema(Schema):
     status = fields.String(required=True, validate=validate.OneOf(STATUSES))
-
-
-class TaskOutSchema(Schema):
-    id = fields.String()
-    title = fields.String()
-    description = fields.String()
-    status = fields.String()
-    priority = fields.String()
-    tags = fields.List(fields.String())
-    due_at = fields.DateTime(allow_none=True)
-    remind_at = fields.DateTime(allow_none=True)
-    recurrence = fields.String()
-    created_at = fields.DateTime()
-    updated_at = fields.DateTime()
-    completed_at = fields.DateTime(allow_none=True)
-    version = fields.String(allow_none=True)
 
 
 class TaskListQuerySchema(Schema):

@@ -1,7 +1,1 @@
-"""Task pages: list, create, detail, edit and the complete / reopen / delete actions."""
-
-from flask import Blueprint
-
-bp = Blueprint("tasks", __name__)
-
-from . import routes  # noqa: E402,F401  (registers the views on bp)
+"""Tasks: the field declaration, the model, its storage and the pages (the blueprint is ``routes.bp``)."""

@@ -1,17 +1,22 @@
-"""Task forms: shape only. Checks that need storage happen in the views."""
+"""Task forms: shape only. Checks that need storage happen in the views.
+
+``TaskForm``'s fields are built from the declaration (``fields.FIELDS``); it
+converts between what the browser sends and ``TaskFields`` in the user's zone.
+"""
 
 from __future__ import annotations
+
+import json
 
 from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
-from .model import (DESCRIPTION_MAX, PRIORITIES, RECURRENCES, SORTS, STATUSES, TAG_MAX, TAGS_MAX, TITLE_MAX,
-                    normalise_tags)
+from .. import timezones
+from .fields import BY_NAME, DATETIME, FIELDS, NAMES, TAG_MAX, FieldSpec
+from .model import SORTS, Task, TaskFields
 
-STATUS_LABELS = {"pending": "Pending", "in_progress": "In progress", "completed": "Completed"}
-RECURRENCE_LABELS = {"none": "Does not repeat", "daily": "Daily", "weekly": "Weekly",
-                     "monthly": "Monthly", "yearly": "Yearly"}
+DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
 
 
 def field_text(field) -> str:
@@ -21,39 +26,78 @@ def field_text(field) -> str:
     return "" if field.data is None else str(field.data)
 
 
-def validate_tags(form, field):
-    tags = normalise_tags(field.data or "")
-    if len(tags) > TAGS_MAX:
-        raise ValidationError(f"At most {TAGS_MAX} tags.")
-    too_long = [t for t in tags if len(t) > TAG_MAX]
-    if too_long:
-        raise ValidationError(f"Each tag is at most {TAG_MAX} characters ({too_long[0][:40]!r} is longer).")
+def _not_blank(message: str):
+    def check(form, field):
+        if field.data is not None and not field.data.strip():
+            raise ValidationError(message)
+    return check
+
+
+def _parses(spec: FieldSpec):
+    def check(form, field):
+        try:
+            spec.kind.parse(field.data or "")
+        except ValueError as err:
+            raise ValidationError(str(err)) from None
+    return check
+
+
+def form_field(spec: FieldSpec):
+    """The WTForms field (unbound) for a declared task field."""
+    if spec.kind is DATETIME:
+        return DateTimeLocalField(spec.label, format=DATETIME_FORMAT, validators=[Optional()])
+    if spec.choices:
+        return SelectField(spec.label, choices=list(spec.choices), default=spec.default)
+    validators = [DataRequired(message=spec.required), _not_blank(spec.required)] if spec.required else [Optional()]
+    if spec.max_length:
+        validators.append(Length(max=spec.max_length))
+    if spec.kind.parse:
+        validators.append(_parses(spec))
+    field_class = TextAreaField if spec.multiline else StringField
+    return field_class(spec.label, validators=validators, description=spec.help)
 
 
 class TaskForm(FlaskForm):
-    title = StringField("Title", validators=[DataRequired(message="Give the task a title."),
-                                             Length(max=TITLE_MAX)])
-    description = TextAreaField("Description", validators=[Optional(), Length(max=DESCRIPTION_MAX)])
-    status = SelectField("Status", choices=[(s, STATUS_LABELS[s]) for s in STATUSES], default="pending")
-    priority = SelectField("Priority", choices=[(p, p.capitalize()) for p in PRIORITIES], default="medium")
-    tags = StringField("Tags", validators=[Optional(), Length(max=TAGS_MAX * (TAG_MAX + 2)), validate_tags],
-                       description="Comma-separated, e.g. work, home")
-    due_at = DateTimeLocalField("Due", format="%Y-%m-%dT%H:%M", validators=[Optional()])
-    remind_at = DateTimeLocalField("Remind me at", format="%Y-%m-%dT%H:%M", validators=[Optional()])
-    recurrence = SelectField("Repeats", choices=[(r, RECURRENCE_LABELS[r]) for r in RECURRENCES], default="none")
+    """A task's fields (one per ``FIELDS`` entry, added below), its version and what the user first saw."""
+
     version = HiddenField()
     # The values as the user first saw them (JSON), so a conflict re-applies only what they changed.
     original = HiddenField()
 
-    EDITABLE = ("title", "description", "status", "priority", "tags", "due_at", "remind_at", "recurrence")
+    EDITABLE = NAMES
 
     def snapshot(self) -> dict[str, str]:
         """The editable fields as the strings the browser shows and sends back."""
         return {name: field_text(self[name]) for name in self.EDITABLE}
 
-    def validate_title(self, field):
-        if field.data is not None and not field.data.strip():
-            raise ValidationError("Give the task a title.")
+    def task_fields(self, tz: str) -> TaskFields:
+        """The validated data as task fields (times typed in zone ``tz``)."""
+        values = {}
+        for spec in FIELDS:
+            data = self[spec.name].data
+            if spec.kind is DATETIME:
+                values[spec.name] = timezones.to_utc(data, tz)
+            elif spec.kind.parse:
+                values[spec.name] = spec.kind.parse(data or "")
+            else:
+                values[spec.name] = data if data is not None else spec.default
+        return TaskFields(**values)
+
+    def fill(self, task: Task, tz: str) -> None:
+        """Show ``task`` (times in zone ``tz``) and remember it as what the user first saw."""
+        for spec in FIELDS:
+            value = getattr(task, spec.name)
+            if spec.kind is DATETIME:
+                local = timezones.to_local(value, tz)
+                self[spec.name].data = local.replace(tzinfo=None) if local else None
+            else:
+                self[spec.name].data = spec.kind.text(value) if spec.kind.parse else value
+        self.version.data = task.version
+        self.original.data = json.dumps(self.snapshot())
+
+    def clear(self, name: str) -> None:
+        """Empty one field (a re-applied edit that removed its value)."""
+        self[name].data = None if BY_NAME[name].kind is DATETIME else ""
 
     def validate_recurrence(self, field):
         if field.data != "none" and not self.due_at.data:
@@ -64,10 +108,18 @@ class TaskForm(FlaskForm):
             raise ValidationError("The reminder must be before the due date.")
 
 
+for _spec in FIELDS:
+    setattr(TaskForm, _spec.name, form_field(_spec))  # WTForms' way to add fields to a form class
+
+
 class ActionForm(FlaskForm):
     """Complete / reopen / delete buttons: the CSRF token and the version read."""
 
     version = HiddenField()
+
+
+def _any(name: str, label: str) -> list[tuple[str, str]]:
+    return [("", label)] + list(BY_NAME[name].choices)
 
 
 class ListFilterForm(FlaskForm):
@@ -77,10 +129,8 @@ class ListFilterForm(FlaskForm):
         csrf = False
 
     q = StringField("Search", validators=[Optional(), Length(max=200)])
-    status = SelectField("Status", choices=[("", "Any status")] + [(s, STATUS_LABELS[s]) for s in STATUSES],
-                         default="", validators=[Optional()])
-    priority = SelectField("Priority", choices=[("", "Any priority")] + [(p, p.capitalize()) for p in PRIORITIES],
-                           default="", validators=[Optional()])
+    status = SelectField("Status", choices=_any("status", "Any status"), default="", validators=[Optional()])
+    priority = SelectField("Priority", choices=_any("priority", "Any priority"), default="", validators=[Optional()])
     tag = StringField("Tag", validators=[Optional(), Length(max=TAG_MAX)])
     sort = SelectField("Sort", choices=list(SORTS.items()), default="updated", validators=[Optional()])
     page = IntegerField("Page", default=1, validators=[Optional(), NumberRange(min=1, max=100000)])

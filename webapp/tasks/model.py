@@ -3,71 +3,41 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import MISSING, asdict, dataclass, field, make_dataclass, replace
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from .. import recurrence
+from .fields import BY_NAME, FIELDS, NAMES
 
-if TYPE_CHECKING:
-    from .rows import Summary
-
-STATUSES = ("pending", "in_progress", "completed")
-PRIORITIES = ("low", "medium", "high")
-RECURRENCES = ("none", "daily", "weekly", "monthly", "yearly")
+STATUSES = BY_NAME["status"].values
+PRIORITIES = BY_NAME["priority"].values
+RECURRENCES = BY_NAME["recurrence"].values
 PRIORITY_RANK = {"high": 0, "medium": 1, "low": 2}
+_SORTABLE = {spec.name: spec for spec in FIELDS if spec.sort}
 SORTS = {
     "updated": "Recently updated",
     "created": "Newest first",
     "due": "Due date",
     "priority": "Priority",
     "title": "Title",
+    **{name: spec.sort for name, spec in _SORTABLE.items()},
 }
-DATETIME_FIELDS = ("due_at", "remind_at", "created_at", "updated_at", "completed_at", "anchor_at")
-TITLE_MAX, DESCRIPTION_MAX, TAGS_MAX, TAG_MAX = 200, 5000, 10, 32
+SYSTEM_DATETIMES = ("created_at", "updated_at", "completed_at", "anchor_at")  # kept by the task, not set by users
 
 
 class InvalidTransition(ValueError):
     """The task cannot move to the asked status from where it is."""
 
 
-@dataclass(frozen=True)
-class TaskFields:
-    """What a user can set on a task (validated by the forms / API schema)."""
-
-    title: str
-    description: str = ""
-    status: str = "pending"
-    priority: str = "medium"
-    tags: tuple[str, ...] = ()
-    due_at: datetime | None = None
-    remind_at: datetime | None = None
-    recurrence: str = "none"
+# What a user can set on a task (validated by the forms / API schema): one attribute per field of ``FIELDS``.
+TaskFields = make_dataclass(
+    "TaskFields",
+    [(s.name, s.kind.type, field(default=MISSING if s.required else s.default)) for s in FIELDS],
+    frozen=True, namespace={"__module__": __name__, "__doc__": "What a user can set on a task."})
 
 
-@dataclass(frozen=True)
-class Task:
-    id: str
-    owner: str
-    title: str
-    description: str
-    status: str
-    priority: str
-    tags: tuple[str, ...]
-    due_at: datetime | None
-    remind_at: datetime | None
-    recurrence: str
-    created_at: datetime
-    updated_at: datetime
-    completed_at: datetime | None = None
-    # Recurring tasks: every instance shares the series id; occurrences are
-    # counted from the anchor (the series' first due time) in the owner's zone.
-    series_id: str | None = None
-    anchor_at: datetime | None = None
-    occurrence: int = 0
-    timezone: str = "UTC"
-    revision: int = 0  # counts changes: the version clients see and events carry
-    etag: str | None = field(default=None, compare=False)  # the state ETag it was read at (for the next write)
+class _TaskBehaviour:
+    """What a task does besides holding its fields (``Task`` adds the fields)."""
 
     @property
     def version(self) -> str:
@@ -82,8 +52,9 @@ class Task:
         """The stored form (the ETag is the store's, not part of the document)."""
         data = asdict(self)
         data.pop("etag")
-        data["tags"] = list(self.tags)
-        for key in DATETIME_FIELDS:
+        for spec in FIELDS:
+            data[spec.name] = spec.dump(getattr(self, spec.name))
+        for key in SYSTEM_DATETIMES:
             data[key] = data[key].isoformat() if data[key] else None
         return data
 
@@ -91,13 +62,11 @@ class Task:
     def from_dict(cls, data: dict, etag: str | None = None) -> "Task":
         """The task from its stored form, read at ``etag``."""
         values = {k: data.get(k) for k in cls.__dataclass_fields__ if k != "etag"}
-        values["tags"] = tuple(data.get("tags") or ())
-        values["description"] = data.get("description") or ""
-        values["recurrence"] = data.get("recurrence") or "none"
+        values.update({spec.name: spec.load(data.get(spec.name)) for spec in FIELDS})
         values["occurrence"] = int(data.get("occurrence") or 0)
         values["revision"] = int(data.get("revision") or 0)
         values["timezone"] = data.get("timezone") or "UTC"
-        for key in DATETIME_FIELDS:
+        for key in SYSTEM_DATETIMES:
             values[key] = datetime.fromisoformat(data[key]) if data.get(key) else None
         return cls(**values, etag=etag)
 
@@ -109,15 +78,23 @@ class Task:
         return bool(self.due_at and not self.is_completed and self.due_at < now)
 
 
-def normalise_tags(raw: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:
-    """Split, trim, lower-case and de-duplicate tags, keeping their order."""
-    parts = raw.split(",") if isinstance(raw, str) else list(raw)
-    seen: dict[str, None] = {}
-    for part in parts:
-        tag = part.strip().lower()
-        if tag:
-            seen.setdefault(tag, None)
-    return tuple(seen)
+# A task: its id and owner, the user's fields (``FIELDS``), then what the app keeps about it.
+Task = make_dataclass("Task", [
+    ("id", str),
+    ("owner", str),
+    *[(s.name, s.kind.type) for s in FIELDS],
+    ("created_at", datetime),
+    ("updated_at", datetime),
+    ("completed_at", datetime | None, field(default=None)),
+    # Recurring tasks: every instance shares the series id; occurrences are
+    # counted from the anchor (the series' first due time) in the owner's zone.
+    ("series_id", str | None, field(default=None)),
+    ("anchor_at", datetime | None, field(default=None)),
+    ("occurrence", int, field(default=0)),
+    ("timezone", str, field(default="UTC")),
+    ("revision", int, field(default=0)),  # counts changes: the version clients see and events carry
+    ("etag", str | None, field(default=None, compare=False)),  # the state ETag it was read at (for the next write)
+], bases=(_TaskBehaviour,), frozen=True, namespace={"__module__": __name__, "__doc__": "A user's task."})
 
 
 def new_task(owner: str, fields: TaskFields, now: datetime, task_id: str | None = None,
@@ -138,8 +115,8 @@ def new_task(owner: str, fields: TaskFields, now: datetime, task_id: str | None 
 
 def _settable(fields: TaskFields) -> dict:
     """The task attributes a user sets, cleaned."""
-    return {**asdict(fields), "title": fields.title.strip(), "description": fields.description.strip(),
-            "tags": tuple(fields.tags)}
+    return {spec.name: spec.kind.clean(value) if (value := getattr(fields, spec.name)) is not None else None
+            for spec in FIELDS}
 
 
 def _with_series(task: Task) -> Task:
@@ -209,14 +186,12 @@ def next_instance(task: Task, now: datetime) -> Task | None:
 
 def fields_of(task: Task) -> TaskFields:
     """The user-settable fields of a task (to re-apply an edit, or to fill a form)."""
-    return TaskFields(task.title, task.description, task.status, task.priority, task.tags,
-                      task.due_at, task.remind_at, task.recurrence)
+    return TaskFields(**{name: getattr(task, name) for name in NAMES})
 
 
 def changed_fields(before: Task, after: Task) -> list[str]:
     """Names of user-visible fields that differ."""
-    names = ("title", "description", "status", "priority", "tags", "due_at", "remind_at", "recurrence")
-    return [n for n in names if getattr(before, n) != getattr(after, n)]
+    return [n for n in NAMES if getattr(before, n) != getattr(after, n)]
 
 
 @dataclass(frozen=True)
@@ -241,6 +216,10 @@ class Page:
     tags: list[str]  # every tag of the user's tasks, for the filter menu
 
 
+def _unset_last(value, key) -> tuple:
+    return (True, 0) if value is None else (False, key(value))
+
+
 def _sort_key(sort: str):
     far = datetime.max.replace(tzinfo=None)
     if sort == "due":
@@ -251,11 +230,14 @@ def _sort_key(sort: str):
         return lambda t: (t.title.lower(), t.id), False
     if sort == "created":
         return lambda t: (t.created_at, t.id), True
+    if sort in _SORTABLE:  # a declared field's sort: ascending, unset last
+        spec = _SORTABLE[sort]
+        return lambda t: (*_unset_last(getattr(t, spec.name), spec.kind.sort_key), t.title.lower()), False
     return lambda t: (t.updated_at, t.id), True
 
 
-def matches(task: Task | Summary, query: ListQuery) -> bool:
-    """Whether a task passes the query's filters and search."""
+def matches(task: Task, query: ListQuery) -> bool:
+    """Whether a task (or its list row, ``rows.Summary``) passes the query's filters and search."""
     needle = query.q.strip().lower()
     return ((not query.status or task.status == query.status)
             and (not query.priority or task.priority == query.priority)
@@ -270,7 +252,7 @@ def in_order(tasks: list, sort: str) -> list:
     return sorted(tasks, key=key, reverse=reverse)
 
 
-def select(tasks: list[Task] | list[Summary], query: ListQuery) -> Page:
+def select(tasks: list, query: ListQuery) -> Page:
     """Filter, search, sort and cut one page out of ``tasks`` (or of their summaries)."""
     matching = in_order([t for t in tasks if matches(t, query)], query.sort)
     per_page = max(1, query.per_page)

@@ -4,47 +4,24 @@ from __future__ import annotations
 
 import json
 
-from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request, session,
+                   url_for)
 from flask_login import current_user, login_required
 
-from .. import activity, timezones
-from ..security import safe_redirect_target
+from .. import activity
 from ..dapr_gateway import Conflict
-from . import bp, listing, model, service, store
+from ..security import safe_redirect_target
+from . import listing, service, store
+from .fields import FIELDS
 from .forms import ActionForm, ListFilterForm, TaskForm
-from .model import InvalidTransition, ListQuery, TaskFields
+from .model import InvalidTransition, ListQuery
+
+bp = Blueprint("tasks", __name__)
 
 
-def form_fields(form: TaskForm) -> TaskFields:
-    tz = current_user.timezone
-    return TaskFields(
-        title=form.title.data or "",
-        description=form.description.data or "",
-        status=form.status.data,
-        priority=form.priority.data,
-        tags=model.normalise_tags(form.tags.data or ""),
-        due_at=timezones.to_utc(form.due_at.data, tz),
-        remind_at=timezones.to_utc(form.remind_at.data, tz),
-        recurrence=form.recurrence.data,
-    )
-
-
-def fill_form(form: TaskForm, task: model.Task) -> None:
-    tz = current_user.timezone
-    form.title.data = task.title
-    form.description.data = task.description
-    form.status.data = task.status
-    form.priority.data = task.priority
-    form.tags.data = ", ".join(task.tags)
-    form.due_at.data = _naive(timezones.to_local(task.due_at, tz))
-    form.remind_at.data = _naive(timezones.to_local(task.remind_at, tz))
-    form.recurrence.data = task.recurrence
-    form.version.data = task.version
-    form.original.data = json.dumps(form.snapshot())
-
-
-def _naive(value):
-    return value.replace(tzinfo=None) if value else None
+@bp.context_processor
+def task_fields():
+    return {"task_fields": FIELDS}  # the detail, conflict and list pages show the declared fields
 
 
 @bp.get("/")
@@ -80,7 +57,7 @@ def list_tasks():
 def new_task():
     form = TaskForm()
     if form.validate_on_submit():
-        task = service.create(current_user.id, form_fields(form), current_user.timezone)
+        task = service.create(current_user.id, form.task_fields(current_user.timezone), current_user.timezone)
         flash(f"Created “{task.title}”.", "success")
         return redirect(url_for("tasks.detail", task_id=task.id))
     status = 422 if form.is_submitted() else 200
@@ -102,12 +79,12 @@ def edit(task_id: str):
     task = store.load(current_user.id, task_id)
     form = TaskForm()
     if request.method == "GET":
-        fill_form(form, task)
+        form.fill(task, current_user.timezone)
         return render_template("tasks/form.html", form=form, task=task)
     if not form.validate_on_submit():
         return render_template("tasks/form.html", form=form, task=task), 422
     try:
-        service.update(current_user.id, task_id, form.version.data, form_fields(form), current_user.timezone)
+        service.update(current_user.id, task_id, form.version.data, form.task_fields(current_user.timezone), current_user.timezone)
     except Conflict:
         return conflict_page("edit", task_id, attempted=form)
     flash("Saved.", "success")
@@ -130,13 +107,13 @@ def conflict_page(action: str, task_id: str, attempted: TaskForm | None = None):
         mine = attempted.snapshot()
         changed = {n for n in TaskForm.EDITABLE if n not in original or mine[n] != original[n]}
         retry_form = TaskForm(formdata=None)
-        fill_form(retry_form, current)
+        retry_form.fill(current, current_user.timezone)
         now = retry_form.snapshot()
         for name in changed:
             if mine[name]:
                 retry_form[name].process_formdata([mine[name]])
             else:
-                retry_form[name].data = None if name in ("due_at", "remind_at") else ""
+                retry_form.clear(name)
         differs = {n for n in changed if mine[n] != now[n]}
     return render_template("tasks/conflict.html", action=action, current=current, attempted=attempted,
                            retry_form=retry_form, differs=differs,

@@ -6,55 +6,48 @@ applies row changes to it; ``webapp/tasks/store.py`` reads and writes it.
 
 from __future__ import annotations
 
+from collections import namedtuple
 from datetime import datetime
-from typing import TYPE_CHECKING, NamedTuple
 
-if TYPE_CHECKING:
-    from .model import Task
+from .fields import FIELDS
+from .model import Task
+
+_ROW_SPECS = tuple(spec for spec in FIELDS if spec.in_row)
+ROW_FIELDS = tuple(spec.name for spec in _ROW_SPECS) + ("created_at", "updated_at", "revision")
 
 
-class Summary(NamedTuple):
+class Summary(namedtuple("_Row", ("id",) + ROW_FIELDS + ("description",), defaults=("",))):
     """What the list needs to filter, sort and page a task: a *row* kept in its owner's index.
 
     The list page reads the index (rows of every task), picks a page, and reads
     only that page's tasks. Searching reads the tasks themselves (descriptions
-    are not in the rows). A row is a JSON array in ``ROW_FIELDS`` order (a
-    user with 1,000 tasks has 1,000 rows to decode on every list page: arrays
-    decode about twice as fast as objects); a tombstone's row is ``tombstone_row(revision)``.
+    are not in the rows). A row is a JSON array in ``ROW_FIELDS`` order: the
+    fields declared ``in_row``, then created, updated, revision (a user with
+    1,000 tasks has 1,000 rows to decode on every list page: arrays decode
+    about twice as fast as objects); a tombstone's row is ``tombstone_row(revision)``.
+    ``description`` is never searched through rows; it is here so ``select`` takes both.
     """
 
-    id: str
-    title: str
-    status: str
-    priority: str
-    tags: tuple[str, ...]
-    due_at: datetime | None
-    created_at: datetime
-    updated_at: datetime
-    revision: int
-    description: str = ""  # never searched through rows; here so ``select`` takes both
+    __slots__ = ()
 
     @classmethod
-    def of(cls, task: "Task") -> "Summary":
-        return cls(task.id, task.title, task.status, task.priority, task.tags, task.due_at,
-                   task.created_at, task.updated_at, task.revision)
+    def of(cls, task: Task) -> "Summary":
+        return cls(task.id, *(getattr(task, name) for name in ROW_FIELDS))
 
     def to_row(self) -> list:
-        return [self.title, self.status, self.priority, list(self.tags),
-                self.due_at.isoformat() if self.due_at else None,
-                self.created_at.isoformat(), self.updated_at.isoformat(), self.revision]
+        return [spec.dump(getattr(self, spec.name)) for spec in _ROW_SPECS] + \
+            [self.created_at.isoformat(), self.updated_at.isoformat(), self.revision]
 
     @classmethod
     def from_row(cls, task_id: str, row: list) -> "Summary":
         """``ValueError`` if ``row`` is not a row (e.g. a tombstone's, or an older layout)."""
         if not is_row(row):
             raise ValueError(f"not a list row: {row!r}")
-        title, status, priority, tags, due, created, updated, revision = row
-        return cls(task_id, title, status, priority, tuple(tags), _parse(due) if due else None,
+        *values, created, updated, revision = row
+        return cls(task_id, *(spec.load(raw) for spec, raw in zip(_ROW_SPECS, values)),
                    _parse(created), _parse(updated), revision)
 
 
-ROW_FIELDS = ("title", "status", "priority", "tags", "due_at", "created_at", "updated_at", "revision")
 TOMBSTONE_ROW = {"deleted": True}  # an older tombstone's row, without its revision: final
 _parse = datetime.fromisoformat
 

@@ -9,7 +9,7 @@ from typing import Callable
 
 from flask import current_app
 
-from .. import events, metrics
+from .. import events, metrics, sweep
 from ..dapr_gateway import GatewayError
 from . import model, store
 from .model import Task, TaskFields
@@ -37,7 +37,6 @@ def _announce(task: Task) -> None:
     except GatewayError as err:
         log.warning("events of task %s stay in its outbox for the relay: %s", task.id, err)
         metrics.EVENTS_FAILED.labels(current_app.config["TASK_EVENTS_TOPIC"]).inc()
-        from .. import sweep
         try:
             sweep.mark_pending(task.owner)
         except GatewayError:

@@ -42,6 +42,7 @@ from flask import current_app
 
 from ..dapr_gateway import Conflict, GatewayError, Item, NotFound, Upsert
 from ..errors import Busy
+from ..events import publish_metadata
 from ..metrics import EVENTS_PUBLISHED
 from ..sidecar import gateway, retry_on_conflict
 from .model import Task
@@ -274,7 +275,6 @@ def flush(task_id: str) -> int:
     pending = (read[0].value or {}).get("outbox", [])
     if not pending:
         return 0
-    from ..events import publish_metadata
     for event in pending:
         gw.publish(topic, event, publish_metadata(event))
         EVENTS_PUBLISHED.labels(topic).inc()

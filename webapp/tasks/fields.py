@@ -1,0 +1,150 @@
+"""Every field a user sets on a task, declared once (``FIELDS``). Pure: no Flask, WTForms or marshmallow.
+
+The declaration drives the task's dataclasses and stored form (``model.py``),
+the list rows (``rows.py``: fields with ``in_row``), the edit form
+(``forms.py``), the API schemas (``api/schemas.py``) and the generic parts of
+the templates (the detail page's facts, the conflict page's comparison, the
+list row's extra line). The form's layout (``templates/tasks/_fields.html``)
+stays explicit. A field's *kind* says how its values are stored (JSON), typed
+as text (form and API), cleaned, shown and sorted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Callable
+
+TITLE_MAX, DESCRIPTION_MAX, TAGS_MAX, TAG_MAX = 200, 5000, 10, 32
+
+
+def _same(value):
+    return value
+
+
+def _text_of(value) -> str:
+    return "" if value is None else str(value)
+
+
+@dataclass(frozen=True)
+class Kind:
+    """How values of one type are stored, read from text, cleaned, shown and sorted."""
+
+    name: str
+    type: Any
+    to_json: Callable[[Any], Any] = _same
+    from_json: Callable[[Any], Any] = _same
+    parse: Callable[[str], Any] | None = None  # text (form, API) → value; ValueError says what is wrong
+    text: Callable[[Any], str] = _text_of  # value → the text ``parse`` reads back
+    show: Callable[[Any], str] = _text_of  # value → what pages show
+    clean: Callable[[Any], Any] = _same  # what a task keeps of a set value
+    sort_key: Callable[[Any], Any] = _same  # never called with None (those sort last)
+
+
+def normalise_tags(raw: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    """Split, trim, lower-case and de-duplicate tags, keeping their order."""
+    parts = raw.split(",") if isinstance(raw, str) else list(raw)
+    seen: dict[str, None] = {}
+    for part in parts:
+        tag = part.strip().lower()
+        if tag:
+            seen.setdefault(tag, None)
+    return tuple(seen)
+
+
+def parse_tags(raw: str) -> tuple[str, ...]:
+    """Tags typed as "work, home"; ``ValueError`` past ``TAGS_MAX`` tags or a tag over ``TAG_MAX`` characters."""
+    tags = normalise_tags(raw or "")
+    if len(tags) > TAGS_MAX:
+        raise ValueError(f"At most {TAGS_MAX} tags.")
+    too_long = [t for t in tags if len(t) > TAG_MAX]
+    if too_long:
+        raise ValueError(f"Each tag is at most {TAG_MAX} characters ({too_long[0][:40]!r} is longer).")
+    return tags
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _from_iso(raw: str | None) -> datetime | None:
+    return datetime.fromisoformat(raw) if raw else None
+
+
+TEXT = Kind("text", str, clean=str.strip, sort_key=str.lower)
+CHOICE = Kind("choice", str)
+TAGS = Kind("tags", tuple[str, ...], to_json=list, from_json=tuple, parse=parse_tags, text=", ".join,
+            show=", ".join, clean=normalise_tags)
+DATETIME = Kind("datetime", datetime | None, to_json=_iso, from_json=_from_iso, show=_iso,
+                sort_key=lambda value: value.replace(tzinfo=None))
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One user-settable task field: its value's kind, how people see it, where it appears."""
+
+    name: str
+    kind: Kind
+    label: str  # the form's label
+    default: Any = None
+    heading: str = ""  # how pages name it (the detail page's facts, the conflict page); default: label
+    required: str = ""  # the message when it is missing or blank; empty: optional
+    max_length: int = 0  # of its text, if limited
+    choices: tuple[tuple[str, str], ...] = ()  # (value, label) for a choice
+    multiline: bool = False
+    help: str = ""  # under the form control
+    api_help: str = ""  # in the OpenAPI document
+    badge: bool = False  # shown as a pill (status, priority)
+    in_facts: bool = False  # in the detail page's facts
+    in_list: bool = False  # on each list row's line (generic part)
+    in_row: bool = False  # kept in the index's list rows: the list filters or sorts on it without reading tasks
+    sort: str = ""  # the list's sort option on it, by that label
+
+    def __post_init__(self):
+        if self.sort and not self.in_row:
+            raise ValueError(f"{self.name}: the list sorts on rows, so a sortable field needs in_row")
+
+    @property
+    def title(self) -> str:
+        return self.heading or self.label
+
+    @property
+    def values(self) -> tuple[str, ...]:
+        return tuple(value for value, _ in self.choices)
+
+    def load(self, raw):
+        """The value from its stored (JSON) form; the default when absent."""
+        return self.default if raw is None else self.kind.from_json(raw)
+
+    def dump(self, value):
+        """The value in its stored (JSON) form."""
+        return None if value is None else self.kind.to_json(value)
+
+    def display(self, value) -> str:
+        """What pages show for ``value`` ("" when there is nothing to show)."""
+        if self.choices:
+            return dict(self.choices).get(value, _text_of(value))
+        return self.kind.show(value)
+
+
+STATUS_CHOICES = (("pending", "Pending"), ("in_progress", "In progress"), ("completed", "Completed"))
+PRIORITY_CHOICES = (("low", "Low"), ("medium", "Medium"), ("high", "High"))
+RECURRENCE_CHOICES = (("none", "Does not repeat"), ("daily", "Daily"), ("weekly", "Weekly"),
+                      ("monthly", "Monthly"), ("yearly", "Yearly"))
+
+FIELDS: tuple[FieldSpec, ...] = (
+    FieldSpec("title", TEXT, "Title", default="", required="Give the task a title.", max_length=TITLE_MAX,
+              in_row=True),
+    FieldSpec("description", TEXT, "Description", default="", max_length=DESCRIPTION_MAX, multiline=True),
+    FieldSpec("status", CHOICE, "Status", default="pending", choices=STATUS_CHOICES, badge=True, in_row=True),
+    FieldSpec("priority", CHOICE, "Priority", default="medium", choices=PRIORITY_CHOICES, badge=True,
+              in_row=True),
+    FieldSpec("tags", TAGS, "Tags", default=(), max_length=TAGS_MAX * (TAG_MAX + 2),
+              help="Comma-separated, e.g. work, home", in_row=True),
+    FieldSpec("due_at", DATETIME, "Due", in_facts=True, in_row=True),
+    FieldSpec("remind_at", DATETIME, "Remind me at", heading="Reminder", in_facts=True),
+    FieldSpec("recurrence", CHOICE, "Repeats", default="none", choices=RECURRENCE_CHOICES, in_facts=True,
+              api_help="Applies once due_at is set."),
+)
+BY_NAME = {spec.name: spec for spec in FIELDS}
+NAMES = tuple(BY_NAME)
