@@ -1,6 +1,6 @@
-"""WSGI entry point of the web app: `gunicorn -c gunicorn.conf.py wsgi:app`.
+"""WSGI entry point of the web app (its factory: webapp/app.py): `gunicorn -c gunicorn.conf.py wsgi:app`.
 
-notification-service is served from its own factory:
+notification-service is served from its own factory (webapp/notifier), which never imports this module:
 `gunicorn -c gunicorn.conf.py 'webapp.notifier:create_app()'`.
 """
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 from flask import Flask, request
 from flask.sessions import SecureCookieSessionInterface
@@ -16,10 +17,13 @@ from .extensions import csrf, login_manager
 from .notifications import routes as notification_routes
 from .tasks import routes as task_routes
 
+ROOT = Path(__file__).resolve().parent.parent
+
 
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the Taskboard web app."""
-    app = base_app(__name__, test_config)
+    app = base_app(__name__, test_config, template_folder=str(ROOT / "templates"),
+                   static_folder=str(ROOT / "static"))
     app.config["INBOUND_SUBSCRIPTIONS"] = "taskboard"
 
     _load_secret_key_lazily(app)  # first: CSRF and sessions need the key

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import config as config_module
 from . import health, observability, sidecar
 from .dapr_gateway import DaprGateway, GatewaySettings
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def make_gateway(config: dict) -> DaprGateway:
@@ -29,9 +25,9 @@ def make_gateway(config: dict) -> DaprGateway:
     ))
 
 
-def base_app(name: str, test_config: dict | None) -> Flask:
+def base_app(name: str, test_config: dict | None, **flask_options) -> Flask:
     """A Flask app with config, the gateway, proxy headers, logging with trace ids, and health routes."""
-    app = Flask(name, template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
+    app = Flask(name, **flask_options)
     app.config.from_mapping(config_module.build(test_config))
     if app.config["PROXY_FIX_HOPS"]:
         hops = app.config["PROXY_FIX_HOPS"]

@@ -35,7 +35,8 @@ UNAVAILABLE_RETRY_AFTER = "5"
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the notification-service app."""
     app = base_app(__name__, {"APP_ID": "notification-service",
-                              "REQUIRED_COMPONENTS": "statestore,pubsub,notify-delivery", **(test_config or {})})
+                              "REQUIRED_COMPONENTS": "statestore,pubsub,notify-delivery", **(test_config or {})},
+                   static_folder=None)  # no pages, no files: its only routes are /notify and the probes
     app.register_blueprint(bp)
     register_errors(app)
     return app
