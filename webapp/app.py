@@ -9,7 +9,8 @@ from flask import Flask, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
 
-from . import admin, api, commands, errors, inbound, notifications, security, sidecar, timezones
+from . import api, commands, errors, inbound, notifications, security, sidecar, timezones
+from .admin import routes as admin_routes
 from .auth import routes as auth_routes
 from .base import base_app
 from .dapr_gateway import GatewayError, Unavailable
@@ -38,7 +39,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(task_routes.bp)
     app.register_blueprint(notification_routes.bp)
     app.register_blueprint(inbound.bp)
-    app.register_blueprint(admin.bp)
+    app.register_blueprint(admin_routes.bp)
     csrf.exempt(inbound.bp)
     errors.register(app)
     security.register(app)
@@ -61,7 +62,7 @@ def _register_template_helpers(app: Flask) -> None:
     def unread():
         if not current_user.is_authenticated:
             return {}
-        is_admin = admin.is_admin()  # from the session; admin pages re-check the stored right
+        is_admin = admin_routes.is_admin()  # from the session; admin pages re-check the stored right
         try:
             return {"unread_count": notifications.unread_count(current_user.id), "is_admin": is_admin}
         except GatewayError:

@@ -39,7 +39,7 @@ def test_the_package_itself_imports_nothing():
     assert "flask" not in loaded
 
 
-@pytest.mark.parametrize("module", ["webapp.auth.users", "webapp.auth.tokens", "webapp.notifications"])
+@pytest.mark.parametrize("module", ["webapp.auth.users", "webapp.auth.tokens", "webapp.notifications", "webapp.admin"])
 def test_domain_modules_do_not_load_pages(module):
     loaded = loaded_after(f"import {module}")
     assert module in loaded
