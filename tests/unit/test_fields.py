@@ -6,6 +6,7 @@ import pytest
 from flask import Flask
 from werkzeug.datastructures import MultiDict
 
+from webapp.api import schemas
 from webapp.api.schemas import TaskInSchema, TaskOutSchema
 from webapp.tasks import fields, model, rows
 from webapp.tasks.forms import TaskForm
@@ -59,3 +60,11 @@ def form_app_context():
     app.config.update(SECRET_KEY="unit", WTF_CSRF_ENABLED=False)
     with app.test_request_context():
         yield
+
+
+def test_a_kind_with_a_text_pattern_publishes_it_in_the_api_schema():
+    kind = fields.Kind("code", str, parse=str.upper, pattern="^[a-z]{3}$")
+    spec = fields.FieldSpec("code", kind, "Code", api_help="Three letters")
+    for field in (schemas.field_in(spec), schemas.field_out(spec)):
+        assert field.metadata == {"description": "Three letters", "pattern": "^[a-z]{3}$"}
+    assert schemas.field_in(spec).deserialize("abc") == "ABC"

@@ -31,7 +31,9 @@ class Parsed(fields.String):
 
 
 def _doc(spec: FieldSpec) -> dict:
-    return {"metadata": {"description": spec.api_help}} if spec.api_help else {}
+    """What the OpenAPI document says of the field beyond its type: its description and its text's pattern."""
+    metadata = {"description": spec.api_help, "pattern": spec.kind.pattern}
+    return {"metadata": {key: value for key, value in metadata.items() if value}}
 
 
 def field_in(spec: FieldSpec) -> fields.Field:

@@ -35,6 +35,7 @@ class Kind:
     to_json: Callable[[Any], Any] = _same
     from_json: Callable[[Any], Any] = _same
     parse: Callable[[str], Any] | None = None  # text (form, API) → value; ValueError says what is wrong
+    pattern: str = ""  # the text ``parse`` accepts, as a regular expression (published in the OpenAPI document)
     text: Callable[[Any], str] = _text_of  # value → the text ``parse`` reads back
     show: Callable[[Any], str] = _text_of  # value → what pages show
     clean: Callable[[Any], Any] = _same  # what a task keeps of a set value
