@@ -4,17 +4,19 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
+REPLICAS ?= 1
 
 .PHONY: run test test-unit dapr browser venv prepare clean help
 
 help:
 	@echo "make run    start Redis, the Dapr scheduler, both sidecars and both apps (Ctrl-C stops all)"
+	@echo "make run REPLICAS=2   two instances of each app (each with its own daprd) behind HAProxy on :8000"
 	@echo "make test   run the whole test suite against the real daprd, Redis and Chromium"
 	@echo "make dapr   build or find the pinned Dapr runtime only"
 	@echo "make prepare  the venv and .run/ (secret key) that \`dapr run -f .\` (dapr.yaml) uses"
 
 run: venv dapr
-	@$(PY) scripts/devstack.py
+	@$(PY) scripts/devstack.py --replicas $(REPLICAS)
 
 test: venv dapr browser
 	@$(PY) -m pytest $(PYTEST_ARGS)

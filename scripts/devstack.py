@@ -29,7 +29,8 @@ if _HERE not in sys.path:
     sys.path.insert(0, _HERE)
 
 import devstack_commands as commands  # noqa: E402
-from devstack_ports import APPS, AppPorts, Ports, free_port, http_ok, port_open  # noqa: E402
+import devstack_proxy as proxy  # noqa: E402
+from devstack_ports import APPS, AppPorts, Ports, app_id_of, free_port, http_ok, port_open  # noqa: E402
 from devstack_processes import COLOURS, Processes, StackError  # noqa: E402
 from devstack_provision import ROOT, daprd_version, prepare_run_dir, provision, secrets_file  # noqa: E402
 
@@ -38,7 +39,12 @@ __all__ = ["APPS", "COLOURS", "ROOT", "AppPorts", "Ports", "Stack", "StackError"
 
 
 class Stack:
-    """Redis + scheduler + (daprd, gunicorn) per app, started and stopped together."""
+    """Redis + scheduler + (daprd, gunicorn) per app instance, started and stopped together.
+
+    With several replicas (``Ports.default/free(replicas)``), each instance is a gunicorn
+    beside its own daprd with the app's app-id, all sharing Redis and the scheduler,
+    and HAProxy (devstack_proxy) is the ingress in front of taskboard's instances.
+    """
 
     def __init__(self, run_dir: Path, ports: Ports, *, console: bool = False,
                  app_token: str | None = None, api_token: str | None = None,
@@ -87,9 +93,12 @@ class Stack:
     def sidecar_env(self) -> dict[str, str]:
         return commands.sidecar_env(self.ports.redis, self.api_token, self.app_token)
 
-    def app_env_for(self, app_id: str) -> dict[str, str]:
-        return commands.app_env(app_id, self.ports.apps[app_id], self.run_dir, self.workers, self.app_env,
-                                self.api_token, self.app_token)
+    def app_env_for(self, instance: str) -> dict[str, str]:
+        extra = dict(self.app_env)
+        if self.ports.proxy and app_id_of(instance) == "taskboard":
+            extra.setdefault("TASKBOARD_PROXY_FIX_HOPS", "1")  # behind the proxy: trust its X-Forwarded-*
+        return commands.app_env(instance, app_id_of(instance), self.ports.apps[instance], self.run_dir,
+                                self.workers, extra, self.api_token, self.app_token)
 
     # -- start / stop ----------------------------------------------------
 
@@ -100,29 +109,31 @@ class Stack:
             self.provision()
         try:
             self.start_infrastructure()
-            for app_id in APPS:
-                self._start_app(app_id)
-                self._start_daprd(app_id)
+            for instance in self.ports.apps:
+                self._start_app(instance)
+                self._start_daprd(instance)
             self._wait_for_apps()
             self._wait_for_invocation()
+            if self.ports.proxy:
+                self._start_proxy()
         except BaseException:
             self.stop()
             raise
         return self
 
     def _wait_for_apps(self) -> None:
-        for app_id, ports in self.ports.apps.items():
-            self._wait(f"daprd of {app_id}",
+        for instance, ports in self.ports.apps.items():
+            self._wait(f"daprd of {instance}",
                        lambda p=ports: self._http_ok(f"http://127.0.0.1:{p.http}/v1.0/healthz"),
-                       timeout=90, proc_name=f"daprd-{app_id}")
-            self._wait(f"{app_id} readiness",
+                       timeout=90, proc_name=f"daprd-{instance}")
+            self._wait(f"{instance} readiness",
                        lambda p=ports: self._http_ok(f"http://127.0.0.1:{p.app}/readyz"),
-                       timeout=60, proc_name=app_id)
+                       timeout=60, proc_name=instance)
 
     def _wait_for_invocation(self) -> None:
         """End to end: each app reachable by app-id through the other's sidecar, which
         also means each sidecar has seen its app healthy (it refuses to call it before)."""
-        first, second = list(self.ports.apps)
+        first, second = list(APPS)
         for caller, callee in ((first, second), (second, first)):
             url = (f"http://127.0.0.1:{self.ports.apps[caller].http}"
                    f"/v1.0/invoke/{callee}/method/healthz")
@@ -155,19 +166,30 @@ class Stack:
         self._wait("scheduler", lambda: self._http_ok(f"http://127.0.0.1:{p.scheduler_health}/healthz"),
                    timeout=60, proc_name="scheduler")
 
-    def _start_daprd(self, app_id: str) -> None:
-        ports = self.ports.apps[app_id]
-        self.say(f"starting daprd for {app_id} (http {ports.http}, grpc {ports.grpc})")
-        argv = commands.daprd_argv(self.dapr_bin, app_id, ports, self.ports.scheduler, self.components_dir,
-                                   self.daprd_log_level)
+    def _start_daprd(self, instance: str) -> None:
+        ports = self.ports.apps[instance]
+        self.say(f"starting daprd for {instance} (http {ports.http}, grpc {ports.grpc})")
+        argv = commands.daprd_argv(self.dapr_bin, app_id_of(instance), ports, self.ports.scheduler,
+                                   self.components_dir, self.daprd_log_level)
         # cwd: the components' relative paths (secrets.json, deliveries/) are in the run directory
-        self.processes.spawn(f"daprd-{app_id}", argv, env=self.sidecar_env(), cwd=self.run_dir)
+        self.processes.spawn(f"daprd-{instance}", argv, env=self.sidecar_env(), cwd=self.run_dir)
 
-    def _start_app(self, app_id: str) -> None:
-        ports = self.ports.apps[app_id]
-        self.say(f"starting {app_id} under gunicorn on 127.0.0.1:{ports.app}")
-        self.processes.spawn(app_id, commands.gunicorn_argv(app_id, ports.app), env=self.app_env_for(app_id),
-                             cwd=ROOT)
+    def _start_app(self, instance: str) -> None:
+        ports = self.ports.apps[instance]
+        self.say(f"starting {instance} under gunicorn on 127.0.0.1:{ports.app}")
+        self.processes.spawn(instance, commands.gunicorn_argv(app_id_of(instance), ports.app),
+                             env=self.app_env_for(instance), cwd=ROOT)
+
+    def _start_proxy(self) -> None:
+        """HAProxy on the public port, in front of every taskboard instance."""
+        proxy.ensure_haproxy()
+        servers = {name: ports.app for name, ports in self.ports.replicas("taskboard").items()}
+        config = self.run_dir / "haproxy.cfg"
+        config.write_text(proxy.haproxy_config(self.ports.proxy, servers))
+        self.say(f"starting haproxy on 127.0.0.1:{self.ports.proxy} in front of {', '.join(servers)}")
+        self.processes.spawn("proxy", proxy.haproxy_argv(config), env={}, cwd=self.run_dir)
+        self._wait("proxy", lambda: self._http_ok(f"http://127.0.0.1:{self.ports.proxy}/readyz"),
+                   timeout=30, proc_name="proxy")
 
     def stop(self, name: str | None = None) -> None:
         """Stop one process, or all of them in reverse start order."""
@@ -180,12 +202,17 @@ class Stack:
             self._start_redis()
         elif name == "scheduler":
             self._start_scheduler()
+        elif name == "proxy":
+            self._start_proxy()
         elif name.startswith("daprd-"):
             self._start_daprd(name.removeprefix("daprd-"))
         else:
             self._start_app(name)
 
     def url(self, app_id: str = "taskboard") -> str:
+        """Where users reach the app: the proxy when there is one, else the app's own port."""
+        if app_id == "taskboard" and self.ports.proxy:
+            return f"http://127.0.0.1:{self.ports.proxy}"
         return f"http://127.0.0.1:{self.ports.apps[app_id].app}"
 
     def metrics_url(self, app_id: str = "taskboard") -> str:
@@ -200,6 +227,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--run-dir", default=str(ROOT / ".run"), help="state, logs and secrets (git-ignored)")
     parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "2")))
     parser.add_argument("--daprd-log-level", default=os.environ.get("DAPRD_LOG_LEVEL", "info"))
+    parser.add_argument("--replicas", type=int, default=int(os.environ.get("REPLICAS") or 1),
+                        help="instances of each app (each beside its own daprd); above 1, HAProxy is the ingress")
     parser.add_argument("--prepare", action="store_true",
                         help="only create the run directory and its secret key (for `dapr run -f .`)")
     return parser.parse_args(argv)
@@ -235,7 +264,7 @@ def main() -> int:
         print(f"[stack] {run_dir.resolve()} is ready for `dapr run -f .`", file=sys.stderr)
         return 0
 
-    stack = Stack(run_dir, Ports.default(), console=True, workers=args.workers,
+    stack = Stack(run_dir, Ports.default(args.replicas), console=True, workers=args.workers,
                   app_token=os.environ.get("APP_API_TOKEN") or secrets.token_urlsafe(24),
                   daprd_log_level=args.daprd_log_level)
     stopping = stop_on_signals()
@@ -245,7 +274,7 @@ def main() -> int:
         print(f"[stack] ERROR: {err}", file=sys.stderr)
         return 1
     stack.say(f"daprd {stack.daprd_version()} — Taskboard is up: {stack.url()}  (Ctrl-C stops everything)")
-    stack.say("Prometheus metrics: " + ", ".join(stack.metrics_url(app_id) for app_id in APPS))
+    stack.say("Prometheus metrics: " + ", ".join(stack.metrics_url(name) for name in stack.ports.apps))
     supervise(stack, stopping)
     stack.say("stopping...")
     stack.stop()

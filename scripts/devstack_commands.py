@@ -69,9 +69,9 @@ def sidecar_env(redis_port: int, api_token: str | None, app_token: str | None) -
             **token_env(api_token, app_token)}
 
 
-def app_env(app_id: str, ports: AppPorts, run_dir: Path, workers: int, extra: dict[str, str],
+def app_env(instance: str, app_id: str, ports: AppPorts, run_dir: Path, workers: int, extra: dict[str, str],
             api_token: str | None, app_token: str | None) -> dict[str, str]:
-    """What an app's gunicorn needs on top of this environment (``extra`` overrides the defaults)."""
+    """What an app instance's gunicorn needs on top of this environment (``extra`` overrides the defaults)."""
     return {
         "DAPR_HTTP_PORT": str(ports.http),
         "DAPR_GRPC_PORT": str(ports.grpc),
@@ -79,8 +79,8 @@ def app_env(app_id: str, ports: AppPorts, run_dir: Path, workers: int, extra: di
         "PORT": str(ports.app),
         "TASKBOARD_METRICS_PORT": str(ports.app_metrics),
         "TASKBOARD_METRICS_ADDRESS": "127.0.0.1",
-        # gunicornc -s <run dir>/<app-id>.ctl: one control socket per app, never a shared one.
-        "GUNICORN_CONTROL_SOCKET": str(run_dir / f"{app_id}.ctl"),
+        # gunicornc -s <run dir>/<instance>.ctl: one control socket per app instance, never a shared one.
+        "GUNICORN_CONTROL_SOCKET": str(run_dir / f"{instance}.ctl"),
         "WEB_CONCURRENCY": str(workers),
         "PYTHONUNBUFFERED": "1",
         **extra,

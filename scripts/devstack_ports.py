@@ -17,6 +17,21 @@ APPS = {
 _HANDED_OUT: set[int] = set()
 
 
+def instances(app_id: str, replicas: int) -> list[str]:
+    """The instance names of an app: its app-id, then ``<app-id>-2``, ``-3``… (same app-id for Dapr)."""
+    return [app_id] + [f"{app_id}-{n}" for n in range(2, replicas + 1)]
+
+
+def app_id_of(instance: str) -> str:
+    """The app-id an instance runs as."""
+    if instance in APPS:
+        return instance
+    app_id, _, number = instance.rpartition("-")
+    if app_id in APPS and number.isdigit():
+        return app_id
+    raise KeyError(f"no app for instance {instance!r}")
+
+
 def free_port() -> int:
     """A free port below the kernel's ephemeral range (32768+), so no outgoing
     connection can take it between now and when a process binds it."""
@@ -67,19 +82,35 @@ class Ports:
     scheduler_metrics: int
     etcd_client: int
     etcd_peer: int
-    apps: dict[str, AppPorts] = field(default_factory=dict)
+    apps: dict[str, AppPorts] = field(default_factory=dict)  # by instance name (see ``instances``)
+    proxy: int | None = None  # the ingress in front of taskboard's replicas, when there are several
 
     @classmethod
-    def default(cls) -> "Ports":
-        """Fixed ports of `make run` (the README lists them)."""
+    def default(cls, replicas: int = 1) -> "Ports":
+        """Fixed ports of `make run` (the README lists them).
+
+        With replicas, the proxy takes 8000 and instance n of each app has every port + 100·n
+        (taskboard 8100, 8200…; notification-service 8001, 8101…).
+        """
+        base = {"taskboard": AppPorts(8000, 3500, 50001, 50011, 9090, 9464),
+                "notification-service": AppPorts(8001, 3501, 50002, 50012, 9091, 9465)}
+        apps = {}
+        for app_id, ports in base.items():
+            for n, instance in enumerate(instances(app_id, replicas)):
+                shift = 100 * (n + 1) if replicas > 1 and app_id == "taskboard" else 100 * n
+                apps[instance] = AppPorts(*(getattr(ports, f.name) + shift for f in fields(AppPorts)))
         return cls(redis=6380, scheduler=50006, scheduler_health=50007, scheduler_metrics=50008,
-                   etcd_client=52379, etcd_peer=52380,
-                   apps={"taskboard": AppPorts(8000, 3500, 50001, 50011, 9090, 9464),
-                         "notification-service": AppPorts(8001, 3501, 50002, 50012, 9091, 9465)})
+                   etcd_client=52379, etcd_peer=52380, apps=apps, proxy=8000 if replicas > 1 else None)
 
     @classmethod
-    def free(cls) -> "Ports":
+    def free(cls, replicas: int = 1) -> "Ports":
         """Ephemeral ports for a test session, never colliding with `make run`."""
         return cls(redis=free_port(), scheduler=free_port(), scheduler_health=free_port(),
                    scheduler_metrics=free_port(), etcd_client=free_port(), etcd_peer=free_port(),
-                   apps={app: AppPorts(*(free_port() for _ in fields(AppPorts))) for app in APPS})
+                   apps={instance: AppPorts(*(free_port() for _ in fields(AppPorts)))
+                         for app in APPS for instance in instances(app, replicas)},
+                   proxy=free_port() if replicas > 1 else None)
+
+    def replicas(self, app_id: str) -> dict[str, AppPorts]:
+        """The instances of one app and their ports."""
+        return {name: ports for name, ports in self.apps.items() if app_id_of(name) == app_id}

@@ -1,0 +1,77 @@
+"""A second stack for the scale suite: two instances of each app, each beside its own daprd with the
+same app-id, sharing Redis and the scheduler, behind HAProxy (what `make run REPLICAS=2` starts)."""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+import tempfile
+import urllib.error
+import urllib.parse
+import urllib.request
+from http.cookiejar import CookieJar
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ARTIFACTS, csrf_token, devstack, unique_name
+
+REPLICAS = 2
+
+
+@pytest.fixture(scope="module")
+def replicas(request):
+    """The two-replica stack, started once for the module."""
+    run_dir = Path(tempfile.mkdtemp(prefix="taskboard-scale-"))
+    stack = devstack.Stack(run_dir, devstack.Ports.free(REPLICAS), app_token=secrets.token_urlsafe(16),
+                           workers=2, app_env={"TASKBOARD_LOG_FORMAT": "json"})
+    stack.start()
+    yield stack
+    stack.stop()
+    if getattr(request.config, "_taskboard_failed", False):
+        target = ARTIFACTS / "logs-scale"
+        shutil.rmtree(target, ignore_errors=True)
+        shutil.copytree(stack.logs_dir, target)
+    shutil.rmtree(run_dir, ignore_errors=True)
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
+
+
+class WebUser:
+    """One browser over real HTTP: its own cookies; answers are (status, headers, body)."""
+
+    def __init__(self, base: str):
+        self.base = base
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()), _NoRedirects())
+
+    def request(self, path: str, data: dict | None = None, base: str | None = None):
+        body = urllib.parse.urlencode(data).encode() if data is not None else None
+        try:
+            with self.opener.open(f"{base or self.base}{path}", data=body, timeout=30) as resp:
+                return resp.status, resp.headers, resp.read().decode()
+        except urllib.error.HTTPError as err:
+            return err.code, err.headers, err.read().decode()
+
+    def form_post(self, path: str, data: dict, page: str | None = None, base: str | None = None):
+        """POST a form with the CSRF token of the page it came from (``base``: another replica's URL)."""
+        status, _, html = self.request(page or path, base=base)
+        assert status == 200, f"GET {page or path}: {status}"
+        return self.request(path, {"csrf_token": csrf_token(html), **data}, base=base)
+
+    def register(self) -> str:
+        name = unique_name("scale")
+        password = "correct horse battery"
+        status, _, body = self.form_post("/register", {"username": name, "password": password,
+                                                       "confirm": password, "timezone": "UTC"})
+        assert status == 302, body[:1000]
+        return name
+
+    def create_task(self, title: str, base: str | None = None) -> str:
+        status, headers, body = self.form_post("/tasks/new", {
+            "title": title, "description": "", "status": "pending", "priority": "medium", "tags": "",
+            "due_at": "", "remind_at": "", "recurrence": "none"}, base=base)
+        assert status == 302, body[:2000]
+        return headers["Location"].rsplit("/", 1)[-1]
