@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify
+from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from ..base import base_app
@@ -78,5 +78,5 @@ def register_errors(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def unexpected(err):
-        log.exception("unhandled error")
+        log.exception("unhandled error on %s %s", request.method, request.path)
         return json_error(500, "internal_error", "An unexpected error happened. It has been logged.")
