@@ -6,6 +6,8 @@ import re
 
 import pytest
 
+from webapp.tasks.fields import DURATION_PATTERN
+
 
 def make_token(user, name="script") -> str:
     resp = user.form_post("/settings", {"name": name})
@@ -85,6 +87,9 @@ def test_crud_with_etags(api):
     {"title": "ok", "tags": ["x" * 33]},
     {"title": "ok", "tags": [str(i) for i in range(11)]},
     {"title": "ok", "due_at": "2030-01-01T00:00:00"},  # no time zone
+    {"title": "ok", "estimate": "soon"},
+    {"title": "ok", "estimate": "1000h"},
+    {"title": "ok", "estimate": 90},
 ])
 def test_invalid_json_gets_422_with_a_json_body(api, body):
     resp = api.post("/api/v1/tasks", json=body)
@@ -124,3 +129,27 @@ def test_restore_undoes_a_delete_once(api):
     assert api.get(url).status_code == 200
     assert [t["id"] for t in api.get("/api/v1/tasks").get_json()["items"]] == [task["id"]]
     assert api.post(f"{url}/restore").status_code == 404  # twice: nothing left to undo
+
+
+def test_an_estimate_goes_in_as_text_and_comes_back_normalised(api):
+    estimated = api.post("/api/v1/tasks", json={"title": "Estimated", "estimate": "90m"})
+    assert estimated.status_code == 201 and estimated.get_json()["estimate"] == "1h30m"
+    plain = api.post("/api/v1/tasks", json={"title": "Plain"}).get_json()
+    assert plain["estimate"] is None
+    listed = api.get("/api/v1/tasks?sort=estimate").get_json()["items"]
+    assert [(t["title"], t["estimate"]) for t in listed] == [("Estimated", "1h30m"), ("Plain", None)]
+    task = estimated.get_json()
+    cleared = api.put(f"/api/v1/tasks/{task['id']}", json={"title": "Estimated", "estimate": None},
+                      headers={"If-Match": estimated.headers["ETag"]})
+    assert cleared.status_code == 200 and cleared.get_json()["estimate"] is None
+
+
+def test_the_openapi_document_describes_the_estimate(client):
+    doc = client.get("/api/v1/openapi.json").get_json()
+    schemas = doc["components"]["schemas"]
+    for name in ("TaskIn", "TaskOut"):
+        estimate = schemas[name]["properties"]["estimate"]
+        assert estimate["type"] == "string" and estimate["nullable"] and "1h30m" in estimate["description"]
+        assert estimate["pattern"] == DURATION_PATTERN
+    sort = next(p for p in doc["paths"]["/api/v1/tasks"]["get"]["parameters"] if p["name"] == "sort")
+    assert "estimate" in sort["schema"]["enum"]

@@ -315,3 +315,41 @@ def test_a_tombstone_expires_but_a_restored_task_does_not(user, stack):
     assert store.UNDO_SECONDS - 60 < ttl(task_id) <= store.UNDO_SECONDS
     user.form_post(f"/tasks/{task_id}/restore", {}, page_url="/tasks")
     assert ttl(task_id) == -1
+
+
+def test_an_estimate_is_edited_shown_listed_and_sorted(user, owner, gateway):
+    long_job = user.create_task(title="Long job", estimate="2h")
+    short_job = user.create_task(title="Short job", estimate="90m")
+    user.create_task(title="Unestimated job")
+    detail = user.get(f"/tasks/{short_job}").get_data(as_text=True)  # (also shows the three "Created" flashes)
+    assert "<dt>Estimate</dt><dd>1 h 30 min</dd>" in detail
+    assert 'name="estimate" type="text" value="1h30m"' in user.get(f"/tasks/{short_job}/edit").get_data(as_text=True)
+    listing = user.get("/tasks?sort=estimate").get_data(as_text=True)
+    assert '<option selected value="estimate">Estimate</option>' in listing
+    assert listing.index("Short job") < listing.index("Long job") < listing.index("Unestimated job")
+    assert "Estimate: 1 h 30 min" in listing and "Estimate: 2 h" in listing
+    assert (_row(gateway, owner, short_job).estimate, _row(gateway, owner, long_job).estimate) == (90, 120)
+    edited = {"title": "Long job", "description": "", "status": "pending", "priority": "medium", "tags": "",
+              "due_at": "", "remind_at": "", "recurrence": "none", "estimate": "",
+              "version": user.version_of(long_job)}
+    assert user.form_post(f"/tasks/{long_job}/edit", edited).status_code == 302
+    assert "<dt>Estimate</dt><dd>—</dd>" in user.get(f"/tasks/{long_job}").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("estimate", ["soon", "1000h", "0m"])
+def test_an_unreadable_estimate_rerenders_the_form(user, estimate):
+    resp = user.form_post("/tasks/new", {"title": "Guess", "status": "pending", "priority": "medium",
+                                         "recurrence": "none", "estimate": estimate})
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 422 and "Write a duration like 1h30m, 45m or 2h (1 minute to 999 hours)." in page
+    assert 'id="estimate-errors"' in page and "No tasks yet" in user.get("/tasks").get_data(as_text=True)
+
+
+def test_a_row_of_the_layout_before_estimates_is_rewritten_by_the_page(user, owner, gateway):
+    from webapp.tasks import store
+    task_id = user.create_task(title="Listed before estimates", estimate="45m")
+    index = gateway.get(store.index_key(owner))
+    old_row = index.value["rows"][task_id][:5] + index.value["rows"][task_id][6:]  # without the estimate
+    gateway.save(index.key, {**index.value, "rows": {task_id: old_row}}, etag=index.etag)
+    assert "Listed before estimates" in user.get("/tasks?sort=estimate").get_data(as_text=True)
+    assert _row(gateway, owner, task_id).estimate == 45

@@ -3,6 +3,8 @@
 from datetime import datetime, timezone
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from flask import Flask
 from werkzeug.datastructures import MultiDict
 
@@ -68,3 +70,29 @@ def test_a_kind_with_a_text_pattern_publishes_it_in_the_api_schema():
     for field in (schemas.field_in(spec), schemas.field_out(spec)):
         assert field.metadata == {"description": "Three letters", "pattern": "^[a-z]{3}$"}
     assert schemas.field_in(spec).deserialize("abc") == "ABC"
+
+
+@pytest.mark.parametrize("raw, minutes", [("1h30m", 90), ("45m", 45), ("2h", 120), ("1 h 30 min", 90),
+                                          ("90m", 90), ("999h", 999 * 60), ("999h0m", 999 * 60), ("1H05M", 65),
+                                          ("  ", None), ("1m", 1)])
+def test_durations_are_read_in_minutes(raw, minutes):
+    assert fields.parse_duration(raw) == minutes
+
+
+@pytest.mark.parametrize("raw", ["0m", "0h", "1000h", "999h1m", "1000m", "1h60m", "soon", "1.5h", "h", "30",
+                                 "-5m", "2h 2h", "30m1h"])
+def test_unreadable_or_out_of_range_durations_are_refused(raw):
+    with pytest.raises(ValueError):
+        fields.parse_duration(raw)
+
+
+@settings(max_examples=300, derandomize=True, database=None)
+@given(st.from_regex(fields.DURATION_PATTERN))
+def test_every_text_the_published_pattern_allows_is_an_estimate_in_range(raw):
+    assert 1 <= fields.parse_duration(raw) <= 999 * 60  # what the OpenAPI document allows, the API accepts
+
+
+def test_durations_are_written_back_and_shown():
+    assert [fields.duration_text(m) for m in (90, 45, 120, None)] == ["1h30m", "45m", "2h", ""]
+    assert [fields.show_duration(m) for m in (90, 45, 120)] == ["1 h 30 min", "45 min", "2 h"]
+    assert all(fields.parse_duration(fields.duration_text(m)) == m for m in (1, 59, 60, 61, 999 * 60))

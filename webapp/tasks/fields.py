@@ -11,6 +11,7 @@ as text (form and API), cleaned, shown and sorted.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable
@@ -64,6 +65,42 @@ def parse_tags(raw: str) -> tuple[str, ...]:
     return tags
 
 
+_HOURS_1_TO_998 = "(?:[1-9][0-9]?|[1-8][0-9][0-9]|9[0-8][0-9]|99[0-8])"
+DURATION_PATTERN = (  # exactly 1 minute to 999 hours: "2h", "1h30m", "45m" (also "1 h 30 min", "1H30M")
+    r"^ *(?:999 *[hH](?: *0{1,2} *[mM](?:in)?)?"
+    rf"|{_HOURS_1_TO_998} *[hH](?: *[0-5]?[0-9] *[mM](?:in)?)?"
+    r"|[1-9][0-9]{0,2} *[mM](?:in)?) *$"
+)
+_DURATION = re.compile(DURATION_PATTERN)
+
+
+def parse_duration(raw: str) -> int | None:
+    """Minutes in "1h30m", "45m", "2h" (1 minute to 999 hours); None if blank; ``ValueError`` otherwise."""
+    text = (raw or "").strip()
+    if not text:
+        return None
+    if not _DURATION.match(text):
+        raise ValueError("Write a duration like 1h30m, 45m or 2h (1 minute to 999 hours).")
+    hours, minutes = re.search(r"([0-9]+) *[hH]", text), re.search(r"([0-9]+) *[mM]", text)
+    return (int(hours[1]) * 60 if hours else 0) + (int(minutes[1]) if minutes else 0)
+
+
+def duration_text(minutes: int | None) -> str:
+    """Minutes as "1h30m" (what ``parse_duration`` reads back); "" for None."""
+    if not minutes:
+        return ""
+    hours, rest = divmod(minutes, 60)
+    return (f"{hours}h" if hours else "") + (f"{rest}m" if rest else "")
+
+
+def show_duration(minutes: int | None) -> str:
+    """Minutes as people read them: "1 h 30 min"."""
+    if not minutes:
+        return ""
+    hours, rest = divmod(minutes, 60)
+    return " ".join(part for part in (f"{hours} h" if hours else "", f"{rest} min" if rest else "") if part)
+
+
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
@@ -78,6 +115,8 @@ TAGS = Kind("tags", tuple[str, ...], to_json=list, from_json=tuple, parse=parse_
             show=", ".join, clean=normalise_tags)
 DATETIME = Kind("datetime", datetime | None, to_json=_iso, from_json=_from_iso, show=_iso,
                 sort_key=lambda value: value.replace(tzinfo=None))
+DURATION = Kind("duration", int | None, from_json=int, parse=parse_duration, pattern=DURATION_PATTERN,
+                text=duration_text, show=show_duration)
 
 
 @dataclass(frozen=True)
@@ -146,6 +185,9 @@ FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("remind_at", DATETIME, "Remind me at", heading="Reminder", in_facts=True),
     FieldSpec("recurrence", CHOICE, "Repeats", default="none", choices=RECURRENCE_CHOICES, in_facts=True,
               api_help="Applies once due_at is set."),
+    FieldSpec("estimate", DURATION, "Estimate", max_length=20, help="How long it takes, e.g. 1h30m, 45m or 2h",
+              api_help="How long it takes, e.g. 1h30m, 45m or 2h (1 minute to 999 hours); answered normalised "
+                       "(90m: 1h30m)", in_facts=True, in_list=True, in_row=True, sort="Estimate"),
 )
 BY_NAME = {spec.name: spec for spec in FIELDS}
 NAMES = tuple(BY_NAME)
