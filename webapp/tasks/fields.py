@@ -19,7 +19,8 @@ from typing import Any, Callable
 TITLE_MAX, DESCRIPTION_MAX, TAGS_MAX, TAG_MAX = 200, 5000, 10, 32
 
 
-def _same(value):
+def same(value):
+    """The value as it is (a kind whose stored, or typed, form is the value itself)."""
     return value
 
 
@@ -33,14 +34,14 @@ class Kind:
 
     name: str
     type: Any
-    to_json: Callable[[Any], Any] = _same
-    from_json: Callable[[Any], Any] = _same
+    to_json: Callable[[Any], Any] = same
+    from_json: Callable[[Any], Any] = same
     parse: Callable[[str], Any] | None = None  # text (form, API) → value; ValueError says what is wrong
     pattern: str = ""  # the text ``parse`` accepts, as a regular expression (published in the OpenAPI document)
     text: Callable[[Any], str] = _text_of  # value → the text ``parse`` reads back
     show: Callable[[Any], str] = _text_of  # value → what pages show
-    clean: Callable[[Any], Any] = _same  # what a task keeps of a set value
-    sort_key: Callable[[Any], Any] = _same  # never called with None (those sort last)
+    clean: Callable[[Any], Any] = same  # what a task keeps of a set value
+    sort_key: Callable[[Any], Any] = same  # never called with None (those sort last)
 
 
 def normalise_tags(raw: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:
@@ -115,7 +116,7 @@ TAGS = Kind("tags", tuple[str, ...], to_json=list, from_json=tuple, parse=parse_
             show=", ".join, clean=normalise_tags)
 DATETIME = Kind("datetime", datetime | None, to_json=_iso, from_json=_from_iso, show=_iso,
                 sort_key=lambda value: value.replace(tzinfo=None))
-DURATION = Kind("duration", int | None, from_json=int, parse=parse_duration, pattern=DURATION_PATTERN,
+DURATION = Kind("duration", int | None, parse=parse_duration, pattern=DURATION_PATTERN,
                 text=duration_text, show=show_duration)
 
 

@@ -9,11 +9,14 @@ from __future__ import annotations
 from collections import namedtuple
 from datetime import datetime
 
-from .fields import FIELDS
+from .fields import FIELDS, same
 from .model import Task
 
 _ROW_SPECS = tuple(spec for spec in FIELDS if spec.in_row)
 ROW_FIELDS = tuple(spec.name for spec in _ROW_SPECS) + ("created_at", "updated_at", "revision")
+# Every list page decodes all of a user's rows: only the columns stored differently from their value are converted.
+_DECODE = tuple((at, spec.load) for at, spec in enumerate(_ROW_SPECS) if spec.kind.from_json is not same) + \
+    ((len(_ROW_SPECS), datetime.fromisoformat), (len(_ROW_SPECS) + 1, datetime.fromisoformat))
 
 
 class Summary(namedtuple("_Row", ("id",) + ROW_FIELDS + ("description",), defaults=("",))):
@@ -43,13 +46,13 @@ class Summary(namedtuple("_Row", ("id",) + ROW_FIELDS + ("description",), defaul
         """``ValueError`` if ``row`` is not a row (e.g. a tombstone's, or an older layout)."""
         if not is_row(row):
             raise ValueError(f"not a list row: {row!r}")
-        *values, created, updated, revision = row
-        return cls(task_id, *(spec.load(raw) for spec, raw in zip(_ROW_SPECS, values)),
-                   _parse(created), _parse(updated), revision)
+        values = list(row)
+        for at, load in _DECODE:
+            values[at] = load(values[at])
+        return cls(task_id, *values)
 
 
 TOMBSTONE_ROW = {"deleted": True}  # an older tombstone's row, without its revision: final
-_parse = datetime.fromisoformat
 
 
 def tombstone_row(revision: int) -> dict:
