@@ -21,6 +21,7 @@ import secrets
 import signal
 import sys
 import threading
+import time
 from pathlib import Path
 
 # The parts are importable also when this file is loaded by its path (bench/run.py loads a snapshot's).
@@ -208,6 +209,25 @@ class Stack:
             self._start_daprd(name.removeprefix("daprd-"))
         else:
             self._start_app(name)
+
+    def drain_file(self, instance: str) -> Path:
+        """Creating it turns the instance's readiness 503, as the preStop hook does in Kubernetes."""
+        return self.run_dir / f"{instance}.draining"
+
+    def rolling_restart(self, instance: str, drain_seconds: float = 3.0) -> None:
+        """Restart one instance the way Kubernetes replaces a pod: drain (readiness 503, the proxy's
+        health checks take it out), stop the app gracefully, then its sidecar; start both, wait ready."""
+        drain = self.drain_file(instance)
+        drain.touch()
+        time.sleep(drain_seconds)  # the proxy checks every second and needs two failures
+        self.stop(instance)
+        self.stop(f"daprd-{instance}")
+        drain.unlink()
+        ports = self.ports.apps[instance]
+        self._start_app(instance)
+        self._start_daprd(instance)
+        self._wait(f"{instance} readiness", lambda: self._http_ok(f"http://127.0.0.1:{ports.app}/readyz"),
+                   timeout=90, proc_name=instance)
 
     def url(self, app_id: str = "taskboard") -> str:
         """Where users reach the app: the proxy when there is one, else the app's own port."""

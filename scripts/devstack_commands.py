@@ -81,6 +81,8 @@ def app_env(instance: str, app_id: str, ports: AppPorts, run_dir: Path, workers:
         "TASKBOARD_METRICS_ADDRESS": "127.0.0.1",
         # gunicornc -s <run dir>/<instance>.ctl: one control socket per app instance, never a shared one.
         "GUNICORN_CONTROL_SOCKET": str(run_dir / f"{instance}.ctl"),
+        # The preStop hook's file, one per instance: readiness turns 503 and the proxy drains it.
+        "TASKBOARD_DRAIN_FILE": str(run_dir / f"{instance}.draining"),
         "WEB_CONCURRENCY": str(workers),
         "PYTHONUNBUFFERED": "1",
         **extra,

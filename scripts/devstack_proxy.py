@@ -55,6 +55,8 @@ backend taskboard
     balance roundrobin
     option httpchk GET /readyz
     http-check expect status 200
+    # A slow answer under load is not a dead replica: only a 503 (draining, no sidecar) or no answer.
+    timeout check 3s
     default-server inter 1s fall 2 rise 2
     # Which replica answered (tests count the spread; harmless to users).
     http-response set-header X-Served-By %s

@@ -3,6 +3,7 @@ same app-id, sharing Redis and the scheduler, behind HAProxy (what `make run REP
 
 from __future__ import annotations
 
+import re
 import secrets
 import shutil
 import tempfile
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ARTIFACTS, csrf_token, devstack, unique_name
+from tests.conftest import ARTIFACTS, app_config, csrf_token, devstack, unique_name
 
 REPLICAS = 2
 
@@ -33,6 +34,15 @@ def replicas(request):
         shutil.rmtree(target, ignore_errors=True)
         shutil.copytree(stack.logs_dir, target)
     shutil.rmtree(run_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def gateway(replicas):
+    """A gateway to the first taskboard replica's sidecar (all replicas share the store)."""
+    from webapp.app import create_app
+    app = create_app(app_config(replicas))
+    with app.app_context():
+        yield app.extensions["dapr"]
 
 
 class _NoRedirects(urllib.request.HTTPRedirectHandler):
@@ -75,3 +85,12 @@ class WebUser:
             "due_at": "", "remind_at": "", "recurrence": "none"}, base=base)
         assert status == 302, body[:2000]
         return headers["Location"].rsplit("/", 1)[-1]
+
+    def complete(self, task_id: str) -> int:
+        """Complete the task at the version its page shows; the answer's status."""
+        status, _, html = self.request(f"/tasks/{task_id}")
+        if status != 200:
+            return status
+        version = re.search(r'name="version" value="([^"]*)"', html).group(1)
+        token = csrf_token(html)
+        return self.request(f"/tasks/{task_id}/complete", {"csrf_token": token, "version": version})[0]

@@ -11,20 +11,9 @@ import uuid
 from collections import Counter
 from pathlib import Path
 
-import pytest
-
-from tests.conftest import app_config, eventually
+from tests.conftest import eventually
 from tests.deploy.test_exposure import inbound_paths
 from tests.scale.conftest import WebUser
-
-
-@pytest.fixture(scope="module")
-def gateway(replicas):
-    """A gateway to the first taskboard replica's sidecar (all replicas share the store)."""
-    from webapp.app import create_app
-    app = create_app(app_config(replicas))
-    with app.app_context():
-        yield app.extensions["dapr"]
 
 
 def served_by(user: WebUser, path: str, times: int) -> Counter:
