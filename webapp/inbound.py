@@ -108,8 +108,8 @@ def on_job(name: str):
 
 # Input bindings: the sidecar POSTs to /<component name> on each trigger.
 BINDINGS = {
-    "cron": sweep.run,  # overdue alerts, daily digest, outbox backstop
-    "relay": sweep.relay,  # outboxes the fast path could not publish
+    "cron": sweep.on_cron,  # overdue alerts, daily digest, outbox backstop (one replica per period)
+    "relay": sweep.on_relay,  # outboxes the fast path could not publish (one replica per period)
 }
 
 

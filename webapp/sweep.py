@@ -10,7 +10,10 @@ sent again once the notifier's own record of it has expired.
 from __future__ import annotations
 
 import logging
+import os
+import socket
 from datetime import datetime, timezone
+from typing import Callable
 
 from . import notifications, reminders, state_lists, timezones
 from .dapr_gateway import Conflict, NotFound, Rejected
@@ -20,6 +23,35 @@ from .users_index import all_user_ids
 
 log = logging.getLogger(__name__)
 PENDING = "outbox-pending-users"
+# Every replica's binding fires on its own clock; a lease held for most of the period (and
+# left to expire, not released) makes one run per period across all of them.
+LEASES = {"sweep": 270, "relay": 8}  # name → seconds, under the cron (5 min) and relay (10 s) periods
+
+
+def lease_key(name: str) -> str:
+    """``lease:<name>``: held by the replica running that periodic work, until its TTL ends."""
+    return f"lease:{name}"
+
+
+def leased(name: str, work: Callable[[], dict[str, int]]) -> dict[str, int]:
+    """Run ``work`` only if this replica wins the lease (a first-write create); else skip at once."""
+    holder = {"host": socket.gethostname(), "pid": os.getpid(), "at": datetime.now(timezone.utc).isoformat()}
+    try:
+        gateway().create(lease_key(name), holder, ttl_seconds=LEASES[name])
+    except Conflict:
+        log.info("%s skipped: another replica holds its lease", name)
+        return {"leased": 0}
+    return {"leased": 1, **work()}
+
+
+def on_cron() -> dict[str, int]:
+    """The `cron` binding: the sweep, once per period across replicas."""
+    return leased("sweep", run)
+
+
+def on_relay() -> dict[str, int]:
+    """The `relay` binding: the outbox relay, once per period across replicas."""
+    return leased("relay", relay)
 
 
 def mark_pending(user_id: str) -> None:

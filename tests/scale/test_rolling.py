@@ -105,6 +105,7 @@ def _every_event_handled(replicas, gateway, load: Load) -> None:
     """Every acknowledged task is stored with its creation in its history, every acknowledged
     completion is delivered exactly once."""
     assert [t for t in load.created if not gateway.get(f"task:{t}").exists] == []
+    gateway.delete("lease:sweep")  # a new period: no replica has swept in it yet
     _sweep(replicas)
     eventually(lambda: not _without_history(gateway, load), timeout=120, interval=1)
     eventually(lambda: not set(load.completed) - set(_delivered(replicas)), timeout=120, interval=1)
