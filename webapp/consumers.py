@@ -13,7 +13,7 @@ from datetime import datetime
 
 from flask import current_app
 
-from . import activity, notifications, reminders, sweep
+from . import activity, notifications, overdue, reminders
 from .dapr_gateway import NotFound, Upsert
 from .tasks import service, store
 from .tasks.model import Task
@@ -96,7 +96,7 @@ def _not_someone_elses(data: dict) -> bool:
 def _set_ttl(task_id: str, ttl_seconds: int) -> None:
     """Give a task's history and overdue marker a TTL (``store.PERSIST``: none) in one read and one write."""
     gw = gateway()
-    keys = [activity.history_key(task_id), sweep.overdue_marker_key(task_id)]
+    keys = [activity.history_key(task_id), overdue.marker_key(task_id)]
     items = [it for it in gw.get_many(keys) if it.exists]
     if items:
         gw.transact([Upsert(it.key, it.value, etag=it.etag, ttl_seconds=ttl_seconds) for it in items])
@@ -113,7 +113,7 @@ def keep_again(task_id: str) -> None:
 
 
 def on_task_event(data: dict) -> None:
-    """task-events: the history and the reminder follow the task; a completion notifies."""
+    """task-events: the history, the reminder and the overdue job follow the task; a completion notifies."""
     check_task_event(data)
     task = _live_task(data)
     if task is not None:
@@ -123,7 +123,9 @@ def on_task_event(data: dict) -> None:
     elif data["type"] == "task.deleted" and _not_someone_elses(data):
         activity.record(data)  # shown again if the deletion is undone
         expire_with_tombstone(data["task_id"])
-    reminders.sync_with(data["user_id"], data["task_id"], task, created=data["type"] == "task.created")
+    created = data["type"] == "task.created"
+    reminders.sync_with(data["user_id"], data["task_id"], task, created=created)
+    overdue.sync_with(data["user_id"], data["task_id"], task, created=created)
     if data["type"] == "task.completed":
         notifications.send(
             notification_id=data["event_id"], user_id=data["user_id"], task_id=data["task_id"],
@@ -148,6 +150,9 @@ def on_job(name: str, data: dict) -> str:
     if kind == "reminder":
         _require(data, "task_id", "user_id")
         return reminders.fire(data)
+    if kind == "overdue":
+        _require(data, "task_id", "user_id")
+        return overdue.fire(data)
     if kind == "probe":
         # Proves the scheduler → sidecar → /job/<name> path (readiness checks, tests).
         gateway().save(f"job-fired:{name}", {"name": name, "data": data}, ttl_seconds=3600)

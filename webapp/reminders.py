@@ -86,17 +86,19 @@ def fire(data: dict) -> str:
     return "notified"
 
 
-def reconcile(user_ids: list[str]) -> dict[str, int]:
-    """Re-create missing jobs from state (after a scheduler data loss); never duplicates."""
+def reconcile(user_ids) -> dict[str, int]:
+    """Re-create missing reminder and overdue jobs from state (after a scheduler data loss); never duplicates."""
+    from . import overdue  # the other kind of per-task job (it builds on this module)
     gw = gateway()
     now = datetime.now(timezone.utc)
     counts = {"checked": 0, "created": 0}
     for user_id in user_ids:
         for task in store.load_all(user_id):
-            if not wanted(task, now):
-                continue
-            counts["checked"] += 1
-            if gw.get_job(job_name(task.id)) is None:
-                sync(user_id, task.id)
-                counts["created"] += 1
+            jobs = {job_name(task.id): sync_with} if wanted(task, now) else {}
+            if overdue.wanted(task):
+                jobs[overdue.job_name(task.id)] = overdue.sync_with
+            for name, resync in jobs.items():
+                counts["checked"] += 1
+                if gw.get_job(name) is None and resync(user_id, task.id, task) == "scheduled":
+                    counts["created"] += 1
     return counts

@@ -1,10 +1,9 @@
-"""The periodic sweep, triggered by the `cron` input binding: overdue alerts and a daily digest.
+"""The periodic sweep, triggered by the `cron` input binding: outbox backstop, list rows, a daily digest.
 
-Every notification id is derived from what it is about (task + due time, user +
-day in the user's zone), so running the sweep twice — or on two replicas —
-notifies once. An overdue alert is also remembered per task
-(``overdue-alerted:<task id>``, no TTL, deleted with the task), so it is not
-sent again once the notifier's own record of it has expired.
+Overdue alerts are not the sweep's: each is a job at its task's due time
+(webapp/overdue.py). The digest's id is derived from the user and the day in
+their zone, so running the sweep twice notifies once; a lease per period
+(``lease:sweep``) keeps the other replicas from running it at all.
 """
 
 from __future__ import annotations
@@ -15,7 +14,7 @@ import socket
 from datetime import datetime, timezone
 from typing import Callable
 
-from . import notifications, reminders, state_lists, timezones
+from . import notifications, overdue, reminders, state_lists, timezones
 from .dapr_gateway import Conflict, NotFound, Rejected
 from .sidecar import gateway
 from .tasks import model, store
@@ -71,7 +70,7 @@ def relay() -> dict[str, int]:
 
 
 def run(now: datetime | None = None) -> dict[str, int]:
-    """Flag overdue tasks and send each user with open work a digest once a day.
+    """Repair every user's outbox and list rows and send each user with open work a digest once a day.
 
     One user's trouble (e.g. a notification another attempt is still delivering:
     409) does not hold up the others; ``Unavailable`` (the sidecar or a component
@@ -92,50 +91,27 @@ def run(now: datetime | None = None) -> dict[str, int]:
     return counts
 
 
-def overdue_marker_key(task_id: str) -> str:
-    """``overdue-alerted:<task id>`` = {"due_at": …}: the due time already alerted (deleted with the task)."""
-    return f"overdue-alerted:{task_id}"
-
-
-def _not_yet_alerted(overdue: list[model.Task]) -> list[model.Task]:
-    """The overdue tasks whose current due time has had no alert yet (one bulk read)."""
-    markers = gateway().get_many([overdue_marker_key(t.id) for t in overdue])
-    return [t for t, marker in zip(overdue, markers)
-            if (marker.value or {}).get("due_at") != t.due_at.isoformat()]
-
-
-def alert_overdue(user_id: str, overdue: list[model.Task], tz: str) -> int:
-    """One alert per task per due time, ever: the marker outlives the notifier's 30-day record."""
-    sent = 0
-    for task in _not_yet_alerted(overdue):
-        notifications.send(notification_id=f"overdue-{task.id}-{task.due_at:%Y%m%dT%H%M}",
-                           user_id=user_id, task_id=task.id, kind="task.overdue",
-                           message=f"“{task.title}” is overdue (due {reminders.local_time(task.due_at, tz)}).")
-        # After the send: if this write fails, the next sweep sends the same id again, which
-        # the notifier still de-duplicates (its record lives 30 days).
-        gateway().save(overdue_marker_key(task.id), {"due_at": task.due_at.isoformat()})
-        sent += 1
-    return sent
+overdue_marker_key = overdue.marker_key  # the marker moved with the alerts to webapp/overdue.py
 
 
 def sweep_user(user_id: str, now: datetime) -> dict[str, int]:
-    """One user's part of the sweep: relay, list rows, overdue alerts, digest (days in the user's zone)."""
+    """One user's part of the sweep: relay, list rows, digest (days in the user's zone)."""
     counts = {"users": 1, "overdue": 0, "digests": 0, "relayed": store.flush_user(user_id)}  # outbox backstop
     items = store.load_items(user_id)
     store.reindex(user_id, items)  # repairs list rows that missed an update
     tasks = [model.Task.from_dict(it.value) for it in items
              if not it.value.get("deleted") and it.value.get("status") != "completed"]
-    overdue = [t for t in tasks if t.is_overdue(now)]
-    if not overdue and not any(t.due_at for t in tasks):
-        return counts  # nothing to alert or digest: the user's zone is not needed
+    overdue_tasks = [t for t in tasks if t.is_overdue(now)]  # alerted by their jobs (webapp/overdue.py)
+    if not any(t.due_at for t in tasks):
+        return counts  # nothing to digest: the user's zone is not needed
     tz = reminders.user_zone(user_id)
-    counts["overdue"] = alert_overdue(user_id, overdue, tz) if overdue else 0
+    counts["overdue"] = len(overdue_tasks)
     today = timezones.to_local(now, tz).date()
     due_today = [t for t in tasks if t.due_at and timezones.to_local(t.due_at, tz).date() == today]
-    if overdue or due_today:
+    if overdue_tasks or due_today:
         notifications.send(notification_id=f"digest-{user_id}-{today.isoformat()}", user_id=user_id,
                            task_id=None, kind="digest",
                            message=f"Daily digest for {today:%A %d %B}: {len(due_today)} due today, "
-                                   f"{len(overdue)} overdue.")
+                                   f"{len(overdue_tasks)} overdue.")
         counts["digests"] += 1
     return counts

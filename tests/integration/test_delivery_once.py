@@ -19,7 +19,7 @@ import pytest
 
 from tests.conftest import app_config, eventually
 from tests.integration.test_events_and_inbox import redis_ttl
-from webapp import sweep
+from webapp import overdue, reminders, sweep
 from webapp.tasks import service, store
 from webapp.tasks.model import TaskFields
 
@@ -143,19 +143,19 @@ def test_an_overdue_alert_is_sent_once_even_after_the_notifiers_record_expired(a
     due = datetime.now(timezone.utc).replace(second=0, microsecond=0) - timedelta(hours=3)
     task = service.create(owner, TaskFields("Late invoice", due_at=due))
     alert_id = f"overdue-{task.id}-{due:%Y%m%dT%H%M}"
-    now = datetime.now(timezone.utc)
-    sweep.sweep_user(owner, now)
-    assert len(deliveries(stack, owner, alert_id)) == 1
+    eventually(lambda: len(deliveries(stack, owner, alert_id)) == 1, timeout=30)  # its job fired
     notifier_state.delete(record_key(alert_id))  # its 30-day TTL ran out
-    sweep.sweep_user(owner, now + timedelta(minutes=5))
+    assert overdue.fire(overdue.job_data(owner, task)) == "alerted before"  # the job fired again
     assert len(deliveries(stack, owner, alert_id)) == 1
     # A new due time is a new alert, once.
     later_due = due + timedelta(hours=1)
     current = store.load(owner, task.id)
-    service.update(owner, task.id, current.version, TaskFields("Late invoice", due_at=later_due))
+    moved = service.update(owner, task.id, current.version, TaskFields("Late invoice", due_at=later_due))
+    later_id = f"overdue-{task.id}-{later_due:%Y%m%dT%H%M}"
+    eventually(lambda: len(deliveries(stack, owner, later_id)) == 1, timeout=30)
     for _ in range(2):
-        sweep.sweep_user(owner, now + timedelta(minutes=10))
-    assert len(deliveries(stack, owner, f"overdue-{task.id}-{later_due:%Y%m%dT%H%M}")) == 1
+        overdue.fire(overdue.job_data(owner, moved))
+    assert len(deliveries(stack, owner, later_id)) == 1
     assert len(deliveries(stack, owner, alert_id)) == 1
     # The marker has no TTL while the task lives, and goes with it (once its deletion can no longer be undone).
     marker = sweep.overdue_marker_key(task.id)
@@ -164,8 +164,9 @@ def test_an_overdue_alert_is_sent_once_even_after_the_notifiers_record_expired(a
     assert 0 < eventually(lambda: max(redis_ttl(stack, "taskboard", marker), 0)) <= store.UNDO_SECONDS
 
 
-def test_an_alert_another_attempt_is_delivering_does_not_hold_up_the_sweep(app, stack, user, other_user,
-                                                                           notifier_state):
+def test_a_digest_another_attempt_is_delivering_does_not_hold_up_the_sweep(app, stack, user, other_user,
+                                                                            notifier_state):
+    from webapp import timezones
     from webapp.notifier.delivery import record_key
     due = datetime.now(timezone.utc).replace(second=0, microsecond=0) - timedelta(hours=1)
     alerts = {}
@@ -173,8 +174,9 @@ def test_an_alert_another_attempt_is_delivering_does_not_hold_up_the_sweep(app, 
         with browser.client.session_transaction() as session:
             user_id = session["profile"]["id"]
         with app.app_context():
-            task = service.create(user_id, TaskFields("Overdue somewhere", due_at=due))
-        alerts[user_id] = f"overdue-{task.id}-{due:%Y%m%dT%H%M}"
+            service.create(user_id, TaskFields("Overdue somewhere", due_at=due))
+            today = timezones.to_local(datetime.now(timezone.utc), reminders.user_zone(user_id)).date()
+        alerts[user_id] = f"digest-{user_id}-{today.isoformat()}"
     (busy, busy_alert), (free, free_alert) = alerts.items()
     notifier_state.create(record_key(busy_alert), {"notification_id": busy_alert, "status": "claimed",
                                                    "claimed_at": datetime.now(timezone.utc).isoformat()})

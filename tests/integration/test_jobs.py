@@ -1,4 +1,4 @@
-"""Periodic work across replicas: the sweep and the relay run once per period, an empty run is cheap."""
+"""Time-driven work: an overdue job per task; the sweep and the relay run once per period, an empty run is cheap."""
 
 from __future__ import annotations
 
@@ -6,11 +6,15 @@ import json
 import urllib.request
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 
 from tests.conftest import eventually
-from webapp import state_lists, sweep
+from webapp import overdue, reminders, state_lists, sweep
+from webapp.tasks import model, service, store
+from webapp.tasks.model import TaskFields
 
 CALLS = ("get", "get_many", "save", "create", "save_versioned", "delete", "transact", "publish", "invoke",
          "schedule_job", "delete_job", "get_job")
@@ -78,3 +82,85 @@ def test_an_empty_relay_and_a_skipped_sweep_cost_a_constant_number_of_sidecar_ca
           f"sweep on a held lease {dict(held_sweep)}")
     assert empty_relay == {"create": 1, "get": 1}
     assert held_relay == held_sweep == {"create": 1}
+
+
+@pytest.fixture
+def owner(user, app):
+    """The signed-in user's id, and an app context for calling the service layer directly."""
+    with app.app_context():
+        with user.client.session_transaction() as session:
+            user_id = session["profile"]["id"]
+        yield user_id
+
+
+def _due_time(gateway, name: str) -> str:
+    return (gateway.get_job(name) or {}).get("due_time", "")
+
+
+def _edit(owner, task_id, **changes):
+    current = store.load(owner, task_id)
+    fields = model.fields_of(current)
+    return service.update(owner, task_id, current.version, fields.__class__(**{**fields.__dict__, **changes}))
+
+
+def test_the_overdue_job_follows_the_tasks_due_time(app, gateway, owner):
+    due = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(hours=2)
+    task = service.create(owner, TaskFields("File taxes", due_at=due))
+    name = overdue.job_name(task.id)
+    assert name == f"overdue-{task.id}"
+    eventually(lambda: _due_time(gateway, name).startswith(due.strftime("%Y-%m-%dT%H:%M:%S")))
+    moved = due + timedelta(days=1)
+    _edit(owner, task.id, due_at=moved)
+    eventually(lambda: _due_time(gateway, name).startswith(moved.strftime("%Y-%m-%dT%H:%M:%S")))
+    _edit(owner, task.id, due_at=None)  # no due time, nothing to be late for
+    eventually(lambda: gateway.get_job(name) is None)
+    _edit(owner, task.id, due_at=moved)
+    eventually(lambda: gateway.get_job(name))
+    service.complete(owner, task.id, store.load(owner, task.id).version)
+    eventually(lambda: gateway.get_job(name) is None)
+    other = service.create(owner, TaskFields("Book flights", due_at=due))
+    eventually(lambda: gateway.get_job(overdue.job_name(other.id)))
+    service.delete(owner, other.id, store.load(owner, other.id).version)
+    eventually(lambda: gateway.get_job(overdue.job_name(other.id)) is None)
+
+
+def test_an_overdue_job_fired_twice_alerts_once(app, gateway, owner, stack):
+    due = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(hours=1)
+    task = service.create(owner, TaskFields("Send the invoice", due_at=due))
+    name = overdue.job_name(task.id)
+    eventually(lambda: gateway.get_job(name))
+    body = json.dumps(overdue.job_data(owner, task)).encode()
+    answers = []
+    for _ in range(2):  # as the scheduler would, twice (a retried delivery)
+        req = urllib.request.Request(stack.url() + f"/job/{name}", data=body, method="POST",
+                                     headers={"dapr-api-token": stack.app_token, "Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            answers.append(json.loads(resp.read())["status"])
+    assert answers == ["notified", "alerted before"]
+    delivered = list(Path(stack.run_dir, "deliveries").glob(f"{owner}-{overdue.notification_id(task)}-*.json"))
+    assert len(delivered) == 1 and json.loads(delivered[0].read_text())["kind"] == "task.overdue"
+    # A job for a due time the task no longer has does nothing.
+    _edit(owner, task.id, due_at=due + timedelta(hours=1))
+    assert overdue.fire(overdue.job_data(owner, task)) == "stale"
+
+
+def test_a_due_time_already_past_alerts_at_once_and_only_once(app, gateway, owner, stack):
+    due = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(minutes=30)
+    task = service.create(owner, TaskFields("Already late", due_at=due))
+    pattern = f"{owner}-{overdue.notification_id(task)}-*.json"
+    eventually(lambda: list(Path(stack.run_dir, "deliveries").glob(pattern)), timeout=30)  # the real scheduler
+    _edit(owner, task.id, title="Already late, renamed")  # an event after the alert: no new job
+    eventually(lambda: gateway.get_job(overdue.job_name(task.id)) is None)
+    assert len(list(Path(stack.run_dir, "deliveries").glob(pattern))) == 1
+
+
+def test_reconcile_recreates_lost_reminder_and_overdue_jobs(app, gateway, owner):
+    later = datetime.now(timezone.utc) + timedelta(days=1)
+    task = service.create(owner, TaskFields("Renew the lease", due_at=later, remind_at=later - timedelta(hours=1)))
+    names = [reminders.job_name(task.id), overdue.job_name(task.id)]
+    eventually(lambda: all(gateway.get_job(n) for n in names))
+    for name in names:
+        gateway.delete_job(name)  # the scheduler lost them
+    first = reminders.reconcile([owner])
+    assert first["created"] == 2 and all(gateway.get_job(n) for n in names)
+    assert reminders.reconcile([owner])["created"] == 0

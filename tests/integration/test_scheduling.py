@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import eventually
-from webapp import reminders, sweep
+from webapp import consumers, overdue, reminders, sweep
 from webapp.tasks import model, service, store
 from webapp.tasks.model import TaskFields
 
@@ -173,6 +173,7 @@ def test_the_digest_day_and_overdue_times_are_the_users_not_a_tasks(app, gateway
     late = service.create(owner, TaskFields("Was due", due_at=datetime(2031, 5, 1, 19, 0, tzinfo=timezone.utc)))
     _set_zone(user, "Pacific/Kiritimati")  # the tasks were entered in UTC
     sweep.sweep_user(owner, now)
+    assert consumers.on_job(overdue.job_name(late.id), overdue.job_data(owner, late)) == "notified"
     items = eventually(lambda: (lambda i: len(i) == 2 and i)(
         [n for n in inbox(gateway, owner) if n["kind"] in ("digest", "task.overdue")]))
     by_kind = {n["kind"]: n for n in items}

@@ -1,0 +1,95 @@
+"""Overdue alerts on the Dapr Jobs API: one job per task at its due time, named ``overdue-<task id>``.
+
+Like reminders, the job follows the task's *current* state on every task event
+and the firing reads the task again, so a moved, completed or deleted task never
+alerts at an old time. One alert per task per due time, ever: the due time
+alerted is remembered in ``overdue-alerted:<task id>`` (no TTL while the task
+lives, expiring with its tombstone), which outlives the notifier's own 30-day
+record of the notification.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta, timezone
+
+from . import notifications, reminders
+from .dapr_gateway import NotFound
+from .sidecar import gateway
+from .tasks import store
+from .tasks.model import Task
+
+log = logging.getLogger(__name__)
+PREFIX = "overdue-"
+
+
+def job_name(task_id: str) -> str:
+    """``overdue-<task id>``: at most one overdue job per task."""
+    return f"{PREFIX}{task_id}"
+
+
+def marker_key(task_id: str) -> str:
+    """``overdue-alerted:<task id>`` = {"due_at": …}: the due time already alerted (deleted with the task)."""
+    return f"overdue-alerted:{task_id}"
+
+
+def notification_id(task: Task) -> str:
+    """The alert's id, derived from the task and its due time (the notifier de-duplicates on it)."""
+    return f"overdue-{task.id}-{task.due_at:%Y%m%dT%H%M}"
+
+
+def wanted(task: Task | None) -> bool:
+    """Whether the task can still become (or is) overdue: open, with a due time."""
+    return bool(task and not task.is_completed and task.due_at)
+
+
+def alerted(task: Task) -> bool:
+    """Whether the task's current due time has had its alert already."""
+    return (gateway().get(marker_key(task.id)).value or {}).get("due_at") == task.due_at.isoformat()
+
+
+def job_data(user_id: str, task: Task) -> dict:
+    """What the job carries: enough to re-read the task and tell whether its due time moved."""
+    return {"kind": "overdue", "task_id": task.id, "user_id": user_id, "due_at": task.due_at.isoformat()}
+
+
+def sync_with(user_id: str, task_id: str, task: Task | None, created: bool = False) -> str:
+    """Create, move or delete the task's overdue job to match ``task`` as just read (None: gone).
+
+    A due time already past gets its job a second from now, unless it was alerted
+    already (one marker read, only for tasks that are overdue).
+    """
+    gw = gateway()
+    now = datetime.now(timezone.utc)
+    if not wanted(task) or (task.due_at <= now and alerted(task)):
+        if created:
+            return "none"  # a new task has no job yet
+        gw.delete_job(job_name(task_id))
+        return "deleted"
+    gw.schedule_job(job_name(task.id), max(task.due_at, now + timedelta(seconds=1)), job_data(user_id, task))
+    return "scheduled"
+
+
+def fire(data: dict) -> str:
+    """An overdue job fired: alert once unless the task is gone, done, or its due time moved."""
+    try:
+        task = store.load(data["user_id"], data["task_id"])
+    except NotFound:
+        return "stale"
+    if task.is_completed or not task.due_at or task.due_at.isoformat() != data.get("due_at"):
+        return "stale"
+    if alerted(task):
+        return "alerted before"
+    alert(task)
+    return "notified"
+
+
+def alert(task: Task) -> None:
+    """Send the task's overdue alert, then remember its due time as alerted."""
+    tz = reminders.user_zone(task.owner, task.timezone)  # the zone the user has now
+    notifications.send(notification_id=notification_id(task), user_id=task.owner, task_id=task.id,
+                       kind="task.overdue",
+                       message=f"“{task.title}” is overdue (due {reminders.local_time(task.due_at, tz)}).")
+    # After the send: if this write fails, the job's retry sends the same id again, which
+    # the notifier still de-duplicates (its record lives 30 days).
+    gateway().save(marker_key(task.id), {"due_at": task.due_at.isoformat()})
