@@ -1,0 +1,56 @@
+"""The stack the benchmark measures: devstack from a snapshot of the tree, free ports, token-aware probes."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import importlib.util
+import shutil
+import sys
+import urllib.request
+from pathlib import Path
+
+
+def distinct_free_ports(devstack):
+    """Ports.free() can hand out the same port twice (each socket is closed before the next bind): retry."""
+    for _ in range(50):
+        ports = devstack.Ports.free()
+        flat = [v for k, v in dataclasses.asdict(ports).items() if k != "apps"]
+        flat += [p for app in ports.apps.values() for p in dataclasses.astuple(app)]
+        if len(flat) == len(set(flat)):
+            return ports
+    raise RuntimeError("could not get distinct free ports")
+
+
+SNAPSHOT_IGNORE = shutil.ignore_patterns(".git", ".venv", ".run", "test-artifacts", "results", "__pycache__",
+                                         ".pytest_cache", "node_modules", "*.pyc")
+
+
+def load_devstack(root: Path):
+    """scripts/devstack.py of ``root``: its stack runs the code, components and config under ``root``."""
+    spec = importlib.util.spec_from_file_location("devstack", root / "scripts" / "devstack.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["devstack"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def bench_stack_class(devstack):
+    """devstack.Stack whose start-up probes also present the Dapr API token.
+
+    With ``api_token`` set, daprd answers 401 to calls without ``dapr-api-token``; devstack's
+    "app reachable through the other sidecar" probe sends none, so ``start()`` times out.
+    """
+
+    class BenchStack(devstack.Stack):
+        def _http_ok(self, url: str) -> bool:
+            request = urllib.request.Request(url)
+            if self.api_token and "/v1.0/invoke/" in url:
+                request.add_header("dapr-api-token", self.api_token)
+            try:
+                with urllib.request.urlopen(request, timeout=2) as resp:
+                    return 200 <= resp.status < 300
+            except OSError:
+                return False
+
+    return BenchStack
