@@ -13,7 +13,7 @@ from datetime import datetime
 
 from flask import current_app
 
-from . import activity, notifications, overdue, reminders
+from . import activity, digests, notifications, overdue, reminders
 from .dapr_gateway import NotFound, Upsert
 from .tasks import service, store
 from .tasks.model import Task
@@ -153,6 +153,9 @@ def on_job(name: str, data: dict) -> str:
     if kind == "overdue":
         _require(data, "task_id", "user_id")
         return overdue.fire(data)
+    if kind == "digest":
+        _require(data, "user_id")
+        return digests.fire(data)
     if kind == "probe":
         # Proves the scheduler → sidecar → /job/<name> path (readiness checks, tests).
         gateway().save(f"job-fired:{name}", {"name": name, "data": data}, ttl_seconds=3600)

@@ -87,12 +87,15 @@ def fire(data: dict) -> str:
 
 
 def reconcile(user_ids) -> dict[str, int]:
-    """Re-create missing reminder and overdue jobs from state (after a scheduler data loss); never duplicates."""
-    from . import overdue  # the other kind of per-task job (it builds on this module)
+    """Re-create missing reminder, overdue and digest jobs from state (after a scheduler data loss); never duplicates."""
+    from . import digests, overdue  # the other kinds of job (they build on this module)
     gw = gateway()
     now = datetime.now(timezone.utc)
     counts = {"checked": 0, "created": 0}
     for user_id in user_ids:
+        counts["checked"] += 1
+        if gw.get_job(digests.job_name(user_id)) is None and digests.schedule(user_id, now):
+            counts["created"] += 1
         for task in store.load_all(user_id):
             jobs = {job_name(task.id): sync_with} if wanted(task, now) else {}
             if overdue.wanted(task):

@@ -1,9 +1,8 @@
-"""The periodic sweep, triggered by the `cron` input binding: outbox backstop, list rows, a daily digest.
+"""The periodic sweep, triggered by the `cron` input binding: the outbox backstop and list row repair.
 
-Overdue alerts are not the sweep's: each is a job at its task's due time
-(webapp/overdue.py). The digest's id is derived from the user and the day in
-their zone, so running the sweep twice notifies once; a lease per period
-(``lease:sweep``) keeps the other replicas from running it at all.
+Time-driven work is not the sweep's: an overdue alert is a job at its task's due
+time (webapp/overdue.py), the daily digest a job per user (webapp/digests.py).
+A lease per period (``lease:sweep``) keeps the other replicas from running it.
 """
 
 from __future__ import annotations
@@ -11,13 +10,14 @@ from __future__ import annotations
 import logging
 import os
 import socket
+from collections import Counter
 from datetime import datetime, timezone
 from typing import Callable
 
-from . import notifications, overdue, reminders, state_lists, timezones
+from . import overdue, state_lists
 from .dapr_gateway import Conflict, NotFound, Rejected
 from .sidecar import gateway
-from .tasks import model, store
+from .tasks import store
 from .users_index import all_user_ids
 
 log = logging.getLogger(__name__)
@@ -70,14 +70,14 @@ def relay() -> dict[str, int]:
 
 
 def run(now: datetime | None = None) -> dict[str, int]:
-    """Repair every user's outbox and list rows and send each user with open work a digest once a day.
+    """Publish every user's stranded outbox events and repair their list rows.
 
     One user's trouble (e.g. a notification another attempt is still delivering:
     409) does not hold up the others; ``Unavailable`` (the sidecar or a component
     is down) stops the sweep at once, and the binding's next trigger runs it again.
     """
     now = now or datetime.now(timezone.utc)
-    counts = {"users": 0, "overdue": 0, "digests": 0, "relayed": 0, "skipped": 0}
+    counts = Counter(users=0, relayed=0, skipped=0)
     for user_id in all_user_ids():
         try:
             swept = sweep_user(user_id, now)
@@ -85,8 +85,7 @@ def run(now: datetime | None = None) -> dict[str, int]:
             log.warning("sweep of user %s skipped (the next sweep tries again): %s", user_id, err)
             counts["skipped"] += 1
             continue
-        for name, n in swept.items():
-            counts[name] += n
+        counts.update(swept)
     log.info("sweep done: %s", counts)
     return counts
 
@@ -94,24 +93,12 @@ def run(now: datetime | None = None) -> dict[str, int]:
 overdue_marker_key = overdue.marker_key  # the marker moved with the alerts to webapp/overdue.py
 
 
-def sweep_user(user_id: str, now: datetime) -> dict[str, int]:
-    """One user's part of the sweep: relay, list rows, digest (days in the user's zone)."""
-    counts = {"users": 1, "overdue": 0, "digests": 0, "relayed": store.flush_user(user_id)}  # outbox backstop
-    items = store.load_items(user_id)
-    store.reindex(user_id, items)  # repairs list rows that missed an update
-    tasks = [model.Task.from_dict(it.value) for it in items
-             if not it.value.get("deleted") and it.value.get("status") != "completed"]
-    overdue_tasks = [t for t in tasks if t.is_overdue(now)]  # alerted by their jobs (webapp/overdue.py)
-    if not any(t.due_at for t in tasks):
-        return counts  # nothing to digest: the user's zone is not needed
-    tz = reminders.user_zone(user_id)
-    counts["overdue"] = len(overdue_tasks)
-    today = timezones.to_local(now, tz).date()
-    due_today = [t for t in tasks if t.due_at and timezones.to_local(t.due_at, tz).date() == today]
-    if overdue_tasks or due_today:
-        notifications.send(notification_id=f"digest-{user_id}-{today.isoformat()}", user_id=user_id,
-                           task_id=None, kind="digest",
-                           message=f"Daily digest for {today:%A %d %B}: {len(due_today)} due today, "
-                                   f"{len(overdue_tasks)} overdue.")
-        counts["digests"] += 1
-    return counts
+def sweep_user(user_id: str, now: datetime) -> Counter:
+    """One user's part of the sweep: the outbox backstop and list rows that missed an update.
+
+    Overdue alerts and the digest are jobs (webapp/overdue.py, webapp/digests.py).
+    ``now`` is kept for callers; nothing here depends on the time any more.
+    """
+    relayed = store.flush_user(user_id)  # outbox backstop
+    store.reindex(user_id, store.load_items(user_id))  # repairs list rows that missed an update
+    return Counter(users=1, relayed=relayed)

@@ -8,11 +8,12 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from tests.conftest import eventually
-from webapp import overdue, reminders, state_lists, sweep
+from webapp import digests, overdue, reminders, state_lists, sweep
 from webapp.tasks import model, service, store
 from webapp.tasks.model import TaskFields
 
@@ -161,6 +162,28 @@ def test_reconcile_recreates_lost_reminder_and_overdue_jobs(app, gateway, owner)
     eventually(lambda: all(gateway.get_job(n) for n in names))
     for name in names:
         gateway.delete_job(name)  # the scheduler lost them
+    names.append(digests.job_name(owner))
+    gateway.delete_job(digests.job_name(owner))
     first = reminders.reconcile([owner])
-    assert first["created"] == 2 and all(gateway.get_job(n) for n in names)
+    assert first["created"] == 3 and all(gateway.get_job(n) for n in names)
     assert reminders.reconcile([owner])["created"] == 0
+
+
+def test_registration_schedules_the_digest_at_the_next_eight_local(app, gateway, owner):
+    due = datetime.fromisoformat(gateway.get_job(digests.job_name(owner))["due_time"].replace("Z", "+00:00"))
+    record = gateway.get(f"user:{owner}").value
+    local = due.astimezone(ZoneInfo(record["timezone"]))
+    assert (local.hour, local.minute) == (8, 0) and due - datetime.now(timezone.utc) <= timedelta(days=1)
+
+
+def test_changing_the_digest_time_or_zone_in_settings_moves_the_job(app, gateway, owner, user):
+    page = user.client.get("/settings").get_data(as_text=True)
+    assert 'name="digest_time"' in page and 'value="08:00"' in page
+    resp = user.form_post("/settings", {"timezone": "America/New_York", "digest_time": "18:30"})
+    assert resp.status_code == 302
+    due = datetime.fromisoformat(gateway.get_job(digests.job_name(owner))["due_time"].replace("Z", "+00:00"))
+    local = due.astimezone(ZoneInfo("America/New_York"))
+    assert (local.hour, local.minute) == (18, 30) and timedelta(0) < due - datetime.now(timezone.utc) <= timedelta(days=1)
+    assert digests.stored_time(owner) == "18:30"
+    bad = user.form_post("/settings", {"timezone": "America/New_York", "digest_time": "25:99"})
+    assert bad.status_code == 422 and "HH:MM" in bad.get_data(as_text=True)

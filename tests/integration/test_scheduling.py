@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import time
 import urllib.request
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import eventually
-from webapp import consumers, overdue, reminders, sweep
+from webapp import consumers, digests, overdue, reminders, sweep
 from webapp.tasks import model, service, store
 from webapp.tasks.model import TaskFields
 
@@ -102,21 +102,23 @@ def test_completing_a_recurring_task_creates_exactly_one_next_instance(app, gate
     assert found[0].due_at == expected and found[0].status == "pending"
 
 
-def test_cron_sweep_flags_overdue_tasks_and_sends_one_digest(app, gateway, owner, stack):
+def test_a_digest_job_fired_twice_sends_one_digest_and_schedules_the_next(app, gateway, owner, stack):
     past = datetime.now(timezone.utc) - timedelta(hours=1)
     service.create(owner, TaskFields("Late report", due_at=past))
-    for period in range(2):  # the binding fires twice (two periods, or two replicas)
-        gateway.delete(sweep.lease_key("sweep"))  # a new period: the lease has expired
-        req = urllib.request.Request(stack.url() + "/cron", data=b"", method="POST",
-                                     headers={"dapr-api-token": stack.app_token})
+    name = digests.job_name(owner)
+    body = json.dumps({"kind": "digest", "user_id": owner, "at": datetime.now(timezone.utc).isoformat()}).encode()
+    for _ in range(2):  # the scheduler delivers it twice (a retry)
+        req = urllib.request.Request(stack.url() + f"/job/{name}", data=body, method="POST",
+                                     headers={"dapr-api-token": stack.app_token, "Content-Type": "application/json"})
         with urllib.request.urlopen(req, timeout=30) as resp:
-            assert json.loads(resp.read())["leased"] == 1
-    items = eventually(lambda: (lambda i: len(i) >= 2 and i)(
-        [n for n in inbox(gateway, owner) if n["kind"] in ("task.overdue", "digest")]))
+            assert json.loads(resp.read())["status"] == "sent"
+    items = eventually(lambda: [n for n in inbox(gateway, owner) if n["kind"] == "digest"])
     time.sleep(1)
-    items = [n for n in inbox(gateway, owner) if n["kind"] in ("task.overdue", "digest")]
-    assert sorted(n["kind"] for n in items) == ["digest", "task.overdue"]
-    assert "Late report" in next(n["message"] for n in items if n["kind"] == "task.overdue")
+    assert len([n for n in inbox(gateway, owner) if n["kind"] == "digest"]) == 1
+    assert "1 overdue" in items[0]["message"]
+    tomorrow = datetime.now(timezone.utc) + timedelta(days=1)  # the user's zone is UTC: 08:00 UTC tomorrow or today
+    assert gateway.get_job(name)["due_time"][:16] in (
+        f"{tomorrow:%Y-%m-%d}T08:00", f"{datetime.now(timezone.utc):%Y-%m-%d}T08:00")
 
 
 def test_cron_binding_is_wired_to_the_app(stack):
@@ -172,12 +174,9 @@ def test_the_digest_day_and_overdue_times_are_the_users_not_a_tasks(app, gateway
     service.create(owner, TaskFields("Tomorrow morning", due_at=datetime(2031, 5, 1, 22, 0, tzinfo=timezone.utc)))
     late = service.create(owner, TaskFields("Was due", due_at=datetime(2031, 5, 1, 19, 0, tzinfo=timezone.utc)))
     _set_zone(user, "Pacific/Kiritimati")  # the tasks were entered in UTC
-    sweep.sweep_user(owner, now)
+    eventually(lambda: len((gateway.get(store.index_key(owner)).value or {}).get("rows", {})) >= 2)
+    assert digests.counts(owner, date(2031, 5, 2), "Pacific/Kiritimati", now) == (2, 1)  # both on 2 May there
     assert consumers.on_job(overdue.job_name(late.id), overdue.job_data(owner, late)) == "notified"
-    items = eventually(lambda: (lambda i: len(i) == 2 and i)(
-        [n for n in inbox(gateway, owner) if n["kind"] in ("digest", "task.overdue")]))
-    by_kind = {n["kind"]: n for n in items}
-    assert by_kind["digest"]["id"] == f"digest-{owner}-2031-05-02"
-    assert "2 due today, 1 overdue" in by_kind["digest"]["message"]  # both fall on 2 May there
-    assert by_kind["task.overdue"]["task_id"] == late.id
-    assert "2031-05-02 09:00 Pacific/Kiritimati" in by_kind["task.overdue"]["message"]
+    alert = eventually(lambda: [n for n in inbox(gateway, owner) if n["kind"] == "task.overdue"])[0]
+    assert alert["task_id"] == late.id
+    assert "2031-05-02 09:00 Pacific/Kiritimati" in alert["message"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectField, StringField
-from wtforms.validators import DataRequired, EqualTo, Length, Regexp
+from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp
 
 from .. import timezones
 
@@ -36,6 +36,9 @@ class LoginForm(FlaskForm):
 
 class SettingsForm(FlaskForm):
     timezone = SelectField("Time zone")
+    digest_time = StringField("Daily digest at", validators=[
+        Optional(), Regexp(r"^([01][0-9]|2[0-3]):[0-5][0-9]$", message="Enter a time of day as HH:MM, e.g. 08:00.")],
+        render_kw={"type": "time"}, description="Your tasks due today and overdue, each morning in your time zone.")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

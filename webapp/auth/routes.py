@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
+from .. import digests
+from ..dapr_gateway import GatewayError
 from ..extensions import login_manager
 from ..security import safe_redirect_target
 from . import tokens, users
@@ -47,11 +51,20 @@ def register():
         except users.UsernameTaken:
             form.username.errors.append("This username is taken. Choose another one.")
         else:
+            _schedule_digest(user.id)
             _sign_in(user)
             flash(f"Welcome, {user.username}! Create your first task.", "success")
             return redirect(url_for("tasks.new_task"))
     status = 422 if form.is_submitted() else 200
     return render_template("auth/register.html", form=form), status
+
+
+def _schedule_digest(user_id: str) -> None:
+    """The new account's first digest job; if the scheduler is out, ``reconcile-jobs`` schedules it later."""
+    try:
+        digests.schedule(user_id)
+    except GatewayError as err:
+        logging.getLogger(__name__).warning("digest of new user %s not scheduled yet: %s", user_id, err)
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -94,16 +107,21 @@ def settings():
     status = 200
     if request.method == "GET":
         form.timezone.data = current_user.timezone
+        form.digest_time.data = digests.stored_time(current_user.id)
     elif "timezone" in request.form:
         if form.validate_on_submit():
             user = users.update_timezone(current_user, form.timezone.data)
             session["profile"] = {**session["profile"], "timezone": user.timezone}
             tokens.retime(user.id, user.timezone)  # API calls use the zone the user has now
+            if form.digest_time.data:
+                digests.set_time(user.id, form.digest_time.data)
+            digests.schedule(user.id)  # the next digest, at the time and in the zone just saved
             flash("Settings saved.", "success")
             return redirect(url_for("auth.settings"))
         status = 422
     else:
         form.timezone.data = current_user.timezone
+        form.digest_time.data = digests.stored_time(current_user.id)
         if token_form.validate_on_submit():
             try:
                 session[NEW_TOKEN] = tokens.create(current_user, token_form.name.data, token_form.expires.data or None)

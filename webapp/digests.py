@@ -1,0 +1,118 @@
+"""The daily digest on the Dapr Jobs API: one job per user, ``digest-<user id>``, at a local time they choose.
+
+Each firing sends the day's digest and schedules the next one, computed in the
+user's zone (so it stays at 08:00 local across a DST change). The digest's id is
+the user and the local day, so a job fired twice notifies once. The time is kept
+on ``user:<id>`` as ``digest_time`` ("HH:MM", default 08:00).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime, time, timedelta, timezone
+
+from . import notifications, timezones
+from .dapr_gateway import NotFound
+from .sidecar import gateway, retry_on_conflict
+from .tasks import store
+from .tasks.rows import Summary
+
+log = logging.getLogger(__name__)
+PREFIX = "digest-"
+DEFAULT_TIME = "08:00"
+
+
+def job_name(user_id: str) -> str:
+    """``digest-<user id>``: one digest job per user."""
+    return f"{PREFIX}{user_id}"
+
+
+def parse_time(value: str | None) -> time:
+    """``"HH:MM"`` as a time of day; the default for anything else."""
+    try:
+        return time.fromisoformat(value or DEFAULT_TIME).replace(second=0, microsecond=0, tzinfo=None)
+    except ValueError:
+        return time.fromisoformat(DEFAULT_TIME)
+
+
+def next_firing(after: datetime, at: time, tz_name: str) -> datetime:
+    """The first instant strictly after ``after`` when the clock in ``tz_name`` shows ``at`` (UTC).
+
+    On the night a local time does not exist (clocks go forward) it fires at the
+    same offset as the evening before, e.g. 02:30 CET = 03:30 CEST; on the night
+    it exists twice, at its first occurrence.
+    """
+    zone = timezones.zone(tz_name)
+    day = after.astimezone(zone).date() - timedelta(days=1)
+    while True:
+        candidate = datetime.combine(day, at, tzinfo=zone).astimezone(timezone.utc)
+        if candidate > after:
+            return candidate
+        day += timedelta(days=1)
+
+
+def _record(user_id: str) -> dict | None:
+    return gateway().get(f"user:{user_id}").value
+
+
+def schedule(user_id: str, now: datetime | None = None) -> datetime | None:
+    """(Re)schedule the user's next digest from their stored zone and time; None if the account is gone."""
+    record = _record(user_id)
+    if not record:
+        gateway().delete_job(job_name(user_id))
+        return None
+    due = next_firing(now or datetime.now(timezone.utc), parse_time(record.get("digest_time")),
+                      record.get("timezone") or timezones.DEFAULT_TZ)
+    gateway().schedule_job(job_name(user_id), due, {"kind": "digest", "user_id": user_id, "at": due.isoformat()})
+    return due
+
+
+def stored_time(user_id: str) -> str:
+    """The user's digest time as "HH:MM" (the default if they never chose one)."""
+    return parse_time((_record(user_id) or {}).get("digest_time")).strftime("%H:%M")
+
+
+def set_time(user_id: str, value: str) -> None:
+    """Store the user's digest time ("HH:MM") on ``user:<id>`` (``Conflict`` if it kept changing)."""
+    def attempt() -> None:
+        item = gateway().get(f"user:{user_id}")
+        if not item.exists:
+            raise NotFound(f"user:{user_id}")
+        gateway().save(item.key, {**item.value, "digest_time": value}, etag=item.etag)
+
+    retry_on_conflict(attempt, "digest time")
+
+
+def counts(user_id: str, today: date, tz_name: str, now: datetime) -> tuple[int, int]:
+    """(due today, overdue) among the user's open tasks, from their index rows (one read)."""
+    index = gateway().get(store.index_key(user_id)).value or {}
+    due_today = overdue = 0
+    for task_id, row in (index.get("rows") or {}).items():
+        try:
+            summary = Summary.from_row(task_id, row)
+        except (ValueError, TypeError, IndexError):
+            continue  # a tombstone's row, or one the sweep has yet to repair
+        if summary.status == "completed" or summary.due_at is None:
+            continue
+        overdue += summary.due_at < now
+        due_today += timezones.to_local(summary.due_at, tz_name).date() == today
+    return due_today, overdue
+
+
+def fire(data: dict) -> str:
+    """A digest job fired: send the day's digest (if there is open work due) and schedule the next."""
+    user_id = data["user_id"]
+    record = _record(user_id)
+    if not record:
+        return "stale"  # the account is gone: no next digest either
+    now = datetime.now(timezone.utc)
+    tz = record.get("timezone") or timezones.DEFAULT_TZ
+    today = timezones.to_local(now, tz).date()
+    due_today, overdue = counts(user_id, today, tz, now)
+    if due_today or overdue:
+        notifications.send(notification_id=f"digest-{user_id}-{today.isoformat()}", user_id=user_id,
+                           task_id=None, kind="digest",
+                           message=f"Daily digest for {today:%A %d %B}: {due_today} due today, {overdue} overdue.")
+    fired_at = datetime.fromisoformat(data["at"]) if data.get("at") else now
+    schedule(user_id, max(now, fired_at))  # the next one, in the zone and at the time the user has now
+    return "sent" if due_today or overdue else "nothing due"
