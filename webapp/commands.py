@@ -1,4 +1,5 @@
-"""The web app's operator commands: ``flask --app wsgi grant-admin | revoke-admin | reconcile-reminders``."""
+"""The web app's operator commands: ``flask --app wsgi grant-admin | revoke-admin | reconcile-reminders |
+migrate-users-index``."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from flask.cli import with_appcontext
 from . import reminders
 from .auth import users
 from .dapr_gateway import GatewayError, NotFound
-from .users_index import all_user_ids
+from .users_index import iter_user_ids, migrate_legacy_index
 
 
 def set_admin(username: str, admin: bool) -> None:
@@ -43,11 +44,22 @@ def revoke_admin(username):
 @with_appcontext
 def reconcile_reminders():
     """Re-create reminder jobs missing from the scheduler (e.g. after losing its data)."""
-    counts = reminders.reconcile(all_user_ids())
+    counts = reminders.reconcile(iter_user_ids())  # a page of index shards at a time
     click.echo(f"checked {counts['checked']} reminders, re-created {counts['created']} jobs")
+
+
+@click.command("migrate-users-index")
+@with_appcontext
+def migrate_users_index():
+    """Fold the old single users-index item into its shards (idempotent; walks of the index also do it)."""
+    try:
+        moved = migrate_legacy_index()
+    except GatewayError as err:
+        raise click.ClickException(f"the state store could not be updated: {err}") from None
+    click.echo(f"moved {moved} ids into the users index shards")
 
 
 def register(app: Flask) -> None:
     """Add the commands to ``flask --app wsgi``."""
-    for command in (grant_admin, revoke_admin, reconcile_reminders):
+    for command in (grant_admin, revoke_admin, reconcile_reminders, migrate_users_index):
         app.cli.add_command(command)

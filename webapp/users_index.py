@@ -1,18 +1,107 @@
-"""The index of every account's id: registration adds to it; the sweep and the reminder reconciliation walk it."""
+"""The index of every account's id, sharded: registration adds to one shard; background work walks them in pages.
+
+    users-index:<00..ff>   {"items": [{"id": …}, …]}  — the ids whose sha256 starts with those 2 hex digits
+    users-index            the old single item (every id): folded into the shards once, then deleted
+
+256 shards hold ~1/256 of the users each (~3,900 at 1,000,000 users, ~160 kB);
+a shard holds at most ``SHARD_LIMIT`` ids (42 bytes each: 420 kB, a tenth of
+daprd's 4 MB item limit), so registration reads and writes one bounded item
+whatever the number of users, and concurrent registrations rarely share a key.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import logging
+from typing import Iterator
+
 from . import state_lists
+from .dapr_gateway import Conflict, Unavailable
+from .sidecar import gateway
 
-USERS_INDEX = "users-index"
+log = logging.getLogger(__name__)
+LEGACY_KEY = "users-index"
+SHARDS = 256
+SHARD_LIMIT = 10_000  # ids per shard: 2,560,000 users in all
+SHARDS_PER_PAGE = 16  # shards read by one bulk get while walking
 
 
-def all_user_ids() -> list[str]:
-    """Every registered account's id (an id whose registration failed half-way has no tasks)."""
-    items, _ = state_lists.read(USERS_INDEX)
-    return [i["id"] for i in items]
+class IndexFull(Unavailable):
+    """The user's shard holds ``SHARD_LIMIT`` ids: nothing was stored (raise the shard count to grow)."""
+
+
+def shard_key(user_id: str) -> str:
+    """The shard that holds ``user_id``: ``users-index:`` and the first 2 hex digits of its sha256."""
+    return f"{LEGACY_KEY}:{hashlib.sha256(user_id.encode()).hexdigest()[:2]}"
+
+
+def all_shard_keys() -> list[str]:
+    """Every shard's key, in order."""
+    return [f"{LEGACY_KEY}:{n:02x}" for n in range(SHARDS)]
+
+
+def shard_pages(shards_per_page: int = SHARDS_PER_PAGE) -> list[list[str]]:
+    """The shard keys in groups of at most ``shards_per_page`` (one bulk read each)."""
+    keys = all_shard_keys()
+    return [keys[i:i + shards_per_page] for i in range(0, len(keys), max(1, shards_per_page))]
+
+
+def _added(user_ids: list[str]):
+    def change(items: list[dict]) -> list[dict] | None:
+        known = {i["id"] for i in items}
+        new = [{"id": u} for u in dict.fromkeys(user_ids) if u not in known]
+        if not new:
+            return None
+        if len(items) + len(new) > SHARD_LIMIT:
+            raise IndexFull(f"users index shard full ({SHARD_LIMIT} ids)")
+        return [*reversed(new), *items]
+    return change
 
 
 def remember_user(user_id: str) -> None:
-    """Add a user to the index; ``Conflict`` when the index kept changing through every retry."""
-    state_lists.append(USERS_INDEX, {"id": user_id}, limit=1_000_000)
+    """Add a user to their shard (one bounded read-modify-write); ``Conflict`` when it kept changing."""
+    state_lists.update(shard_key(user_id), _added([user_id]))
+
+
+def iter_user_pages(shards_per_page: int = SHARDS_PER_PAGE) -> Iterator[list[str]]:
+    """Every registered id, a page per ``shards_per_page`` shards (one bulk get each, ≤ that × SHARD_LIMIT ids).
+
+    The old single item is folded into the shards first, if it is still there.
+    An id whose registration failed half-way has no account and no tasks.
+    """
+    migrate_legacy_index()
+    for keys in shard_pages(shards_per_page):
+        page = [entry["id"] for item in gateway().get_many(keys) for entry in (item.value or {}).get("items", [])]
+        if page:
+            yield page
+
+
+def iter_user_ids(shards_per_page: int = SHARDS_PER_PAGE) -> Iterator[str]:
+    """Every registered id, read a page of shards at a time."""
+    for page in iter_user_pages(shards_per_page):
+        yield from page
+
+
+def all_user_ids() -> list[str]:
+    """Every registered id as one list (O(users) memory: prefer ``iter_user_ids``)."""
+    return list(iter_user_ids())
+
+
+def migrate_legacy_index() -> int:
+    """Fold the old single ``users-index`` item into the shards and delete it; idempotent; returns ids moved."""
+    gw = gateway()
+    legacy = gw.get(LEGACY_KEY)
+    if not legacy.exists:
+        return 0
+    by_shard: dict[str, list[str]] = {}
+    for entry in legacy.value.get("items", []):
+        by_shard.setdefault(shard_key(entry["id"]), []).append(entry["id"])
+    for key, ids in by_shard.items():
+        state_lists.update(key, _added(ids))
+    try:
+        gw.delete(LEGACY_KEY, etag=legacy.etag)  # an old replica added an id meanwhile: the next walk folds it
+    except Conflict:
+        log.info("users-index changed while it was folded into shards; the next walk folds the rest")
+    moved = sum(len(ids) for ids in by_shard.values())
+    log.info("folded %d ids of the old users-index into %d shards", moved, len(by_shard))
+    return moved

@@ -118,20 +118,23 @@ def test_timezone_setting_changes_displayed_times(user):
 def test_registration_is_all_or_nothing_when_the_users_index_write_fails(app, gateway, monkeypatch, failure):
     from webapp import users_index
     from webapp.dapr_gateway import Conflict, Unavailable
-    real_save = gateway.save
+    real_save, real_create = gateway.save, gateway.create
 
-    def failing(key, *args, **kwargs):
-        if key == users_index.USERS_INDEX:
-            raise (Unavailable if failure == "store down" else Conflict)(f"users index: {failure}")
-        return real_save(key, *args, **kwargs)
-    monkeypatch.setattr(gateway, "save", failing)
+    def failing(real):
+        def write(key, *args, **kwargs):
+            if key.startswith(users_index.LEGACY_KEY):  # the user's shard, created or changed
+                raise (Unavailable if failure == "store down" else Conflict)(f"users index: {failure}")
+            return real(key, *args, **kwargs)
+        return write
+    monkeypatch.setattr(gateway, "save", failing(real_save))
+    monkeypatch.setattr(gateway, "create", failing(real_create))
     name = unique_name("half")
     browser = Browser(app.test_client())
     resp = browser.form_post("/register", {"username": name, "password": "password123", "confirm": "password123",
                                            "timezone": "UTC"})
     assert resp.status_code == 503
     assert not gateway.get(f"username:{name}").exists  # no account: the name is free
-    monkeypatch.setattr(gateway, "save", real_save)
+    monkeypatch.undo()
     browser.register(name)  # the same name, once the store is back
     with browser.client.session_transaction() as session:
         user_id = session["profile"]["id"]

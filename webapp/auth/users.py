@@ -65,7 +65,8 @@ def register(username: str, password: str, tz: str) -> User:
 
     The claim is checked and written while holding a distributed lock on the
     name, so two registrations racing on any workers or replicas cannot both win.
-    The id enters the users index first: if that write fails nothing is stored
+    The id enters its users-index shard first (one bounded item, whatever the
+    number of users): if that write fails nothing is stored
     and the name stays free; an id whose account write then fails is skipped by
     whoever walks the index (it has no tasks).
     """
