@@ -87,7 +87,7 @@ def fire(data: dict) -> str:
 
 
 def reconcile(user_ids) -> dict[str, int]:
-    """Re-create missing reminder, overdue and digest jobs from state (after a scheduler data loss); never duplicates."""
+    """Re-create missing reminder, overdue and digest jobs from state (after losing the scheduler's data)."""
     from . import digests, overdue  # the other kinds of job (they build on this module)
     gw = gateway()
     now = datetime.now(timezone.utc)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import eventually
-from webapp import consumers, digests, overdue, reminders, sweep
+from webapp import consumers, digests, overdue, reminders
 from webapp.tasks import model, service, store
 from webapp.tasks.model import TaskFields
 
