@@ -1,5 +1,5 @@
-"""The web app's operator commands: ``flask --app wsgi grant-admin | revoke-admin | reconcile-reminders |
-migrate-users-index``."""
+"""The web app's operator commands: ``flask --app wsgi grant-admin | revoke-admin | reconcile-jobs
+(alias reconcile-reminders) | migrate-users-index``."""
 
 from __future__ import annotations
 
@@ -40,12 +40,16 @@ def revoke_admin(username):
     set_admin(username, False)
 
 
-@click.command("reconcile-reminders")
+@click.command("reconcile-jobs")
 @with_appcontext
-def reconcile_reminders():
-    """Re-create reminder jobs missing from the scheduler (e.g. after losing its data)."""
+def reconcile_jobs():
+    """Re-create reminder, overdue and digest jobs missing from the scheduler (e.g. after losing its data)."""
     counts = reminders.reconcile(iter_user_ids())  # a page of index shards at a time
-    click.echo(f"checked {counts['checked']} reminders, re-created {counts['created']} jobs")
+    click.echo(f"checked {counts['checked']} jobs, re-created {counts['created']}")
+
+
+reconcile_reminders = click.Command("reconcile-reminders", callback=reconcile_jobs.callback,
+                                    help="The old name of reconcile-jobs.")
 
 
 @click.command("migrate-users-index")
@@ -61,5 +65,5 @@ def migrate_users_index():
 
 def register(app: Flask) -> None:
     """Add the commands to ``flask --app wsgi``."""
-    for command in (grant_admin, revoke_admin, reconcile_reminders, migrate_users_index):
+    for command in (grant_admin, revoke_admin, reconcile_jobs, reconcile_reminders, migrate_users_index):
         app.cli.add_command(command)

@@ -188,3 +188,16 @@ def test_changing_the_digest_time_or_zone_in_settings_moves_the_job(app, gateway
     assert digests.stored_time(owner) == "18:30"
     bad = user.form_post("/settings", {"timezone": "America/New_York", "digest_time": "25:99"})
     assert bad.status_code == 422 and "HH:MM" in bad.get_data(as_text=True)
+
+
+def test_reconcile_jobs_and_its_old_name_re_create_every_kind(app, gateway, owner):
+    later = datetime.now(timezone.utc) + timedelta(days=2)
+    task = service.create(owner, TaskFields("Pay rent", due_at=later))
+    eventually(lambda: gateway.get_job(overdue.job_name(task.id)))
+    for command in ("reconcile-jobs", "reconcile-reminders"):
+        gateway.delete_job(overdue.job_name(task.id))
+        gateway.delete_job(digests.job_name(owner))
+        result = app.test_cli_runner().invoke(args=[command])
+        assert result.exit_code == 0, result.output
+        assert "re-created" in result.output
+        assert gateway.get_job(overdue.job_name(task.id)) and gateway.get_job(digests.job_name(owner))
