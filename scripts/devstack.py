@@ -22,6 +22,7 @@ import signal
 import sys
 import threading
 import time
+import urllib.request
 from pathlib import Path
 
 # The parts are importable also when this file is loaded by its path (bench/run.py loads a snapshot's).
@@ -228,6 +229,20 @@ class Stack:
         self._start_daprd(instance)
         self._wait(f"{instance} readiness", lambda: self._http_ok(f"http://127.0.0.1:{ports.app}/readyz"),
                    timeout=90, proc_name=instance)
+        if self.ports.proxy and app_id_of(instance) == "taskboard":
+            # Back in the proxy's rotation (two passed health checks) before the next one drains.
+            self._wait(f"{instance} in the proxy's rotation", lambda: self._served_by_proxy(instance), timeout=30)
+
+    def _served_by_proxy(self, instance: str) -> bool:
+        """Whether one of a few requests through the proxy is answered by ``instance``."""
+        for _ in range(len(self.ports.replicas("taskboard")) + 1):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.ports.proxy}/healthz", timeout=2) as resp:
+                    if resp.headers.get("X-Served-By") == instance:
+                        return True
+            except OSError:
+                return False
+        return False
 
     def url(self, app_id: str = "taskboard") -> str:
         """Where users reach the app: the proxy when there is one, else the app's own port."""
