@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -50,21 +51,31 @@ def pytest_runtest_makereport(item, call):
         item.session.config._taskboard_failed = True
 
 
+@contextmanager
+def running_stack(request, replicas: int = 1, logs_name: str = "logs"):
+    """A started stack on free ports (``replicas`` instances of each app); stopped afterwards, its logs
+    kept in test-artifacts/<logs_name> when a test failed."""
+    run_dir = Path(tempfile.mkdtemp(prefix="taskboard-test-"))
+    the_stack = devstack.Stack(run_dir, devstack.Ports.free(replicas), app_token=secrets.token_urlsafe(16),
+                               workers=2, daprd_log_level="info", app_env={"TASKBOARD_LOG_FORMAT": "json"})
+    the_stack.start()
+    try:
+        yield the_stack
+    finally:
+        the_stack.stop()
+        if getattr(request.config, "_taskboard_failed", False):
+            target = ARTIFACTS / logs_name
+            shutil.rmtree(target, ignore_errors=True)
+            shutil.copytree(the_stack.logs_dir, target)
+            print(f"\n[stack] a test failed: logs kept in {target}")
+        shutil.rmtree(run_dir, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def stack(request):
     """The real stack for this test session."""
-    run_dir = Path(tempfile.mkdtemp(prefix="taskboard-test-"))
-    the_stack = devstack.Stack(run_dir, devstack.Ports.free(), app_token=secrets.token_urlsafe(16),
-                               workers=2, daprd_log_level="info", app_env={"TASKBOARD_LOG_FORMAT": "json"})
-    the_stack.start()
-    yield the_stack
-    the_stack.stop()
-    if getattr(request.config, "_taskboard_failed", False):
-        target = ARTIFACTS / "logs"
-        shutil.rmtree(target, ignore_errors=True)
-        shutil.copytree(the_stack.logs_dir, target)
-        print(f"\n[stack] a test failed: logs kept in {target}")
-    shutil.rmtree(run_dir, ignore_errors=True)
+    with running_stack(request) as the_stack:
+        yield the_stack
 
 
 def app_config(stack, **overrides) -> dict:

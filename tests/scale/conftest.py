@@ -4,39 +4,26 @@ same app-id, sharing Redis and the scheduler, behind HAProxy (what `make run REP
 from __future__ import annotations
 
 import re
-import secrets
-import shutil
-import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
 from http.cookiejar import CookieJar
-from pathlib import Path
 
 import pytest
 
-from tests.conftest import ARTIFACTS, app_config, csrf_token, devstack, unique_name
+from tests.conftest import app_config, csrf_token, running_stack, unique_name
 
 REPLICAS = 2
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def replicas(request):
-    """The two-replica stack, started once for the module."""
-    run_dir = Path(tempfile.mkdtemp(prefix="taskboard-scale-"))
-    stack = devstack.Stack(run_dir, devstack.Ports.free(REPLICAS), app_token=secrets.token_urlsafe(16),
-                           workers=2, app_env={"TASKBOARD_LOG_FORMAT": "json"})
-    stack.start()
-    yield stack
-    stack.stop()
-    if getattr(request.config, "_taskboard_failed", False):
-        target = ARTIFACTS / "logs-scale"
-        shutil.rmtree(target, ignore_errors=True)
-        shutil.copytree(stack.logs_dir, target)
-    shutil.rmtree(run_dir, ignore_errors=True)
+    """The two-replica stack, started once for the scale suite."""
+    with running_stack(request, REPLICAS, "logs-scale") as stack:
+        yield stack
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def gateway(replicas):
     """A gateway to the first taskboard replica's sidecar (all replicas share the store)."""
     from webapp.app import create_app
