@@ -44,6 +44,7 @@ DEFAULTS: dict[str, object] = {
     "LOGIN_MAX_FAILURES": 5,
     "LOGIN_WINDOW_SECONDS": 900,
     "IDEMPOTENCY_TTL_SECONDS": 86400,
+    "MAX_TASKS_PER_USER": 5000,  # live tasks per user (+ as many tombstones): an index of ~1 MB (daprd: 4 MB)
     # Flask
     "SECRET_KEY": None,  # read from the Dapr secret store unless set (tests)
     "SESSION_COOKIE_HTTPONLY": True,

@@ -21,6 +21,14 @@ BUSY_RETRY_AFTER_SECONDS = 1
 class Busy(Unavailable):
     """Too many writes to one item at once, even after backing off: nothing was stored; 503, try again."""
 
+
+class TaskLimitReached(ValueError):
+    """The user's list holds the most tasks it can (``MAX_TASKS_PER_USER``): nothing was created; 422."""
+
+    def __init__(self, limit: int):
+        super().__init__(f"You have {limit:,} tasks, the most one list can hold: delete some to add more.")
+        self.limit = limit
+
 TITLES = {
     400: "Bad request",
     401: "Not signed in",
@@ -86,6 +94,10 @@ def register(app: Flask) -> None:
                                        "Nothing was stored; please try again in a moment.")
         response.headers["Retry-After"] = str(BUSY_RETRY_AFTER_SECONDS)
         return response
+
+    @app.errorhandler(TaskLimitReached)
+    def task_limit(err):
+        return error_response(422, str(err), {"limit": err.limit})
 
     @app.errorhandler(Unavailable)
     def unavailable(err):

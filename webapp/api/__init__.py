@@ -84,6 +84,8 @@ def _fields(data: dict) -> TaskFields:
 
 
 ERRORS = {401: "Unauthorized", 404: "Not found", 409: "Version conflict", 428: "If-Match missing",
+          422: "Invalid input, or the list already holds the most tasks it can (MAX_TASKS_PER_USER; "
+               "`errors.limit`): delete some to add more",
           503: "Storage unavailable, or too many writes at once (see Retry-After)"}
 
 
@@ -98,7 +100,7 @@ def _document_errors(*codes):
 @blp.route("/tasks", methods=["POST"])
 @blp.arguments(TaskInSchema)
 @blp.response(201, TaskOutSchema)
-@_document_errors(401, 503)
+@_document_errors(401, 422, 503)
 def create_task(data):
     """Create a task."""
     task = service.create(g.api_user.id, _fields(data), g.api_user.timezone)

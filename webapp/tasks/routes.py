@@ -10,6 +10,7 @@ from flask_login import current_user, login_required
 
 from .. import activity
 from ..dapr_gateway import Conflict
+from ..errors import TaskLimitReached
 from ..security import safe_redirect_target
 from . import listing, service, store
 from .fields import FIELDS
@@ -57,7 +58,11 @@ def list_tasks():
 def new_task():
     form = TaskForm()
     if form.validate_on_submit():
-        task = service.create(current_user.id, form.task_fields(current_user.timezone), current_user.timezone)
+        try:
+            task = service.create(current_user.id, form.task_fields(current_user.timezone), current_user.timezone)
+        except TaskLimitReached as err:  # the form stays filled in: delete some tasks, then submit again
+            form.form_errors.append(str(err))
+            return render_template("tasks/form.html", form=form, task=None), 422
         flash(f"Created “{task.title}”.", "success")
         return redirect(url_for("tasks.detail", task_id=task.id))
     status = 422 if form.is_submitted() else 200

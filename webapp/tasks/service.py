@@ -11,6 +11,7 @@ from flask import current_app
 
 from .. import events, metrics, sweep
 from ..dapr_gateway import GatewayError
+from ..errors import TaskLimitReached
 from . import model, store
 from .model import Task, TaskFields
 
@@ -105,8 +106,12 @@ def create_next_instance(done: Task) -> Task | None:
     nxt = model.next_instance(done, utcnow())
     if nxt is None or store.gateway().get(store.task_key(nxt.id)).exists:
         return None  # not recurring, or already created (a redelivered completion)
-    if not store.insert(nxt, [_event("task.created", nxt)]):
-        return None  # a concurrent delivery of the same completion created it first
+    try:
+        if not store.insert(nxt, [_event("task.created", nxt)]):
+            return None  # a concurrent delivery of the same completion created it first
+    except TaskLimitReached as err:
+        log.warning("next instance of %s not created: %s", done.id, err)
+        return None  # the series stops at the list's limit; the completion is still handled
     metrics.TASKS_CREATED.inc()
     _announce(nxt)
     return nxt
