@@ -7,7 +7,7 @@ import click
 from flask import Flask
 from flask.cli import with_appcontext
 
-from . import reminders
+from . import jobs
 from .auth import users
 from .dapr_gateway import GatewayError, NotFound
 from .users_index import iter_user_ids, migrate_legacy_index
@@ -44,7 +44,7 @@ def revoke_admin(username):
 @with_appcontext
 def reconcile_jobs():
     """Re-create reminder, overdue and digest jobs missing from the scheduler (e.g. after losing its data)."""
-    counts = reminders.reconcile(iter_user_ids())  # a page of index shards at a time
+    counts = jobs.reconcile(iter_user_ids())  # a page of index shards at a time
     click.echo(f"checked {counts['checked']} jobs, re-created {counts['created']}")
 
 

@@ -84,24 +84,3 @@ def fire(data: dict) -> str:
                        user_id=task.owner, task_id=task.id, kind="task.reminder",
                        message=f"Reminder: “{task.title}”{when}.")
     return "notified"
-
-
-def reconcile(user_ids) -> dict[str, int]:
-    """Re-create missing reminder, overdue and digest jobs from state (after losing the scheduler's data)."""
-    from . import digests, overdue  # the other kinds of job (they build on this module)
-    gw = gateway()
-    now = datetime.now(timezone.utc)
-    counts = {"checked": 0, "created": 0}
-    for user_id in user_ids:
-        counts["checked"] += 1
-        if gw.get_job(digests.job_name(user_id)) is None and digests.schedule(user_id, now):
-            counts["created"] += 1
-        for task in store.load_all(user_id):
-            jobs = {job_name(task.id): sync_with} if wanted(task, now) else {}
-            if overdue.wanted(task):
-                jobs[overdue.job_name(task.id)] = overdue.sync_with
-            for name, resync in jobs.items():
-                counts["checked"] += 1
-                if gw.get_job(name) is None and resync(user_id, task.id, task) == "scheduled":
-                    counts["created"] += 1
-    return counts

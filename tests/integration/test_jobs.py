@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests.conftest import eventually
-from webapp import digests, overdue, reminders, state_lists, sweep
+from webapp import digests, jobs, overdue, reminders, state_lists, sweep
 from webapp.tasks import model, service, store
 from webapp.tasks.model import TaskFields
 
@@ -164,9 +164,9 @@ def test_reconcile_recreates_lost_reminder_and_overdue_jobs(app, gateway, owner)
         gateway.delete_job(name)  # the scheduler lost them
     names.append(digests.job_name(owner))
     gateway.delete_job(digests.job_name(owner))
-    first = reminders.reconcile([owner])
+    first = jobs.reconcile([owner])
     assert first["created"] == 3 and all(gateway.get_job(n) for n in names)
-    assert reminders.reconcile([owner])["created"] == 0
+    assert jobs.reconcile([owner])["created"] == 0
 
 
 def test_registration_schedules_the_digest_at_the_next_eight_local(app, gateway, owner):

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import eventually
-from webapp import consumers, digests, overdue, reminders
+from webapp import consumers, digests, jobs, overdue, reminders
 from webapp.tasks import model, service, store
 from webapp.tasks.model import TaskFields
 
@@ -68,9 +68,9 @@ def test_reconcile_recreates_lost_jobs_without_duplicates(app, gateway, owner):
     name = reminders.job_name(task.id)
     eventually(lambda: gateway.get_job(name))
     gateway.delete_job(name)  # the scheduler lost it
-    first = reminders.reconcile([owner])
+    first = jobs.reconcile([owner])
     assert first["created"] == 1 and gateway.get_job(name)
-    assert reminders.reconcile([owner])["created"] == 0
+    assert jobs.reconcile([owner])["created"] == 0
 
 
 def _deliver_twice(stack, data):

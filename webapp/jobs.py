@@ -1,0 +1,36 @@
+"""Every kind of Dapr job the web app keeps, reconciled from state in one walk.
+
+Per task: ``reminder-<task id>`` (webapp/reminders.py) and ``overdue-<task id>``
+(webapp/overdue.py); per user: ``digest-<user id>`` (webapp/digests.py). Jobs
+stored at any time: one reminder per open task with a reminder still ahead, one
+overdue job per open task with a due time not yet alerted, one digest per user.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Iterable
+
+from . import digests, overdue, reminders
+from .sidecar import gateway
+from .tasks import store
+
+
+def reconcile(user_ids: Iterable[str]) -> dict[str, int]:
+    """Re-create missing reminder, overdue and digest jobs from state (after losing the scheduler's data)."""
+    gw = gateway()
+    now = datetime.now(timezone.utc)
+    counts = {"checked": 0, "created": 0}
+    for user_id in user_ids:
+        counts["checked"] += 1
+        if gw.get_job(digests.job_name(user_id)) is None and digests.schedule(user_id, now):
+            counts["created"] += 1
+        for task in store.load_all(user_id):
+            kinds = {reminders.job_name(task.id): reminders.sync_with} if reminders.wanted(task, now) else {}
+            if overdue.wanted(task):
+                kinds[overdue.job_name(task.id)] = overdue.sync_with
+            for name, resync in kinds.items():
+                counts["checked"] += 1
+                if gw.get_job(name) is None and resync(user_id, task.id, task) == "scheduled":
+                    counts["created"] += 1
+    return counts
