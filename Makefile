@@ -47,3 +47,9 @@ clean:
 .PHONY: bench
 bench: venv dapr
 	@$(PY) bench/run.py
+
+# Growth: registration, list page and background work at 1,000 and 100,000 seeded users (about 20 min).
+.PHONY: bench-growth
+GROWTH_USERS ?= 1000,100000
+bench-growth: venv dapr
+	@$(PY) bench/growth.py --users $(GROWTH_USERS)

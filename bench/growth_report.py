@@ -1,0 +1,92 @@
+"""growth.md from growth.json: each figure at every size, and the ratio of the largest size to the smallest."""
+
+from __future__ import annotations
+
+
+NOTES = """## How
+
+* One replica of each app (gunicorn 2 workers, `TASKBOARD_ENV=production`, app and API tokens), daprd 1.18.3,
+  Redis, the scheduler, started through `scripts/devstack.py` from a snapshot of the tree. The `cron` and `relay`
+  bindings are left out of the stack's components: the benchmark posts what one hour of them does to the app
+  (`POST /cron`, `POST /relay` with the app token), so nothing else runs in the windows.
+* Users are seeded with 5 tasks each straight through daprd's HTTP state API (bulk saves of 800 items, 4 at a
+  time), in the app's layouts built by its own modules: `user:<id>`, `username:<name>`, `tasks-of:<id>` (ids and
+  rows), `task:<id>` (empty outbox), `users-index:<xx>` shards. Every seeded user shares one password hash. Seeded
+  users have no digest job (registration schedules one; 100,000 digest jobs a day is work *due*, not idle work).
+* Registration: `POST /register` through the form, sequential, 5 warm-up then 50 timed (the GET of the form is not
+  timed). Its p50 includes hashing the password on purpose (werkzeug scrypt; `password_hash_ms` in growth.json).
+* List page: `GET /tasks` of a seeded user (5 tasks), signed in with the seeded password, 5 warm-up then 50.
+* Sidecar calls are the apps' own gRPC calls to their sidecars (`dapr_grpc_io_server_completed_rpcs` of both daprd,
+  before and after); the benchmark itself only uses daprd's HTTP API and Redis, so it is not counted. CPU-seconds
+  are utime + stime of every process of the stack (both apps, both daprd, Redis, scheduler).
+* One hour with nothing due: the relay runs every 10 s (360 runs, each after its 8 s lease expired: the lease is
+  deleted in Redis before each, as the clock would), the sweep every 5 min (12 `/cron`). *Lease deleted*: every
+  `/cron` a full sweep (lease deleted before each; above 10,000 users one full sweep is measured and counted 12
+  times). *Leased*: what the lease really gives, 1 full sweep and 11 `/cron` within its 270 s (skipped, one
+  refused create each). The sweep is the outbox backstop and row repair: it walks every user (about 6 calls each).
+* Jobs due: one task each of 100 freshly seeded users made overdue (task and row rewritten), and its
+  `overdue-<task id>` job scheduled through daprd's HTTP Jobs API 20 s ahead; the window runs from after the
+  scheduling until every alert's marker is stored and the event streams are drained (it includes about 20 s of the
+  stack idling). Each firing reads the task and the user, invokes notification-service (which claims,
+  sends through the file binding, publishes, records) and stores the marker."""
+
+
+def _rows(results: dict) -> list[tuple[str, list, str]]:
+    sizes = list(results["sizes"].values())
+    bg = [s["background"] for s in sizes]
+    jobs = [s["jobs_due"] for s in sizes]
+    return [
+        ("registration p50 (ms)", [s["registration_ms"]["p50"] for s in sizes], "≤ 1.2×"),
+        ("registration p99 (ms)", [s["registration_ms"]["p99"] for s in sizes], ""),
+        ("list page p50 (ms, 5 tasks)", [s["list_page_ms"]["p50"] for s in sizes], ""),
+        ("hour, nothing due, leased (1 sweep + 11 skipped + 360 relays): sidecar calls",
+         [b["with_lease"]["sidecar_calls"] for b in bg], "≤ 1.2×"),
+        ("… CPU-s", [b["with_lease"]["cpu_s"] for b in bg], ""),
+        ("hour, nothing due, lease deleted before each (12 sweeps + 360 relays): sidecar calls",
+         [b["no_lease"]["sidecar_calls"] for b in bg], ""),
+        ("… CPU-s", [b["no_lease"]["cpu_s"] for b in bg], ""),
+        ("relay: 360 runs (one hour): sidecar calls", [b["relay_hour"]["sidecar_calls"] for b in bg], ""),
+        ("… CPU-s", [b["relay_hour"]["cpu_s"] for b in bg], ""),
+        ("one full sweep: sidecar calls", [_avg(b["full_sweeps"], "sidecar_calls") for b in bg], ""),
+        ("… per user", [b["sweep_calls_per_user"] for b in bg], ""),
+        ("… CPU-s", [_avg(b["full_sweeps"], "cpu_s") for b in bg], ""),
+        ("… wall s", [_avg(b["full_sweeps"], "wall_s") for b in bg], ""),
+        ("11 /cron under the lease (skipped): sidecar calls", [b["skipped_sweeps_11"]["sidecar_calls"] for b in bg],
+         ""),
+        ("jobs due: overdue jobs fired", [j["fired"] for j in jobs], ""),
+        ("… sidecar calls per job fired", [j["calls_per_job"] for j in jobs], "proportional"),
+        ("… CPU-s per job fired", [j["cpu_s_per_job"] for j in jobs], ""),
+    ]
+
+
+def _avg(runs: list[dict], key: str) -> float:
+    return round(sum(r[key] for r in runs) / max(1, len(runs)), 2)
+
+
+def _fmt(v) -> str:
+    if isinstance(v, float) and not v.is_integer():
+        return f"{v:,.2f}" if v < 100 else f"{v:,.1f}"
+    return f"{int(v):,}"
+
+
+def render(results: dict) -> str:
+    sizes = list(results["sizes"])
+    if not sizes:
+        return "# Growth benchmark\n\nNo size was measured: " + "; ".join(results.get("failures", [])) + "\n"
+    head = " | ".join(f"{int(s):,} users" for s in sizes)
+    lines = ["# Growth benchmark (`make bench-growth`, bench/growth.py)", "",
+             f"Run {results.get('environment', {}).get('date', '?')}, {results.get('runtime_s', 0):.0f} s in all. "
+             "See bench/README.md (growth benchmark) for how each figure is measured.", "",
+             f"| figure | {head} | ratio {int(sizes[-1]):,} ÷ {int(sizes[0]):,} | target |",
+             "|---|" + "---:|" * len(sizes) + "---:|---|"]
+    for name, values, target in _rows(results):
+        ratio = f"{values[-1] / values[0]:.2f}×" if len(values) > 1 and values[0] else "–"
+        lines.append(f"| {name} | " + " | ".join(_fmt(v) for v in values) + f" | {ratio} | {target} |")
+    lines += ["", "| size | seeded in | measured in | Redis keys | full sweeps measured |", "|---:|---:|---:|---:|---:|"]
+    for s, r in results["sizes"].items():
+        lines.append(f"| {int(s):,} | {r['seed_s']} s | {r['measure_s']} s | {r['redis_keys']:,} | "
+                     f"{r['background']['sweep_measured']} |")
+    lines += ["", *NOTES.splitlines()]
+    if results.get("failures"):
+        lines += ["", "Failures: " + "; ".join(results["failures"])]
+    return "\n".join(lines) + "\n"
