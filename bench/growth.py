@@ -152,14 +152,17 @@ class Growth:
             seed_s = round(time.monotonic() - t0, 1)
             say(f"measuring at {size:,} users")
             full = self.args.full_sweeps if self.args.full_sweeps else (12 if size <= 10_000 else 1)
-            res = {"users": size, "tasks": size * growth_seed.TASKS_PER_USER, "seed_s": seed_s,
-                   "redis_keys": self.redis.dbsize(),
-                   "registration_ms": await gm.registration(self, size),
-                   "list_page_ms": await gm.list_page(self),
-                   "background": await gm.background_hour(self, size, full),
-                   "jobs_due": await gm.jobs_due(self, new[-self.args.jobs:], self.args.jobs)}
+            res = self.results["sizes"][str(size)] = {
+                "users": size, "tasks": size * growth_seed.TASKS_PER_USER, "seed_s": seed_s,
+                "redis_keys": self.redis.dbsize()}
+            # Cheapest first, each written as soon as measured: the full sweep (minutes at 100,000) comes last.
+            res["registration_ms"] = await gm.registration(self, size)
+            res["list_page_ms"] = await gm.list_page(self)
+            self.write()
+            res["jobs_due"] = await gm.jobs_due(self, new[-self.args.jobs:], self.args.jobs)
+            self.write()
+            res["background"] = await gm.background_hour(self, size, full, self.write)
             res["measure_s"] = round(time.monotonic() - t0 - seed_s, 1)
-            self.results["sizes"][str(size)] = res
             self.write()
 
     def write(self) -> None:

@@ -120,8 +120,11 @@ async def post_binding(http, g, name: str) -> dict:
         return body
 
 
-async def background_hour(g, size: int, full_sweeps: int) -> dict:
-    """One hour of the bindings with nothing due: 360 relays, 12 sweeps (leases deleted), and the leased hour."""
+async def background_hour(g, size: int, full_sweeps: int, checkpoint=lambda: None) -> dict:
+    """One hour of the bindings with nothing due: 360 relays, 12 sweeps (leases deleted), and the leased hour.
+
+    The full sweeps come last (minutes at 100,000 users); ``checkpoint`` is called after each part.
+    """
     out = {}
     async with aiohttp.ClientSession(timeout=NO_TIMEOUT) as http:
         with Window(g) as w:
@@ -130,15 +133,6 @@ async def background_hour(g, size: int, full_sweeps: int) -> dict:
                 await post_binding(http, g, "relay")
         out["relay_hour"] = w.result
         say(f"  {RELAYS_PER_HOUR} relays (lease deleted before each): {w.result}")
-        runs = []
-        for _ in range(full_sweeps):
-            g.delete_lease("sweep")
-            with Window(g) as w:
-                body = await post_binding(http, g, "cron")
-            runs.append({**w.result, "response": body})
-            say(f"  full sweep at {size:,} users: {w.result['sidecar_calls']:,} calls, {w.result['cpu_s']} CPU-s, "
-                f"{w.result['wall_s']} s; {body}")
-        out["full_sweeps"] = runs
         await g.hold_lease("sweep", sweep.LEASES["sweep"])
         with Window(g) as w:
             for _ in range(CRONS_PER_HOUR - 1):
@@ -147,6 +141,16 @@ async def background_hour(g, size: int, full_sweeps: int) -> dict:
                     raise RuntimeError(f"a /cron under the lease ran anyway: {body}")
         out["skipped_sweeps_11"] = w.result
         say(f"  {CRONS_PER_HOUR - 1} /cron under the lease (skipped): {w.result}")
+        out["full_sweeps"] = runs = []
+        checkpoint()
+        for _ in range(full_sweeps):
+            g.delete_lease("sweep")
+            say(f"  full sweep at {size:,} users ...")
+            with Window(g) as w:
+                body = await post_binding(http, g, "cron")
+            runs.append({**w.result, "response": body})
+            say(f"  full sweep at {size:,} users: {w.result['sidecar_calls']:,} calls, {w.result['cpu_s']} CPU-s, "
+                f"{w.result['wall_s']} s; {body}")
     sweep_calls = sum(r["sidecar_calls"] for r in runs) / len(runs)
     sweep_cpu = sum(r["cpu_s"] for r in runs) / len(runs)
     relay, skipped = out["relay_hour"], out["skipped_sweeps_11"]

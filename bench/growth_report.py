@@ -31,8 +31,13 @@ NOTES = """## How
   sends through the file binding, publishes, records) and stores the marker."""
 
 
+def complete(results: dict) -> dict:
+    """The sizes every figure was measured at (growth.json also keeps a size interrupted half-way)."""
+    return {k: v for k, v in results["sizes"].items() if "measure_s" in v}
+
+
 def _rows(results: dict) -> list[tuple[str, list, str]]:
-    sizes = list(results["sizes"].values())
+    sizes = list(complete(results).values())
     bg = [s["background"] for s in sizes]
     jobs = [s["jobs_due"] for s in sizes]
     return [
@@ -70,7 +75,7 @@ def _fmt(v) -> str:
 
 
 def render(results: dict) -> str:
-    sizes = list(results["sizes"])
+    sizes = list(complete(results))
     if not sizes:
         return "# Growth benchmark\n\nNo size was measured: " + "; ".join(results.get("failures", [])) + "\n"
     head = " | ".join(f"{int(s):,} users" for s in sizes)
@@ -83,7 +88,7 @@ def render(results: dict) -> str:
         ratio = f"{values[-1] / values[0]:.2f}×" if len(values) > 1 and values[0] else "–"
         lines.append(f"| {name} | " + " | ".join(_fmt(v) for v in values) + f" | {ratio} | {target} |")
     lines += ["", "| size | seeded in | measured in | Redis keys | full sweeps measured |", "|---:|---:|---:|---:|---:|"]
-    for s, r in results["sizes"].items():
+    for s, r in complete(results).items():
         lines.append(f"| {int(s):,} | {r['seed_s']} s | {r['measure_s']} s | {r['redis_keys']:,} | "
                      f"{r['background']['sweep_measured']} |")
     lines += ["", *NOTES.splitlines()]
