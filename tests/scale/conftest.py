@@ -66,10 +66,10 @@ class WebUser:
         assert status == 302, body[:1000]
         return name
 
-    def create_task(self, title: str, base: str | None = None) -> str:
+    def create_task(self, title: str, base: str | None = None, **fields: str) -> str:
         status, headers, body = self.form_post("/tasks/new", {
             "title": title, "description": "", "status": "pending", "priority": "medium", "tags": "",
-            "due_at": "", "remind_at": "", "recurrence": "none"}, base=base)
+            "due_at": "", "remind_at": "", "recurrence": "none", **fields}, base=base)
         assert status == 302, body[:2000]
         return headers["Location"].rsplit("/", 1)[-1]
 

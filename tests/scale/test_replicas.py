@@ -56,9 +56,10 @@ def _deliveries_of(replicas, task_id: str) -> list[dict]:
 
 
 def test_a_completion_through_the_proxy_has_each_effect_once(replicas, gateway):
+    """Delivery, inbox entry, history entry and the next instance of a repeating task: once each."""
     user = WebUser(replicas.url())
     user.register()
-    task_id = user.create_task("Complete me once")
+    task_id = user.create_task("Complete me once", due_at="2031-05-01T09:00", recurrence="weekly")
     status, _, html = user.request(f"/tasks/{task_id}")
     version = re.search(r'name="version" value="([^"]*)"', html).group(1)
     status, _, _ = user.form_post(f"/tasks/{task_id}/complete", {"version": version}, page=f"/tasks/{task_id}")
@@ -73,6 +74,10 @@ def test_a_completion_through_the_proxy_has_each_effect_once(replicas, gateway):
     assert len(_deliveries_of(replicas, task_id)) == 1
     assert len(inbox) == 1
     assert history["task.completed"] == 1 and history["task.created"] == 1, history
+    eventually(lambda: len(gateway.get(f"tasks-of:{user_id}").value["ids"]) >= 2, timeout=30)
+    time.sleep(2)
+    listed = gateway.get(f"tasks-of:{user_id}").value["ids"]
+    assert len(listed) == 2, listed  # the task and exactly one next weekly instance
 
 
 def _notifications_logged(replicas, instance: str) -> int:
