@@ -161,6 +161,15 @@ def user(app):
 
 
 @pytest.fixture
+def owner(user, app):
+    """The signed-in user's id, inside an app context (to call the service layer and the store directly)."""
+    with app.app_context():
+        with user.client.session_transaction() as session:
+            user_id = session["profile"]["id"]
+        yield user_id
+
+
+@pytest.fixture
 def other_user(app):
     browser = Browser(app.test_client())
     browser.register()

@@ -11,12 +11,10 @@ record of the notification.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
-from . import notifications, reminders
-from .dapr_gateway import NotFound
+from . import notifications, reminders, task_jobs
 from .sidecar import gateway
-from .tasks import store
 from .tasks.model import Task
 
 log = logging.getLogger(__name__)
@@ -59,24 +57,15 @@ def sync_with(user_id: str, task_id: str, task: Task | None, created: bool = Fal
     A due time already past gets its job a second from now, unless it was alerted
     already (one marker read, only for tasks that are overdue).
     """
-    gw = gateway()
     now = datetime.now(timezone.utc)
-    if not wanted(task) or (task.due_at <= now and alerted(task)):
-        if created:
-            return "none"  # a new task has no job yet
-        gw.delete_job(job_name(task_id))
-        return "deleted"
-    gw.schedule_job(job_name(task.id), max(task.due_at, now + timedelta(seconds=1)), job_data(user_id, task))
-    return "scheduled"
+    due = None if not wanted(task) or (task.due_at <= now and alerted(task)) else task.due_at
+    return task_jobs.place(job_name(task_id), due, job_data(user_id, task) if due else {}, created)
 
 
 def fire(data: dict) -> str:
     """An overdue job fired: alert once unless the task is gone, done, or its due time moved."""
-    try:
-        task = store.load(data["user_id"], data["task_id"])
-    except NotFound:
-        return "stale"
-    if task.is_completed or not task.due_at or task.due_at.isoformat() != data.get("due_at"):
+    task = task_jobs.current_task(data, "due_at")
+    if task is None:
         return "stale"
     if alerted(task):
         return "alerted before"

@@ -11,7 +11,7 @@ import logging
 from datetime import datetime, timedelta, timezone
 
 
-from . import notifications, timezones
+from . import notifications, task_jobs, timezones
 from .dapr_gateway import NotFound
 from .tasks import store
 from .tasks.model import Task
@@ -58,25 +58,16 @@ def sync_with(user_id: str, task_id: str, task: Task | None, created: bool = Fal
     earlier sync scheduled one, and every event after the creation syncs
     again, so there is nothing to delete yet (one scheduler call saved per task).
     """
-    gw = gateway()
-    now = datetime.now(timezone.utc)
-    if not wanted(task, now):
-        if created:
-            return "none"
-        gw.delete_job(job_name(task_id))
-        return "deleted"
-    gw.schedule_job(job_name(task.id), max(task.remind_at, now + timedelta(seconds=1)), {
+    if not wanted(task, datetime.now(timezone.utc)):
+        return task_jobs.place(job_name(task_id), None, {}, created)
+    return task_jobs.place(job_name(task.id), task.remind_at, {
         "kind": "reminder", "task_id": task.id, "user_id": user_id, "remind_at": task.remind_at.isoformat()})
-    return "scheduled"
 
 
 def fire(data: dict) -> str:
     """A reminder job fired: notify unless the task is gone, done, or its reminder moved."""
-    try:
-        task = store.load(data["user_id"], data["task_id"])
-    except NotFound:
-        return "stale"
-    if task.is_completed or not task.remind_at or task.remind_at.isoformat() != data.get("remind_at"):
+    task = task_jobs.current_task(data, "remind_at")
+    if task is None:
         return "stale"
     # The zone the user has now, not the one the task was entered in.
     when = f" (due {local_time(task.due_at, user_zone(task.owner, task.timezone))})" if task.due_at else ""

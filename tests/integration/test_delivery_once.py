@@ -130,13 +130,6 @@ def test_creating_a_key_that_exists_is_a_conflict(gateway):
         assert Counter(pool.map(race, range(10))) == Counter({"won": 1, "lost": 9})
 
 
-@pytest.fixture
-def owner(user, app):
-    with app.app_context():
-        with user.client.session_transaction() as session:
-            yield session["profile"]["id"]
-
-
 def test_an_overdue_alert_is_sent_once_even_after_the_notifiers_record_expired(app, stack, owner, notifier_state,
                                                                                gateway):
     from webapp.notifier.delivery import record_key

@@ -85,15 +85,6 @@ def test_an_empty_relay_and_a_skipped_sweep_cost_a_constant_number_of_sidecar_ca
     assert held_relay == held_sweep == {"create": 1}
 
 
-@pytest.fixture
-def owner(user, app):
-    """The signed-in user's id, and an app context for calling the service layer directly."""
-    with app.app_context():
-        with user.client.session_transaction() as session:
-            user_id = session["profile"]["id"]
-        yield user_id
-
-
 def _due_time(gateway, name: str) -> str:
     return (gateway.get_job(name) or {}).get("due_time", "")
 

@@ -8,8 +8,6 @@ import urllib.request
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
-import pytest
-
 from tests.conftest import eventually
 from webapp import consumers, digests, jobs, overdue, reminders
 from webapp.tasks import model, service, store
@@ -20,15 +18,6 @@ REMINDER_LATENCIES: list[float] = []
 
 def inbox(gateway, user_id):
     return (gateway.get(f"inbox:{user_id}").value or {}).get("items", [])
-
-
-@pytest.fixture
-def owner(user, app):
-    """The signed-in user's id, and an app context for calling the service layer directly."""
-    with app.app_context():
-        with user.client.session_transaction() as session:
-            user_id = session["profile"]["id"]
-        yield user_id
 
 
 def test_reminder_fires_into_the_inbox_and_through_the_delivery_binding(app, gateway, owner, stack):

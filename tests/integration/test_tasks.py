@@ -235,14 +235,6 @@ def test_reapplying_after_a_conflict_keeps_the_other_persons_changes(user):
     assert 'class="field  differs' in retry or "differs" in retry
 
 
-@pytest.fixture
-def owner(user, app):
-    """The signed-in user's id, inside an app context (to reach the store directly)."""
-    with app.app_context():
-        with user.client.session_transaction() as session:
-            yield session["profile"]["id"]
-
-
 def _index(gateway, owner):
     from webapp.tasks import store
     return gateway.get(store.index_key(owner)).value
