@@ -114,6 +114,9 @@ class Stack:
             for instance in self.ports.apps:
                 self._start_app(instance)
                 self._start_daprd(instance)
+                # One sidecar at a time: each creates the run directory's SQLite name-resolution
+                # database on first start, and two doing it at once fail with SQLITE_BUSY.
+                self._wait_for_sidecar(instance)
             self._wait_for_apps()
             self._wait_for_invocation()
             if self.ports.proxy:
@@ -131,6 +134,13 @@ class Stack:
             self._wait(f"{instance} readiness",
                        lambda p=ports: self._http_ok(f"http://127.0.0.1:{p.app}/readyz"),
                        timeout=60, proc_name=instance)
+
+    def _wait_for_sidecar(self, instance: str) -> None:
+        """Until the instance's daprd has loaded its components (it need not reach its app yet)."""
+        ports = self.ports.apps[instance]
+        self._wait(f"daprd of {instance} initialised",
+                   lambda: self._http_ok(f"http://127.0.0.1:{ports.http}/v1.0/healthz/outbound"),
+                   timeout=90, proc_name=f"daprd-{instance}")
 
     def _wait_for_invocation(self) -> None:
         """End to end: each app reachable by app-id through the other's sidecar, which
