@@ -53,3 +53,6 @@ bench: venv dapr
 GROWTH_USERS ?= 1000,100000
 bench-growth: venv dapr
 	@$(PY) bench/growth.py --users $(GROWTH_USERS)
+
+# Fragments: the local Kubernetes cluster (deploy/local-cluster/k8s.mk) and the component-set switch (mk/stacks.mk).
+-include deploy/local-cluster/k8s.mk mk/stacks.mk
