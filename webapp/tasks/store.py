@@ -110,15 +110,22 @@ def load_all(user_id: str) -> list[Task]:
     return [task_of(it) for it in load_items(user_id) if not it.value.get("deleted")]
 
 
-def reindex(user_id: str, items: list[Item]) -> None:
-    """Bring every row of the user's index in line with ``items`` (all their documents, as read)."""
-    index = gateway().get(index_key(user_id)).value or {}
+def reindex(user_id: str, items: list[Item], index: dict | None = None) -> None:
+    """Bring every row of the user's index in line with ``items`` (all their documents, as read).
+
+    ``index``: the index as read with ``items`` (the sweep reads many at once); when its
+    rows already match, nothing is written and no further call is made.
+    """
+    if index is None:
+        index = gateway().get(index_key(user_id)).value or {}
     found = {it.key: it for it in items}
-    merge_from(user_id, [task_key(i) for i in index.get("ids", [])] + list(found), found)
+    rows, _ = rows_from([task_key(i) for i in index.get("ids", [])] + list(found), found)
+    if merged(index, rows) is not None:
+        merge_rows(user_id, rows)
 
 
-def merge_from(user_id: str, keys: list[str], found: dict[str, Item]) -> list[Task]:
-    """Rows for ``keys`` from their documents as read (``found``); returns the live tasks among them."""
+def rows_from(keys: list[str], found: dict[str, Item]) -> tuple[dict[str, list | dict | None], list[Task]]:
+    """Index rows for ``keys`` from their documents as read (``found``), and the live tasks among them."""
     rows: dict[str, list | dict | None] = {}
     live = []
     for key in dict.fromkeys(keys):
@@ -132,6 +139,12 @@ def merge_from(user_id: str, keys: list[str], found: dict[str, Item]) -> list[Ta
             task = task_of(item)
             rows[task_id] = Summary.of(task).to_row()
             live.append(task)
+    return rows, live
+
+
+def merge_from(user_id: str, keys: list[str], found: dict[str, Item]) -> list[Task]:
+    """Rows for ``keys`` from their documents as read (``found``); returns the live tasks among them."""
+    rows, live = rows_from(keys, found)
     merge_rows(user_id, rows)
     return live
 
