@@ -151,17 +151,16 @@ class Growth:
             seeded += new
             seed_s = round(time.monotonic() - t0, 1)
             say(f"measuring at {size:,} users")
-            full = self.args.full_sweeps if self.args.full_sweeps else (12 if size <= 10_000 else 1)
             res = self.results["sizes"][str(size)] = {
                 "users": size, "tasks": size * growth_seed.TASKS_PER_USER, "seed_s": seed_s,
                 "redis_keys": self.redis.dbsize()}
-            # Cheapest first, each written as soon as measured: the full sweep (minutes at 100,000) comes last.
+            # Each part is written as soon as it is measured.
             res["registration_ms"] = await gm.registration(self, size)
             res["list_page_ms"] = await gm.list_page(self)
             self.write()
             res["jobs_due"] = await gm.jobs_due(self, new[-self.args.jobs:], self.args.jobs)
             self.write()
-            res["background"] = await gm.background_hour(self, size, full, self.write)
+            res["background"] = await gm.background_hour(self, size, self.write)
             res["measure_s"] = round(time.monotonic() - t0 - seed_s, 1)
             self.write()
 
@@ -181,8 +180,6 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", default="1000,100000", help="comma-separated sizes, ascending")
     parser.add_argument("--jobs", type=int, default=100, help="overdue jobs due in the jobs window")
-    parser.add_argument("--full-sweeps", type=int, default=0,
-                        help="full sweeps measured per size (default: 12 up to 10,000 users, else 1, times 12)")
     parser.add_argument("--out", default=str(BENCH / "results"), help="where growth.md / growth.json go")
     args = parser.parse_args()
     args.sizes = sorted(int(s.replace("_", "")) for s in args.users.split(","))

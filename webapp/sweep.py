@@ -3,6 +3,13 @@
 Time-driven work is not the sweep's: an overdue alert is a job at its task's due
 time (webapp/overdue.py), the daily digest a job per user (webapp/digests.py).
 A lease per period (``lease:sweep``) keeps the other replicas from running it.
+
+The sweep is a backstop, not the main path: events go out with the request
+(or through the relay when the broker was down), rows are written with the
+change and repaired by the list page. So each run walks only one page of users
+(``PAGE_USERS``) from a stored cursor, reading their indexes and documents in
+bulk: an empty run costs about 1 + 16 + 2 × 20 calls whatever the number of
+users, and the walk comes round to each user every users ÷ ``PAGE_USERS`` runs.
 """
 
 from __future__ import annotations
@@ -14,17 +21,20 @@ from collections import Counter
 from datetime import datetime, timezone
 from typing import Callable
 
-from . import overdue, state_lists
-from .dapr_gateway import Conflict, NotFound, Rejected
+from . import overdue, state_lists, users_index
+from .dapr_gateway import Conflict, GatewayError, NotFound, Rejected
 from .sidecar import gateway
 from .tasks import store
-from .users_index import all_user_ids
 
 log = logging.getLogger(__name__)
 PENDING = "outbox-pending-users"
 # Every replica's binding fires on its own clock; a lease held for most of the period (and
 # left to expire, not released) makes one run per period across all of them.
 LEASES = {"sweep": 270, "relay": 8}  # name → seconds, under the cron (5 min) and relay (10 s) periods
+CURSOR_KEY = "sweep-cursor"  # {"shard": n, "after": user id}: where the next run's page starts
+PAGE_USERS = 1_000  # users per run: at 100,000 users the walk comes round every 100 runs (8 h 20 min)
+USERS_PER_READ = 50  # indexes per bulk read
+KEYS_PER_READ = 500  # task documents per bulk read
 
 
 def lease_key(name: str) -> str:
@@ -70,35 +80,65 @@ def relay() -> dict[str, int]:
 
 
 def run(now: datetime | None = None) -> dict[str, int]:
-    """Publish every user's stranded outbox events and repair their list rows.
+    """One page of the walk: publish stranded outbox events and repair list rows of the next ``PAGE_USERS`` users.
 
-    One user's trouble (e.g. a notification another attempt is still delivering:
-    409) does not hold up the others; ``Unavailable`` (the sidecar or a component
-    is down) stops the sweep at once, and the binding's next trigger runs it again.
+    Each run takes the page after the stored cursor (``sweep-cursor``) and moves
+    the cursor on, so a run costs the same few dozen calls at 1,000 users and at
+    1,000,000; the walk comes round to each user every users ÷ ``PAGE_USERS``
+    periods. One batch's trouble (e.g. a notification another attempt is still
+    delivering: 409) does not hold up the others; ``Unavailable`` (the sidecar or
+    a component is down) stops the run at once, and the cursor stays where it was.
     """
-    now = now or datetime.now(timezone.utc)
+    gw = gateway()
+    cursor = gw.get(CURSOR_KEY).value
+    user_ids, next_cursor = users_index.page_after(cursor, PAGE_USERS)
     counts = Counter(users=0, relayed=0, skipped=0)
-    for user_id in all_user_ids():
+    for batch in batches(user_ids):
         try:
-            swept = sweep_user(user_id, now)
+            counts.update(sweep_batch(batch))
         except (Rejected, Conflict, NotFound) as err:
-            log.warning("sweep of user %s skipped (the next sweep tries again): %s", user_id, err)
-            counts["skipped"] += 1
-            continue
-        counts.update(swept)
-    log.info("sweep done: %s", counts)
+            log.warning("sweep of %d users skipped (the next round tries again): %s", len(batch), err)
+            counts["skipped"] += len(batch)
+    gw.save(CURSOR_KEY, next_cursor)  # no ETag: the lease makes this the only writer
+    log.info("sweep page done: %s, next from %s", dict(counts), next_cursor)
+    return dict(counts)
+
+
+def batches(user_ids: list[str], size: int = USERS_PER_READ) -> list[list[str]]:
+    """``user_ids`` in groups whose indexes are read with one bulk get."""
+    return [user_ids[i:i + size] for i in range(0, len(user_ids), size)]
+
+
+def sweep_batch(user_ids: list[str]) -> Counter:
+    """Some users' part of the sweep: their indexes in one bulk read, their documents in bounded bulk reads.
+
+    With nothing to repair or relay that is all: no writes, no further calls.
+    """
+    gw = gateway()
+    indexes = {uid: item.value or {} for uid, item in
+               zip(user_ids, gw.get_many([store.index_key(u) for u in user_ids]))}
+    keys = [store.task_key(i) for index in indexes.values() for i in index.get("ids", [])]
+    found = {it.key: it for at in range(0, len(keys), KEYS_PER_READ)
+             for it in gw.get_many(keys[at:at + KEYS_PER_READ]) if it.exists}
+    counts = Counter(users=len(user_ids), relayed=0)
+    for user_id, index in indexes.items():
+        items = [found[k] for k in (store.task_key(i) for i in index.get("ids", [])) if k in found]
+        items = [it for it in items if store.owned(it, user_id)]
+        counts["relayed"] += relay_items(items)
+        store.reindex(user_id, items, index)  # rows that missed an update; ids of expired tombstones
     return counts
 
 
+def relay_items(items: list) -> int:
+    """The outbox backstop: publish the events still in these documents (a crash between save and publish)."""
+    sent = 0
+    for item in items:
+        if item.value.get("outbox"):
+            try:
+                sent += store.flush(item.key.removeprefix("task:"))
+            except GatewayError as err:
+                log.warning("sweep: events of %s still pending: %s", item.key, err)
+    return sent
+
+
 overdue_marker_key = overdue.marker_key  # the marker moved with the alerts to webapp/overdue.py
-
-
-def sweep_user(user_id: str, now: datetime) -> Counter:
-    """One user's part of the sweep: the outbox backstop and list rows that missed an update.
-
-    Overdue alerts and the digest are jobs (webapp/overdue.py, webapp/digests.py).
-    ``now`` is kept for callers; nothing here depends on the time any more.
-    """
-    relayed = store.flush_user(user_id)  # outbox backstop
-    store.reindex(user_id, store.load_items(user_id))  # repairs list rows that missed an update
-    return Counter(users=1, relayed=relayed)

@@ -82,6 +82,34 @@ def iter_user_ids(shards_per_page: int = SHARDS_PER_PAGE) -> Iterator[str]:
         yield from page
 
 
+def page_after(cursor: dict | None, limit: int, shards_per_read: int = SHARDS_PER_PAGE) -> tuple[list[str], dict]:
+    """Up to ``limit`` ids after ``cursor`` ({"shard": n, "after": id}) in walk order, and the cursor after them.
+
+    The walk goes shard by shard, ids in sorted order within a shard, and wraps
+    around after the last shard; one call never visits a shard twice, so with
+    fewer than ``limit`` users one page holds each of them once. Shards are read
+    ``shards_per_read`` at a time (one bulk get each).
+    """
+    start = int((cursor or {}).get("shard", 0)) % SHARDS
+    after = str((cursor or {}).get("after", ""))
+    order = [(start + n) % SHARDS for n in range(SHARDS)]
+    page: list[str] = []
+    for at in range(0, SHARDS, shards_per_read):
+        numbers = order[at:at + shards_per_read]
+        items = gateway().get_many([f"{LEGACY_KEY}:{n:02x}" for n in numbers])
+        for number, item in zip(numbers, items):
+            ids = sorted(e["id"] for e in (item.value or {}).get("items", []))
+            if number == start:
+                ids = [i for i in ids if i > after]
+            room = limit - len(page)
+            page.extend(ids[:room])
+            if len(ids) > room:  # the page is full inside this shard: go on from its last id next time
+                return page, {"shard": number, "after": page[-1]}
+            if len(page) == limit:
+                return page, {"shard": (number + 1) % SHARDS, "after": ""}
+    return page, {"shard": start, "after": ""}  # every shard visited: the next walk starts a new round
+
+
 def all_user_ids() -> list[str]:
     """Every registered id as one list (O(users) memory: prefer ``iter_user_ids``)."""
     return list(iter_user_ids())

@@ -288,7 +288,7 @@ def test_the_sweep_repairs_every_row(user, owner, gateway):
     task_id = user.create_task(title="Before")
     item = gateway.get(store.task_key(task_id))
     gateway.save(item.key, {**item.value, "title": "After", "revision": 5}, etag=item.etag)
-    sweep.sweep_user(owner, datetime.now(timezone.utc))
+    sweep.sweep_batch([owner])
     assert _row(gateway, owner, task_id).title == "After"
 
 
