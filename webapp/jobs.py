@@ -1,9 +1,11 @@
 """Every kind of Dapr job the web app keeps, reconciled from state in one walk.
 
 Per task: ``reminder-<task id>`` (webapp/reminders.py) and ``overdue-<task id>``
-(webapp/overdue.py); per user: ``digest-<user id>`` (webapp/digests.py). Jobs
-stored at any time: one reminder per open task with a reminder still ahead, one
-overdue job per open task with a due time not yet alerted, one digest per user.
+(webapp/overdue.py); per user: ``digest-<user id>`` (webapp/digests.py); and the
+daily ``jobs-horizon`` (webapp/horizon.py). Jobs stored at any time: one
+reminder per open task with a reminder within the next 7 days, one overdue job
+per open task due within 7 days (or past due and not yet alerted), one digest
+per user; later ones wait in day buckets for the horizon job.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Iterable
 
-from . import digests, overdue, reminders
+from . import digests, horizon, overdue, reminders
 from .sidecar import gateway
 from .tasks import store
 
@@ -20,7 +22,7 @@ def reconcile(user_ids: Iterable[str]) -> dict[str, int]:
     """Re-create missing reminder, overdue and digest jobs from state (after losing the scheduler's data)."""
     gw = gateway()
     now = datetime.now(timezone.utc)
-    counts = {"checked": 0, "created": 0}
+    counts = {"checked": 0, "created": 0, "horizon_created": int(horizon.ensure())}
     for user_id in user_ids:
         counts["checked"] += 1
         if gw.get_job(digests.job_name(user_id)) is None and digests.schedule(user_id, now):

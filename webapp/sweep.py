@@ -21,7 +21,7 @@ from collections import Counter
 from datetime import datetime, timezone
 from typing import Callable
 
-from . import overdue, state_lists, users_index
+from . import horizon, overdue, state_lists, users_index
 from .dapr_gateway import Conflict, GatewayError, NotFound, Rejected
 from .sidecar import gateway
 from .tasks import store
@@ -90,6 +90,7 @@ def run(now: datetime | None = None) -> dict[str, int]:
     a component is down) stops the run at once, and the cursor stays where it was.
     """
     gw = gateway()
+    horizon.ensure()  # the daily job that brings deferred jobs into the scheduler (if it lost it)
     cursor = gw.get(CURSOR_KEY).value
     user_ids, next_cursor = users_index.page_after(cursor, PAGE_USERS)
     counts = Counter(users=0, relayed=0, skipped=0)

@@ -2,27 +2,48 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta, timezone
 
+from . import horizon
 from .dapr_gateway import NotFound
 from .sidecar import gateway
 from .tasks import store
 from .tasks.model import Task
 
+log = logging.getLogger(__name__)
+
 
 def place(job_name: str, due: datetime | None, data: dict, created: bool = False) -> str:
     """Schedule job ``job_name`` at ``due`` (a second from now at the earliest), or delete it (``due`` None).
 
-    ``created``: the event is the task's creation, so no earlier sync can have
-    scheduled a job: nothing to delete (one scheduler call saved per task).
+    A job due beyond the horizon (webapp/horizon.py) is noted in state instead, and
+    any job set earlier for a nearer time deleted. ``created``: the event is the
+    task's creation, so no earlier sync can have scheduled a job: nothing to
+    delete (one scheduler call saved per task).
     """
+    now = datetime.now(timezone.utc)
+    if due is not None and horizon.beyond(due, now) and _deferred(job_name, due, data):
+        if not created:
+            gateway().delete_job(job_name)  # one set earlier for a nearer time
+        return "deferred"
     if due is None:
         if created:
             return "none"
         gateway().delete_job(job_name)
         return "deleted"
-    gateway().schedule_job(job_name, max(due, datetime.now(timezone.utc) + timedelta(seconds=1)), data)
+    gateway().schedule_job(job_name, max(due, now + timedelta(seconds=1)), data)
     return "scheduled"
+
+
+def _deferred(job_name: str, due: datetime, data: dict) -> bool:
+    """Note the job beyond the horizon; False (schedule it now) if its bucket is full."""
+    try:
+        horizon.defer(job_name, due, data)
+    except horizon.BucketFull as full:
+        log.warning("%s full: %s scheduled beyond the horizon", full, job_name)
+        return False
+    return True
 
 
 def current_task(data: dict, field: str) -> Task | None:

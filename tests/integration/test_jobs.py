@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests.conftest import eventually
-from webapp import digests, jobs, overdue, reminders, state_lists, sweep, users_index
+from webapp import digests, horizon, jobs, overdue, reminders, state_lists, sweep, users_index
 from webapp.tasks import model, service, store
 from webapp.tasks.model import TaskFields
 
@@ -113,7 +113,7 @@ def test_the_sweep_walks_users_a_page_per_run_and_comes_round_to_each_once(app, 
     print(f"\nsidecar calls per run of 3 users: {[dict(c) for c in per_run[:4]]} …")
     for calls in per_run:  # nothing to repair or relay: reads only, and one write (the cursor)
         assert calls["save"] == 1 and calls["get"] == 1 and calls["get_many"] <= reads_bound, calls
-        assert set(calls) <= {"get", "get_many", "save"}, calls
+        assert calls["get_job"] == 1 and set(calls) <= {"get", "get_many", "save", "get_job"}, calls
 
 
 def _due_time(gateway, name: str) -> str:
@@ -223,3 +223,51 @@ def test_reconcile_jobs_and_its_old_name_re_create_every_kind(app, gateway, owne
         assert result.exit_code == 0, result.output
         assert "re-created" in result.output
         assert gateway.get_job(overdue.job_name(task.id)) and gateway.get_job(digests.job_name(owner))
+
+
+def _bucket(gateway, task_id: str, due: datetime) -> list[str]:
+    key = horizon.bucket_key(horizon.bucket_day(due), overdue.job_name(task_id))
+    return [e["id"] for e in (gateway.get(key).value or {}).get("items", [])]
+
+
+def test_a_job_due_beyond_the_horizon_waits_in_state_until_its_day(app, gateway, owner, monkeypatch):
+    due = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(days=30)
+    task = service.create(owner, TaskFields("Renew the domain", due_at=due))
+    name = overdue.job_name(task.id)
+    eventually(lambda: name in _bucket(gateway, task.id, due))  # the handler deferred it
+    assert gateway.get_job(name) is None  # not in the scheduler: it holds what is due within the window
+    day, key = horizon.bucket_day(due), horizon.bucket_key(horizon.bucket_day(due), name)
+    monkeypatch.setattr(horizon, "WINDOW", timedelta(days=40))  # as if that day had come
+    assert horizon.sync_day(day) >= 1
+    assert _due_time(gateway, name).startswith(due.strftime("%Y-%m-%dT%H:%M:%S"))
+    assert not gateway.get(key).exists  # the bucket is dropped once synced
+
+
+def test_moving_a_due_time_beyond_the_horizon_takes_its_job_out_of_the_scheduler(app, gateway, owner):
+    near = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(hours=3)
+    task = service.create(owner, TaskFields("Plan the offsite", due_at=near))
+    name = overdue.job_name(task.id)
+    eventually(lambda: gateway.get_job(name))
+    far = near + timedelta(days=60)
+    _edit(owner, task.id, due_at=far)
+    eventually(lambda: gateway.get_job(name) is None and name in _bucket(gateway, task.id, far))
+    _edit(owner, task.id, due_at=near)  # and back: scheduled again at once (the bucket entry is only a hint)
+    eventually(lambda: _due_time(gateway, name).startswith(near.strftime("%Y-%m-%dT%H:%M:%S")))
+
+
+def test_the_horizon_job_fires_daily_and_the_sweep_keeps_it_scheduled(app, gateway, stack):
+    with app.app_context():
+        gateway.delete_job(horizon.JOB_NAME)
+        sweep.run()  # the scheduler lost it: the next sweep run schedules it again
+        due = _due_time(gateway, horizon.JOB_NAME)
+        expected = horizon.next_firing(datetime.now(timezone.utc))
+        assert due.startswith(expected.strftime("%Y-%m-%dT%H:%M:%S")), due
+        gateway.delete(horizon.DONE_KEY)
+    req = urllib.request.Request(stack.url() + f"/job/{horizon.JOB_NAME}", method="POST",
+                                 data=json.dumps({"kind": "horizon", "at": due}).encode(),
+                                 headers={"dapr-api-token": stack.app_token, "Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=60) as resp:
+        assert json.loads(resp.read())["status"].startswith("synced ")
+    today = datetime.now(timezone.utc).date()
+    assert gateway.get(horizon.DONE_KEY).value == {"day": today.isoformat()}  # every day up to today synced
+    assert _due_time(gateway, horizon.JOB_NAME).startswith(expected.strftime("%Y-%m-%dT%H:%M:%S"))

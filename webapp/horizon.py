@@ -1,0 +1,133 @@
+"""The jobs horizon: the scheduler stores only the per-task jobs due within ``WINDOW``; later ones wait in state.
+
+A reminder or overdue job due further ahead than ``WINDOW`` is not scheduled:
+``task_jobs.place`` notes it in a day bucket instead,
+
+    jobs-later:<YYYY-MM-DD>:<00..ff>   {"items": [{"id": <job name>, "kind", "user_id", "task_id"}, …]}
+
+keyed by the day its job enters the scheduler (``bucket_day``) and a
+shard of the job name. One job, ``jobs-horizon``, fires daily at 00:05 UTC:
+it takes every bucket from the day after the last one it finished
+(``jobs-horizon:done``) to today and syncs each noted task again, which
+schedules its job (now inside the window), defers it again (moved further
+out) or drops it (done, deleted, moved near: already scheduled). A bucket entry
+is only a hint; the task decides. So the scheduler holds at most: one digest
+per user, the per-task jobs due within ``WINDOW`` (7 days), and this one job.
+The sweep (webapp/sweep.py) re-creates ``jobs-horizon`` if the scheduler lost it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from datetime import date, datetime, time, timedelta, timezone
+
+from . import state_lists
+from .dapr_gateway import NotFound
+from .sidecar import gateway
+
+log = logging.getLogger(__name__)
+WINDOW = timedelta(days=7)
+JOB_NAME = "jobs-horizon"
+DONE_KEY = "jobs-horizon:done"  # {"day": "YYYY-MM-DD"}: the last day whose buckets were all synced
+FIRES_AT = time(0, 5)  # UTC
+SHARDS = 256
+SHARD_LIMIT = 10_000  # entries per bucket shard (~150 bytes each): 2,560,000 deferred jobs a day
+SHARDS_PER_READ = 64
+FIRST_LOOK_BACK = timedelta(days=14)  # with no day done yet, buckets this old are still taken
+
+
+class BucketFull(Exception):
+    """A bucket shard holds ``SHARD_LIMIT`` entries: the job is scheduled at once instead."""
+
+
+def beyond(due: datetime, now: datetime) -> bool:
+    """Whether a job due at ``due`` waits outside the scheduler."""
+    return due > now + WINDOW
+
+
+def bucket_day(due: datetime) -> date:
+    """The day whose horizon run schedules a job due at ``due``: the day after ``due`` − ``WINDOW``.
+
+    From 00:00 of that day the job is due within ``WINDOW`` (so the run never
+    defers it again), and at least ``WINDOW`` − 1 day ahead; a job deferred
+    now always lands in a bucket of a day still to come.
+    """
+    return (due - WINDOW).astimezone(timezone.utc).date() + timedelta(days=1)
+
+
+def bucket_key(day: date, job_name: str) -> str:
+    """``jobs-later:<day>:<2 hex of the job name's sha256>``."""
+    return f"jobs-later:{day.isoformat()}:{hashlib.sha256(job_name.encode()).hexdigest()[:2]}"
+
+
+def defer(job_name: str, due: datetime, data: dict) -> None:
+    """Note the task behind ``job_name`` in the bucket of the day its job enters the scheduler."""
+    entry = {"id": job_name, "kind": data["kind"], "user_id": data["user_id"], "task_id": data["task_id"]}
+
+    def added(items: list[dict]) -> list[dict] | None:
+        if any(i["id"] == job_name for i in items):
+            return None
+        if len(items) >= SHARD_LIMIT:
+            raise BucketFull(bucket_key(bucket_day(due), job_name))
+        return [entry, *items]
+
+    state_lists.update(bucket_key(bucket_day(due), job_name), added)
+
+
+def next_firing(after: datetime) -> datetime:
+    """The first 00:05 UTC strictly after ``after``."""
+    candidate = datetime.combine(after.astimezone(timezone.utc).date(), FIRES_AT, tzinfo=timezone.utc)
+    return candidate if candidate > after else candidate + timedelta(days=1)
+
+
+def schedule(now: datetime | None = None) -> datetime:
+    """(Re)schedule the horizon job at its next firing."""
+    due = next_firing(now or datetime.now(timezone.utc))
+    gateway().schedule_job(JOB_NAME, due, {"kind": "horizon", "at": due.isoformat()})
+    return due
+
+
+def ensure() -> bool:
+    """Schedule the horizon job if the scheduler has none (one call when it has); True if it was missing."""
+    if gateway().get_job(JOB_NAME) is not None:
+        return False
+    schedule()
+    return True
+
+
+def fire(data: dict) -> str:
+    """The horizon job fired: sync the tasks of every bucket day not done yet, up to today; schedule the next."""
+    now = datetime.now(timezone.utc)
+    done = (gateway().get(DONE_KEY).value or {}).get("day")
+    day = date.fromisoformat(done) + timedelta(days=1) if done else (now - FIRST_LOOK_BACK).date()
+    synced = 0
+    while day <= now.date():
+        synced += sync_day(day)
+        gateway().save(DONE_KEY, {"day": day.isoformat()})
+        day += timedelta(days=1)
+    schedule(now)
+    log.info("jobs horizon: %d deferred jobs synced up to %s", synced, now.date())
+    return f"synced {synced}"
+
+
+def sync_day(day: date) -> int:
+    """Sync every task noted in ``day``'s buckets, then drop those buckets; returns how many were synced."""
+    from . import overdue, reminders  # they place their jobs through task_jobs, which defers through here
+    from .tasks import store
+    kinds = {"reminder": reminders.sync_with, "overdue": overdue.sync_with}
+    keys = [f"jobs-later:{day.isoformat()}:{n:02x}" for n in range(SHARDS)]
+    synced = 0
+    for at in range(0, SHARDS, SHARDS_PER_READ):
+        for item in gateway().get_many(keys[at:at + SHARDS_PER_READ]):
+            if not item.exists:
+                continue
+            for entry in item.value.get("items", []):
+                try:
+                    task = store.load(entry["user_id"], entry["task_id"])
+                except NotFound:
+                    task = None
+                kinds[entry["kind"]](entry["user_id"], entry["task_id"], task)
+                synced += 1
+            gateway().delete(item.key, etag=item.etag)  # noted again meanwhile: Conflict, the job retries
+    return synced
