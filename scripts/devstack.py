@@ -1,6 +1,6 @@
 """The one launcher of the local Taskboard stack.
 
-Starts Redis, the Dapr scheduler, one daprd per app and both apps under
+Starts the data tier (Redis; or PostgreSQL and Kafka with TASKBOARD_STACK=postgres-kafka), the Dapr scheduler, one daprd per app and both apps under
 gunicorn, waits until each answers, and stops them all (children first) on
 exit. `make run` uses it with fixed ports and readable logs on the console; the
 test suite uses it with free ports and log files in a temporary directory.
@@ -9,8 +9,9 @@ test suite uses it with free ports and log files in a temporary directory.
 
 Its parts, beside it in scripts/: devstack_ports (where each process listens),
 devstack_processes (spawning, logs, waiting, stopping), devstack_provision (the
-Dapr runtime, redis-server, the run directory) and devstack_commands (each
-process's command line and environment). Import this module, not them.
+Dapr runtime, redis-server, the run directory), devstack_commands (each
+process's command line and environment), devstack_data (the component sets and
+their servers) and devstack_tier (starting those servers). Import this module, not them.
 """
 
 from __future__ import annotations
@@ -31,17 +32,25 @@ if _HERE not in sys.path:
     sys.path.insert(0, _HERE)
 
 import devstack_commands as commands  # noqa: E402
+import devstack_data  # noqa: E402
 import devstack_proxy as proxy  # noqa: E402
 from devstack_ports import APPS, AppPorts, Ports, app_id_of, free_port, http_ok, port_open  # noqa: E402
 from devstack_processes import COLOURS, Processes, StackError  # noqa: E402
 from devstack_provision import ROOT, daprd_version, prepare_run_dir, provision, secrets_file  # noqa: E402
+from devstack_tier import DataTier  # noqa: E402
 
-__all__ = ["APPS", "COLOURS", "ROOT", "AppPorts", "Ports", "Stack", "StackError", "free_port", "main",
-           "port_open"]
+__all__ = ["APPS", "COLOURS", "ROOT", "STACKS", "STACKS_SERVERS", "AppPorts", "Ports", "Stack", "StackError",
+           "free_port", "main", "port_open", "stack_name"]
+STACKS = tuple(devstack_data.STACKS)  # the TASKBOARD_STACK values: redis (default), postgres-kafka
+STACKS_SERVERS = devstack_data.STACKS  # {stack: its data tier's process names}
+stack_name = devstack_data.stack_name  # the stack in force: TASKBOARD_STACK, else redis
 
 
-class Stack:
-    """Redis + scheduler + (daprd, gunicorn) per app instance, started and stopped together.
+class Stack(DataTier):
+    """Data tier + scheduler + (daprd, gunicorn) per app instance, started and stopped together.
+
+    ``stack`` (default: $TASKBOARD_STACK, else redis) picks the data tier and its component set;
+    ``components_dir`` overrides the set's directory (its servers still follow ``stack``).
 
     With several replicas (``Ports.default/free(replicas)``), each instance is a gunicorn
     beside its own daprd with the app's app-id, all sharing Redis and the scheduler,
@@ -51,7 +60,9 @@ class Stack:
     def __init__(self, run_dir: Path, ports: Ports, *, console: bool = False,
                  app_token: str | None = None, api_token: str | None = None,
                  workers: int = 2, app_env: dict[str, str] | None = None,
-                 daprd_log_level: str = "info", components_dir: Path | None = None):
+                 daprd_log_level: str = "info", components_dir: Path | None = None,
+                 stack: str | None = None):
+        self.stack_name = devstack_data.stack_name(stack)
         self.run_dir = run_dir.resolve()
         self.ports = ports
         self.console = console
@@ -60,7 +71,7 @@ class Stack:
         self.workers = workers
         self.app_env = app_env or {}
         self.daprd_log_level = daprd_log_level
-        self.components_dir = components_dir or ROOT / "components"
+        self.components_dir = components_dir or devstack_data.components_dir(self.stack_name, self.run_dir)
         self.dapr_bin: Path | None = None
         self.logs_dir = self.run_dir / "logs"
         self.processes = Processes(self.logs_dir, console=console)
@@ -78,8 +89,9 @@ class Stack:
     # -- what the processes need -----------------------------------------
 
     def provision(self) -> None:
-        """Find or build daprd/scheduler; find or install redis-server."""
-        self.dapr_bin = provision()
+        """Find or build daprd/scheduler; find or install the data tier's servers."""
+        self.dapr_bin = provision(redis=self.stack_name == "redis")
+        self.provision_servers()
 
     def daprd_version(self) -> str:
         return daprd_version(self.dapr_bin)
@@ -93,7 +105,7 @@ class Stack:
         return secrets_file(self.run_dir)
 
     def sidecar_env(self) -> dict[str, str]:
-        return commands.sidecar_env(self.ports.redis, self.api_token, self.app_token)
+        return commands.sidecar_env(self.tier_env(), self.api_token, self.app_token)
 
     def app_env_for(self, instance: str) -> dict[str, str]:
         extra = dict(self.app_env)
@@ -152,22 +164,12 @@ class Stack:
             self._wait(f"{callee} through daprd of {caller}", lambda u=url: self._http_ok(u), timeout=60)
 
     def start_infrastructure(self) -> None:
-        """Redis and the Dapr scheduler only: what `dapr init` provides to the Dapr CLI."""
+        """The data tier and the Dapr scheduler only: what `dapr init` provides to the Dapr CLI."""
         if self.dapr_bin is None:
             self.provision()
         self.prepare()
-        self._start_redis()
+        self.start_servers()
         self._start_scheduler()
-
-    def _start_redis(self) -> None:
-        port = self.ports.redis
-        if port_open(port):
-            raise StackError(f"port {port} (Redis) is already in use: is another stack running?")
-        data = self.run_dir / "redis"
-        data.mkdir(exist_ok=True)
-        self.say(f"starting redis on 127.0.0.1:{port}")
-        self.processes.spawn("redis", commands.redis_argv(port, data), env={}, cwd=ROOT)
-        self._wait("redis", lambda: port_open(port), timeout=20, proc_name="redis")
 
     def _start_scheduler(self) -> None:
         p = self.ports
@@ -210,8 +212,8 @@ class Stack:
     def restart(self, name: str) -> None:
         """Stop and start one process again (fault tests)."""
         self.stop(name)
-        if name == "redis":
-            self._start_redis()
+        if name in ("redis", "postgres", "kafka"):
+            self.start_server(name)
         elif name == "scheduler":
             self._start_scheduler()
         elif name == "proxy":
@@ -274,6 +276,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--daprd-log-level", default=os.environ.get("DAPRD_LOG_LEVEL", "info"))
     parser.add_argument("--replicas", type=int, default=int(os.environ.get("REPLICAS") or 1),
                         help="instances of each app (each beside its own daprd); above 1, HAProxy is the ingress")
+    parser.add_argument("--stack", choices=STACKS, default=os.environ.get("TASKBOARD_STACK") or None,
+                        help="the data tier and its component set (default: $TASKBOARD_STACK, else redis)")
     parser.add_argument("--prepare", action="store_true",
                         help="only create the run directory and its secret key (for `dapr run -f .`)")
     return parser.parse_args(argv)
@@ -305,13 +309,19 @@ def main() -> int:
     args = parse_args()
     run_dir = Path(args.run_dir)
     if args.prepare:
-        Stack(run_dir, Ports.default()).prepare()
+        Stack(run_dir, Ports.default(), stack="redis").prepare()  # dapr.yaml runs the default (Redis) set
         print(f"[stack] {run_dir.resolve()} is ready for `dapr run -f .`", file=sys.stderr)
         return 0
 
-    stack = Stack(run_dir, Ports.default(args.replicas), console=True, workers=args.workers,
-                  app_token=os.environ.get("APP_API_TOKEN") or secrets.token_urlsafe(24),
-                  daprd_log_level=args.daprd_log_level)
+    try:
+        stack = Stack(run_dir, Ports.default(args.replicas), console=True, workers=args.workers,
+                      app_token=os.environ.get("APP_API_TOKEN") or secrets.token_urlsafe(24),
+                      daprd_log_level=args.daprd_log_level, stack=args.stack)
+    except StackError as err:
+        print(f"[stack] ERROR: {err}", file=sys.stderr)
+        return 1
+    stack.say(f"data tier: {stack.stack_name} ({', '.join(stack.servers())}; TASKBOARD_STACK="
+              f"{' or '.join(STACKS)}), components from {stack.components_dir}")
     stopping = stop_on_signals()
     try:
         stack.start()

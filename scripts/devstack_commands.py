@@ -63,10 +63,9 @@ def token_env(api_token: str | None, app_token: str | None) -> dict[str, str]:
     return env
 
 
-def sidecar_env(redis_port: int, api_token: str | None, app_token: str | None) -> dict[str, str]:
-    """What a daprd needs on top of this environment: the components' Redis, the tokens."""
-    return {"TASKBOARD_REDIS_HOST": f"127.0.0.1:{redis_port}", "TASKBOARD_REDIS_PASSWORD": "",
-            **token_env(api_token, app_token)}
+def sidecar_env(tier_env: dict[str, str], api_token: str | None, app_token: str | None) -> dict[str, str]:
+    """What a daprd needs on top of this environment: the components' server addresses, the tokens."""
+    return {**tier_env, **token_env(api_token, app_token)}
 
 
 def app_env(instance: str, app_id: str, ports: AppPorts, run_dir: Path, workers: int, extra: dict[str, str],

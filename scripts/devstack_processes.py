@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
-COLOURS = {"redis": 31, "scheduler": 35, "daprd-taskboard": 34, "daprd-notification-service": 36,
+COLOURS = {"redis": 31, "postgres": 31, "kafka": 91, "scheduler": 35, "daprd-taskboard": 34, "daprd-notification-service": 36,
            "taskboard": 32, "notification-service": 33}
 
 
@@ -28,11 +28,13 @@ class Processes:
         self.console = console
         self.procs: dict[str, subprocess.Popen] = {}
 
-    def spawn(self, name: str, argv: list[str], env: dict[str, str], cwd: Path) -> subprocess.Popen:
-        """Start ``argv`` as ``name`` in a new session, with ``env`` on top of this process's environment."""
+    def spawn(self, name: str, argv: list[str], env: dict[str, str], cwd: Path,
+              user: str | None = None) -> subprocess.Popen:
+        """Start ``argv`` as ``name`` in a new session, with ``env`` on top of this process's environment
+        (as ``user`` when given: PostgreSQL refuses to run as root)."""
         log_file = open(self.logs_dir / f"{name}.log", "ab")
         proc = subprocess.Popen(argv, env={**os.environ, **env}, cwd=cwd, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+                                stderr=subprocess.STDOUT, start_new_session=True, user=user)
         threading.Thread(target=self._pump, args=(name, proc, log_file), daemon=True).start()
         self.procs[name] = proc
         return proc

@@ -13,15 +13,16 @@ from devstack_processes import StackError
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def provision() -> Path:
-    """Find or build daprd/scheduler and find or install redis-server; the Dapr binaries' directory."""
+def provision(redis: bool = True) -> Path:
+    """Find or build daprd/scheduler and (``redis``) find or install redis-server; the Dapr binaries' directory."""
     out = subprocess.run(["bash", str(ROOT / "scripts/provision-dapr.sh")], check=False,
                          stdout=subprocess.PIPE, text=True)
     if out.returncode != 0:
         raise StackError("could not provision the Dapr runtime (see messages above)")
     dapr_bin = Path(out.stdout.strip().splitlines()[-1])
-    subprocess.run(["bash", str(ROOT / "scripts/ensure-redis.sh")], check=True,
-                   stdout=subprocess.DEVNULL)
+    if redis:
+        subprocess.run(["bash", str(ROOT / "scripts/ensure-redis.sh")], check=True,
+                       stdout=subprocess.DEVNULL)
     return dapr_bin
 
 

@@ -40,7 +40,8 @@ def pytest_report_header(config):
         return "daprd: not provisioned yet (the stack fixture provisions it when an integration test needs it)"
     bin_dir = Path(out.stdout.strip().splitlines()[-1])
     version = subprocess.run([str(bin_dir / "daprd"), "--version"], capture_output=True, text=True).stdout.strip()
-    return f"daprd {version.splitlines()[-1]} and scheduler from {bin_dir}"
+    return [f"daprd {version.splitlines()[-1]} and scheduler from {bin_dir}",
+            f"data tier: TASKBOARD_STACK={devstack.stack_name()} ({', '.join(devstack.STACKS_SERVERS[devstack.stack_name()])})"]
 
 
 @pytest.hookimpl(tryfirst=True, hookwrapper=True)
@@ -54,7 +55,7 @@ def pytest_runtest_makereport(item, call):
 @contextmanager
 def running_stack(request, replicas: int = 1, logs_name: str = "logs"):
     """A started stack on free ports (``replicas`` instances of each app); stopped afterwards, its logs
-    kept in test-artifacts/<logs_name> when a test failed."""
+    kept in test-artifacts/<logs_name> when a test failed. Its data tier is TASKBOARD_STACK's (default redis)."""
     run_dir = Path(tempfile.mkdtemp(prefix="taskboard-test-"))
     the_stack = devstack.Stack(run_dir, devstack.Ports.free(replicas), app_token=secrets.token_urlsafe(16),
                                workers=2, daprd_log_level="info", app_env={"TASKBOARD_LOG_FORMAT": "json"})

@@ -1,0 +1,19 @@
+# The data tier's switch (issue 15): TASKBOARD_STACK=redis (default) or postgres-kafka picks the servers
+# and the component set of `make run`, `make test` and `make bench` (scripts/devstack_data.py):
+#   TASKBOARD_STACK=postgres-kafka make run     PostgreSQL + Kafka, no Redis process at all
+# The Makefile includes this fragment.
+TASKBOARD_STACK ?= redis
+export TASKBOARD_STACK
+
+.PHONY: data-tier test-postgres-kafka
+
+# Provision the servers of every stack without starting them: Redis, PostgreSQL (Debian's packages)
+# and the pinned Kafka (Maven Central's jars, cached in ~/.cache/taskboard/kafka-<version>/).
+data-tier:
+	@bash scripts/ensure-redis.sh
+	@bash scripts/ensure-postgresql.sh >/dev/null
+	@bash scripts/provision-kafka.sh >/dev/null
+
+# The integration and fault suites on the second stack (what CI runs besides `make test`).
+test-postgres-kafka: venv dapr
+	@TASKBOARD_STACK=postgres-kafka $(PY) -m pytest tests/integration tests/faults $(PYTEST_ARGS)
