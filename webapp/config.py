@@ -37,7 +37,7 @@ DEFAULTS: dict[str, object] = {
     "NOTIFY_BINDING": "notify-delivery",
     "NOTIFY_BINDING_OPERATION": "create",
     "SECRET_KEY_NAME": "flask-secret-key",
-    "REQUIRED_COMPONENTS": "statestore,pubsub,secretstore,lockstore",
+    "REQUIRED_COMPONENTS": "statestore,pubsub,secretstore",
     # Product
     "TASKS_PER_PAGE": 20,
     "INBOX_LIMIT": 200,

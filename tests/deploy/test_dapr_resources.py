@@ -152,7 +152,7 @@ def test_app_ids_components_and_configuration_agree(rendered, overlay):
     apps = app_deployments(docs)
     app_ids = set(apps)
     components = by_kind(docs, "Component")
-    for ref in ("STATE_STORE", "PUBSUB", "SECRET_STORE", "LOCK_STORE"):
+    for ref in ("STATE_STORE", "PUBSUB", "SECRET_STORE"):
         assert DEFAULTS[ref] in components, f"{ref}={DEFAULTS[ref]} missing"
     # Every scope names a deployed app-id.
     for doc in dapr_docs(docs):

@@ -109,4 +109,4 @@ def test_readiness_lists_loaded_components(stack):
     with urllib.request.urlopen(f"{stack.url()}/readyz", timeout=5) as resp:
         body = json.loads(resp.read())
     assert resp.status == 200
-    assert {"statestore", "pubsub", "secretstore", "lockstore"} <= set(body["components"])
+    assert {"statestore", "pubsub", "secretstore"} <= set(body["components"])

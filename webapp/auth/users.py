@@ -2,24 +2,27 @@
 
     user:<id>                       {id, username, password_hash, timezone, created_at, is_admin}
     username:<lower name>           {user_id}   — the claim that makes a name unique
+                                    (+ claimed_at while its registration is under way)
     login-attempts:<name>:<client>  {count, first_at}   — with a TTL: the throttling window
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 import uuid
-from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from flask import current_app
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from ..dapr_gateway import Conflict, NotFound, Unavailable, Upsert
+from ..dapr_gateway import Conflict, GatewayError, Item, NotFound, Unavailable, Upsert
 from ..sidecar import gateway, retry_on_conflict
 from ..users_index import remember_user
+
+log = logging.getLogger(__name__)
 
 
 class UsernameTaken(ValueError):
@@ -60,26 +63,26 @@ def _attempts_key(username: str, client: str) -> str:
     return f"login-attempts:{username.lower()}:{client}"
 
 
+CLAIM_PENDING_SECONDS = 60  # a claim whose registration never finished can be taken over after this
+
+
 def register(username: str, password: str, tz: str) -> User:
     """Create an account; ``UsernameTaken`` if the name exists (first registration wins).
 
-    The claim is checked and written while holding a distributed lock on the
-    name, so two registrations racing on any workers or replicas cannot both win.
-    The id enters its users-index shard first (one bounded item, whatever the
-    number of users): if that write fails nothing is stored
-    and the name stays free; an id whose account write then fails is skipped by
-    whoever walks the index (it has no tasks).
+    The name is claimed first with a create-if-absent write (first-write concurrency, which
+    every state store has), so two registrations racing on any workers or replicas cannot
+    both win. The id then enters its users-index shard (one bounded item, whatever the
+    number of users), and the account is written in one transaction with the claim's final
+    form, guarded by the claim's ETag. A registration that fails releases its claim; one
+    that died half-way leaves a pending claim that a later registration of the name takes
+    over after CLAIM_PENDING_SECONDS. An id left in the index without an account is
+    skipped by whoever walks the index (it has no tasks).
     """
     gw = gateway()
     user = User(uuid.uuid4().hex, username, tz)
-    password_hash = generate_password_hash(password)  # slow on purpose: not while holding the lock
-    with ExitStack() as held:
-        try:
-            held.enter_context(gw.lock(_claim_key(username), owner=user.id, expiry_seconds=10))
-        except Conflict as err:  # the lock is held: another registration of this name is under way
-            raise UsernameTaken(username) from err
-        if gw.get(_claim_key(username)).exists:
-            raise UsernameTaken(username)
+    password_hash = generate_password_hash(password)  # slow on purpose: before the claim
+    claim = _claim(username, user.id)
+    try:
         try:
             remember_user(user.id)
         except Conflict as err:  # a burst of registrations kept the index busy: nothing stored, try again
@@ -90,9 +93,49 @@ def register(username: str, password: str, tz: str) -> User:
                 "password_hash": password_hash,
                 "created_at": datetime.now(timezone.utc).isoformat(),
             }),
-            Upsert(_claim_key(username), {"user_id": user.id}),
+            Upsert(_claim_key(username), {"user_id": user.id}, etag=claim.etag),
         ])
+    except Conflict as err:  # the claim changed: taken over as abandoned while we were stalled
+        raise UsernameTaken(username) from err
+    except BaseException:
+        _release(claim)
+        raise
     return user
+
+
+def _claim(username: str, user_id: str) -> Item:
+    """Claim the name for ``user_id`` (pending: it carries ``claimed_at``); ``UsernameTaken`` if held."""
+    gw = gateway()
+    key = _claim_key(username)
+    pending = {"user_id": user_id, "claimed_at": time.time()}
+    held = gw.get(key)
+    try:
+        if not held.exists:
+            gw.create(key, pending)  # Conflict when another registration claimed it first
+        elif _abandoned(held.value):
+            gw.save(key, pending, etag=held.etag)  # Conflict when someone else took it over first
+        else:
+            raise UsernameTaken(username)
+    except Conflict as err:
+        raise UsernameTaken(username) from err
+    claim = gw.get(key)
+    if (claim.value or {}).get("user_id") != user_id:
+        raise UsernameTaken(username)
+    return claim
+
+
+def _abandoned(claim: dict) -> bool:
+    """A pending claim older than CLAIM_PENDING_SECONDS (a finished claim has no ``claimed_at``)."""
+    return "claimed_at" in claim and time.time() - float(claim["claimed_at"]) > CLAIM_PENDING_SECONDS
+
+
+def _release(claim: Item) -> None:
+    """Free the name of a failed registration; if that fails too, the claim is abandoned (taken over later)."""
+    try:
+        gateway().delete(claim.key, etag=claim.etag)
+    except GatewayError as err:
+        log.warning("username claim %s not released (free again after %ss): %s",
+                    claim.key, CLAIM_PENDING_SECONDS, err)
 
 
 def find(username: str) -> dict | None:

@@ -62,6 +62,7 @@ def _is_transaction_etag_failure(err: grpc.RpcError) -> bool:
 
 
 def _is_create_refused(err: grpc.RpcError) -> bool:
-    """Redis's answer to a first-write save of an existing key (not its later TTL step)."""
+    """A store's answer to a first-write save of an existing key: Redis's (not its later TTL step),
+    PostgreSQL's (its insert-or-update-if-expired changed no row)."""
     details = (err.details() or "").lower()
-    return "failed to set key" in details and " ttl:" not in details
+    return ("failed to set key" in details and " ttl:" not in details) or "no item was updated" in details
