@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# Container images without a registry, as docker-archive tarballs in $CACHE/k8s-images/ (reused while their
+# inputs are unchanged); up.sh imports them into containerd's k8s.io namespace under the names the manifests use.
+#   pause     registry.k8s.io/pause:3.10      gcc -static of the kubernetes module's build/pause/linux/pause.c
+#   dapr      ghcr.io/dapr/{daprd,operator,placement,scheduler,sentry,injector}:1.18.3
+#             one image with the project's daprd build and the control plane built by build.sh
+#   taskboard localhost/taskboard/taskboard:local   deploy/Dockerfile's intent on a debootstrap rootfs
+#   redis     localhost/taskboard/redis:local       Debian's redis-server
+#   coredns   localhost/taskboard/coredns:local     CoreDNS built by build.sh
+# Prints NAME=TARBALL lines on stdout.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+IMAGES="$CACHE/k8s-images"
+WORK="$IMAGES/work"
+mkdir -p "$IMAGES"
+
+# oci_image NAME REF ROOTFS_DIR [umoci config args...]: pack a directory as a one-layer image tarball
+oci_image() {
+  local name="$1" ref="$2" rootfs="$3"; shift 3
+  local layout="$WORK/oci-$name" bundle="$WORK/bundle-$name" tar="$IMAGES/$name.tar"
+  rm -rf "$layout" "$bundle" "$tar.tmp"
+  umoci init --layout "$layout"
+  umoci new --image "$layout:img"
+  umoci unpack --image "$layout:img" "$bundle" >/dev/null
+  cp -a "$rootfs/." "$bundle/rootfs/"
+  rm -f "$bundle/rootfs/.complete"
+  umoci repack --image "$layout:img" "$bundle"
+  umoci config --image "$layout:img" --history.created_by "deploy/local-cluster/images.sh" "$@"
+  skopeo copy -q "oci:$layout:img" "docker-archive:$tar.tmp:$ref"
+  mv "$tar.tmp" "$tar"
+  rm -rf "$layout" "$bundle"
+  say "image $ref: $(du -h "$tar" | cut -f1)"
+}
+# fresh KEY NAME: true when $IMAGES/NAME.tar was built from inputs hashing to KEY
+fresh() { [ -f "$IMAGES/$2.tar" ] && [ "$(cat "$IMAGES/$2.key" 2>/dev/null)" = "$1" ]; }
+done_key() { echo "$1" > "$IMAGES/$2.key"; echo "$2=$IMAGES/$2.tar"; }
+
+image_pause() {
+  local src key root
+  src="$(go env GOMODCACHE)/k8s.io/kubernetes@$K8S_VERSION/build/pause/linux/pause.c"
+  [ -f "$src" ] || (cd "$LC/go/kubernetes" && go mod download k8s.io/kubernetes)
+  key="$(hash_of "$src" "${BASH_SOURCE[0]}")"
+  fresh "$key" pause && { echo "pause=$IMAGES/pause.tar"; return; }
+  root="$WORK/root-pause"; rm -rf "$root"; mkdir -p "$root"
+  gcc -Os -static -Wall -DVERSION=v3.10-taskboard -o "$root/pause" "$src"
+  strip "$root/pause"
+  oci_image pause registry.k8s.io/pause:3.10 "$root" --config.entrypoint /pause --config.user 65535:65535
+  rm -rf "$root"; done_key "$key" pause
+}
+
+image_dapr() {
+  local daprd_dir cp_dir key root b
+  daprd_dir="$(bash "$ROOT/scripts/provision-dapr.sh" | tail -n 1)"
+  cp_dir="$(bash "$LC/build.sh" --print-dir dapr-cp)"
+  key="$(hash_of "$daprd_dir/daprd" "$cp_dir/operator" "$cp_dir/sentry" "$cp_dir/injector" "$cp_dir/placement" \
+    "$cp_dir/scheduler" "${BASH_SOURCE[0]}")"
+  fresh "$key" dapr && { echo "dapr=$IMAGES/dapr.tar"; return; }
+  root="$WORK/root-dapr"; rm -rf "$root"; mkdir -p "$root/etc" "$root/tmp"
+  chmod 1777 "$root/tmp"
+  cp "$daprd_dir/daprd" "$root/daprd"
+  for b in operator sentry injector placement scheduler; do cp "$cp_dir/$b" "$root/$b"; done
+  # Dapr's images are distroless, nonroot 65532
+  printf 'root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n' > "$root/etc/passwd"
+  printf 'root:x:0:\nnonroot:x:65532:\n' > "$root/etc/group"
+  oci_image dapr "ghcr.io/dapr/daprd:$DAPR_VERSION" "$root" --config.user 65532:65532
+  rm -rf "$root"; done_key "$key" dapr
+}
+
+image_coredns() {
+  local dir key root
+  dir="$(bash "$LC/build.sh" --print-dir coredns)"
+  key="$(hash_of "$dir/coredns" "${BASH_SOURCE[0]}")"
+  fresh "$key" coredns && { echo "coredns=$IMAGES/coredns.tar"; return; }
+  root="$WORK/root-coredns"; rm -rf "$root"; mkdir -p "$root"
+  cp "$dir/coredns" "$root/coredns"
+  oci_image coredns localhost/taskboard/coredns:local "$root" --config.entrypoint /coredns --config.user 65532:65532
+  rm -rf "$root"; done_key "$key" coredns
+}
+
+image_redis() {
+  local base key
+  base="$(bash "$LC/rootfs.sh" redis | tail -n 1)"
+  key="$(hash_of "$base/.complete" "${BASH_SOURCE[0]}")$(stat -c %Y "$base/.complete")"
+  fresh "$key" redis && { echo "redis=$IMAGES/redis.tar"; return; }
+  oci_image redis localhost/taskboard/redis:local "$base" --config.entrypoint /usr/bin/redis-server \
+    --config.user 999:999
+  done_key "$key" redis
+}
+
+image_taskboard() {
+  local base key root
+  base="$(bash "$LC/rootfs.sh" python | tail -n 1)"
+  key="$(cd "$ROOT" && cat requirements.txt wsgi.py gunicorn.conf.py deploy/Dockerfile "${BASH_SOURCE[0]}" \
+    "$LC/taskboard-image.sh" && find webapp templates static -type f ! -name '*.pyc' -print0 | sort -z | xargs -0 cat)"
+  key="$(echo "$key$(stat -c %Y "$base/.complete")" | sha256sum | cut -c1-12)"
+  fresh "$key" taskboard && { echo "taskboard=$IMAGES/taskboard.tar"; return; }
+  root="$WORK/root-taskboard"
+  bash "$LC/taskboard-image.sh" "$base" "$root"
+  # deploy/Dockerfile's ENV, USER, WORKDIR, EXPOSE and CMD (tests/k8s/test_image.py checks they agree)
+  oci_image taskboard localhost/taskboard/taskboard:local "$root" \
+    --config.env PATH=/opt/venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+    --config.env PYTHONDONTWRITEBYTECODE=1 --config.env PYTHONUNBUFFERED=1 --config.env PORT=8000 \
+    --config.user 10001:10001 --config.workingdir /app \
+    --config.exposedports 8000/tcp --config.exposedports 8001/tcp \
+    --config.cmd gunicorn --config.cmd -c --config.cmd gunicorn.conf.py --config.cmd wsgi:app \
+    --config.label org.opencontainers.image.title=taskboard \
+    --config.label org.opencontainers.image.source=deploy/Dockerfile
+  rm -rf "$root"; done_key "$key" taskboard
+}
+
+rm -rf "$WORK"; mkdir -p "$WORK"
+for name in "${@:-pause dapr coredns redis taskboard}"; do
+  for n in $name; do
+    say "image $n..."
+    "image_$n"
+  done
+done
+rm -rf "$WORK"

@@ -1,0 +1,29 @@
+# Shared settings of the local one-node cluster (sourced by the scripts beside it).
+# Every path the cluster writes is under $CACHE (outside the repo); every process runs in $NETNS.
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+LC="$ROOT/deploy/local-cluster"
+CACHE="${TASKBOARD_CACHE:-$HOME/.cache/taskboard}"
+K8S_VERSION="${K8S_VERSION:-v1.34.4}"
+ETCD_VERSION="${ETCD_VERSION:-v3.6.4}"
+DAPR_VERSION="${DAPR_VERSION:-1.18.3}"
+COREDNS_VERSION="${COREDNS_VERSION:-v1.15.0}"
+HELM_VERSION="${HELM_VERSION:-v3.22.0}"
+NETNS="${TASKBOARD_NETNS:-taskboard-k8s}"
+STATE="$CACHE/k8s-cluster"          # the running cluster: pki, data, logs, pids (removed by down.sh)
+BIN="$STATE/bin"                    # symlinks to the cached builds in use
+# Addresses (198.18.0.0/15 is reserved for benchmarking and never routed off this machine).
+NODE_IP=198.18.255.1                # the node's address on the dummy uplink inside the netns
+POD_CIDR=198.18.0.0/24
+POD_GW=198.18.0.1
+SERVICE_CIDR=198.19.0.0/16
+KUBE_API_SVC_IP=198.19.0.1
+DNS_SVC_IP=198.19.0.10
+BRIDGE=tbk8s0
+
+say() { echo "[k8s $(date +%H:%M:%S)] $*" >&2; }
+die() { say "ERROR: $*"; exit 1; }
+# in_ns CMD...: run inside the cluster's network namespace
+in_ns() { ip netns exec "$NETNS" "$@"; }
+kubectl_() { in_ns "$BIN/kubectl" --kubeconfig "$STATE/admin.kubeconfig" "$@"; }
+# hash_of FILES...: short content hash used as a cache key
+hash_of() { cat "$@" | sha256sum | cut -c1-12; }
