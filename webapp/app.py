@@ -12,6 +12,7 @@ from flask_login import current_user
 from . import api, commands, errors, inbound, notifications, security, sidecar, timezones
 from .admin import routes as admin_routes
 from .auth import routes as auth_routes
+from .boards import routes as board_routes
 from .base import base_app
 from .dapr_gateway import GatewayError, Unavailable
 from .extensions import csrf, login_manager
@@ -37,6 +38,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     api.init_app(app, csrf)  # before errors.register: our handlers take precedence over flask-smorest's
     app.register_blueprint(auth_routes.bp)
     app.register_blueprint(task_routes.bp)
+    app.register_blueprint(board_routes.bp)
     app.register_blueprint(notification_routes.bp)
     app.register_blueprint(inbound.bp)
     app.register_blueprint(admin_routes.bp)

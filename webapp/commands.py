@@ -1,5 +1,5 @@
 """The web app's operator commands: ``flask --app wsgi grant-admin | revoke-admin | reconcile-jobs
-(alias reconcile-reminders) | migrate-users-index``."""
+(alias reconcile-reminders) | migrate-users-index | migrate-boards``."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from flask.cli import with_appcontext
 
 from . import jobs
 from .auth import users
+from .boards import store as boards
 from .dapr_gateway import GatewayError, NotFound
 from .users_index import iter_user_ids, migrate_legacy_index
 
@@ -63,7 +64,29 @@ def migrate_users_index():
     click.echo(f"moved {moved} ids into the users index shards")
 
 
+@click.command("migrate-boards")
+@with_appcontext
+def migrate_boards():
+    """Give every user their personal board's records (idempotent, restartable; tasks stay where they are).
+
+    A personal board's id is its user's, so ``tasks-of:<user>`` already is its index and no task is rewritten;
+    this writes only ``board:<user>`` and the user's ``boards-of`` entry, each if missing. The boards page
+    writes them too on a user's first visit, so stopping half-way loses nothing: run it again.
+    """
+    checked = written = 0
+    try:
+        for user_id in iter_user_ids():  # a page of index shards at a time
+            user = users.load(user_id)
+            checked += 1
+            if user is not None and boards.ensure_personal(user.id, user.username):
+                written += 1
+    except GatewayError as err:
+        raise click.ClickException(f"stopped after {checked} users (run it again to go on): {err}") from None
+    click.echo(f"checked {checked} users, wrote the personal board of {written}")
+
+
 def register(app: Flask) -> None:
     """Add the commands to ``flask --app wsgi``."""
-    for command in (grant_admin, revoke_admin, reconcile_jobs, reconcile_reminders, migrate_users_index):
+    for command in (grant_admin, revoke_admin, reconcile_jobs, reconcile_reminders, migrate_users_index,
+                    migrate_boards):
         app.cli.add_command(command)

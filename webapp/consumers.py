@@ -66,6 +66,9 @@ def _require_time(data: dict, name: str, optional: bool = False) -> None:
 def check_task_event(data: dict) -> None:
     """Every field the task-events handler reads is there and well-formed; ``Malformed`` otherwise."""
     _require(data, "event_id", "type", "task_id", "user_id")
+    for optional in ("board_id", "actor_id"):  # absent from events stored before boards
+        if optional in data:
+            _require(data, optional)
     if data["type"] not in TASK_EVENT_TYPES:
         raise Malformed(f"unknown type {data['type']!r}")
     _require_time(data, "timestamp")
@@ -81,16 +84,21 @@ def check_notification_sent(data: dict) -> None:
     _require_time(data, "timestamp", optional=True)
 
 
+def board_of(data: dict) -> str:
+    """The board an event's task is on (events from before boards name only the owner: their personal board)."""
+    return data.get("board_id") or data["user_id"]
+
+
 def _live_task(data: dict) -> Task | None:
     try:
-        return store.load(data["user_id"], data["task_id"])
+        return store.load(board_of(data), data["task_id"])  # only on the board the event names
     except NotFound:
-        return None  # deleted (or a tombstone waiting for its last event)
+        return None  # deleted (or a tombstone waiting for its last event), or not on that board
 
 
 def _not_someone_elses(data: dict) -> bool:
     item = gateway().get(store.task_key(data["task_id"]))
-    return not item.exists or item.value.get("owner") == data["user_id"]
+    return not item.exists or store.owned(item, board_of(data))
 
 
 def _set_ttl(task_id: str, ttl_seconds: int) -> None:

@@ -14,8 +14,12 @@ SOURCE = "taskboard"
 
 
 def task_event(event_type: str, task: Task, now: datetime, version: str | None = None,
-               changes: list[str] | None = None) -> dict:
-    """The data of a task lifecycle event (SPEC: id, task, user, title, status, priority, time, version)."""
+               changes: list[str] | None = None, actor_id: str | None = None) -> dict:
+    """The data of a task lifecycle event (SPEC: id, task, user, title, status, priority, time, version).
+
+    ``user_id`` is the task's owner (who created it), ``board_id`` the board it is on (subscribers load the
+    task by board and route by it), ``actor_id`` who made the change (default: the owner).
+    """
     if event_type not in TASK_EVENT_TYPES:
         raise ValueError(f"unknown task event type {event_type!r}")
     return {
@@ -23,6 +27,8 @@ def task_event(event_type: str, task: Task, now: datetime, version: str | None =
         "type": event_type,
         "task_id": task.id,
         "user_id": task.owner,
+        "board_id": task.board_id or task.owner,
+        "actor_id": actor_id or task.owner,
         "title": task.title,
         "status": task.status,
         "priority": task.priority,
@@ -49,9 +55,11 @@ def notification_sent(notification: dict, now: datetime) -> dict:
 
 
 def publish_metadata(data: dict) -> dict[str, str]:
-    """Dapr publish metadata: the user id (seed 003) and the CloudEvent id/type/source."""
+    """Dapr publish metadata: the user id (seed 003), board and actor ids if any, and the CloudEvent id/type/source."""
+    routing = {name: str(data[name]) for name in ("board_id", "actor_id") if data.get(name)}
     return {
         "user_id": str(data["user_id"]),
+        **routing,
         "cloudevent.id": data["event_id"],
         "cloudevent.type": data["type"],
         "cloudevent.source": SOURCE,

@@ -20,7 +20,9 @@ from tests.integration.test_api import make_token
 STATE_CHANGING = ["/register", "/login", "/logout", "/settings", "/tasks/new", "/tasks/{id}/edit",
                   "/tasks/{id}/complete", "/tasks/{id}/reopen", "/tasks/{id}/delete", "/tasks/{id}/restore",
                   "/settings/tokens/abc/revoke", "/admin/dead-letters/abc/replay",
-                  "/notifications/read", "/notifications/read-all"]
+                  "/notifications/read", "/notifications/read-all", "/tasks/{id}/move", "/boards",
+                  "/boards/abc/members", "/boards/abc/members/abc/role", "/boards/abc/members/abc/remove",
+                  "/boards/abc/leave", "/boards/abc/delete"]
 
 
 def test_every_state_changing_form_requires_the_csrf_token(app, user):

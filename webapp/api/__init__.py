@@ -10,6 +10,7 @@ from flask_smorest import Api
 from flask_smorest import Blueprint as ApiBlueprint
 
 from ..auth import tokens
+from ..boards import access
 from ..tasks import listing, model, service, store
 from ..tasks.fields import NAMES
 from ..tasks.model import ListQuery, TaskFields
@@ -21,7 +22,8 @@ class _Api(Api):
 
 
 api = _Api()
-blp = ApiBlueprint("api", __name__, url_prefix="/api/v1", description="Tasks of the token's owner")
+blp = ApiBlueprint("api", __name__, url_prefix="/api/v1",
+                   description="Tasks and boards of the token's owner: a task is reachable by members of its board")
 
 API_CONFIG = {
     "API_TITLE": "Taskboard API",
@@ -58,7 +60,7 @@ def authenticate():
     return None
 
 
-def _expected_version() -> str:
+def expected_version() -> str:
     """The version from If-Match (``*``: any current version, RFC 9110); 428 when absent."""
     raw = request.headers.get("If-Match", "").strip()
     if not raw:
@@ -74,22 +76,24 @@ IF_MATCH = blp.doc(parameters=[{
                    "409 if it changed since, 428 if absent."}])
 
 
-def _out(task: model.Task, status: int = 200, **headers):
+def out(task: model.Task, status: int = 200, **headers):
     """The task with its version as ETag: it changes only when the task does."""
     return task, status, {"ETag": f'"{task.version}"', **headers}
 
 
-def _fields(data: dict) -> TaskFields:
+def task_fields(data: dict) -> TaskFields:
     return TaskFields(**{name: data[name] for name in NAMES})
 
 
-ERRORS = {401: "Unauthorized", 404: "Not found", 409: "Version conflict", 428: "If-Match missing",
+ERRORS = {401: "Unauthorized", 403: "The caller's role on the board does not allow this (a viewer changing it)",
+          404: "Not found (or on a board the caller is not a member of)", 409: "Version conflict",
+          428: "If-Match missing",
           422: "Invalid input, or the list already holds the most tasks it can (MAX_TASKS_PER_USER; "
                "`errors.limit`): delete some to add more",
           503: "Storage unavailable, or too many writes at once (see Retry-After)"}
 
 
-def _document_errors(*codes):
+def document_errors(*codes):
     def wrap(fn):
         for code in codes:
             fn = blp.alt_response(code, schema=ProblemSchema, description=ERRORS[code])(fn)
@@ -100,65 +104,74 @@ def _document_errors(*codes):
 @blp.route("/tasks", methods=["POST"])
 @blp.arguments(TaskInSchema)
 @blp.response(201, TaskOutSchema)
-@_document_errors(401, 422, 503)
+@document_errors(401, 422, 503)
 def create_task(data):
-    """Create a task."""
-    task = service.create(g.api_user.id, _fields(data), g.api_user.timezone)
-    return _out(task, 201, Location=url_for("api.get_task", task_id=task.id))
+    """Create a task on the caller's personal board."""
+    task = service.create(g.api_user.id, task_fields(data), g.api_user.timezone)
+    return out(task, 201, Location=url_for("api.get_task", task_id=task.id))
 
 
 @blp.route("/tasks", methods=["GET"])
 @blp.arguments(TaskListQuerySchema, location="query")
 @blp.response(200, TaskListSchema)
-@_document_errors(401, 503)
+@document_errors(401, 503)
 def list_tasks(query):
-    """List the caller's tasks: filter by status, priority, tag; search; sort; paginate."""
+    """List the tasks of the caller's personal board: filter by status, priority, tag; search; sort; paginate."""
     page = listing.load_page(g.api_user.id, ListQuery(**query))
     return {"items": page.items, "total": page.total, "page": page.page, "pages": page.pages}
 
 
 @blp.route("/tasks/<task_id>", methods=["GET"])
 @blp.response(200, TaskOutSchema)
-@_document_errors(401, 404, 503)
+@document_errors(401, 404, 503)
 def get_task(task_id):
-    """One task; its ETag header is its version."""
-    return _out(store.load(g.api_user.id, task_id))
+    """One task of a board the caller is on; its ETag header is its version."""
+    return out(access.task_access(g.api_user.id, task_id).task)
 
 
 @blp.route("/tasks/<task_id>", methods=["PUT"])
 @blp.arguments(TaskInSchema)
 @blp.response(200, TaskOutSchema)
-@_document_errors(401, 404, 409, 428, 503)
+@document_errors(401, 403, 404, 409, 428, 503)
 @IF_MATCH
 def update_task(data, task_id):
     """Replace a task's fields (If-Match: its current version)."""
-    version = _expected_version()
-    return _out(service.update(g.api_user.id, task_id, version, _fields(data), g.api_user.timezone))
+    seen = access.task_access(g.api_user.id, task_id, "edit")
+    version = expected_version()
+    return out(service.update(seen.board_id, task_id, version, task_fields(data), g.api_user.timezone,
+                               actor=g.api_user.id, read=seen.item))
 
 
 @blp.route("/tasks/<task_id>/status", methods=["PUT"])
 @blp.arguments(StatusInSchema)
 @blp.response(200, TaskOutSchema)
-@_document_errors(401, 404, 409, 428, 503)
+@document_errors(401, 403, 404, 409, 428, 503)
 @IF_MATCH
 def update_status(data, task_id):
-    """Change only the status (If-Match: its current version)."""
-    return _out(service.set_status(g.api_user.id, task_id, _expected_version(), data["status"]))
+    """Change only the status, e.g. move a card (If-Match: its current version)."""
+    seen = access.task_access(g.api_user.id, task_id, "edit")
+    return out(service.set_status(seen.board_id, task_id, expected_version(), data["status"],
+                                   actor=g.api_user.id, read=seen.item))
 
 
 @blp.route("/tasks/<task_id>", methods=["DELETE"])
 @blp.response(204)
-@_document_errors(401, 404, 409, 428, 503)
+@document_errors(401, 403, 404, 409, 428, 503)
 @IF_MATCH
 def delete_task(task_id):
     """Delete a task (If-Match: its current version)."""
-    service.delete(g.api_user.id, task_id, _expected_version())
+    seen = access.task_access(g.api_user.id, task_id, "edit")
+    service.delete(seen.board_id, task_id, expected_version(), actor=g.api_user.id, read=seen.item)
     return "", 204
 
 
 @blp.route("/tasks/<task_id>/restore", methods=["POST"])
 @blp.response(200, TaskOutSchema)
-@_document_errors(401, 404, 503)
+@document_errors(401, 403, 404, 503)
 def restore_task(task_id):
     """Undo a delete while the deleted task is still kept (a day after its deletion is out); 404 otherwise."""
-    return _out(service.restore(g.api_user.id, task_id))
+    seen = access.task_access(g.api_user.id, task_id, "edit", deleted=True)
+    return out(service.restore(seen.board_id, task_id, actor=g.api_user.id, read=seen.item))
+
+
+from . import boards  # noqa: E402,F401  (the board routes, on this blueprint)

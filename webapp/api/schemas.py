@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from ..boards.model import NAME_MAX, ROLES
 from ..tasks.fields import CHOICE, DATETIME, FIELDS, TAG_MAX, TAGS, TAGS_MAX, TEXT, FieldSpec
 from ..tasks.model import PRIORITIES, SORTS, STATUSES
 
@@ -112,3 +113,48 @@ class ProblemSchema(Schema):
     message = fields.String(required=True)
     status = fields.Integer(required=True)
     errors = fields.Dict(metadata={"description": "Per-field messages of invalid input"})
+
+
+class BoardSummarySchema(Schema):
+    """A board the caller is on, with their role."""
+
+    id = fields.String()
+    name = fields.String()
+    role = fields.String(metadata={"description": "owner, editor or viewer"})
+    personal = fields.Boolean(metadata={"description": "The caller's personal board (its id is theirs)"})
+
+
+class BoardListSchema(Schema):
+    items = fields.List(fields.Nested(BoardSummarySchema))
+
+
+class MemberSchema(Schema):
+    user_id = fields.String()
+    username = fields.String()
+    role = fields.String()
+
+
+class BoardOutSchema(BoardSummarySchema):
+    """A board with its members; its ETag header (and ``version``) changes with every membership change."""
+
+    version = fields.String()
+    members = fields.List(fields.Nested(MemberSchema))
+
+
+class MemberListSchema(Schema):
+    items = fields.List(fields.Nested(MemberSchema))
+    version = fields.String(metadata={"description": "The board's version (also its ETag)"})
+
+
+class BoardInSchema(Schema):
+    name = fields.String(required=True, validate=[validate.Length(min=1, max=NAME_MAX), validate.Regexp(r"(?s).*\S")],
+                         metadata={"pattern": r"\S", "description": "Not blank; kept without surrounding spaces"})
+
+
+class MemberInSchema(Schema):
+    username = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    role = fields.String(load_default="editor", validate=validate.OneOf(ROLES))
+
+
+class RoleInSchema(Schema):
+    role = fields.String(required=True, validate=validate.OneOf(ROLES))

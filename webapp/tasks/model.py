@@ -66,6 +66,7 @@ class _TaskBehaviour:
         values["occurrence"] = int(data.get("occurrence") or 0)
         values["revision"] = int(data.get("revision") or 0)
         values["timezone"] = data.get("timezone") or "UTC"
+        values["board_id"] = data.get("board_id") or data.get("owner") or ""
         for key in SYSTEM_DATETIMES:
             values[key] = datetime.fromisoformat(data[key]) if data.get(key) else None
         return cls(**values, etag=etag)
@@ -93,13 +94,16 @@ Task = make_dataclass("Task", [
     ("occurrence", int, field(default=0)),
     ("timezone", str, field(default="UTC")),
     ("revision", int, field(default=0)),  # counts changes: the version clients see and events carry
+    # The board the task is on: its index is ``tasks-of:<board_id>``. A user's personal board has the
+    # user's id, so a task stored before boards existed (no board_id) is on its owner's personal board.
+    ("board_id", str, field(default="")),
     ("etag", str | None, field(default=None, compare=False)),  # the state ETag it was read at (for the next write)
-], bases=(_TaskBehaviour,), frozen=True, namespace={"__module__": __name__, "__doc__": "A user's task."})
+], bases=(_TaskBehaviour,), frozen=True, namespace={"__module__": __name__, "__doc__": "A task on a board (``owner``: who created it)."})
 
 
 def new_task(owner: str, fields: TaskFields, now: datetime, task_id: str | None = None,
-             tz: str = "UTC") -> Task:
-    """A new task for ``owner``; completed on creation if its status says so."""
+             tz: str = "UTC", board_id: str | None = None) -> Task:
+    """A new task by ``owner`` on ``board_id`` (default: their personal board); completed if its status says so."""
     task_id = task_id or uuid.uuid4().hex
     return _with_series(Task(
         id=task_id,
@@ -110,6 +114,7 @@ def new_task(owner: str, fields: TaskFields, now: datetime, task_id: str | None 
         completed_at=now if fields.status == "completed" else None,
         timezone=tz,
         revision=1,
+        board_id=board_id or owner,
     ))
 
 

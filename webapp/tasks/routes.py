@@ -9,10 +9,12 @@ from flask import (Blueprint, abort, current_app, flash, redirect, render_templa
 from flask_login import current_user, login_required
 
 from .. import activity
+from ..boards import access
+from ..boards.forms import MoveForm
 from ..dapr_gateway import Conflict
 from ..errors import TaskLimitReached
 from ..security import safe_redirect_target
-from . import listing, service, store
+from . import listing, service
 from .fields import FIELDS
 from .forms import ActionForm, ListFilterForm, TaskForm
 from .model import InvalidTransition, ListQuery
@@ -56,32 +58,39 @@ def list_tasks():
 @bp.route("/tasks/new", methods=["GET", "POST"])
 @login_required
 def new_task():
+    """A new task on the personal board, or on ``?board=<id>`` for its editors."""
+    board_id = request.args.get("board") or current_user.id
+    access.board_role(current_user.id, board_id, "edit")  # 404 for a board the user is not on, 403 for a viewer
     form = TaskForm()
     if form.validate_on_submit():
         try:
-            task = service.create(current_user.id, form.task_fields(current_user.timezone), current_user.timezone)
+            task = service.create(current_user.id, form.task_fields(current_user.timezone), current_user.timezone,
+                                  board_id=board_id)
         except TaskLimitReached as err:  # the form stays filled in: delete some tasks, then submit again
             form.form_errors.append(str(err))
-            return render_template("tasks/form.html", form=form, task=None), 422
+            return render_template("tasks/form.html", form=form, task=None, board_id=board_id), 422
         flash(f"Created “{task.title}”.", "success")
         return redirect(url_for("tasks.detail", task_id=task.id))
     status = 422 if form.is_submitted() else 200
-    return render_template("tasks/form.html", form=form, task=None), status
+    return render_template("tasks/form.html", form=form, task=None, board_id=board_id), status
 
 
 @bp.get("/tasks/<task_id>")
 @login_required
 def detail(task_id: str):
-    task = store.load(current_user.id, task_id)
+    seen = access.task_access(current_user.id, task_id)
+    task = seen.task
     action_form = ActionForm(version=task.version)
-    return render_template("tasks/detail.html", task=task, action_form=action_form,
-                           history=activity.history(current_user.id, task.id), now=service.utcnow())
+    return render_template("tasks/detail.html", task=task, action_form=action_form, can_edit=seen.can_edit,
+                           board_id=seen.board_id, history=activity.history(task.owner, task.id),
+                           now=service.utcnow())
 
 
 @bp.route("/tasks/<task_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit(task_id: str):
-    task = store.load(current_user.id, task_id)
+    seen = access.task_access(current_user.id, task_id, "edit")
+    task = seen.task
     form = TaskForm()
     if request.method == "GET":
         form.fill(task, current_user.timezone)
@@ -89,20 +98,21 @@ def edit(task_id: str):
     if not form.validate_on_submit():
         return render_template("tasks/form.html", form=form, task=task), 422
     try:
-        service.update(current_user.id, task_id, form.version.data, form.task_fields(current_user.timezone), current_user.timezone)
+        service.update(seen.board_id, task_id, form.version.data, form.task_fields(current_user.timezone),
+                       current_user.timezone, actor=current_user.id, read=seen.item)
     except Conflict:
         return conflict_page("edit", task_id, attempted=form)
     flash("Saved.", "success")
     return redirect(url_for("tasks.detail", task_id=task_id))
 
 
-def conflict_page(action: str, task_id: str, attempted: TaskForm | None = None):
+def conflict_page(action: str, task_id: str, attempted: TaskForm | None = None, move_to: str = ""):
     """409: the task as it is now beside what the user tried; nothing was overwritten.
 
     The re-apply form holds the current version with only the fields the user
     changed put back on top, so re-applying never undoes the other person's edits.
     """
-    current = store.load(current_user.id, task_id)  # NotFound if it was deleted meanwhile
+    current = access.task_access(current_user.id, task_id).task  # NotFound if deleted (or access lost) meanwhile
     retry_form, differs = None, set()
     if attempted is not None:
         try:
@@ -121,7 +131,7 @@ def conflict_page(action: str, task_id: str, attempted: TaskForm | None = None):
                 retry_form.clear(name)
         differs = {n for n in changed if mine[n] != now[n]}
     return render_template("tasks/conflict.html", action=action, current=current, attempted=attempted,
-                           retry_form=retry_form, differs=differs,
+                           retry_form=retry_form, differs=differs, move_to=move_to,
                            action_form=ActionForm(version=current.version)), 409
 
 
@@ -129,17 +139,21 @@ UNDO = "undo_delete"  # session key: the task just deleted, offered for undo on 
 
 
 def _transition(action: str, task_id: str, apply, done_message: str):
+    seen = access.task_access(current_user.id, task_id, "edit")
     form = ActionForm()
     if not form.validate_on_submit():
         abort(400)
     try:
-        task = apply(current_user.id, task_id, form.version.data)
+        task = apply(seen.board_id, task_id, form.version.data, actor=current_user.id, read=seen.item)
     except Conflict:
         return conflict_page(action, task_id)
     except InvalidTransition as err:
         flash(str(err), "warning")
         return redirect(url_for("tasks.detail", task_id=task_id))
     message = done_message.format(title=task.title)
+    if action == "delete" and seen.board_id != current_user.id:  # a shared board's task: back to its board
+        flash(message, "success")
+        return redirect(url_for("boards.board", board_id=seen.board_id))
     if action == "delete":
         session[UNDO] = {"id": task.id, "message": message}  # the list shows it with an Undo button
         return redirect(url_for("tasks.list_tasks"))
@@ -173,8 +187,26 @@ def delete(task_id: str):
 @login_required
 def restore(task_id: str):
     """Undo a delete (the Undo button of the list's "Deleted …" message); 404 once it cannot be undone."""
+    seen = access.task_access(current_user.id, task_id, "edit", deleted=True)
     if not ActionForm().validate_on_submit():
         abort(400)
-    task = service.restore(current_user.id, task_id)
+    task = service.restore(seen.board_id, task_id, actor=current_user.id, read=seen.item)
     flash(f"Restored “{task.title}”.", "success")
     return redirect(url_for("tasks.list_tasks"))
+
+
+@bp.post("/tasks/<task_id>/move")
+@login_required
+def move(task_id: str):
+    """Move a card to another column of its board: a status change at the card's version (409 if stale)."""
+    seen = access.task_access(current_user.id, task_id, "edit")
+    form = MoveForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        task = service.set_status(seen.board_id, task_id, form.version.data, form.status.data,
+                                  actor=current_user.id, read=seen.item)
+    except Conflict:
+        return conflict_page("move", task_id, move_to=form.status.data)
+    flash(f"Moved “{task.title}” to {dict(form.status.choices)[task.status]}.", "success")
+    return redirect(_next_url() or url_for("boards.board", board_id=seen.board_id))

@@ -1,4 +1,9 @@
-"""Task use cases: store the change with its event (one write), then publish it. Views call these."""
+"""Task use cases: store the change with its event (one write), then publish it. Views call these.
+
+Each takes the task's *board* id (a user's id is their personal board) and the acting user (``actor``,
+default: the board's id, i.e. the owner of a personal board), which the events carry. Who may act on
+the board is checked before, by the views (``webapp/boards/access.py``).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,7 @@ from typing import Callable
 from flask import current_app
 
 from .. import events, metrics, sweep
-from ..dapr_gateway import GatewayError
+from ..dapr_gateway import GatewayError, Item
 from ..errors import TaskLimitReached
 from . import model, store
 from .model import Task, TaskFields
@@ -22,8 +27,9 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _event(event_type: str, task: Task, changes: list[str] | None = None) -> dict:
-    return events.task_event(event_type, task, utcnow(), version=str(task.revision), changes=changes)
+def _event(event_type: str, task: Task, changes: list[str] | None = None, actor: str | None = None) -> dict:
+    return events.task_event(event_type, task, utcnow(), version=str(task.revision), changes=changes,
+                             actor_id=actor)
 
 
 def _announce(task: Task) -> None:
@@ -39,21 +45,22 @@ def _announce(task: Task) -> None:
         log.warning("events of task %s stay in its outbox for the relay: %s", task.id, err)
         metrics.EVENTS_FAILED.labels(current_app.config["TASK_EVENTS_TOPIC"]).inc()
         try:
-            sweep.mark_pending(task.owner)
+            sweep.mark_pending(task.board_id)  # the relay flushes the board's index (a user's: their own)
         except GatewayError:
             pass  # the store is down too; the periodic full sweep still finds the outbox
 
 
-def create(user_id: str, fields: TaskFields, tz: str = "UTC") -> Task:
-    """Store a new task for ``user_id`` (due times meant in zone ``tz``) and announce it; ``Busy`` under a burst."""
-    task = model.new_task(user_id, fields, utcnow(), tz=tz)
-    store.insert(task, [_event("task.completed" if task.is_completed else "task.created", task)])
+def create(user_id: str, fields: TaskFields, tz: str = "UTC", board_id: str | None = None) -> Task:
+    """Store a new task by ``user_id`` on ``board_id`` (default: theirs; due times meant in zone ``tz``) and
+    announce it; ``Busy`` under a burst, ``TaskLimitReached`` when the board is full."""
+    task = model.new_task(user_id, fields, utcnow(), tz=tz, board_id=board_id)
+    store.insert(task, [_event("task.completed" if task.is_completed else "task.created", task, actor=user_id)])
     metrics.TASKS_CREATED.inc()
     _announce(task)
     return task
 
 
-def _edit(fields_for: Callable[[Task], TaskFields], tz: str | None = None) -> store.Change:
+def _edit(fields_for: Callable[[Task], TaskFields], tz: str | None = None, actor: str | None = None) -> store.Change:
     """The change that applies ``fields_for(task)`` to a task, with its event."""
     def apply(current: Task) -> tuple[Task, list[dict]]:
         changed = model.edited(current, fields_for(current), utcnow(), tz)
@@ -62,43 +69,51 @@ def _edit(fields_for: Callable[[Task], TaskFields], tz: str | None = None) -> st
             kind = "task.completed"
         elif current.is_completed and not changed.is_completed:
             kind = "task.reopened"
-        return changed, [_event(kind, changed, model.changed_fields(current, changed))]
+        return changed, [_event(kind, changed, model.changed_fields(current, changed), actor)]
     return apply
 
 
-def _transition(apply: Callable[[Task, datetime], Task], kind: str) -> store.Change:
+def _transition(apply: Callable[[Task, datetime], Task], kind: str, actor: str | None) -> store.Change:
     def change(current: Task) -> tuple[Task, list[dict]]:
         changed = apply(current, utcnow())
-        return changed, [_event(kind, changed, ["status"])]
+        return changed, [_event(kind, changed, ["status"], actor)]
     return change
 
 
-def _store(user_id: str, task_id: str, version: str | None, change: store.Change) -> Task:
-    changed, stored_events = store.change(user_id, task_id, version, change)
+def _store(board_id: str, task_id: str, version: str | None, change: store.Change, read: Item | None) -> Task:
+    changed, stored_events = store.change(board_id, task_id, version, change, read=read)
     if any(e["type"] == "task.completed" for e in stored_events):
         metrics.TASKS_COMPLETED.inc()
     _announce(changed)
     return changed
 
 
-def update(user_id: str, task_id: str, version: str | None, fields: TaskFields, tz: str | None = None) -> Task:
-    """Apply an edit made at ``version`` (``"*"``: any); ``Conflict`` if the task changed since."""
-    return _store(user_id, task_id, version, _edit(lambda _: fields, tz))
+def update(board_id: str, task_id: str, version: str | None, fields: TaskFields, tz: str | None = None,
+           actor: str | None = None, read: Item | None = None) -> Task:
+    """Apply an edit made at ``version`` (``"*"``: any); ``Conflict`` if the task changed since.
+
+    ``read`` (here and below): the task's document as the access check just read it (saves a read).
+    """
+    return _store(board_id, task_id, version, _edit(lambda _: fields, tz, actor), read)
 
 
-def set_status(user_id: str, task_id: str, version: str | None, status: str) -> Task:
-    """Change only the status, at ``version``; ``Conflict`` if the task changed since."""
-    return _store(user_id, task_id, version, _edit(lambda t: replace(model.fields_of(t), status=status)))
+def set_status(board_id: str, task_id: str, version: str | None, status: str, actor: str | None = None,
+               read: Item | None = None) -> Task:
+    """Change only the status (a card moved), at ``version``; ``Conflict`` if the task changed since."""
+    return _store(board_id, task_id, version,
+                  _edit(lambda t: replace(model.fields_of(t), status=status), actor=actor), read)
 
 
-def complete(user_id: str, task_id: str, version: str | None) -> Task:
+def complete(board_id: str, task_id: str, version: str | None, actor: str | None = None,
+             read: Item | None = None) -> Task:
     """Mark done; ``Conflict`` if stale, ``InvalidTransition`` if already done."""
-    return _store(user_id, task_id, version, _transition(model.completed, "task.completed"))
+    return _store(board_id, task_id, version, _transition(model.completed, "task.completed", actor), read)
 
 
-def reopen(user_id: str, task_id: str, version: str | None) -> Task:
+def reopen(board_id: str, task_id: str, version: str | None, actor: str | None = None,
+           read: Item | None = None) -> Task:
     """Back to pending; ``Conflict`` if stale, ``InvalidTransition`` unless completed."""
-    return _store(user_id, task_id, version, _transition(model.reopened, "task.reopened"))
+    return _store(board_id, task_id, version, _transition(model.reopened, "task.reopened", actor), read)
 
 
 def create_next_instance(done: Task) -> Task | None:
@@ -117,24 +132,25 @@ def create_next_instance(done: Task) -> Task | None:
     return nxt
 
 
-def delete(user_id: str, task_id: str, version: str | None) -> Task:
+def delete(board_id: str, task_id: str, version: str | None, actor: str | None = None,
+           read: Item | None = None) -> Task:
     """Delete at ``version`` (a tombstone that ``restore`` can bring back); ``Conflict`` if it changed since."""
     def bury(current: Task) -> tuple[Task, list[dict]]:
         tombstone = model.buried(current, utcnow())
-        return tombstone, [_event("task.deleted", tombstone)]
-    tombstone, _ = store.change(user_id, task_id, version, bury, delete=True)
+        return tombstone, [_event("task.deleted", tombstone, actor=actor)]
+    tombstone, _ = store.change(board_id, task_id, version, bury, delete=True, read=read)
     _announce(tombstone)
     return tombstone
 
 
-def restore(user_id: str, task_id: str) -> Task:
+def restore(board_id: str, task_id: str, actor: str | None = None, read: Item | None = None) -> Task:
     """Undo a delete while its tombstone lasts; ``NotFound`` if there is none (or it is not the user's).
 
     Announced as ``task.created`` (changes: ``restored``): to every subscriber the task is there again.
     """
     def unbury(tombstone: Task) -> tuple[Task, list[dict]]:
         task = model.restored(tombstone, utcnow())
-        return task, [_event("task.created", task, ["restored"])]
-    task, _ = store.restore(user_id, task_id, unbury)
+        return task, [_event("task.created", task, ["restored"], actor)]
+    task, _ = store.restore(board_id, task_id, unbury, read=read)
     _announce(task)
     return task

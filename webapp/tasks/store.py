@@ -6,10 +6,18 @@ Layout (keys are prefixed by the sidecar with the app-id):
                         see, the ETag guards writes. ``outbox`` holds events not
                         yet published; a deleted task is a *tombstone*
                         (``deleted: true``, TTL) that undo can restore.
-    tasks-of:<user id>  the user's index: {"ids": [...], newest first,
+    tasks-of:<board id> the board's index: {"ids": [...], newest first,
                         "rows": {<id>: row}} — a row per task with what the
                         list filters and sorts on (``rows.Summary``, an array);
                         a tombstone's row is {"deleted": true, "revision": n}.
+                        A user's personal board has the user's id, so this
+                        is also ``tasks-of:<user id>``, the index of the
+                        tasks stored before boards existed.
+
+**Scope.** Every function here takes the *board* id and answers a task on
+another board exactly like a missing one. Who may act on a board is checked
+before (``webapp/boards/access.py``); ``load(user_id, task_id)`` of a personal
+board's task works as it did before boards.
 
 **Versions.** A change "at version n" reads the document, compares its
 ``revision`` with n (409 if it moved on) and saves with the ETag just read,
@@ -42,8 +50,6 @@ from flask import current_app
 
 from ..dapr_gateway import Conflict, GatewayError, Item, NotFound, Upsert
 from ..errors import Busy, TaskLimitReached
-from ..events import publish_metadata
-from ..metrics import EVENTS_PUBLISHED
 from ..sidecar import gateway, retry_on_conflict
 from .model import Task
 from .rows import Summary, is_tombstone, merged, tombstone_row
@@ -60,18 +66,23 @@ def task_key(task_id: str) -> str:
     return f"task:{task_id}"
 
 
-def index_key(user_id: str) -> str:
-    return f"tasks-of:{user_id}"
+def index_key(board_id: str) -> str:
+    return f"tasks-of:{board_id}"
 
 
-def owned(item: Item, user_id: str) -> bool:
-    """A stored document (live or tombstone) of the user."""
-    return item.exists and item.value.get("owner") == user_id
+def board_of(document: dict) -> str:
+    """The board a stored task is on (before boards: its owner's personal board, which has the owner's id)."""
+    return document.get("board_id") or document.get("owner") or ""
 
 
-def is_live(item: Item, user_id: str) -> bool:
-    """A live task (not a tombstone) of the user."""
-    return owned(item, user_id) and not item.value.get("deleted")
+def owned(item: Item, board_id: str) -> bool:
+    """A stored document (live or tombstone) on the board."""
+    return item.exists and isinstance(item.value, dict) and board_of(item.value) == board_id
+
+
+def is_live(item: Item, board_id: str) -> bool:
+    """A live task (not a tombstone) on the board."""
+    return owned(item, board_id) and not item.value.get("deleted")
 
 
 def task_of(item: Item) -> Task:
@@ -79,34 +90,41 @@ def task_of(item: Item) -> Task:
     return Task.from_dict(item.value, etag=item.etag)
 
 
-def load(user_id: str, task_id: str) -> Task:
-    """The user's task with its version; ``NotFound`` if missing, deleted or not theirs."""
-    return load_document(user_id, task_id)[0]
+def load(board_id: str, task_id: str) -> Task:
+    """The board's task with its version; ``NotFound`` if missing, deleted or on another board."""
+    return load_document(board_id, task_id)[0]
 
 
-def load_document(user_id: str, task_id: str, deleted: bool = False) -> tuple[Task, dict]:
-    """The user's task and its stored document (to change it); ``NotFound`` as ``load``.
+def valid_id(task_id: str) -> bool:
+    """Could be a task id (anything else is answered as missing without a read)."""
+    return bool(task_id) and len(task_id) <= 64
 
-    ``deleted``: the user's tombstone instead (``NotFound`` unless there is one).
+
+def load_document(board_id: str, task_id: str, deleted: bool = False,
+                  read: Item | None = None) -> tuple[Task, dict]:
+    """The board's task and its stored document (to change it); ``NotFound`` as ``load``.
+
+    ``deleted``: the board's tombstone instead (``NotFound`` unless there is one). ``read``: the
+    document as this request already read it (the access check), instead of reading it again.
     """
-    if not task_id or len(task_id) > 64:
+    if not valid_id(task_id):
         raise NotFound(task_id)
-    item = gateway().get(task_key(task_id))
-    if not owned(item, user_id) or bool(item.value.get("deleted")) != deleted:
+    item = read if read is not None and read.key == task_key(task_id) else gateway().get(task_key(task_id))
+    if not owned(item, board_id) or bool(item.value.get("deleted")) != deleted:
         # Someone else's task answers exactly like a missing one.
         raise NotFound(item.key)
     return task_of(item), item.value
 
 
 def load_items(user_id: str) -> list[Item]:
-    """Every stored document of the user (tombstones included): the index, then one bulk read."""
+    """Every stored document on the board ``user_id`` (tombstones included): the index, then one bulk read."""
     ids = (gateway().get(index_key(user_id)).value or {}).get("ids", [])
     items = gateway().get_many([task_key(i) for i in ids])
     return [it for it in items if owned(it, user_id)]
 
 
 def load_all(user_id: str) -> list[Task]:
-    """Every live task of the user."""
+    """Every live task on the board ``user_id`` (a user's id: their personal board)."""
     return [task_of(it) for it in load_items(user_id) if not it.value.get("deleted")]
 
 
@@ -197,7 +215,7 @@ def _document(task: Task, events: list[dict], previous: dict | None = None, dele
 
 
 def insert(task: Task, events: list[dict]) -> bool:
-    """Store a new task with its events and add it (and its row) to its owner's index.
+    """Store a new task with its events and add it (and its row) to its board's index.
 
     False when the task was already there: a derived id (the next instance of a
     recurring task) that a concurrent delivery created first. Retrying could not
@@ -217,7 +235,7 @@ def insert(task: Task, events: list[dict]) -> bool:
     def attempt() -> bool:
         nonlocal attempts
         attempts += 1
-        index = _index_to_change(task.owner)
+        index = _index_to_change(task.board_id)
         listed = (index.value or {}).get("ids", [])
         ids = [i for i in listed if i != task.id]
         if attempts > 1 and len(ids) < len(listed) and gw.get(task_key(task.id)).exists:
@@ -228,31 +246,34 @@ def insert(task: Task, events: list[dict]) -> bool:
         rows = {**rows, task.id: Summary.of(task).to_row()}
         gw.transact([
             Upsert(task_key(task.id), document),
-            Upsert(index_key(task.owner), {"ids": [task.id, *ids], "rows": rows}, etag=index.etag),
+            Upsert(index_key(task.board_id), {"ids": [task.id, *ids], "rows": rows}, etag=index.etag),
         ])
         return True
 
     try:
         return retry_on_conflict(attempt, "task insert")
     except Conflict as err:
-        raise Busy(f"index of {task.owner} kept changing: {err}") from err
+        raise Busy(f"index of {task.board_id} kept changing: {err}") from err
 
 
 def _at_version(task: Task, expected_version: str | None) -> bool:
     return expected_version == ANY_VERSION or (bool(expected_version) and task.version == expected_version)
 
 
-def change(user_id: str, task_id: str, expected_version: str | None, apply: Change,
-           delete: bool = False) -> tuple[Task, list[dict]]:
-    """Store ``apply(task)`` over the user's task if it is at ``expected_version`` (``"*"``: any).
+def change(board_id: str, task_id: str, expected_version: str | None, apply: Change,
+           delete: bool = False, read: Item | None = None) -> tuple[Task, list[dict]]:
+    """Store ``apply(task)`` over the board's task if it is at ``expected_version`` (``"*"``: any).
 
     Read, compare the revision, write with the ETag just read; a write in
     between (another change, or the outbox being cleared) means read again.
-    ``delete``: store a tombstone. Returns what ``apply`` made. ``Conflict``
-    when the task is at another version, ``NotFound`` as ``load``.
+    ``delete``: store a tombstone. ``read``: the document as already read
+    (the first attempt starts from it). Returns what ``apply`` made.
+    ``Conflict`` when the task is at another version, ``NotFound`` as ``load``.
     """
+    first = [read] if read is not None else []
+
     def attempt() -> tuple[Task, list[dict]] | None:
-        task, document = load_document(user_id, task_id)
+        task, document = load_document(board_id, task_id, read=first.pop() if first else None)
         if not _at_version(task, expected_version):
             return None
         changed, events = apply(task)
@@ -264,66 +285,24 @@ def change(user_id: str, task_id: str, expected_version: str | None, apply: Chan
     if done is None:
         raise Conflict(f"task {task_id} is no longer at version {expected_version}")
     changed = done[0]
-    merge_rows(user_id, {task_id: tombstone_row(changed.revision) if delete else Summary.of(changed).to_row()})
+    merge_rows(board_id, {task_id: tombstone_row(changed.revision) if delete else Summary.of(changed).to_row()})
     return done
 
 
-def restore(user_id: str, task_id: str, apply: Change) -> tuple[Task, list[dict]]:
-    """Bring back the user's deleted task as ``apply`` makes it; ``NotFound`` unless its tombstone is there."""
+def restore(board_id: str, task_id: str, apply: Change, read: Item | None = None) -> tuple[Task, list[dict]]:
+    """Bring back the board's deleted task as ``apply`` makes it; ``NotFound`` unless its tombstone is there."""
+    first = [read] if read is not None else []
+
     def attempt() -> tuple[Task, list[dict]]:
-        tombstone, document = load_document(user_id, task_id, deleted=True)
+        tombstone, document = load_document(board_id, task_id, deleted=True, read=first.pop() if first else None)
         changed, events = apply(tombstone)
         gateway().save(task_key(task_id), _document(changed, events, document), etag=tombstone.etag,
                        ttl_seconds=PERSIST)  # the tombstone's TTL must not expire the task
         return changed, events
 
     done = retry_on_conflict(attempt, "task restore")
-    merge_rows(user_id, {task_id: Summary.of(done[0]).to_row()})
+    merge_rows(board_id, {task_id: Summary.of(done[0]).to_row()})
     return done
 
 
-def flush(task_id: str) -> int:
-    """Publish the task's pending events, then clear them; returns how many went out.
-
-    Raises ``Unavailable`` when the broker (or store) is down: the events stay
-    in the document for the next flush. A tombstone stays (for undo) with a
-    shorter TTL once its events are out.
-    """
-    gw = gateway()
-    topic = current_app.config["TASK_EVENTS_TOPIC"]
-    read = [gw.get(task_key(task_id))]
-    pending = (read[0].value or {}).get("outbox", [])
-    if not pending:
-        return 0
-    for event in pending:
-        gw.publish(topic, event, publish_metadata(event))
-        EVENTS_PUBLISHED.labels(topic).inc()
-    published = {e["event_id"] for e in pending}
-
-    def clear() -> None:
-        item = read.pop() if read else gw.get(task_key(task_id))  # changed meanwhile: clear the new copy
-        if not item.exists:
-            return
-        remaining = [e for e in item.value.get("outbox", []) if e["event_id"] not in published]
-        ttl = None  # a live task's document never expires (every store keeps that without a TTL)
-        if item.value.get("deleted"):
-            ttl = TOMBSTONE_TTL_SECONDS if remaining else UNDO_SECONDS
-        gw.save(item.key, {**item.value, "outbox": remaining}, etag=item.etag, ttl_seconds=ttl)
-
-    try:
-        retry_on_conflict(clear, "outbox clear")
-    except Conflict:
-        pass  # still marked pending: a later flush re-publishes, subscribers de-duplicate
-    return len(pending)
-
-
-def flush_user(user_id: str) -> int:
-    """The relay for one user: publish every pending event of their tasks (and tombstones)."""
-    sent = 0
-    for item in load_items(user_id):
-        if item.value.get("outbox"):
-            try:
-                sent += flush(item.key.removeprefix("task:"))
-            except GatewayError as err:
-                log.warning("relay: events of %s still pending: %s", item.key, err)
-    return sent
+from .outbox import flush, flush_user  # noqa: E402,F401  (publishing the outbox; callers know them here)

@@ -1,0 +1,184 @@
+"""Authorization is membership: every route × every role (owner, editor, viewer, someone not on the board).
+
+Each case acts on a shared board and its task as each role and asserts the status. Changes carry a stale
+version ("0"), so a role that passes the check gets 409 and nothing changes, a viewer 403, and someone not
+on the board 404, exactly as for a missing task. The suite stays exhaustive: a route of the app that is in
+neither ``CASES`` nor ``NOT_BOARD_SCOPED`` fails ``test_every_route_has_a_case``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import pytest
+
+from tests.conftest import csrf_token
+from tests.integration.boards import Team, make_team, user_id_of
+from tests.integration.test_api import make_token
+
+ROLES = ("owner", "editor", "viewer", "outsider")
+STALE = {"If-Match": '"0"'}
+TASK_FORM = {"title": "x", "description": "", "status": "pending", "priority": "low", "tags": "", "due_at": "",
+             "remind_at": "", "recurrence": "none", "estimate": "", "version": "0"}
+
+
+def expect(owner: int, editor: int, viewer: int, outsider: int) -> dict[str, int]:
+    return dict(zip(ROLES, (owner, editor, viewer, outsider)))
+
+
+READ = expect(200, 200, 200, 404)
+EDIT = expect(409, 409, 403, 404)  # a change at a stale version: allowed roles reach the version check
+MANAGE = expect(409, 403, 403, 404)
+
+
+@dataclass(frozen=True)
+class Case:
+    method: str
+    rule: str  # as in the app's url_map
+    path: str  # {task}, {board}, {member} (the editor's id), {me} (the caller's id), {tomb} (a deleted task)
+    expected: dict[str, int]
+    form: dict = field(default_factory=dict)  # a page's form (the CSRF token is added)
+    json: dict | None = None  # an API call's body (bearer token of the role)
+    headers: dict = field(default_factory=dict)
+    hidden: str = ""  # text the outsider's answer must not contain
+
+    @property
+    def api(self) -> bool:
+        return self.rule.startswith("/api/")
+
+
+CASES = [
+    Case("GET", "/tasks/<task_id>", "/tasks/{task}", READ, hidden="Shared work"),
+    Case("GET", "/tasks/<task_id>/edit", "/tasks/{task}/edit", expect(200, 200, 403, 404)),
+    Case("POST", "/tasks/<task_id>/edit", "/tasks/{task}/edit", EDIT, form=TASK_FORM),
+    Case("POST", "/tasks/<task_id>/complete", "/tasks/{task}/complete", EDIT, form={"version": "0"}),
+    Case("POST", "/tasks/<task_id>/reopen", "/tasks/{task}/reopen", EDIT, form={"version": "0"}),
+    Case("POST", "/tasks/<task_id>/delete", "/tasks/{task}/delete", EDIT, form={"version": "0"}),
+    Case("POST", "/tasks/<task_id>/move", "/tasks/{task}/move", EDIT, form={"version": "0", "status": "completed"}),
+    Case("POST", "/tasks/<task_id>/restore", "/tasks/{tomb}/restore", expect(302, 302, 403, 404)),
+    Case("GET", "/tasks/new", "/tasks/new?board={board}", expect(200, 200, 403, 404)),
+    Case("POST", "/tasks/new", "/tasks/new?board={board}", expect(422, 422, 403, 404), form={**TASK_FORM, "title": ""}),
+    Case("GET", "/boards/<board_id>", "/boards/{board}", READ, hidden="Shared work"),
+    Case("GET", "/boards/<board_id>/members", "/boards/{board}/members", READ, hidden="Team board"),
+    Case("POST", "/boards/<board_id>/members", "/boards/{board}/members", MANAGE,
+         form={"username": "{outsider_name}", "role": "viewer", "version": "0"}),
+    Case("POST", "/boards/<board_id>/members/<user_id>/role", "/boards/{board}/members/{member}/role", MANAGE,
+         form={"role": "owner", "version": "0"}),
+    Case("POST", "/boards/<board_id>/members/<user_id>/remove", "/boards/{board}/members/{member}/remove", MANAGE,
+         form={"version": "0"}),
+    Case("POST", "/boards/<board_id>/leave", "/boards/{board}/leave", expect(409, 409, 409, 404), form={"version": "0"}),
+    Case("POST", "/boards/<board_id>/delete", "/boards/{board}/delete", MANAGE, form={"version": "0"}),
+    # The caller's own pages: every role gets its own, and nothing of the board leaks into the outsider's.
+    Case("GET", "/boards", "/boards", expect(200, 200, 200, 200), hidden="Team board"),
+    Case("POST", "/boards", "/boards", expect(422, 422, 422, 422), form={"name": ""}),
+    Case("GET", "/tasks", "/tasks", expect(200, 200, 200, 200), hidden="Shared work"),
+    # The API, with each role's token.
+    Case("GET", "/api/v1/tasks/<task_id>", "/api/v1/tasks/{task}", READ, hidden="Shared work"),
+    Case("PUT", "/api/v1/tasks/<task_id>", "/api/v1/tasks/{task}", EDIT, json={"title": "x"}, headers=STALE),
+    Case("PUT", "/api/v1/tasks/<task_id>/status", "/api/v1/tasks/{task}/status", EDIT, json={"status": "completed"},
+         headers=STALE),
+    Case("DELETE", "/api/v1/tasks/<task_id>", "/api/v1/tasks/{task}", EDIT, headers=STALE),
+    Case("POST", "/api/v1/tasks/<task_id>/restore", "/api/v1/tasks/{tomb}/restore", expect(200, 200, 403, 404)),
+    Case("GET", "/api/v1/tasks", "/api/v1/tasks", expect(200, 200, 200, 200), hidden="Shared work"),
+    Case("POST", "/api/v1/tasks", "/api/v1/tasks", expect(422, 422, 422, 422), json={"title": ""}),
+    Case("GET", "/api/v1/boards", "/api/v1/boards", expect(200, 200, 200, 200), hidden="Team board"),
+    Case("POST", "/api/v1/boards", "/api/v1/boards", expect(422, 422, 422, 422), json={"name": ""}),
+    Case("GET", "/api/v1/boards/<board_id>", "/api/v1/boards/{board}", READ, hidden="Team board"),
+    Case("DELETE", "/api/v1/boards/<board_id>", "/api/v1/boards/{board}", MANAGE, headers=STALE),
+    Case("GET", "/api/v1/boards/<board_id>/tasks", "/api/v1/boards/{board}/tasks", READ, hidden="Shared work"),
+    Case("POST", "/api/v1/boards/<board_id>/tasks", "/api/v1/boards/{board}/tasks", expect(201, 201, 403, 404),
+         json={"title": "Added through the API"}),
+    Case("GET", "/api/v1/boards/<board_id>/members", "/api/v1/boards/{board}/members", READ),
+    Case("POST", "/api/v1/boards/<board_id>/members", "/api/v1/boards/{board}/members", MANAGE,
+         json={"username": "{outsider_name}", "role": "viewer"}, headers=STALE),
+    Case("PUT", "/api/v1/boards/<board_id>/members/<user_id>", "/api/v1/boards/{board}/members/{member}", MANAGE,
+         json={"role": "owner"}, headers=STALE),
+    Case("DELETE", "/api/v1/boards/<board_id>/members/<user_id>", "/api/v1/boards/{board}/members/{member}",
+         expect(409, 409, 403, 404), headers=STALE),  # the editor may leave (their own id): reaches the version
+]
+
+# Routes not scoped to a board or task, each with why (their own tests cover them).
+NOT_BOARD_SCOPED = {
+    ("GET", "/"): "redirects to the list or the sign-in page",
+    ("GET", "/login"): "sign-in", ("POST", "/login"): "sign-in",
+    ("GET", "/register"): "registration", ("POST", "/register"): "registration",
+    ("POST", "/logout"): "sign-out",
+    ("GET", "/settings"): "the caller's settings", ("POST", "/settings"): "the caller's settings",
+    ("POST", "/settings/tokens/<token_id>/revoke"): "the caller's tokens (tests/integration/test_api.py)",
+    ("GET", "/notifications"): "the caller's inbox (tests/integration/test_events_and_inbox.py)",
+    ("POST", "/notifications/read"): "the caller's inbox", ("POST", "/notifications/read-all"): "the caller's inbox",
+    ("GET", "/admin/dead-letters"): "operators only (tests/integration/test_admin.py)",
+    ("POST", "/admin/dead-letters/<letter_id>/replay"): "operators only",
+    ("GET", "/api/v1/openapi.json"): "public document",
+    ("GET", "/healthz"): "probe", ("GET", "/readyz"): "probe", ("GET", "/favicon.ico"): "static",
+    ("GET", "/static/<path:filename>"): "static",
+    ("GET", "/dapr/subscribe"): "the sidecar's (app token)", ("POST", "/events/<stream>"): "the sidecar's (app token)",
+    ("POST", "/events/dead-letters"): "the sidecar's", ("POST", "/job/<name>"): "the sidecar's",
+    ("POST", "/<any(cron, relay):binding>"): "the sidecar's",
+}
+
+
+def test_every_route_has_a_case(app):
+    routes = {(method, rule.rule) for rule in app.url_map.iter_rules()
+              for method in rule.methods - {"HEAD", "OPTIONS"}}
+    covered = {(c.method, c.rule) for c in CASES} | set(NOT_BOARD_SCOPED)
+    assert routes - covered == set(), "a route has no isolation case: add it to CASES (or NOT_BOARD_SCOPED)"
+    assert covered - routes == set(), "a case names a route the app does not have"
+
+
+@pytest.fixture(scope="module")
+def team(app) -> Team:
+    team = make_team(app)
+    team.tokens = {role: make_token(team.as_role(role), f"isolation-{role}") for role in ROLES}
+    return team
+
+
+def _tombstone(team: Team) -> str:
+    """A task of the board just deleted (for the restore cases)."""
+    from tests.integration.boards import board_task
+    task_id = board_task(team.owner, team.board_id, title="Deleted for restoring")
+    assert team.owner.action(task_id, "delete").status_code == 302
+    return task_id
+
+
+def _call(team: Team, case: Case, role: str):
+    user = team.as_role(role)
+    values = {"task": team.task_id, "board": team.board_id, "member": user_id_of(team.editor),
+              "me": user_id_of(user), "outsider_name": team.outsider.username}
+    if "{tomb}" in case.path:
+        values["tomb"] = _tombstone(team)
+    path = case.path.format(**values)
+    if case.api:
+        body = {k: v.format(**values) if isinstance(v, str) else v for k, v in (case.json or {}).items()}
+        headers = {"Authorization": f"Bearer {team.tokens[role]}", **case.headers}
+        return getattr(user.client, case.method.lower())(path, headers=headers,
+                                                         json=body if case.json is not None else None)
+    if case.method == "GET":
+        return user.get(path)
+    form = {k: v.format(**values) for k, v in case.form.items()}
+    token = csrf_token(user.get("/settings").get_data(as_text=True))
+    return user.client.post(path, data={"csrf_token": token, **form})
+
+
+@pytest.mark.parametrize("case", CASES, ids=[f"{c.method} {c.rule}" for c in CASES])
+def test_each_role_gets_what_its_role_allows(team, case):
+    for role in ROLES:
+        resp = _call(team, case, role)
+        assert resp.status_code == case.expected[role], (role, resp.get_data(as_text=True)[:500])
+        if role == "outsider" and case.hidden:
+            assert case.hidden not in resp.get_data(as_text=True)
+    # Nothing changed: the task is where it was, at its version.
+    page = team.owner.get(f"/tasks/{team.task_id}").get_data(as_text=True)
+    assert "Shared work" in page and re.search(r'name="version" value="1"', page)
+
+
+def test_an_outsiders_answer_is_the_same_as_for_nothing_there(team):
+    outsider = team.outsider
+    outsider.get("/tasks")  # consume the welcome flash
+    for theirs, missing in ((f"/tasks/{team.task_id}", "/tasks/" + "0" * 32),
+                            (f"/boards/{team.board_id}", "/boards/b_" + "0" * 32),
+                            (f"/boards/{team.board_id}/members", "/boards/b_" + "0" * 32 + "/members")):
+        a, b = outsider.get(theirs), outsider.get(missing)
+        assert a.status_code == b.status_code == 404
+        assert a.get_data(as_text=True) == b.get_data(as_text=True)

@@ -1,0 +1,90 @@
+"""Authorization is membership: the caller's role on the board a task is on, checked in one read.
+
+A task's page, form, API route and action read the task document and the caller's ``boards-of`` record
+together (one bulk get). Someone who is not a member of the task's board gets ``NotFound``, exactly like
+for a missing task (nothing tells them it exists); a member whose role does not allow the request gets
+``NotAllowed`` (403).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..dapr_gateway import Item, NotFound
+from ..sidecar import gateway
+from ..tasks import store as task_store
+from ..tasks.model import Task
+from . import model
+from .model import NotAllowed
+from .store import board_key, load_board, memberships_key, role_in
+
+
+@dataclass(frozen=True)
+class TaskAccess:
+    """A task the caller may see, the board it is on and the caller's role there."""
+
+    task: Task
+    board_id: str
+    role: str
+    item: Item  # the document as read: a change starts from it instead of reading it again
+
+    @property
+    def can_edit(self) -> bool:
+        return model.allows(self.role, "edit")
+
+
+def _check(role: str | None, need: str, missing: str) -> str:
+    if role is None:
+        raise NotFound(missing)  # not a member: the same answer as for nothing there
+    if not model.allows(role, need):
+        raise NotAllowed(f"a {role} cannot {need} here")
+    return role
+
+
+def task_access(user_id: str, task_id: str, need: str = "view", deleted: bool = False) -> TaskAccess:
+    """The task (``deleted``: its tombstone) if the user's role on its board allows ``need``.
+
+    ``NotFound`` if missing, deleted (or not, for ``deleted``) or on a board the user is not on;
+    ``NotAllowed`` if their role does not allow ``need``.
+    """
+    if not task_store.valid_id(task_id):
+        raise NotFound(task_id)
+    item, memberships = gateway().get_many([task_store.task_key(task_id), memberships_key(user_id)])
+    if not item.exists or bool(item.value.get("deleted")) != deleted:
+        raise NotFound(item.key)
+    board_id = task_store.board_of(item.value)
+    role = _check(role_in(memberships, user_id, board_id), need, item.key)
+    return TaskAccess(task_store.task_of(item), board_id, role, item)
+
+
+def board_role(user_id: str, board_id: str, need: str = "view") -> str:
+    """The user's role on the board if it allows ``need``; ``NotFound`` / ``NotAllowed`` as ``task_access``."""
+    if board_id == user_id:
+        return "owner"  # their personal board: no read
+    return _check(role_in(gateway().get(memberships_key(user_id)), user_id, board_id), need, board_id)
+
+
+@dataclass(frozen=True)
+class BoardRead:
+    """A board as its page needs it, read in one call: the record, the caller's role, the tasks index."""
+
+    board: dict
+    role: str
+    index: dict
+
+
+def read_board(user_id: str, board_id: str, need: str = "view") -> BoardRead:
+    """The board, the user's role and its tasks index (one bulk get), if the role allows ``need``."""
+    if not board_id or len(board_id) > 64:
+        raise NotFound(board_id)
+    memberships, board, index = gateway().get_many(
+        [memberships_key(user_id), board_key(board_id), task_store.index_key(board_id)])
+    role = _check(role_in(memberships, user_id, board_id), need, board_id)
+    record = load_board(board_id, board)  # NotFound if deleted meanwhile
+    return BoardRead(record.value, role, index.value or {})
+
+
+def board_item(user_id: str, board_id: str, need: str = "view") -> tuple[Item, str]:
+    """The board record with its ETag and the user's role, if it allows ``need`` (two reads)."""
+    role = board_role(user_id, board_id, need)
+    return load_board(board_id), role
