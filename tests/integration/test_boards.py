@@ -167,3 +167,31 @@ def test_the_migration_command_writes_personal_boards_once(app, user, owner, gat
     assert gateway.get(f"board:{owner}").exists and gateway.get(f"boards-of:{owner}").exists
     second = runner.invoke(args=["migrate-boards"])
     assert second.exit_code == 0 and "wrote the personal board of 0" in second.output
+
+
+def test_an_event_naming_another_board_leaves_the_tasks_history_alone(team, stack, gateway):
+    """Event handlers load the task on the board the event names: a task on another board is not touched."""
+    import uuid
+
+    from tests.integration.test_events_and_inbox import _post
+    from webapp.activity import history_key
+    eventually(lambda: gateway.get(history_key(team.task_id)).exists)  # its creation is recorded
+    outsider = user_id_of(team.outsider)  # the task's real owner, but a board it is not on
+    forged = {"event_id": uuid.uuid4().hex, "type": "task.updated", "task_id": team.task_id,
+              "user_id": user_id_of(team.owner),
+              "board_id": outsider, "actor_id": outsider, "title": "t", "status": "pending", "priority": "low",
+              "timestamp": "2026-03-01T12:00:00+00:00", "version": "9", "changes": ["title"]}
+    status, _ = _post(stack.url() + "/events/task-events", {"id": forged["event_id"], "data": forged},
+                      stack.app_token)
+    assert status == 200
+    ids = [entry["id"] for entry in gateway.get(history_key(team.task_id)).value["items"]]
+    assert forged["event_id"] not in ids
+
+
+def test_a_boards_list_pages_its_tasks_for_members_with_actions_only_for_editors(team):
+    for role, actions in (("editor", True), ("viewer", False)):
+        html = team.as_role(role).get(f"/tasks?board={team.board_id}").get_data(as_text=True)
+        assert "Tasks of Team board" in html and "Shared work" in html, role
+        assert (f'action="/tasks/{team.task_id}/complete"' in html) == actions, role
+        assert 'name="board" value="' + team.board_id + '"' in html  # the filters stay on this board
+    assert team.outsider.get(f"/tasks?board={team.board_id}").status_code == 404

@@ -59,9 +59,18 @@ def task_access(user_id: str, task_id: str, need: str = "view", deleted: bool = 
 
 def board_role(user_id: str, board_id: str, need: str = "view") -> str:
     """The user's role on the board if it allows ``need``; ``NotFound`` / ``NotAllowed`` as ``task_access``."""
+    return membership(user_id, board_id, need)["role"]
+
+
+def membership(user_id: str, board_id: str, need: str = "view") -> dict:
+    """The user's entry for the board ({"role", "name"}) if its role allows ``need`` (personal: no read)."""
     if board_id == user_id:
-        return "owner"  # their personal board: no read
-    return _check(role_in(gateway().get(memberships_key(user_id)), user_id, board_id), need, board_id)
+        return {"role": "owner", "name": model.PERSONAL_NAME}
+    if not board_id or len(board_id) > 64:
+        raise NotFound(board_id)
+    record = gateway().get(memberships_key(user_id))
+    _check(role_in(record, user_id, board_id), need, board_id)
+    return record.value["boards"][board_id]
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from flask_login import current_user, login_required
 
 from .. import activity
 from ..boards import access
+from ..boards import model as boards
 from ..boards.forms import MoveForm
 from ..dapr_gateway import Conflict
 from ..errors import TaskLimitReached
@@ -50,8 +51,11 @@ def list_tasks():
         page=form.page.data if valid and form.page.data else 1,
         per_page=int(current_app.config["TASKS_PER_PAGE"]),
     )
-    page = listing.load_page(current_user.id, query)
-    return render_template("tasks/list.html", page=page, form=form, query=query,
+    board = request.args.get("board") or None  # another board's list (its members'); none: the personal one
+    entry = access.membership(current_user.id, board or current_user.id)
+    page = listing.load_page(board or current_user.id, query)
+    return render_template("tasks/list.html", page=page, form=form, query=query, board=board,
+                           board_name=entry["name"], can_edit=boards.allows(entry["role"], "edit"),
                            action_form=ActionForm(), now=service.utcnow(), undo=session.pop(UNDO, None))
 
 
