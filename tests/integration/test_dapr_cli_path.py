@@ -188,7 +188,7 @@ def cli_checkout(tmp_path):
     """A prepared checkout on free ports, and the infrastructure `dapr init` would provide (Redis,
     scheduler) on free ports too."""
     checkout = make_checkout(tmp_path / "checkout", free_ports=True)
-    infra = devstack.Stack(tmp_path / "infra", devstack.Ports.free())
+    infra = devstack.Stack(tmp_path / "infra", devstack.Ports.free(), stack="redis")  # dapr.yaml: the Redis set
     infra.start_infrastructure()
     yield checkout, infra
     infra.stop()

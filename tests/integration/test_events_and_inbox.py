@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
 import urllib.error
 import urllib.request
 import uuid
@@ -141,10 +140,8 @@ def test_a_task_event_without_a_timestamp_is_dropped_not_retried(stack, gateway)
 
 
 def redis_ttl(stack, app_id: str, key: str) -> int:
-    """Seconds until a state key expires (-1: never, -2: no such key), read from the stack's Redis."""
-    out = subprocess.run(["redis-cli", "-p", str(stack.ports.redis), "TTL", f"{app_id}||{key}"],
-                         capture_output=True, text=True, check=True)
-    return int(out.stdout.strip())
+    """Seconds until a state key expires (-1: never, -2: no such key), read from the stack's store."""
+    return stack.ttl_of(key, app_id)
 
 
 def test_a_deleted_tasks_history_expires_with_its_tombstone_and_an_undo_keeps_it(app, stack, user, gateway):

@@ -32,13 +32,13 @@ def test_a_form_post_during_an_outage_gets_503_and_later_works(app, stack):
     browser = Browser(app.test_client())
     browser.register()
     token_page = browser.get("/tasks/new").get_data(as_text=True)
-    stack.stop("redis")
+    stack.stop(stack.state_server)
     try:
         from tests.conftest import csrf_token
         resp = browser.client.post("/tasks/new", data={"csrf_token": csrf_token(token_page), "title": "During outage",
                                                        "status": "pending", "priority": "low", "recurrence": "none"})
         assert resp.status_code == 503 and "Nothing was lost" in resp.get_data(as_text=True)
     finally:
-        stack.restart("redis")
+        stack.restart(stack.state_server)
     task_id = browser.create_task(title="After outage")
     assert browser.get(f"/tasks/{task_id}").status_code == 200

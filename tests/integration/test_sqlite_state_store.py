@@ -19,7 +19,8 @@ def sqlite_app():
     shutil.copytree(ROOT / "components", components)
     shutil.copy(ROOT / "components-alt/statestore-sqlite.yaml", components / "statestore.yaml")
     stack = devstack.Stack(Path(tempfile.mkdtemp()), devstack.Ports.free(), workers=1,
-                           app_token=secrets.token_urlsafe(16), components_dir=components)
+                           app_token=secrets.token_urlsafe(16), components_dir=components,
+                           stack="redis")  # components/ is the Redis set: its pub/sub needs Redis
     stack.start()
     from webapp.app import create_app
     ports = stack.ports.apps["taskboard"]

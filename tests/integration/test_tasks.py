@@ -293,13 +293,10 @@ def test_the_sweep_repairs_every_row(user, owner, gateway):
 
 
 def test_a_tombstone_expires_but_a_restored_task_does_not(user, stack):
-    import subprocess
     from webapp.tasks import store
 
-    def ttl(task_id):  # seconds Redis keeps the document (-1: forever); Dapr prefixes keys with the app id
-        out = subprocess.run(["redis-cli", "-p", str(stack.ports.redis), "TTL", f"taskboard||task:{task_id}"],
-                             capture_output=True, text=True, check=True)
-        return int(out.stdout.strip())
+    def ttl(task_id):  # seconds the store keeps the document (-1: forever)
+        return stack.ttl_of(f"task:{task_id}")
 
     task_id = user.create_task(title="Expires only while deleted")
     assert ttl(task_id) == -1

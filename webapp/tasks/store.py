@@ -218,9 +218,10 @@ def insert(task: Task, events: list[dict]) -> bool:
     """Store a new task with its events and add it (and its row) to its board's index.
 
     False when the task was already there: a derived id (the next instance of a
-    recurring task) that a concurrent delivery created first. Retrying could not
-    succeed anyway: once its outbox has been cleared with an ETag, Dapr's Redis
-    store refuses writes without one to that key ("first-write" concurrency).
+    recurring task) that a concurrent delivery created first. Checked whenever the
+    index lists the id, not left to the store: Dapr's Redis store refuses the
+    write without an ETag once the outbox was cleared with one, but PostgreSQL
+    would overwrite the task.
     Raises ``Busy`` when the index kept changing through every retry (a burst of
     the owner's writes): nothing was created, and trying again later is safe.
     Raises ``TaskLimitReached`` when the index already lists ``MAX_TASKS_PER_USER``
@@ -230,15 +231,12 @@ def insert(task: Task, events: list[dict]) -> bool:
     gw = gateway()
     document = _document(task, events)
     limit = int(current_app.config["MAX_TASKS_PER_USER"])
-    attempts = 0
 
     def attempt() -> bool:
-        nonlocal attempts
-        attempts += 1
         index = _index_to_change(task.board_id)
         listed = (index.value or {}).get("ids", [])
         ids = [i for i in listed if i != task.id]
-        if attempts > 1 and len(ids) < len(listed) and gw.get(task_key(task.id)).exists:
+        if len(ids) < len(listed) and gw.get(task_key(task.id)).exists:
             return False  # listed and stored: someone else created this very task meanwhile
         rows = (index.value or {}).get("rows") or {}
         if len(ids) >= 2 * limit or sum(not is_tombstone(rows.get(i)) for i in ids) >= limit:
