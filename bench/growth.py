@@ -65,7 +65,8 @@ class Growth:
         self.stack = bench_stack_class(devstack)(
             self.run_dir / "stack", distinct_free_ports(devstack), workers=2, app_token=self.app_token,
             api_token=self.api_token, daprd_log_level="warn", components_dir=components,
-            app_env={"TASKBOARD_ENV": "production", "GUNICORN_ACCESS_LOG": "0"})
+            app_env={"TASKBOARD_ENV": "production", "GUNICORN_ACCESS_LOG": "0"},
+            stack="redis")  # it seeds and reads Redis itself
         self.headers = {"dapr-api-token": self.api_token}
         self.results: dict = {"sizes": {}, "failures": []}
 

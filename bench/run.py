@@ -281,6 +281,12 @@ def _interrupt(signum, frame):
 
 
 def main() -> int:
+    stack = os.environ.get("TASKBOARD_STACK") or "redis"
+    if stack != "redis":
+        # This benchmark also reads Redis itself (bench/variants.py, Redis commands, stream backlog); on
+        # another data tier it runs bench/stacks.py's full-stack scenarios (results/stacks-<stack>.md).
+        import stacks
+        return stacks.main(["--stacks", stack, *sys.argv[1:]])
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--point-seconds", type=float, default=6.0, help="length of each load point")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers of each app")

@@ -17,3 +17,9 @@ data-tier:
 # The integration and fault suites on the second stack (what CI runs besides `make test`).
 test-postgres-kafka: venv dapr
 	@TASKBOARD_STACK=postgres-kafka $(PY) -m pytest tests/integration tests/faults $(PYTEST_ARGS)
+
+# The benchmark's full-stack scenarios (create, list 100/1,000, complete -> inbox) and event latency on
+# both stacks in one run, as ratios: bench/results/stacks.md (about 15 minutes on 2 cores).
+.PHONY: bench-stacks
+bench-stacks: venv dapr data-tier
+	@$(PY) bench/stacks.py

@@ -1,0 +1,182 @@
+"""`make bench-stacks`: the full-stack scenarios on each data tier in one run, side by side, as ratios.
+
+For each TASKBOARD_STACK (redis, then postgres-kafka) the benchmark's own machinery (bench/run.py's
+Bench: a snapshot of the tree, the production-like stack, users and tasks seeded through the forms,
+calibrated open-model load points) measures the complete → inbox event latency and the full-stack
+scenarios: create, list 100 / 1,000, complete. Without bench/variants.py (it talks to Redis directly)
+and without profiling. Both stacks drain events the same way: until the sidecars' delivery counters
+stand still. Writes bench/results/stacks.md and stacks.json.
+
+    .venv/bin/python bench/stacks.py [--point-seconds 6] [--stacks redis,postgres-kafka]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH))
+
+import procstats  # noqa: E402
+import run  # noqa: E402  (installs requirements-bench.txt when missing)
+import summaries  # noqa: E402
+from common import StackDied, say  # noqa: E402
+
+SCENARIOS = ("page-create", "page-list100", "page-list1000", "page-complete")
+ONLY = "page-list100,page-create,page-complete"  # page-list100 also selects page-list1000 (a prefix)
+DELIVERY_METRICS = ("dapr_component_pubsub_ingress_count", "dapr_component_pubsub_egress_count")
+
+
+class StackBench(run.Bench):
+    """One stack's run of the full-stack scenarios."""
+
+    def __init__(self, args, stack_name: str):
+        os.environ["TASKBOARD_STACK"] = stack_name  # devstack.Stack's default
+        for name in [m for m in sys.modules if m.startswith("devstack")]:
+            del sys.modules[name]  # each snapshot's devstack with its own parts, not the previous one's
+        super().__init__(args)
+        self.stack_name = stack_name
+
+    def start(self) -> None:
+        say(f"[{self.stack_name}] starting the stack from {self.src} in {self.run_dir}")
+        started = time.monotonic()
+        self.stack.start()
+        self.results["start_seconds"] = round(time.monotonic() - started, 1)
+        names = ["taskboard", "daprd-taskboard", "notification-service", "daprd-notification-service",
+                 "scheduler", *self.stack.servers()]
+        self.groups = procstats.Groups({name: self.stack.procs[name].pid for name in names})
+        self.peak_memory, self.peak_worker = {}, {}
+
+    def check_alive(self) -> None:
+        dead = {n: p.returncode for n, p in self.stack.procs.items() if p.poll() is not None}
+        if dead:
+            raise StackDied(f"process(es) of the stack exited: {dead}; see the logs")
+
+    def deliveries(self) -> float:
+        """Publishes and deliveries so far, summed over both sidecars' pub/sub metrics."""
+        total = 0.0
+        for ports in self.stack.ports.apps.values():
+            with urllib.request.urlopen(f"http://127.0.0.1:{ports.metrics}/metrics", timeout=5) as resp:
+                for line in resp.read().decode().splitlines():
+                    if line.startswith(DELIVERY_METRICS):
+                        total += float(line.rsplit(" ", 1)[1])
+        return total
+
+    async def drain(self, what: str, timeout: float = 30.0) -> float:
+        """Until no event is published or delivered for a second (the same test on every broker)."""
+        start = last_change = time.monotonic()
+        last = self.deliveries()
+        while time.monotonic() - start < timeout:
+            await asyncio.sleep(0.25)
+            now = self.deliveries()
+            if now != last:
+                last, last_change = now, time.monotonic()
+            elif time.monotonic() - last_change >= 1.0:
+                return time.monotonic() - start
+        self.warn(f"events after {what} still flowing after {timeout:.0f}s")
+        return timeout
+
+    async def main(self) -> None:
+        await self.seed()
+        await self.guard(self.event_latency())
+        await self.list_page_scenarios()
+        await self.write_scenarios()
+        self.results["memory_peak_rss_mb"] = self.peak_memory
+
+
+def measure(args, stack_name: str) -> dict:
+    """One stack's results (failures included: the run goes on to the next stack)."""
+    bench = StackBench(args, stack_name)
+    try:
+        bench.start()
+        bench.results["environment"] = run.environment(bench)
+        run.loadgen.run(bench.main())
+    except Exception as err:  # noqa: BLE001 - a benchmark reports every failure and carries on
+        bench.failure(f"{type(err).__name__}: {err}")
+    finally:
+        bench.stop()
+    return bench.results
+
+
+def row(name: str, results: dict[str, dict], stacks: list[str]) -> str:
+    """One scenario: each stack's capacity, sustained throughput and light-load latency, then the ratios."""
+    cells, entries = [name], [results[s]["scenarios"].get(name, {}) for s in stacks]
+    for entry in entries:
+        best, low = summaries.sustained(entry) if entry else None, summaries.light(entry) if entry else None
+        cells += [summaries.fmt((entry.get("calibration") or {}).get("ops_per_s")),
+                  summaries.fmt(best and best["achieved_rps"]),
+                  f"{summaries.fmt(low and low['p50_ms'])} / {summaries.fmt(low and low['p99_ms'])}"]
+    first, second = (summaries.sustained(e) if e else None for e in entries[:2])
+    light = [summaries.light(e) if e else None for e in entries[:2]]
+    cells.append(summaries.ratio(second and second["achieved_rps"], first and first["achieved_rps"]))
+    cells.append(summaries.ratio(light[1] and light[1]["p50_ms"], light[0] and light[0]["p50_ms"]))
+    return "| " + " | ".join(cells) + " |"
+
+
+def report(results: dict[str, dict], stacks: list[str]) -> str:
+    """stacks.md: the scenarios side by side, then event latency, start times and failures."""
+    a, b = stacks[0], stacks[-1]
+    head = " | ".join(f"{s} capacity/s | {s} sustained/s | {s} p50 / p99 ms (25% load)" for s in stacks)
+    env = results[a].get("environment", {})
+    lines = [
+        "# The data tiers side by side (`make bench-stacks`)", "",
+        f"{env.get('date', '')}, commit {env.get('git_commit', '?')}, daprd {env.get('daprd', '?')}, "
+        f"{env.get('cpus', '?')} CPUs, {env.get('gunicorn', '')}; points of {results[a].get('point_seconds')} s. "
+        "Same app, same snapshot; only TASKBOARD_STACK differs. Capacity: closed-loop calibration; sustained: the "
+        "best open-model point with < 1% errors; latency at the lightest point. Ratios are "
+        f"{b} / {a} (throughput above 1: {b} faster; latency above 1: {b} slower).", "",
+        f"| scenario | {head} | throughput {b}/{a} | p50 {b}/{a} |",
+        "|---" * (3 + 3 * len(stacks)) + "|",
+        *[row(name, results, stacks) for name in SCENARIOS], "",
+        "## Event latency: complete a task → its notification in the inbox (ms, from the POST's start)", "",
+        "| stack | samples | p50 | p90 | p99 | max | errors |", "|---|---|---|---|---|---|---|",
+    ]
+    for s in stacks:
+        ev = results[s].get("event_latency") or {}
+        pct = ev.get("from_request_start_ms") or {}
+        lines.append(f"| {s} | {ev.get('samples', 0)} | {pct.get('p50')} | {pct.get('p90')} | {pct.get('p99')} | "
+                     f"{pct.get('max')} | {ev.get('errors') or '-'} |")
+    ev_a, ev_b = ((results[s].get("event_latency") or {}).get("from_request_start_ms") or {} for s in (a, b))
+    lines += ["", f"Event latency {b}/{a}: p50 {summaries.ratio(ev_b.get('p50'), ev_a.get('p50'))}, "
+              f"p99 {summaries.ratio(ev_b.get('p99'), ev_a.get('p99'))}.", "",
+              "## Stack start (warm caches) and problems", ""]
+    for s in stacks:
+        r = results[s]
+        lines.append(f"* {s}: started in {r.get('start_seconds')} s; seeding {r.get('seeding', {}).get('seconds')} s; "
+                     f"warnings {len(r.get('warnings', []))}; failures: {'; '.join(r.get('failures', [])) or 'none'}")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--stacks", default="redis,postgres-kafka", help="comma-separated TASKBOARD_STACK values")
+    parser.add_argument("--point-seconds", type=float, default=6.0, help="length of each load point")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers of each app")
+    parser.add_argument("--out", default=str(run.RESULTS), help="where stacks.md and stacks.json go")
+    parser.add_argument("--keep-run-dir", action="store_true", help="keep each stack's run directory and logs")
+    parser.add_argument("--in-place", action="store_true", help="run the work tree itself, not a snapshot")
+    args = parser.parse_args(argv)
+    args.only, args.profile, args.budget = ONLY, False, 10**6
+    stacks = args.stacks.split(",")
+    results = {}
+    for stack_name in stacks:
+        results[stack_name] = measure(args, stack_name)
+        results[stack_name]["point_seconds"] = args.point_seconds
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    name = "stacks" if len(stacks) > 1 else f"stacks-{stacks[0]}"  # one stack: beside, not over, the comparison
+    (out / f"{name}.json").write_text(json.dumps(results, indent=2))
+    (out / f"{name}.md").write_text(report(results, stacks))
+    say(f"results in {out}/{name}.md and {name}.json")
+    return 1 if any(r.get("failures") for r in results.values()) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
