@@ -7,7 +7,7 @@ import uuid
 
 from playwright.sync_api import Page, expect
 
-from .actions import DESKTOP, MOBILE, create_task, register, submit
+from .actions import DESKTOP, MOBILE, register, submit
 
 
 def column(page: Page, status: str):

@@ -9,7 +9,7 @@ import pytest
 from tests.conftest import Browser
 from tests.integration.boards import user_id_of
 from tests.integration.test_api import make_token
-from tests.integration.test_versions import CALLS, sidecar_calls  # noqa: F401  (a fixture)
+from tests.integration.test_versions import sidecar_calls  # noqa: F401  (a fixture)
 
 
 @pytest.fixture

@@ -195,3 +195,12 @@ def test_a_boards_list_pages_its_tasks_for_members_with_actions_only_for_editors
         assert (f'action="/tasks/{team.task_id}/complete"' in html) == actions, role
         assert 'name="board" value="' + team.board_id + '"' in html  # the filters stay on this board
     assert team.outsider.get(f"/tasks?board={team.board_id}").status_code == 404
+
+
+def test_the_board_rebuilds_rows_missing_from_its_index(team, gateway):
+    key = f"tasks-of:{team.board_id}"
+    index = gateway.get(key)
+    gateway.save(key, {**index.value, "rows": {}}, etag=index.etag)  # e.g. rows of an older layout, dropped
+    html = team.viewer.get(f"/boards/{team.board_id}").get_data(as_text=True)
+    assert "Shared work" in html.split('id="col-pending"')[1]
+    assert team.task_id in gateway.get(key).value["rows"]  # stored again

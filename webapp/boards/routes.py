@@ -9,7 +9,7 @@ from ..auth import users
 from ..errors import error_response
 from ..sidecar import gateway
 from ..tasks.forms import ActionForm
-from ..tasks.rows import Summary, is_row
+from ..tasks import listing
 from ..tasks.service import utcnow
 from . import access, model, store
 from .forms import BoardActionForm, BoardForm, InviteForm, MoveForm, RoleForm
@@ -58,8 +58,7 @@ def create():
 @login_required
 def board(board_id: str):
     read = access.read_board(current_user.id, board_id)
-    rows = read.index.get("rows") or {}
-    cards = [Summary.from_row(task_id, row) for task_id, row in rows.items() if is_row(row)]
+    cards = listing.summaries(board_id, read.index)  # the index's rows: no task is read
     return render_template("boards/board.html", board=read.board, role=read.role,
                            can_edit=model.allows(read.role, "edit"), columns=model.columns(cards),
                            move_form=MoveForm(formdata=None), now=utcnow())

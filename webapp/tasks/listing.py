@@ -19,22 +19,28 @@ from .store import index_key, is_live, load_all, merge_from, merge_rows, owned, 
 
 
 def load_page(user_id: str, query: ListQuery) -> Page:
-    """One page of the user's list (``query``'s filters, sort and page)."""
+    """One page of a board's list (``user_id``: the board's id; a user's is their personal board)."""
     if query.q.strip():
         return model.select(load_all(user_id), query)  # descriptions are not in the rows
     index = (gateway().get(index_key(user_id)).value or {})
     rows = index.get("rows") or {}
-    summaries = [Summary.from_row(i, row) for i, row in rows.items() if is_row(row)]
-    unlisted = [i for i in index.get("ids", []) if not known(rows.get(i))]
-    if unlisted:  # indexed before rows existed (or in another layout), or a row went missing
-        summaries += [Summary.of(t) for t in _reindex(user_id, unlisted)]
-    page = model.select(summaries, query)
+    page = model.select(summaries(user_id, index), query)
     items = gateway().get_many([task_key(s.id) for s in page.items])
     tasks = [task_of(it) for it in items if is_live(it, user_id)]
     stale = [t for t in tasks if is_row(rows.get(t.id)) and t.revision != row_revision(rows[t.id])]
     if stale:
         merge_rows(user_id, {t.id: Summary.of(t).to_row() for t in stale})
     return with_items(page, items=[t for t in tasks if model.matches(t, query)])
+
+
+def summaries(board_id: str, index: dict) -> list[Summary]:
+    """The list rows of every live task in the board's ``index`` (as read); missing rows are rebuilt and stored."""
+    rows = index.get("rows") or {}
+    found = [Summary.from_row(i, row) for i, row in rows.items() if is_row(row)]
+    unlisted = [i for i in index.get("ids", []) if not known(rows.get(i))]
+    if unlisted:  # indexed before rows existed (or in another layout), or a row went missing
+        found += [Summary.of(t) for t in _reindex(board_id, unlisted)]
+    return found
 
 
 def _reindex(user_id: str, ids: Iterable[str]) -> list[Task]:
