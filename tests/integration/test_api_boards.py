@@ -90,3 +90,29 @@ def test_the_board_page_is_one_sidecar_call_and_a_task_page_one(two, sidecar_cal
     print(f"\nsidecar calls: board page {dict(board)}, task page {dict(task)} (beside the inbox badge's read)")
     assert sum(board.values()) == 1  # board record, the caller's memberships and the tasks index: one bulk read
     assert sum(task.values()) == 2  # task and memberships (one bulk read), then the task's history
+
+
+def test_concurrent_invitations_lose_no_member(app, two):
+    """Twelve invitations at once, each at whatever version (If-Match: *): the board's ETag serialises them."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    ann, auth = two["ann"]
+    board_id = ann.client.post("/api/v1/boards", json={"name": "Crowded"}, headers=auth).get_json()["id"]
+    invitees = []
+    for _ in range(12):
+        browser = Browser(app.test_client())
+        browser.register()
+        invitees.append(browser)
+
+    def invite(browser):
+        client = app.test_client()  # one client per thread
+        return client.post(f"/api/v1/boards/{board_id}/members", json={"username": browser.username, "role": "editor"},
+                           headers={**auth, "If-Match": "*"}).status_code
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        codes = list(pool.map(invite, invitees))
+    assert codes == [201] * 12
+    members = ann.client.get(f"/api/v1/boards/{board_id}/members", headers=auth)
+    assert len(members.get_json()["items"]) == 13 and members.headers["ETag"] == '"13"'
+    for browser in invitees:  # each one's own record says so too: they can open the board
+        assert browser.get(f"/boards/{board_id}").status_code == 200
