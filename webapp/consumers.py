@@ -13,7 +13,7 @@ from datetime import datetime
 
 from flask import current_app
 
-from . import activity, digests, horizon, notifications, overdue, reminders
+from . import activity, digests, jobs, notifications, overdue, reminders
 from .dapr_gateway import NotFound, Upsert
 from .tasks import service, store
 from .tasks.model import Task
@@ -165,7 +165,7 @@ def on_job(name: str, data: dict) -> str:
         _require(data, "user_id")
         return digests.fire(data)
     if kind == "horizon":
-        return horizon.fire(data)
+        return jobs.on_horizon(data)
     if kind == "probe":
         # Proves the scheduler → sidecar → /job/<name> path (readiness checks, tests).
         gateway().save(f"job-fired:{name}", {"name": name, "data": data}, ttl_seconds=3600)

@@ -21,9 +21,9 @@ from __future__ import annotations
 import hashlib
 import logging
 from datetime import date, datetime, time, timedelta, timezone
+from typing import Callable
 
 from . import state_lists
-from .dapr_gateway import NotFound
 from .sidecar import gateway
 
 log = logging.getLogger(__name__)
@@ -96,14 +96,17 @@ def ensure() -> bool:
     return True
 
 
-def fire(data: dict) -> str:
+Resync = Callable[[dict], None]  # syncs the job of one bucket entry again from its task (webapp/jobs.py)
+
+
+def fire(data: dict, resync: Resync) -> str:
     """The horizon job fired: sync the tasks of every bucket day not done yet, up to today; schedule the next."""
     now = datetime.now(timezone.utc)
     done = (gateway().get(DONE_KEY).value or {}).get("day")
     day = date.fromisoformat(done) + timedelta(days=1) if done else (now - FIRST_LOOK_BACK).date()
     synced = 0
     while day <= now.date():
-        synced += sync_day(day)
+        synced += sync_day(day, resync)
         gateway().save(DONE_KEY, {"day": day.isoformat()})
         day += timedelta(days=1)
     schedule(now)
@@ -111,11 +114,8 @@ def fire(data: dict) -> str:
     return f"synced {synced}"
 
 
-def sync_day(day: date) -> int:
-    """Sync every task noted in ``day``'s buckets, then drop those buckets; returns how many were synced."""
-    from . import overdue, reminders  # they place their jobs through task_jobs, which defers through here
-    from .tasks import store
-    kinds = {"reminder": reminders.sync_with, "overdue": overdue.sync_with}
+def sync_day(day: date, resync: Resync) -> int:
+    """``resync`` every entry of ``day``'s buckets, then drop those buckets; returns how many were synced."""
     keys = [f"jobs-later:{day.isoformat()}:{n:02x}" for n in range(SHARDS)]
     synced = 0
     for at in range(0, SHARDS, SHARDS_PER_READ):
@@ -123,11 +123,7 @@ def sync_day(day: date) -> int:
             if not item.exists:
                 continue
             for entry in item.value.get("items", []):
-                try:
-                    task = store.load(entry["user_id"], entry["task_id"])
-                except NotFound:
-                    task = None
-                kinds[entry["kind"]](entry["user_id"], entry["task_id"], task)
+                resync(entry)
                 synced += 1
             gateway().delete(item.key, etag=item.etag)  # noted again meanwhile: Conflict, the job retries
     return synced

@@ -14,8 +14,25 @@ from datetime import datetime, timezone
 from typing import Iterable
 
 from . import digests, horizon, overdue, reminders
+from .dapr_gateway import NotFound
 from .sidecar import gateway
 from .tasks import store
+
+SYNC = {"reminder": reminders.sync_with, "overdue": overdue.sync_with}  # per-task job kinds
+
+
+def resync_deferred(entry: dict) -> None:
+    """Sync a deferred job (a horizon bucket entry) from its task as it is now."""
+    try:
+        task = store.load(entry["user_id"], entry["task_id"])
+    except NotFound:
+        task = None
+    SYNC[entry["kind"]](entry["user_id"], entry["task_id"], task)
+
+
+def on_horizon(data: dict) -> str:
+    """The daily ``jobs-horizon`` job fired: bring the jobs now within the horizon into the scheduler."""
+    return horizon.fire(data, resync_deferred)
 
 
 def reconcile(user_ids: Iterable[str]) -> dict[str, int]:
