@@ -157,12 +157,13 @@ class Measures:
             self.results["failures"].append(f"event latency: {errors}")
 
     async def versions(self, task_ids: list[str]) -> dict[str, str]:
-        """Current ETags of tasks, in one bulk read through the sidecar."""
+        """Current versions of tasks (what the forms carry: the task's revision, not the state ETag), in one
+        bulk read through the sidecar."""
         async with aiohttp.ClientSession() as http:
             async with http.post(f"{self.sidecar}/state/statestore/bulk", headers=self.dapr_headers(),
                                  json={"keys": [f"task:{t}" for t in task_ids], "parallelism": 32}) as resp:
                 items = await resp.json()
-        return {it["key"].split(":", 1)[1]: it.get("etag") for it in items}
+        return {it["key"].split(":", 1)[1]: str((it.get("data") or {}).get("revision", "")) for it in items}
 
     # -- scenarios -------------------------------------------------------------
 

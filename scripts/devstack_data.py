@@ -105,14 +105,36 @@ def init_postgres(bin_dir: Path, data: Path, user: str | None) -> None:
         return
     data.mkdir(parents=True, exist_ok=True)
     if user:
-        # The server's user must reach its directory: the run directory may be private to root.
-        os.chmod(data.parent, os.stat(data.parent).st_mode | 0o711)
-        shutil.chown(data, user)
+        _let_reach(data, user)
     argv = [str(bin_dir / "initdb"), "-D", str(data), "-U", DATABASE, "--auth=trust", "-E", "UTF8",
             "--locale=C", "--no-sync"]
-    out = subprocess.run(argv, capture_output=True, text=True, user=user, cwd=data)
+    out = subprocess.run(argv, capture_output=True, text=True, cwd=data, **as_user(user))
     if out.returncode != 0:
         raise StackError(f"initdb failed: {out.stderr or out.stdout}")
+
+
+def as_user(user: str | None) -> dict:
+    """subprocess keyword arguments to run as ``user`` with its own group only (not root's: a
+    directory's group bits would apply to root's group before its "other" bits)."""
+    if not user:
+        return {}
+    return {"user": user, "group": pwd.getpwnam(user).pw_gid, "extra_groups": []}
+
+
+def _let_reach(data: Path, user: str) -> None:
+    """Give ``data`` to ``user`` and let it traverse the directories above that we own (temporary run
+    directories are private: mode 0700); never the home directory. StackError if it still cannot."""
+    shutil.chown(data, user)
+    home = Path.home().resolve()
+    for parent in data.resolve().parents:
+        info = parent.stat()
+        if parent == home or info.st_uid != os.geteuid() or info.st_mode & 0o001:
+            continue
+        os.chmod(parent, info.st_mode | 0o001)  # search only: the names inside stay unreadable
+    probe = subprocess.run(["test", "-w", str(data)], **as_user(user))
+    if probe.returncode != 0:
+        raise StackError(f"PostgreSQL runs as {user}, who cannot reach {data}: use a run directory "
+                         "outside private directories (e.g. under /tmp)")
 
 
 def postgres_argv(bin_dir: Path, data: Path, port: int) -> list[str]:

@@ -29,12 +29,12 @@ class Processes:
         self.procs: dict[str, subprocess.Popen] = {}
 
     def spawn(self, name: str, argv: list[str], env: dict[str, str], cwd: Path,
-              user: str | None = None) -> subprocess.Popen:
+              identity: dict | None = None) -> subprocess.Popen:
         """Start ``argv`` as ``name`` in a new session, with ``env`` on top of this process's environment
-        (as ``user`` when given: PostgreSQL refuses to run as root)."""
+        (``identity``: Popen's user/group arguments, e.g. PostgreSQL's, which refuses to run as root)."""
         log_file = open(self.logs_dir / f"{name}.log", "ab")
         proc = subprocess.Popen(argv, env={**os.environ, **env}, cwd=cwd, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, start_new_session=True, user=user)
+                                stderr=subprocess.STDOUT, start_new_session=True, **(identity or {}))
         threading.Thread(target=self._pump, args=(name, proc, log_file), daemon=True).start()
         self.procs[name] = proc
         return proc

@@ -79,7 +79,7 @@ class DataTier:
         data.init_postgres(self.postgres_bin, store, user)
         self.say(f"starting postgresql on 127.0.0.1:{port}" + (f" as {user}" if user else ""))
         self.processes.spawn("postgres", data.postgres_argv(self.postgres_bin, store, port), env={},
-                             cwd=store, user=user)
+                             cwd=store, identity=data.as_user(user))
         self._wait("postgres", lambda: port_open(port), timeout=60, proc_name="postgres")
         if first:
             self._wait("the taskboard database", lambda: self._create_database(port), timeout=30,
