@@ -56,6 +56,7 @@ def test_two_people_move_cards_on_one_board(new_context, screenshots):
     bob_name = register(bob)
     board_id = create_board(ann, f"Launch {run}")
     invite(ann, board_id, bob_name, "editor")
+    ann.screenshot(path=screenshots / "board-members-1280.png", full_page=True)
     title = f"Write the press release {run}"
     create_board_task(ann, board_id, title, priority="high", tags="launch, copy", due="2030-05-17T14:30")
     create_board_task(ann, board_id, f"Book the venue {run}", priority="low")
@@ -92,6 +93,7 @@ def test_two_people_move_cards_on_one_board(new_context, screenshots):
     with bob.expect_navigation():
         card(bob, venue).drag_to(column(bob, "in_progress"))
     expect(column(bob, "in_progress").get_by_role("link", name=venue)).to_be_visible()
+    bob.screenshot(path=screenshots / "board-after-moves-1280.png", full_page=True)
     assert errors == []
 
 

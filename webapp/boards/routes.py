@@ -26,7 +26,8 @@ def not_allowed(err):
 @bp.get("/boards")
 @login_required
 def index():
-    store.ensure_personal(current_user.id, current_user.username)  # lazily, once: the migration's step
+    if not store.has_personal_records(current_user.id):
+        store.ensure_personal(current_user.id, current_user.username)  # lazily, once: the migration's step
     return _index_page(BoardForm(formdata=None))
 
 

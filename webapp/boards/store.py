@@ -71,6 +71,11 @@ def load_board(board_id: str, item: Item | None = None) -> Item:
     raise NotFound(board_key(board_id))
 
 
+def has_personal_records(user_id: str) -> bool:
+    """Whether the user's ``boards-of`` record lists their personal board (written last by ``ensure_personal``)."""
+    return user_id in ((gateway().get(memberships_key(user_id)).value or {}).get("boards") or {})
+
+
 def ensure_personal(user_id: str, username: str) -> bool:
     """Write the personal board's records if missing (idempotent); True if anything was written."""
     gw = gateway()
