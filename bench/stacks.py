@@ -46,6 +46,7 @@ class StackBench(run.Bench):
 
     def start(self) -> None:
         say(f"[{self.stack_name}] starting the stack from {self.src} in {self.run_dir}")
+        self.results["load_average_before_start"] = round(os.getloadavg()[0], 1)
         started = time.monotonic()
         self.stack.start()
         self.results["start_seconds"] = round(time.monotonic() - started, 1)
@@ -149,7 +150,9 @@ def report(results: dict[str, dict], stacks: list[str]) -> str:
               "## Stack start (warm caches) and problems", ""]
     for s in stacks:
         r = results[s]
-        lines.append(f"* {s}: started in {r.get('start_seconds')} s; seeding {r.get('seeding', {}).get('seconds')} s; "
+        lines.append(f"* {s}: started in {r.get('start_seconds')} s; load average before it "
+                     f"{r.get('load_average_before_start', '?')} on {env.get('cpus', '?')} CPUs; "
+                     f"seeding {r.get('seeding', {}).get('seconds')} s; "
                      f"warnings {len(r.get('warnings', []))}; failures: {'; '.join(r.get('failures', [])) or 'none'}")
     return "\n".join(lines) + "\n"
 
@@ -162,7 +165,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=str(run.RESULTS), help="where stacks.md and stacks.json go")
     parser.add_argument("--keep-run-dir", action="store_true", help="keep each stack's run directory and logs")
     parser.add_argument("--in-place", action="store_true", help="run the work tree itself, not a snapshot")
+    parser.add_argument("--report-only", action="store_true", help="rewrite stacks.md from stacks.json")
     args = parser.parse_args(argv)
+    if args.report_only:
+        results = json.loads((Path(args.out) / "stacks.json").read_text())
+        (Path(args.out) / "stacks.md").write_text(report(results, list(results)))
+        return 0
     args.only, args.profile, args.budget = ONLY, False, 10**6
     stacks = args.stacks.split(",")
     results = {}
