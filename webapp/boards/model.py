@@ -16,8 +16,7 @@ from ..tasks.model import PRIORITY_RANK
 
 ROLES = ("owner", "editor", "viewer")
 ROLE_LABELS = {"owner": "Owner", "editor": "Editor", "viewer": "Viewer"}
-ROLE_HELP = {"owner": "manages members, deletes the board", "editor": "creates, edits, moves and deletes tasks",
-             "viewer": "reads only"}
+ROLE_HELP = {"owner": "also manages members", "editor": "changes tasks", "viewer": "reads only"}
 # What each kind of request needs: reading the board and its tasks, changing tasks, managing the board.
 ALLOWED = {"view": set(ROLES), "edit": {"owner", "editor"}, "manage": {"owner"}}
 RANK = {"owner": 3, "editor": 2, "viewer": 1, None: 0}
