@@ -3,7 +3,7 @@
 A reminder or overdue job due further ahead than ``WINDOW`` is not scheduled:
 ``task_jobs.place`` notes it in a day bucket instead,
 
-    jobs-later:<YYYY-MM-DD>:<00..ff>   {"items": [{"id": <job name>, "kind", "user_id", "task_id"}, …]}
+    jobs-later:<YYYY-MM-DD>:<00..ff>   {"items": [{"id": <job name>, "kind", "user_id", "task_id", "board_id"}, …]}
 
 keyed by the day its job enters the scheduler (``bucket_day``) and a
 shard of the job name. One job, ``jobs-horizon``, fires daily at 00:05 UTC:
@@ -63,7 +63,8 @@ def bucket_key(day: date, job_name: str) -> str:
 
 def defer(job_name: str, due: datetime, data: dict) -> None:
     """Note the task behind ``job_name`` in the bucket of the day its job enters the scheduler."""
-    entry = {"id": job_name, "kind": data["kind"], "user_id": data["user_id"], "task_id": data["task_id"]}
+    entry = {"id": job_name, "kind": data["kind"], "user_id": data["user_id"], "task_id": data["task_id"],
+             "board_id": data.get("board_id") or data["user_id"]}
 
     def added(items: list[dict]) -> list[dict] | None:
         if any(i["id"] == job_name for i in items):

@@ -13,7 +13,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Iterable
 
-from . import digests, horizon, overdue, reminders
+from . import digests, horizon, overdue, reminders, sweep
+from .boards.store import memberships_key
 from .dapr_gateway import NotFound
 from .sidecar import gateway
 from .tasks import store
@@ -24,7 +25,7 @@ SYNC = {"reminder": reminders.sync_with, "overdue": overdue.sync_with}  # per-ta
 def resync_deferred(entry: dict) -> None:
     """Sync a deferred job (a horizon bucket entry) from its task as it is now."""
     try:
-        task = store.load(entry["user_id"], entry["task_id"])
+        task = store.load(entry.get("board_id") or entry["user_id"], entry["task_id"])
     except NotFound:
         task = None
     SYNC[entry["kind"]](entry["user_id"], entry["task_id"], task)
@@ -40,16 +41,27 @@ def reconcile(user_ids: Iterable[str]) -> dict[str, int]:
     gw = gateway()
     now = datetime.now(timezone.utc)
     counts = {"checked": 0, "created": 0, "horizon_created": int(horizon.ensure())}
+    shared_done: set[str] = set()  # a shared board with several owners is reconciled once
     for user_id in user_ids:
         counts["checked"] += 1
         if gw.get_job(digests.job_name(user_id)) is None and digests.schedule(user_id, now):
             counts["created"] += 1
-        for task in store.load_all(user_id):
-            kinds = {reminders.job_name(task.id): reminders.sync_with} if reminders.wanted(task, now) else {}
-            if overdue.wanted(task):
-                kinds[overdue.job_name(task.id)] = overdue.sync_with
-            for name, resync in kinds.items():
-                counts["checked"] += 1
-                if gw.get_job(name) is None and resync(user_id, task.id, task) == "scheduled":
-                    counts["created"] += 1
+        for board_id in sweep.owned_boards(user_id, gw.get(memberships_key(user_id)).value):
+            if board_id not in shared_done:
+                reconcile_board(board_id, now, counts)
+            if board_id != user_id:
+                shared_done.add(board_id)
     return counts
+
+
+def reconcile_board(board_id: str, now: datetime, counts: dict[str, int]) -> None:
+    """Re-create the missing reminder and overdue jobs of one board's tasks."""
+    gw = gateway()
+    for task in store.load_all(board_id):
+        kinds = {reminders.job_name(task.id): reminders.sync_with} if reminders.wanted(task, now) else {}
+        if overdue.wanted(task):
+            kinds[overdue.job_name(task.id)] = overdue.sync_with
+        for name, resync in kinds.items():
+            counts["checked"] += 1
+            if gw.get_job(name) is None and resync(task.owner, task.id, task) == "scheduled":
+                counts["created"] += 1

@@ -48,7 +48,8 @@ def alerted(task: Task) -> bool:
 
 def job_data(user_id: str, task: Task) -> dict:
     """What the job carries: enough to re-read the task and tell whether its due time moved."""
-    return {"kind": "overdue", "task_id": task.id, "user_id": user_id, "due_at": task.due_at.isoformat()}
+    return {"kind": "overdue", "task_id": task.id, "user_id": user_id, "board_id": task.board_id,
+            "due_at": task.due_at.isoformat()}
 
 
 def sync_with(user_id: str, task_id: str, task: Task | None, created: bool = False) -> str:

@@ -61,7 +61,8 @@ def sync_with(user_id: str, task_id: str, task: Task | None, created: bool = Fal
     if not wanted(task, datetime.now(timezone.utc)):
         return task_jobs.place(job_name(task_id), None, {}, created)
     return task_jobs.place(job_name(task.id), task.remind_at, {
-        "kind": "reminder", "task_id": task.id, "user_id": user_id, "remind_at": task.remind_at.isoformat()})
+        "kind": "reminder", "task_id": task.id, "user_id": user_id, "board_id": task.board_id,
+        "remind_at": task.remind_at.isoformat()})
 
 
 def fire(data: dict) -> str:

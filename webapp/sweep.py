@@ -22,6 +22,7 @@ from datetime import datetime, timezone
 from typing import Callable
 
 from . import horizon, overdue, state_lists, users_index
+from .boards.store import memberships_key
 from .dapr_gateway import Conflict, GatewayError, NotFound, Rejected
 from .sidecar import gateway
 from .tasks import store
@@ -110,23 +111,36 @@ def batches(user_ids: list[str], size: int = USERS_PER_READ) -> list[list[str]]:
     return [user_ids[i:i + size] for i in range(0, len(user_ids), size)]
 
 
-def sweep_batch(user_ids: list[str]) -> Counter:
-    """Some users' part of the sweep: their indexes in one bulk read, their documents in bounded bulk reads.
+def owned_boards(user_id: str, memberships: dict | None) -> list[str]:
+    """The boards a walk over users covers for ``user_id``: their personal board and the shared ones they own.
 
-    With nothing to repair or relay that is all: no writes, no further calls.
+    A shared board with several owners is covered once per owner (a bounded repeat).
+    """
+    shared = ((memberships or {}).get("boards") or {}).items()
+    return [user_id, *(board for board, entry in shared if board != user_id and entry.get("role") == "owner")]
+
+
+def sweep_batch(user_ids: list[str]) -> Counter:
+    """Some users' part of the sweep: their boards' indexes in bulk reads, the documents in bounded bulk reads.
+
+    One read of the users' personal indexes and memberships, one more only if they own
+    shared boards. With nothing to repair or relay that is all: no writes, no further calls.
     """
     gw = gateway()
-    indexes = {uid: item.value or {} for uid, item in
-               zip(user_ids, gw.get_many([store.index_key(u) for u in user_ids]))}
+    first = gw.get_many([store.index_key(u) for u in user_ids] + [memberships_key(u) for u in user_ids])
+    indexes = {uid: item.value or {} for uid, item in zip(user_ids, first)}
+    shared = [b for uid, item in zip(user_ids, first[len(user_ids):]) for b in owned_boards(uid, item.value)[1:]]
+    shared = [b for b in dict.fromkeys(shared) if b not in indexes]
+    indexes.update({b: item.value or {} for b, item in zip(shared, gw.get_many([store.index_key(b) for b in shared]))})
     keys = [store.task_key(i) for index in indexes.values() for i in index.get("ids", [])]
     found = {it.key: it for at in range(0, len(keys), KEYS_PER_READ)
              for it in gw.get_many(keys[at:at + KEYS_PER_READ]) if it.exists}
     counts = Counter(users=len(user_ids), relayed=0)
-    for user_id, index in indexes.items():
+    for board_id, index in indexes.items():
         items = [found[k] for k in (store.task_key(i) for i in index.get("ids", [])) if k in found]
-        items = [it for it in items if store.owned(it, user_id)]
+        items = [it for it in items if store.owned(it, board_id)]
         counts["relayed"] += relay_items(items)
-        store.reindex(user_id, items, index)  # rows that missed an update; ids of expired tombstones
+        store.reindex(board_id, items, index)  # rows that missed an update; ids of expired tombstones
     return counts
 
 

@@ -49,7 +49,7 @@ def _deferred(job_name: str, due: datetime, data: dict) -> bool:
 def current_task(data: dict, field: str) -> Task | None:
     """The task a job fired for, if it is still open and its ``field`` time is the one the job was set for."""
     try:
-        task = store.load(data["user_id"], data["task_id"])
+        task = store.load(data.get("board_id") or data["user_id"], data["task_id"])
     except NotFound:
         return None
     value = getattr(task, field)

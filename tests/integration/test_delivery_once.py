@@ -137,6 +137,7 @@ def test_an_overdue_alert_is_sent_once_even_after_the_notifiers_record_expired(a
     task = service.create(owner, TaskFields("Late invoice", due_at=due))
     alert_id = f"overdue-{task.id}-{due:%Y%m%dT%H%M}"
     eventually(lambda: len(deliveries(stack, owner, alert_id)) == 1, timeout=30)  # its job fired
+    eventually(lambda: overdue.alerted(store.load(owner, task.id)), timeout=30)  # and stored its marker after
     notifier_state.delete(record_key(alert_id))  # its 30-day TTL ran out
     assert overdue.fire(overdue.job_data(owner, task)) == "alerted before"  # the job fired again
     assert len(deliveries(stack, owner, alert_id)) == 1

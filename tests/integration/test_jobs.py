@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests.conftest import eventually
-from webapp import digests, horizon, jobs, overdue, reminders, state_lists, sweep, users_index
+from webapp import digests, horizon, jobs, overdue, reminders, state_lists, sweep, task_jobs, users_index
 from webapp.tasks import model, service, store
 from webapp.tasks.model import TaskFields
 
@@ -109,7 +109,8 @@ def test_the_sweep_walks_users_a_page_per_run_and_comes_round_to_each_once(app, 
             per_run.append(Counter(sidecar_calls))
     # The walk is one endless cycle: its first len(everyone) visits are everyone, once each.
     assert len(everyone) > 3 and sorted(swept[:len(everyone)]) == sorted(everyone)
-    reads_bound = 1 + users_index.SHARDS // users_index.SHARDS_PER_PAGE + 2 * 2  # cursor, shards, 2 batches
+    # shards, then per batch of 2: personal indexes and memberships, shared boards' indexes, documents
+    reads_bound = users_index.SHARDS // users_index.SHARDS_PER_PAGE + 2 * 3
     print(f"\nsidecar calls per run of 3 users: {[dict(c) for c in per_run[:4]]} …")
     for calls in per_run:  # nothing to repair or relay: reads only, and one write (the cursor)
         assert calls["save"] == 1 and calls["get"] == 1 and calls["get_many"] <= reads_bound, calls
@@ -271,3 +272,31 @@ def test_the_horizon_job_fires_daily_and_the_sweep_keeps_it_scheduled(app, gatew
     today = datetime.now(timezone.utc).date()
     assert gateway.get(horizon.DONE_KEY).value == {"day": today.isoformat()}  # every day up to today synced
     assert _due_time(gateway, horizon.JOB_NAME).startswith(expected.strftime("%Y-%m-%dT%H:%M:%S"))
+
+
+def _shared_board(gateway, owner: str) -> str:
+    from webapp.boards import store as boards
+    return boards.create(owner, "owner-name", f"Shared {owner[:6]}")["id"]
+
+
+def test_jobs_of_a_task_on_a_shared_board_fire_and_reconcile(app, gateway, owner, stack):
+    board_id = _shared_board(gateway, owner)
+    due = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(hours=2)
+    task = service.create(owner, TaskFields("Ship the release", due_at=due), board_id=board_id)
+    name = overdue.job_name(task.id)
+    eventually(lambda: gateway.get_job(name))
+    data = overdue.job_data(owner, task)
+    assert data["board_id"] == board_id
+    assert task_jobs.current_task(data, "due_at").id == task.id  # read on its board, not the owner's
+    gateway.delete_job(name)  # the scheduler lost it: reconcile walks the boards the user owns
+    assert jobs.reconcile([owner])["created"] >= 1 and gateway.get_job(name)
+
+
+def test_the_sweep_repairs_rows_of_the_shared_boards_a_user_owns(app, gateway, owner):
+    board_id = _shared_board(gateway, owner)
+    task = service.create(owner, TaskFields("Before"), board_id=board_id)
+    item = gateway.get(store.task_key(task.id))
+    gateway.save(item.key, {**item.value, "title": "After", "revision": 7}, etag=item.etag)
+    sweep.sweep_batch([owner])
+    rows = gateway.get(store.index_key(board_id)).value["rows"]
+    assert rows[task.id][0] == "After"
