@@ -4,12 +4,13 @@ postgres-kafka stack has no Redis anywhere. The rest of the suite is the same on
 from __future__ import annotations
 
 import json
+import time
 import urllib.request
 import uuid
 
 import pytest
 
-from tests.conftest import eventually
+from tests.conftest import Browser, eventually, unique_name
 from webapp.dapr_gateway import Conflict
 
 EXPECTED = {  # stack: (state store, pub/sub) component types
@@ -74,3 +75,24 @@ def test_a_ttl_is_kept_by_the_store_itself(stack, gateway):
     eventually(lambda: not gateway.get(short).exists, timeout=10)
     gateway.create(short, {"n": 2})  # expired: free again
     assert gateway.get(short).value == {"n": 2} and stack.ttl_of(short) == -1
+
+
+def _register(app, name: str):
+    return Browser(app.test_client()).form_post("/register", {
+        "username": name, "password": "password123", "confirm": "password123", "timezone": "UTC"})
+
+
+def test_a_claim_left_pending_by_a_dead_registration_is_taken_over_only_when_old(app, gateway):
+    """The username claim needs no lock store: a registration that died between claim and account
+    leaves a pending claim; the name is free again after CLAIM_PENDING_SECONDS, not before."""
+    from webapp.auth import users
+    fresh, old = unique_name("pending"), unique_name("abandoned")
+    gateway.create(f"username:{fresh}", {"user_id": "ghost", "claimed_at": time.time()})
+    gateway.create(f"username:{old}", {"user_id": "ghost",
+                                       "claimed_at": time.time() - users.CLAIM_PENDING_SECONDS - 5})
+    refused = _register(app, fresh)
+    assert refused.status_code == 422 and "This username is taken" in refused.get_data(as_text=True)
+    assert _register(app, old).status_code == 302
+    claim = gateway.get(f"username:{old}").value
+    assert claim["user_id"] != "ghost" and "claimed_at" not in claim  # final: never taken over again
+    assert gateway.get(f"user:{claim['user_id']}").value["username"] == old
