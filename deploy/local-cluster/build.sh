@@ -54,9 +54,10 @@ with_progress() {
   start=$(date +%s)
   "$@" &
   pid=$!
+  local n=0
   while kill -0 "$pid" 2>/dev/null; do
-    sleep 30
-    kill -0 "$pid" 2>/dev/null && say "  still building $name ($(( $(date +%s) - start ))s)"
+    sleep 1; n=$((n + 1))
+    [ $((n % 30)) = 0 ] && kill -0 "$pid" 2>/dev/null && say "  still building $name ($(( $(date +%s) - start ))s)"
   done
   wait "$pid"
 }
@@ -112,7 +113,7 @@ for n in "${names[@]}"; do
   # a background build of the same component may be running: wait for it rather than build twice
   if [ -f "$LOGS/$n.pid" ] && kill -0 "$(cat "$LOGS/$n.pid")" 2>/dev/null && [ "$(cat "$LOGS/$n.pid")" != "$$" ]; then
     say "$n: waiting for its background build (pid $(cat "$LOGS/$n.pid"))"
-    while kill -0 "$(cat "$LOGS/$n.pid")" 2>/dev/null; do sleep 30; say "  still building $n (background)"; done
+    while kill -0 "$(cat "$LOGS/$n.pid")" 2>/dev/null; do sleep 5; say "  still building $n (background)"; done
   fi
   with_progress "$n" build_one "$n"
 done

@@ -90,9 +90,9 @@ image_redis() {
 image_taskboard() {
   local base key root
   base="$(bash "$LC/rootfs.sh" python | tail -n 1)"
-  key="$(cd "$ROOT" && cat requirements.txt wsgi.py gunicorn.conf.py deploy/Dockerfile "${BASH_SOURCE[0]}" \
-    "$LC/taskboard-image.sh" && find webapp templates static -type f ! -name '*.pyc' -print0 | sort -z | xargs -0 cat)"
-  key="$(echo "$key$(stat -c %Y "$base/.complete")" | sha256sum | cut -c1-12)"
+  key="$( (cd "$ROOT" && cat requirements.txt wsgi.py gunicorn.conf.py deploy/Dockerfile "${BASH_SOURCE[0]}" \
+    "$LC/taskboard-image.sh" && find webapp templates static -type f ! -name '*.pyc' -print0 | sort -z | xargs -0 cat
+    stat -c %Y "$base/.complete") | sha256sum | cut -c1-12)"
   fresh "$key" taskboard && { echo "taskboard=$IMAGES/taskboard.tar"; return; }
   root="$WORK/root-taskboard"
   bash "$LC/taskboard-image.sh" "$base" "$root"

@@ -12,9 +12,10 @@ NETNS="${TASKBOARD_NETNS:-taskboard-k8s}"
 STATE="$CACHE/k8s-cluster"          # the running cluster: pki, data, logs, pids (removed by down.sh)
 BIN="$STATE/bin"                    # symlinks to the cached builds in use
 # Addresses (198.18.0.0/15 is reserved for benchmarking and never routed off this machine).
-NODE_IP=198.18.255.1                # the node's address on the dummy uplink inside the netns
 POD_CIDR=198.18.0.0/24
 POD_GW=198.18.0.1
+# The node's address is the pods' gateway on the bridge (the bridge CNI plugin refuses a bridge with another one).
+NODE_IP=$POD_GW
 SERVICE_CIDR=198.19.0.0/16
 KUBE_API_SVC_IP=198.19.0.1
 DNS_SVC_IP=198.19.0.10
@@ -22,8 +23,8 @@ BRIDGE=tbk8s0
 
 say() { echo "[k8s $(date +%H:%M:%S)] $*" >&2; }
 die() { say "ERROR: $*"; exit 1; }
-# in_ns CMD...: run inside the cluster's network namespace
-in_ns() { ip netns exec "$NETNS" "$@"; }
+# in_ns CMD...: run inside the cluster's network namespace (that namespace only: mounts stay the host's)
+in_ns() { nsenter --net="/run/netns/$NETNS" "$@"; }
 kubectl_() { in_ns "$BIN/kubectl" --kubeconfig "$STATE/admin.kubeconfig" "$@"; }
 # hash_of FILES...: short content hash used as a cache key
 hash_of() { cat "$@" | sha256sum | cut -c1-12; }

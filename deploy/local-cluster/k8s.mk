@@ -1,0 +1,15 @@
+# The local one-node Kubernetes (deploy/local-cluster/): included by the Makefile.
+.PHONY: k8s-up k8s-test k8s-down k8s-build
+K8S_TEST_ARGS ?=
+
+k8s-build:  ## build or reuse the cluster's binaries and images (no cluster)
+	@bash deploy/local-cluster/build.sh && bash deploy/local-cluster/images.sh >/dev/null
+
+k8s-up: dapr  ## a one-node cluster in network namespace taskboard-k8s, Dapr from its chart, Taskboard 2/2
+	@bash deploy/local-cluster/up.sh
+
+k8s-test: venv browser  ## tests/k8s against the running local cluster (not part of make test)
+	@bash deploy/local-cluster/test.sh $(K8S_TEST_ARGS)
+
+k8s-down:  ## stop the cluster, remove all it added to the host, and check the host is as before
+	@bash deploy/local-cluster/down.sh
