@@ -14,7 +14,10 @@ from datetime import datetime
 from flask import current_app
 
 from . import activity, digests, jobs, notifications, overdue, reminders
-from .dapr_gateway import NotFound, Upsert
+from .boards import feed
+from .boards import store as boards_store
+from .dapr_gateway import Item, NotFound, Upsert
+from .notifications import followers
 from .tasks import service, store
 from .tasks.model import Task
 from .events import TASK_EVENT_TYPES
@@ -120,26 +123,43 @@ def keep_again(task_id: str) -> None:
     _set_ttl(task_id, store.PERSIST)
 
 
+def _board_and_watchers(data: dict) -> tuple[dict, Item]:
+    """The record of the event's board (names, members; {} if deleted) and the task's watchers: one read."""
+    board_item, watching = gateway().get_many([boards_store.board_key(board_of(data)),
+                                               followers.watchers_key(data["task_id"])])
+    try:
+        return boards_store.load_board(board_of(data), board_item).value, watching
+    except NotFound:
+        return {}, watching
+
+
 def on_task_event(data: dict) -> None:
-    """task-events: the history, the reminder and the overdue job follow the task; a completion notifies."""
+    """task-events: the history, the board's feed, the reminder and the overdue job follow the task; the
+    task's followers hear of it."""
     check_task_event(data)
     task = _live_task(data)
+    board, watching = _board_and_watchers(data)
+    actor = feed.name_of(board, data.get("actor_id") or data["user_id"])
     if task is not None:
-        activity.record(data)  # a late event of a deleted task must not re-create its history
+        activity.record(data, actor)  # a late event of a deleted task must not re-create its history
+        feed.record(data, board, task.assignee)
         if data["type"] == "task.created" and "restored" in (data.get("changes") or []):
             keep_again(data["task_id"])
     elif data["type"] == "task.deleted" and _not_someone_elses(data):
-        activity.record(data)  # shown again if the deletion is undone
+        activity.record(data, actor)  # shown again if the deletion is undone
+        feed.record(data, board)
         expire_with_tombstone(data["task_id"])
     created = data["type"] == "task.created"
     reminders.sync_with(data["user_id"], data["task_id"], task, created=created)
     overdue.sync_with(data["user_id"], data["task_id"], task, created=created)
-    if data["type"] == "task.completed":
+    if task is not None:
+        followers.notify_event(data, task, board, followers.watchers(watching, task.owner))
+    elif data["type"] == "task.completed":  # gone since: its creator still hears of it, as before boards
         notifications.send(
             notification_id=data["event_id"], user_id=data["user_id"], task_id=data["task_id"],
             kind="task.completed", message=f"“{data.get('title') or 'A task'}” was completed.")
-        if task is not None and task.is_completed:  # not reopened (or deleted) before this was handled
-            service.create_next_instance(task)
+    if data["type"] == "task.completed" and task is not None and task.is_completed:
+        service.create_next_instance(task)  # not reopened (or deleted) before this was handled
 
 
 def on_task_update(data: dict) -> None:

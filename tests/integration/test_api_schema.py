@@ -11,6 +11,16 @@ from tests.integration.test_api import make_token
 EXAMPLES_PER_OPERATION = 60
 
 
+def _nobody_assigned(case):
+    """An assignee must be on the task's board, which no schema can say: generated ids are strangers (422).
+
+    tests/integration/test_boards_follow.py covers assigning a member (200) and a stranger (422).
+    """
+    if isinstance(case.body, dict) and case.body.get("assignee"):
+        case.body["assignee"] = None
+    return case
+
+
 def test_api_conforms_to_its_openapi_document(app):
     browser = Browser(app.test_client())
     browser.register()
@@ -20,7 +30,7 @@ def test_api_conforms_to_its_openapi_document(app):
     for result in schema.get_all_operations():
         operation = result.ok()
 
-        @given(case=operation.as_strategy())
+        @given(case=operation.as_strategy().map(_nobody_assigned))
         @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, derandomize=True, database=None,
                   suppress_health_check=list(HealthCheck))
         def conforms(case):

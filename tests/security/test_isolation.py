@@ -58,9 +58,12 @@ CASES = [
     Case("POST", "/tasks/<task_id>/move", "/tasks/{task}/move", EDIT, form={"version": "0", "status": "completed"}),
     Case("POST", "/tasks/<task_id>/restore", "/tasks/{tomb}/restore", expect(302, 302, 403, 404)),
     Case("GET", "/tasks/new", "/tasks/new?board={board}", expect(200, 200, 403, 404)),
+    # Watching is reading: every member may watch what they can read; the outsider gets 404.
+    Case("POST", "/tasks/<task_id>/watch", "/tasks/{task}/watch", expect(302, 302, 302, 404), form={"watch": "1"}),
     Case("POST", "/tasks/new", "/tasks/new?board={board}", expect(422, 422, 403, 404), form={**TASK_FORM, "title": ""}),
     Case("GET", "/boards/<board_id>", "/boards/{board}", READ, hidden="Shared work"),
     Case("GET", "/boards/<board_id>/members", "/boards/{board}/members", READ, hidden="Team board"),
+    Case("GET", "/boards/<board_id>/changes", "/boards/{board}/changes", READ, hidden="Shared work"),
     Case("POST", "/boards/<board_id>/members", "/boards/{board}/members", MANAGE,
          form={"username": "{outsider_name}", "role": "viewer", "version": "0"}),
     Case("POST", "/boards/<board_id>/members/<user_id>/role", "/boards/{board}/members/{member}/role", MANAGE,
@@ -179,7 +182,8 @@ def test_an_outsiders_answer_is_the_same_as_for_nothing_there(team):
     outsider.get("/tasks")  # consume the welcome flash
     for theirs, missing in ((f"/tasks/{team.task_id}", "/tasks/" + "0" * 32),
                             (f"/boards/{team.board_id}", "/boards/b_" + "0" * 32),
-                            (f"/boards/{team.board_id}/members", "/boards/b_" + "0" * 32 + "/members")):
+                            (f"/boards/{team.board_id}/members", "/boards/b_" + "0" * 32 + "/members"),
+                            (f"/boards/{team.board_id}/changes", "/boards/b_" + "0" * 32 + "/changes")):
         a, b = outsider.get(theirs), outsider.get(missing)
         assert a.status_code == b.status_code == 404
         assert a.get_data(as_text=True) == b.get_data(as_text=True)

@@ -11,6 +11,8 @@ from flask_smorest import Blueprint as ApiBlueprint
 
 from ..auth import tokens
 from ..boards import access
+from ..boards.store import load_board
+from ..errors import error_response
 from ..tasks import listing, model, service, store
 from ..tasks.fields import NAMES
 from ..tasks.model import ListQuery, TaskFields
@@ -85,6 +87,15 @@ def task_fields(data: dict) -> TaskFields:
     return TaskFields(**{name: data[name] for name in NAMES})
 
 
+def not_assignable(data: dict, board_id: str):
+    """The 422 answer if ``data`` assigns the task to someone not on the board (one read, only if assigned)."""
+    assignee = data.get("assignee")
+    if not assignee or access.is_member(load_board(board_id).value, assignee):
+        return None
+    return error_response(422, "The assignee must be a member of the task's board.",
+                          {"json": {"assignee": ["Not a member of this board."]}})
+
+
 ERRORS = {401: "Unauthorized", 403: "The caller's role on the board does not allow this (a viewer changing it)",
           404: "Not found (or on a board the caller is not a member of)", 409: "Version conflict",
           428: "If-Match missing",
@@ -107,6 +118,9 @@ def document_errors(*codes):
 @document_errors(401, 422, 503)
 def create_task(data):
     """Create a task on the caller's personal board."""
+    refused = not_assignable(data, g.api_user.id)
+    if refused:
+        return refused
     task = service.create(g.api_user.id, task_fields(data), g.api_user.timezone)
     return out(task, 201, Location=url_for("api.get_task", task_id=task.id))
 
@@ -132,12 +146,15 @@ def get_task(task_id):
 @blp.route("/tasks/<task_id>", methods=["PUT"])
 @blp.arguments(TaskInSchema)
 @blp.response(200, TaskOutSchema)
-@document_errors(401, 403, 404, 409, 428, 503)
+@document_errors(401, 403, 404, 409, 422, 428, 503)
 @IF_MATCH
 def update_task(data, task_id):
-    """Replace a task's fields (If-Match: its current version)."""
+    """Replace a task's fields (If-Match: its current version); the assignee must be on the task's board (422)."""
     seen = access.task_access(g.api_user.id, task_id, "edit")
     version = expected_version()
+    refused = not_assignable(data, seen.board_id)
+    if refused:
+        return refused
     return out(service.update(seen.board_id, task_id, version, task_fields(data), g.api_user.timezone,
                                actor=g.api_user.id, read=seen.item))
 

@@ -13,7 +13,7 @@ from ..boards import access, model, store
 from ..boards.model import MembershipError
 from ..tasks import listing, service
 from ..tasks.model import ListQuery
-from . import IF_MATCH, blp, document_errors, expected_version, out, task_fields
+from . import IF_MATCH, blp, document_errors, expected_version, not_assignable, out, task_fields
 from .schemas import (BoardInSchema, BoardListSchema, BoardOutSchema, MemberInSchema, MemberListSchema,
                       RoleInSchema, TaskInSchema, TaskListQuerySchema, TaskListSchema, TaskOutSchema)
 
@@ -97,6 +97,9 @@ def list_board_tasks(query, board_id):
 def create_board_task(data, board_id):
     """Create a task on the board (owners and editors)."""
     access.board_role(g.api_user.id, board_id, "edit")
+    refused = not_assignable(data, board_id)
+    if refused:
+        return refused
     task = service.create(g.api_user.id, task_fields(data), g.api_user.timezone, board_id=board_id)
     return out(task, 201, Location=url_for("api.get_task", task_id=task.id))
 

@@ -14,7 +14,7 @@ from ..dapr_gateway import Item, NotFound
 from ..sidecar import gateway
 from ..tasks import store as task_store
 from ..tasks.model import Task
-from . import model
+from . import feed, model
 from .model import NotAllowed
 from .store import board_key, load_board, memberships_key, role_in
 
@@ -80,17 +80,32 @@ class BoardRead:
     board: dict
     role: str
     index: dict
+    feed: Item  # the board's recent activity and change counter (``feed.py``)
 
 
 def read_board(user_id: str, board_id: str, need: str = "view") -> BoardRead:
     """The board, the user's role and its tasks index (one bulk get), if the role allows ``need``."""
     if not board_id or len(board_id) > 64:
         raise NotFound(board_id)
-    memberships, board, index = gateway().get_many(
-        [memberships_key(user_id), board_key(board_id), task_store.index_key(board_id)])
+    memberships, board, index, changes = gateway().get_many(
+        [memberships_key(user_id), board_key(board_id), task_store.index_key(board_id), feed.feed_key(board_id)])
     role = _check(role_in(memberships, user_id, board_id), need, board_id)
     record = load_board(board_id, board)  # NotFound if deleted meanwhile
-    return BoardRead(record.value, role, index.value or {})
+    return BoardRead(record.value, role, index.value or {}, changes)
+
+
+def board_changes(user_id: str, board_id: str) -> Item:
+    """The board's feed (its change counter) if the user may view the board: one read, the membership with it."""
+    if not board_id or len(board_id) > 64:
+        raise NotFound(board_id)
+    memberships, changes = gateway().get_many([memberships_key(user_id), feed.feed_key(board_id)])
+    _check(role_in(memberships, user_id, board_id), "view", board_id)
+    return changes
+
+
+def is_member(board: dict, user_id: str | None) -> bool:
+    """Whether ``user_id`` is on the board (its record as read): who a task may be assigned to."""
+    return bool(user_id) and user_id in (board.get("members") or {})
 
 
 def board_item(user_id: str, board_id: str, need: str = "view") -> tuple[Item, str]:

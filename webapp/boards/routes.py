@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from datetime import datetime
+
+from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from ..auth import users
@@ -11,7 +13,7 @@ from ..sidecar import gateway
 from ..tasks.forms import ActionForm
 from ..tasks import listing
 from ..tasks.service import utcnow
-from . import access, model, store
+from . import access, feed, model, store
 from .forms import BoardActionForm, BoardForm, InviteForm, MoveForm, RoleForm
 from .model import MembershipError, NotAllowed
 
@@ -62,7 +64,28 @@ def board(board_id: str):
     cards = listing.summaries(board_id, read.index)  # the index's rows: no task is read
     return render_template("boards/board.html", board=read.board, role=read.role,
                            can_edit=model.allows(read.role, "edit"), columns=model.columns(cards),
-                           move_form=MoveForm(formdata=None), now=utcnow())
+                           move_form=MoveForm(formdata=None), now=utcnow(), seq=feed.seq_of(read.feed),
+                           activity=[{**e, "at": datetime.fromisoformat(e["at"])} for e in feed.entries(read.feed)])
+
+
+@bp.get("/boards/<board_id>/changes")
+@login_required
+def changes(board_id: str):
+    """The board's change counter and recent changes for its open pages' polls: 304 while unchanged.
+
+    One read (membership and feed together); no worker is held between polls (static/changes.js).
+    """
+    item = access.board_changes(current_user.id, board_id)
+    seq = feed.seq_of(item)
+    etag = f"{board_id}.{seq}"
+    if request.if_none_match.contains(etag):
+        response = current_app.response_class(status=304)
+    else:
+        response = jsonify(seq=seq, items=[{k: e.get(k) for k in ("seq", "task_id", "actor_id", "actor", "what", "at")}
+                                           for e in feed.entries(item)])
+    response.set_etag(etag)
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response
 
 
 @bp.get("/boards/<board_id>/members")

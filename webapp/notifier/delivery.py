@@ -13,7 +13,7 @@ from ..dapr_gateway import Conflict, GatewayError, Item
 from ..sidecar import gateway, retry_on_conflict
 
 log = logging.getLogger(__name__)
-KINDS = ("task.completed", "task.reminder", "task.overdue", "digest", "info")
+KINDS = ("task.completed", "task.assigned", "task.reminder", "task.overdue", "digest", "info")
 RECORD_TTL_SECONDS = 30 * 86400
 # Far longer than one delivery can take (binding timeout 5 s, two retries) and
 # than the caller waits (invocation timeout 5 s): only a dead attempt's claim is this old.

@@ -116,6 +116,22 @@ TAGS = Kind("tags", tuple[str, ...], to_json=list, from_json=tuple, parse=parse_
             show=", ".join, clean=normalise_tags)
 DATETIME = Kind("datetime", datetime | None, to_json=_iso, from_json=_from_iso, show=_iso,
                 sort_key=lambda value: value.replace(tzinfo=None))
+MEMBER_PATTERN = r"^[0-9a-f]{0,64}$"  # a user id (hex); empty: nobody
+
+
+def parse_member(raw: str | None) -> str | None:
+    """A member's user id as typed (form, API); None if blank; ``ValueError`` if it cannot be a user id."""
+    text = (raw or "").strip()
+    if not text:
+        return None
+    if not re.fullmatch(MEMBER_PATTERN, text):
+        raise ValueError("Choose a member of this board.")
+    return text
+
+
+# A member of the task's board, stored as their user id; pages show their name from the board record they read.
+# Whether the id is a member is checked against that record by the views (``boards.access.check_assignee``).
+MEMBER = Kind("member", str | None, parse=parse_member, pattern=MEMBER_PATTERN)
 DURATION = Kind("duration", int | None, parse=parse_duration, pattern=DURATION_PATTERN,
                 text=duration_text, show=show_duration)
 
@@ -189,6 +205,9 @@ FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("estimate", DURATION, "Estimate", max_length=20, help="How long it takes, e.g. 1h30m, 45m or 2h",
               api_help="How long it takes, e.g. 1h30m, 45m or 2h (1 minute to 999 hours); answered normalised "
                        "(90m: 1h30m)", in_facts=True, in_list=True, in_row=True, sort="Estimate"),
+    FieldSpec("assignee", MEMBER, "Assigned to", heading="Assignee", in_facts=True, in_row=True,
+              api_help="The user id of a member of the task's board (GET /boards/{board_id}/members); "
+                       "null or empty: nobody. 422 if they are not a member."),
 )
 BY_NAME = {spec.name: spec for spec in FIELDS}
 NAMES = tuple(BY_NAME)

@@ -13,7 +13,7 @@ from wtforms import DateTimeLocalField, HiddenField, IntegerField, SelectField, 
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from .. import timezones
-from .fields import BY_NAME, DATETIME, FIELDS, NAMES, TAG_MAX, FieldSpec
+from .fields import BY_NAME, DATETIME, FIELDS, MEMBER, NAMES, TAG_MAX, FieldSpec
 from .model import SORTS, Task, TaskFields
 
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
@@ -42,8 +42,21 @@ def _parses(spec: FieldSpec):
     return check
 
 
+NOBODY = ("", "Nobody")
+
+
+class MemberField(SelectField):
+    """A member of the task's board (``TaskForm.offer_members`` sets the choices); anyone else: a field error."""
+
+    def pre_validate(self, form):
+        if self.data and self.data not in dict(self.choices):
+            raise ValidationError("Choose a member of this board.")
+
+
 def form_field(spec: FieldSpec):
     """The WTForms field (unbound) for a declared task field."""
+    if spec.kind is MEMBER:
+        return MemberField(spec.label, choices=[NOBODY], default="", validate_choice=False)
     if spec.kind is DATETIME:
         return DateTimeLocalField(spec.label, format=DATETIME_FORMAT, validators=[Optional()])
     if spec.choices:
@@ -94,6 +107,14 @@ class TaskForm(FlaskForm):
                 self[spec.name].data = spec.kind.text(value) if spec.kind.parse else value
         self.version.data = task.version
         self.original.data = json.dumps(self.snapshot())
+
+    def offer_members(self, board: dict) -> None:
+        """Offer the board's members (its record as read) in every member field, by name."""
+        people = sorted(((uid, m.get("username") or uid) for uid, m in (board.get("members") or {}).items()),
+                        key=lambda pair: pair[1].lower())
+        for spec in FIELDS:
+            if spec.kind is MEMBER:
+                self[spec.name].choices = [NOBODY, *people]
 
     def clear(self, name: str) -> None:
         """Empty one field (a re-applied edit that removed its value)."""

@@ -9,12 +9,15 @@ from flask import (Blueprint, abort, current_app, flash, redirect, render_templa
 from flask_login import current_user, login_required
 
 from .. import activity
-from ..boards import access
+from ..boards import access, feed
 from ..boards import model as boards
 from ..boards.forms import MoveForm
+from ..boards.store import board_key, load_board
 from ..dapr_gateway import Conflict
 from ..errors import TaskLimitReached
+from ..notifications import followers
 from ..security import safe_redirect_target
+from ..sidecar import gateway
 from . import listing, service
 from .fields import FIELDS
 from .forms import ActionForm, ListFilterForm, TaskForm
@@ -66,6 +69,7 @@ def new_task():
     board_id = request.args.get("board") or current_user.id
     access.board_role(current_user.id, board_id, "edit")  # 404 for a board the user is not on, 403 for a viewer
     form = TaskForm()
+    form.offer_members(load_board(board_id).value)
     if form.validate_on_submit():
         try:
             task = service.create(current_user.id, form.task_fields(current_user.timezone), current_user.timezone,
@@ -84,10 +88,34 @@ def new_task():
 def detail(task_id: str):
     seen = access.task_access(current_user.id, task_id)
     task = seen.task
+    board, watching, changes, history = gateway().get_many([  # one read besides the access check's
+        board_key(seen.board_id), followers.watchers_key(task.id), feed.feed_key(seen.board_id),
+        activity.history_key(task.id)])
+    board = load_board(seen.board_id, board).value
     action_form = ActionForm(version=task.version)
     return render_template("tasks/detail.html", task=task, action_form=action_form, can_edit=seen.can_edit,
-                           board_id=seen.board_id, history=activity.history(task.owner, task.id),
-                           now=service.utcnow())
+                           board_id=seen.board_id,
+                           history=activity.history_of(task.owner, (history.value or {}).get("items") or []),
+                           now=service.utcnow(), member_names=member_names(board), seq=feed.seq_of(changes),
+                           watching=current_user.id in followers.watchers(watching, task.owner))
+
+
+def member_names(board: dict) -> dict[str, str]:
+    """{user id: username} of the board's members (how pages name an assignee)."""
+    return {uid: m.get("username") or uid for uid, m in (board.get("members") or {}).items()}
+
+
+@bp.post("/tasks/<task_id>/watch")
+@login_required
+def watch(task_id: str):
+    """Start (watch=1) or stop watching a task: its watchers hear of changes they did not make."""
+    seen = access.task_access(current_user.id, task_id)  # viewers may watch what they can read
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    on = request.form.get("watch") == "1"
+    followers.set_watching(task_id, seen.task.owner, current_user.id, on)
+    flash(f"{'Watching' if on else 'Stopped watching'} “{seen.task.title}”.", "success")
+    return redirect(url_for("tasks.detail", task_id=task_id))
 
 
 @bp.route("/tasks/<task_id>/edit", methods=["GET", "POST"])
@@ -96,6 +124,8 @@ def edit(task_id: str):
     seen = access.task_access(current_user.id, task_id, "edit")
     task = seen.task
     form = TaskForm()
+    board = load_board(seen.board_id).value
+    form.offer_members(board)
     if request.method == "GET":
         form.fill(task, current_user.timezone)
         return render_template("tasks/form.html", form=form, task=task)
@@ -116,7 +146,8 @@ def conflict_page(action: str, task_id: str, attempted: TaskForm | None = None, 
     The re-apply form holds the current version with only the fields the user
     changed put back on top, so re-applying never undoes the other person's edits.
     """
-    current = access.task_access(current_user.id, task_id).task  # NotFound if deleted (or access lost) meanwhile
+    seen = access.task_access(current_user.id, task_id)  # NotFound if deleted (or access lost) meanwhile
+    current, board = seen.task, load_board(seen.board_id).value
     retry_form, differs = None, set()
     if attempted is not None:
         try:
@@ -126,6 +157,7 @@ def conflict_page(action: str, task_id: str, attempted: TaskForm | None = None, 
         mine = attempted.snapshot()
         changed = {n for n in TaskForm.EDITABLE if n not in original or mine[n] != original[n]}
         retry_form = TaskForm(formdata=None)
+        retry_form.offer_members(board)
         retry_form.fill(current, current_user.timezone)
         now = retry_form.snapshot()
         for name in changed:
@@ -135,7 +167,7 @@ def conflict_page(action: str, task_id: str, attempted: TaskForm | None = None, 
                 retry_form.clear(name)
         differs = {n for n in changed if mine[n] != now[n]}
     return render_template("tasks/conflict.html", action=action, current=current, attempted=attempted,
-                           retry_form=retry_form, differs=differs, move_to=move_to,
+                           retry_form=retry_form, differs=differs, move_to=move_to, member_names=member_names(board),
                            action_form=ActionForm(version=current.version)), 409
 
 
