@@ -12,7 +12,7 @@ if ip netns list | grep -qw "$NETNS"; then die "namespace $NETNS exists: run mak
 
 step "host tools (Debian packages when missing)"
 bash "$LC/deps.sh"
-step "binaries (cached builds are reused; a cold build takes ~10 min on 2 cores)"
+step "binaries (cached builds are reused; cold: ~10 min on an idle 2-core machine, much longer on a shared one)"
 bash "$LC/build.sh" --background kubernetes dapr-cp etcd coredns helm   # all at once: Go parallelises
 bash "$ROOT/scripts/provision-dapr.sh" >/dev/null
 step "images (pause, dapr, coredns, redis, taskboard)"
