@@ -107,8 +107,9 @@ def test_the_api_assigns_with_the_same_etag_rules_and_refuses_a_non_member(team,
 
 def test_an_open_page_polls_the_boards_change_counter_answered_304_until_someone_changes_it(team):
     url = f"/boards/{team.board_id}/changes"
-    first = team.viewer.get(url)
-    assert first.status_code == 200 and first.headers["ETag"]
+    # Once the task's creation has reached the feed, nothing else changes the board until the move.
+    first = eventually(lambda: (r := team.viewer.get(url)).status_code == 200 and r.json["seq"] >= 1 and r)
+    assert first.headers["ETag"]
     etag = first.headers["ETag"]
     assert team.viewer.get(url, headers={"If-None-Match": etag}).status_code == 304
     assert team.outsider.get(url).status_code == 404
@@ -118,9 +119,11 @@ def test_an_open_page_polls_the_boards_change_counter_answered_304_until_someone
     version = team.editor.version_of(team.task_id)
     team.editor.form_post(f"/tasks/{team.task_id}/move", {"version": version, "status": "in_progress"},
                           page_url=f"/boards/{team.board_id}")
+    moved = "moved “Shared work” to In progress"
     changed = eventually(lambda: (r := team.viewer.get(url, headers={"If-None-Match": etag})).status_code == 200
-                         and r.json["seq"] > seq and r)
-    newest = changed.json["items"][0]
+                         and any(i["what"] == moved for i in r.json["items"]) and r)
+    assert changed.json["seq"] > seq  # (the task's creation may also have arrived since the first poll)
+    newest = next(i for i in changed.json["items"] if i["what"] == moved)
     assert newest["actor"] == team.editor.username and newest["actor_id"] == user_id_of(team.editor)
     assert newest["what"] == "moved “Shared work” to In progress" and newest["task_id"] == team.task_id
 
@@ -133,3 +136,20 @@ def test_activity_names_who_did_what_on_the_task_and_on_the_board(team):
     recent = board.split("Recent activity")[1]
     assert f"<strong>{team.editor.username}</strong> completed “Shared work”" in recent
     assert f"<strong>{team.owner.username}</strong> created “Shared work”" in recent
+
+
+def test_a_reminder_or_overdue_alert_reaches_every_follower_on_the_board(team, app):
+    """followers.notify_followers: what webapp/reminders.py and webapp/overdue.py call to notify more than the creator."""
+    import uuid
+
+    from webapp.notifications import followers
+    from webapp.tasks import store
+
+    team.viewer.form_post(f"/tasks/{team.task_id}/watch", {"watch": "1"}, page_url=f"/tasks/{team.task_id}")
+    message = f"Reminder: “Shared work” {uuid.uuid4().hex[:6]}."
+    with app.app_context():
+        task = store.load(team.board_id, team.task_id)
+        sent = followers.notify_followers(task, f"reminder-{uuid.uuid4().hex}", "task.reminder", message)
+    assert len(sent) == 2  # the creator (the owner) and the viewer who watches
+    eventually(lambda: message in _inbox(team.owner) and message in _inbox(team.viewer))
+    assert message not in _inbox(team.editor) and message not in _inbox(team.outsider)

@@ -79,14 +79,23 @@ def _send(notification_id: str, user_id: str, task_id: str, kind: str, message: 
     return notification_id
 
 
-def notify_followers(task, board: dict, watching: set[str], notification_id: str, kind: str,
-                     message: str) -> list[str]:
-    """A notification about the task (due soon, overdue) to each follower, once per follower.
+def notify_followers(task, notification_id: str, kind: str, message: str) -> list[str]:
+    """A notification about the task (due soon, overdue) to each follower, once per follower (one read).
 
-    For ``webapp/reminders.py`` and ``webapp/overdue.py`` (the lead's), which today notify the creator only.
+    For ``webapp/reminders.py`` and ``webapp/overdue.py`` (the lead's), which today notify the creator only:
+    ``followers.notify_followers(task, <their id>, "task.reminder", <message>)`` in place of ``send``. The
+    creator keeps the notification id they use today, so a reminder fired twice is still delivered once.
     """
+    from ..boards.store import board_key, load_board  # boards import tasks; tasks never import this
+    from ..dapr_gateway import NotFound
+
+    board_item, watching = gateway().get_many([board_key(task.board_id), watchers_key(task.id)])
+    try:
+        board = load_board(task.board_id, board_item).value
+    except NotFound:
+        board = {}
     sent = []
-    for user_id in sorted(followers(task, board, watching) or {task.owner}):
+    for user_id in sorted(followers(task, board, watchers(watching, task.owner)) or {task.owner}):
         nid = notification_id if user_id == task.owner else f"{notification_id}-{user_id}"
         sent.append(_send(nid, user_id, task.id, kind, message))
     return sent
