@@ -224,6 +224,15 @@ def java_argv(libs: Path, data: Path, main: str, *args: str, quick: bool = False
             f"-Dkafka.logs.dir={data / 'server-logs'}", "-cp", f"{libs}/*", main, *args]
 
 
+def kafka_cluster_id() -> str:
+    """A random cluster id as Kafka writes one (URL-safe base64 of 16 bytes), never starting with "-":
+    the storage tool would read that as an option (Kafka's own Uuid.randomUuid() skips those too)."""
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
+
+
 def init_kafka(libs: Path, data: Path, port: int, controller_port: int) -> Path:
     """Write server.properties (ports may change between starts) and format the storage once."""
     data.mkdir(parents=True, exist_ok=True)
@@ -231,7 +240,7 @@ def init_kafka(libs: Path, data: Path, port: int, controller_port: int) -> Path:
     config.write_text(kafka_properties(data, port, controller_port))
     (data / "log4j2.properties").write_text(LOG4J2)
     if not (data / "logs" / "meta.properties").exists():
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        cluster_id = kafka_cluster_id()
         out = subprocess.run(java_argv(libs, data, "kafka.tools.StorageTool", "format", "-t", cluster_id,
                                        "-c", str(config), quick=True), capture_output=True, text=True)
         if out.returncode != 0:

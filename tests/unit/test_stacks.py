@@ -58,3 +58,10 @@ def test_the_servers_listen_on_loopback_only(tmp_path):
     assert props["listeners"] == "PLAINTEXT://127.0.0.1:9092,CONTROLLER://127.0.0.1:9093"
     assert props["process.roles"] == "broker,controller" and "zookeeper.connect" not in props
     assert data.postgres_connection(5433).startswith("host=127.0.0.1 port=5433 ")
+
+
+def test_a_kafka_cluster_id_is_never_read_as_an_option(monkeypatch):
+    ids = iter([bytes([0xF8]) + bytes(15), bytes(16)])  # the first encodes to "-A...", the second to "AAA..."
+    monkeypatch.setattr(data.uuid, "uuid4", lambda: type("U", (), {"bytes": next(ids)})())
+    cluster_id = data.kafka_cluster_id()
+    assert cluster_id == "A" * 22
