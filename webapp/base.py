@@ -18,7 +18,6 @@ def make_gateway(config: dict) -> DaprGateway:
         state_store=config["STATE_STORE"],
         pubsub=config["PUBSUB"],
         secret_store=config["SECRET_STORE"],
-        lock_store=config["LOCK_STORE"],
         timeout_seconds=config["DAPR_TIMEOUT_SECONDS"],
         health_timeout_seconds=config["DAPR_HEALTH_TIMEOUT_SECONDS"],
         api_token=config["DAPR_API_TOKEN"],

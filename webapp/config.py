@@ -29,7 +29,6 @@ DEFAULTS: dict[str, object] = {
     "STATE_STORE": "statestore",
     "PUBSUB": "pubsub",
     "SECRET_STORE": "secretstore",
-    "LOCK_STORE": "lockstore",
     "TASK_EVENTS_TOPIC": "task-events",
     "TASK_UPDATES_TOPIC": "task-updates",
     "NOTIFY_APP_ID": "notification-service",

@@ -4,7 +4,7 @@ This package is the only place that imports the Dapr SDK or gRPC. It offers
 the operations the app needs, one idea per module: ``values`` (items,
 transaction operations, settings, JSON), ``connection`` (one ``DaprClient``
 per worker process, created lazily after gunicorn forks; the sidecar's
-metadata), ``state`` (state with ETags, transactions, locks), ``messaging``
+metadata), ``state`` (state with ETags, create-if-absent, transactions), ``messaging``
 (publish, invoke, bindings, secrets), ``jobs`` (scheduler jobs), ``calls``
 (each call's deadline and trace context) and ``errors`` (SDK/gRPC failures
 become four app errors: ``NotFound``, ``Conflict``, ``Unavailable`` and

@@ -1,21 +1,20 @@
-"""State operations of the gateway: items with ETags, create-if-absent, transactions, and distributed locks."""
+"""State operations of the gateway: items with ETags, create-if-absent, transactions."""
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from typing import Any, Iterable, Sequence
 
 import grpc
 from dapr.clients.grpc._request import TransactionalStateOperation, TransactionOperationType
 from dapr.clients.grpc._state import Concurrency, Consistency, StateOptions
 
-from .connection import Connection, log
+from .connection import Connection
 from .errors import Conflict, Unavailable, _is_create_refused, _is_transaction_etag_failure
 from .values import Delete, Item, Upsert, _dumps, _loads
 
 
 class StateOperations(Connection):
-    """The state store and the lock store."""
+    """The state store."""
 
     def get(self, key: str) -> Item:
         """Read one item; a missing key gives ``Item(value=None, etag=None)``."""
@@ -108,23 +107,3 @@ class StateOperations(Connection):
             if isinstance(err, grpc.RpcError) and _is_transaction_etag_failure(err):
                 error = Conflict(str(error))
             raise error from err
-
-    @contextmanager
-    def lock(self, resource: str, owner: str, expiry_seconds: int = 10):
-        """Hold the distributed lock on ``resource`` for the ``with`` block.
-
-        Raises ``Conflict`` when someone else holds it.
-        """
-        try:
-            acquired = self.client.try_lock(self.settings.lock_store, resource, owner, expiry_seconds)
-        except Exception as err:
-            raise self._fail(err, f"lock {resource}") from err
-        if not acquired.success:
-            raise Conflict(f"lock {resource} is held by someone else")
-        try:
-            yield
-        finally:
-            try:
-                self.client.unlock(self.settings.lock_store, resource, owner)
-            except Exception:  # it expires by itself; never mask the block's own error
-                log.warning("could not release lock %s; it expires in %ss", resource, expiry_seconds)

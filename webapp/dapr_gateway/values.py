@@ -52,7 +52,6 @@ class GatewaySettings:
     state_store: str = "statestore"
     pubsub: str = "pubsub"
     secret_store: str = "secretstore"
-    lock_store: str = "lockstore"
     timeout_seconds: float = 5.0
     health_timeout_seconds: float = 3.0
     api_token: str | None = None
