@@ -59,15 +59,18 @@ def running_stack(request, replicas: int = 1, logs_name: str = "logs"):
     run_dir = Path(tempfile.mkdtemp(prefix="taskboard-test-"))
     the_stack = devstack.Stack(run_dir, devstack.Ports.free(replicas), app_token=secrets.token_urlsafe(16),
                                workers=2, daprd_log_level="info", app_env={"TASKBOARD_LOG_FORMAT": "json"})
-    the_stack.start()
+    started = False
     try:
+        the_stack.start()  # a start that fails keeps its logs too
+        started = True
         yield the_stack
     finally:
         the_stack.stop()
-        if getattr(request.config, "_taskboard_failed", False):
+        if not started or getattr(request.config, "_taskboard_failed", False):
             target = ARTIFACTS / logs_name
             shutil.rmtree(target, ignore_errors=True)
-            shutil.copytree(the_stack.logs_dir, target)
+            if the_stack.logs_dir.exists():
+                shutil.copytree(the_stack.logs_dir, target)
             print(f"\n[stack] a test failed: logs kept in {target}")
         shutil.rmtree(run_dir, ignore_errors=True)
 
