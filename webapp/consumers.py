@@ -143,6 +143,7 @@ def on_task_event(data: dict) -> None:
     if task is not None:
         activity.record(data, actor)  # a late event of a deleted task must not re-create its history
         feed.record(data, board, task.assignee)
+        store.repair_row(task.board_id, task)  # the board page shows rows only: none may stay stale
         if data["type"] == "task.created" and "restored" in (data.get("changes") or []):
             keep_again(data["task_id"])
     elif data["type"] == "task.deleted" and _not_someone_elses(data):

@@ -207,6 +207,12 @@ def merge_rows(user_id: str, rows: dict[str, list | dict | None]) -> None:
         log.warning("index of %s not updated (the sweep repairs it): %s", user_id, err)
 
 
+def repair_row(board_id: str, task: Task) -> None:
+    """Put the task's row in its board's index if the change's own update missed it (the index kept changing
+    under many writers): one read, a write only if the row is older. The task-events handler calls it."""
+    merge_rows(board_id, {task.id: Summary.of(task).to_row()})
+
+
 def _document(task: Task, events: list[dict], previous: dict | None = None, deleted: bool = False) -> dict:
     """The stored document: the task, plus unpublished events (older ones first); a tombstone if ``deleted``."""
     pending = list((previous or {}).get("outbox", []))
