@@ -44,7 +44,7 @@ def seeded_users(app, gateway):
 class _Spy:
     """Counts the sidecar calls a block makes (the real calls still go through) and the bytes it writes."""
 
-    METHODS = ("get", "get_many", "save", "create", "delete", "transact", "lock")
+    METHODS = ("get", "get_many", "save", "create", "delete", "transact")
 
     def __init__(self, gateway, monkeypatch):
         self.calls: list[str] = []
