@@ -10,7 +10,8 @@ board (one member) its owner still hears of their own completions.
 
 from __future__ import annotations
 
-from ..dapr_gateway import Item
+from ..boards.store import board_key, load_board
+from ..dapr_gateway import Item, NotFound
 from ..sidecar import gateway, retry_on_conflict
 from . import send
 
@@ -86,9 +87,6 @@ def notify_followers(task, notification_id: str, kind: str, message: str) -> lis
     ``followers.notify_followers(task, <their id>, "task.reminder", <message>)`` in place of ``send``. The
     creator keeps the notification id they use today, so a reminder fired twice is still delivered once.
     """
-    from ..boards.store import board_key, load_board  # boards import tasks; tasks never import this
-    from ..dapr_gateway import NotFound
-
     board_item, watching = gateway().get_many([board_key(task.board_id), watchers_key(task.id)])
     try:
         board = load_board(task.board_id, board_item).value
