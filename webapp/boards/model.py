@@ -26,7 +26,7 @@ NAME_MAX = 80
 MAX_MEMBERS = 50  # per board: the record stays small (~5 kB), and so does the members page
 MAX_BOARDS = 100  # per user: the ``boards-of`` record read on every request that checks a role
 COLUMNS = BY_NAME["status"].choices  # the board view's columns: (status, label)
-COLUMN_LIMIT = 200  # cards shown per column; the rest are counted (the list pages through them)
+COLUMN_LIMIT = 50  # cards shown per column (the page stays near the list's cost); the rest: a link to the list
 
 
 class NotAllowed(PermissionError):
