@@ -13,7 +13,8 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timezone
 
-from . import notifications, reminders, task_jobs
+from . import reminders, task_jobs
+from .notifications import followers
 from .sidecar import gateway
 from .tasks.model import Task
 
@@ -77,9 +78,8 @@ def fire(data: dict) -> str:
 def alert(task: Task) -> None:
     """Send the task's overdue alert, then remember its due time as alerted."""
     tz = reminders.user_zone(task.owner, task.timezone)  # the zone the user has now
-    notifications.send(notification_id=notification_id(task), user_id=task.owner, task_id=task.id,
-                       kind="task.overdue",
-                       message=f"“{task.title}” is overdue (due {reminders.local_time(task.due_at, tz)}).")
+    followers.notify_followers(task, notification_id(task), "task.overdue",  # creator, assignee, watchers
+                               f"“{task.title}” is overdue (due {reminders.local_time(task.due_at, tz)}).")
     # After the send: if this write fails, the job's retry sends the same id again, which
     # the notifier still de-duplicates (its record lives 30 days).
     gateway().save(marker_key(task.id), {"due_at": task.due_at.isoformat()})

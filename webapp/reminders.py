@@ -11,8 +11,9 @@ import logging
 from datetime import datetime, timedelta, timezone
 
 
-from . import notifications, task_jobs, timezones
+from . import task_jobs, timezones
 from .dapr_gateway import NotFound
+from .notifications import followers
 from .tasks import store
 from .tasks.model import Task
 from .sidecar import gateway
@@ -72,7 +73,6 @@ def fire(data: dict) -> str:
         return "stale"
     # The zone the user has now, not the one the task was entered in.
     when = f" (due {local_time(task.due_at, user_zone(task.owner, task.timezone))})" if task.due_at else ""
-    notifications.send(notification_id=f"reminder-{task.id}-{task.remind_at:%Y%m%dT%H%M%S}",
-                       user_id=task.owner, task_id=task.id, kind="task.reminder",
-                       message=f"Reminder: “{task.title}”{when}.")
+    followers.notify_followers(task, f"reminder-{task.id}-{task.remind_at:%Y%m%dT%H%M%S}", "task.reminder",
+                               f"Reminder: “{task.title}”{when}.")  # its creator, assignee and watchers
     return "notified"

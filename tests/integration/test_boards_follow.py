@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -153,3 +155,18 @@ def test_a_reminder_or_overdue_alert_reaches_every_follower_on_the_board(team, a
     assert len(sent) == 2  # the creator (the owner) and the viewer who watches
     eventually(lambda: message in _inbox(team.owner) and message in _inbox(team.viewer))
     assert message not in _inbox(team.editor) and message not in _inbox(team.outsider)
+
+
+def test_an_overdue_job_on_a_shared_board_alerts_the_creator_and_the_watchers(team, app):
+    """webapp/overdue.py fires through followers: the job reads the task on its board and tells every follower."""
+    from webapp import overdue
+    from webapp.tasks import store
+
+    team.editor.form_post(f"/tasks/{team.task_id}/watch", {"watch": "1"}, page_url=f"/tasks/{team.task_id}")
+    with app.app_context():
+        task = store.load(team.board_id, team.task_id)
+        late = dataclasses.replace(task, due_at=datetime.now(timezone.utc).replace(microsecond=0) - timedelta(hours=1))
+        overdue.alert(late)
+    expected = f"“{task.title}” is overdue"
+    eventually(lambda: expected in _inbox(team.owner) and expected in _inbox(team.editor))
+    assert expected not in _inbox(team.viewer) and expected not in _inbox(team.outsider)
