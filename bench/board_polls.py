@@ -1,6 +1,6 @@
 """How many open board pages (tabs) one gunicorn worker serves: polls of GET /boards/<id>/changes.
 
-An open board or task page asks every ``--period`` seconds (static/changes.js: 2.5 s) with the ETag it
+An open board or task page asks every ``--period`` seconds (static/changes.js: 1.5 s) with the ETag it
 holds; the answer is 304 unless someone changed the board. Each poll is a short request (one sidecar
 read), so no worker thread is held between polls. This starts a stack with ONE web worker (gthread,
 8 threads), a board of ``--members`` members, and measures:
@@ -169,7 +169,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--tabs", type=int, default=300)
     parser.add_argument("--members", type=int, default=20)
-    parser.add_argument("--period", type=float, default=2.5)
+    parser.add_argument("--period", type=float, default=1.5)
     parser.add_argument("--seconds", type=float, default=20.0)
     args = parser.parse_args()
     run_dir = Path(tempfile.mkdtemp(prefix="taskboard-polls-"))

@@ -8,7 +8,7 @@
   var url = banner.dataset.url, me = banner.dataset.me, task = banner.dataset.task || null;
   var seen = parseInt(banner.dataset.seq, 10) || 0, etag = null, news = [];
   var text = banner.querySelector(".changes-text"), reload = banner.querySelector("a");
-  var PERIOD = 2500, HIDDEN_PERIOD = 10000, MAX_PERIOD = 30000, failures = 0;
+  var PERIOD = 1500, HIDDEN_PERIOD = 10000, MAX_PERIOD = 30000, failures = 0;
 
   reload.setAttribute("href", window.location.pathname + window.location.search);
 
