@@ -192,9 +192,13 @@ def test_r3_daprd_killed_under_load_gives_503_never_500(http, stack):
     print(f"\nR3 statuses with daprd killed ~4 s under load: {dict(statuses)}; readiness while down: {ready_status}")
     assert ready_status == 503
     assert statuses[500] == 0 and statuses[503] > 0 and statuses[201] > 0
-    after = Counter(http.call("GET", f"/api/v1/tasks/{i}")[0] for i in created)
-    print(f"R3 after recovery, GET of the {len(created)} tasks created under load: {dict(after)}")
-    assert after == Counter({200: len(created)})
+    # Nothing acknowledged is lost. A worker's gRPC channel may still be in its reconnect backoff for a few
+    # seconds after the sidecar is back (answering clean 503s meanwhile), so the read-back is retried.
+    started = time.monotonic()
+    after = eventually(lambda: (lambda c: c if c == Counter({200: len(created)}) else None)(
+        Counter(http.call("GET", f"/api/v1/tasks/{i}")[0] for i in created)), timeout=60, interval=1)
+    print(f"R3 after recovery, GET of the {len(created)} tasks created under load: {dict(after)} "
+          f"(all read back {time.monotonic() - started:.1f} s after readiness + 2 s)")
 
 
 def Stack_ready(stack) -> bool:  # noqa: N802 (reads like the condition it checks)
