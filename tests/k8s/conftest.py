@@ -6,6 +6,7 @@ ClusterIPs are reached through kube-proxy the way a process on the node reaches 
 
 from __future__ import annotations
 
+import functools
 import http.client
 import json
 import os
@@ -13,7 +14,6 @@ import re
 import socket
 import subprocess
 import threading
-import time
 import urllib.parse
 import uuid
 from pathlib import Path
@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from ..conftest import csrf_token
+from ..conftest import eventually as shared_eventually
 
 STATE = Path(os.environ.get("TASKBOARD_K8S_STATE", Path.home() / ".cache/taskboard/k8s-cluster"))
 NS = "taskboard"
@@ -46,16 +47,8 @@ def pods(selector: str, namespace: str = NS) -> list[dict]:
     return kube_json("-n", namespace, "get", "pods", "-l", selector)["items"]
 
 
-def eventually(check, timeout: float = 60.0, interval: float = 0.5):
-    """Poll ``check`` until it returns a truthy value; fail with the last value after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout}s (last value: {last!r})")
+# The shared poll, with the cluster's slower defaults (pods take longer than local processes).
+eventually = functools.partial(shared_eventually, timeout=60.0, interval=0.5)
 
 
 @pytest.fixture(scope="session")
