@@ -20,9 +20,9 @@ def history_key(task_id: str) -> str:
     return f"activity:{task_id}"
 
 
-def record(event: dict, actor: str = "") -> bool:
-    """Add a task event to its task's history (once per event id), naming who made it (``actor``: username)."""
-    entry = {
+def entry_of(event: dict, actor: str = "") -> dict:
+    """A task event's history entry, naming who made it (``actor``: username)."""
+    return {
         "id": event["event_id"],
         "type": event["type"],
         "user_id": event["user_id"],
@@ -31,7 +31,11 @@ def record(event: dict, actor: str = "") -> bool:
         "at": event["timestamp"],
         "changes": event.get("changes") or [],
     }
-    return state_lists.append(history_key(event["task_id"]), entry, HISTORY_LIMIT)
+
+
+def with_entry(history: dict | None, event: dict, actor: str = "") -> dict | None:
+    """The history (as read) with the event's entry added, or None if it is there already."""
+    return state_lists.appended(history, entry_of(event, actor), HISTORY_LIMIT)
 
 
 def history(user_id: str, task_id: str) -> list[dict]:

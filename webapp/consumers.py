@@ -1,9 +1,13 @@
 """What the web app does with the events it receives.
 
-Each handler is idempotent on its own (set semantics on event ids), and
-``once`` also remembers processed CloudEvent ids for a day, so a redelivered
-event has exactly one effect. Every field a handler uses is checked first: an
-event that lacks one can never succeed and is dropped to the dead-letter topic.
+Each handler is idempotent on its own, so a redelivered event has exactly one
+effect: the history, the feed and the inbox add an entry once per event id (our
+events' CloudEvent id), a notification is delivered once per notification id
+(the notifier's record), the next instance of a recurring task has a derived id,
+and jobs follow the task's current state. The task-events handler reads what it
+needs in one bulk read and writes in one transaction (``_record``). Every field a
+handler uses is checked first: an event that lacks one can never succeed and is
+dropped to the dead-letter topic.
 """
 
 from __future__ import annotations
@@ -16,12 +20,12 @@ from flask import current_app
 from . import activity, digests, jobs, notifications, overdue, reminders
 from .boards import feed
 from .boards import store as boards_store
-from .dapr_gateway import Item, NotFound, Upsert
+from .dapr_gateway import Delete, Item, NotFound, Upsert
 from .notifications import followers
 from .tasks import service, store
 from .tasks.model import Task
 from .events import TASK_EVENT_TYPES
-from .sidecar import gateway
+from .sidecar import gateway, retry_on_conflict
 
 log = logging.getLogger(__name__)
 
@@ -30,20 +34,9 @@ class Malformed(ValueError):
     """The event cannot be processed, now or ever: it goes to the dead-letter topic."""
 
 
-def _processed_key(stream: str, event_id: str) -> str:
+def processed_key(stream: str, event_id: str) -> str:
+    """``processed:<stream>:<event id>``: when an event was handled (a record, kept a day; never read to skip)."""
     return f"processed:{stream}:{event_id}"
-
-
-def once(stream: str, envelope: dict, handler) -> str:
-    """Run ``handler`` for a CloudEvent unless its id was already processed."""
-    gw = gateway()
-    key = _processed_key(stream, str(envelope["id"]))
-    if gw.get(key).exists:
-        log.info("duplicate delivery of %s on %s ignored", envelope["id"], stream)
-        return "SUCCESS"
-    handler(envelope["data"])
-    gw.save(key, {"at": envelope.get("time")}, ttl_seconds=int(current_app.config["IDEMPOTENCY_TTL_SECONDS"]))
-    return "SUCCESS"
 
 
 def _require(data: dict, *names: str) -> None:
@@ -92,30 +85,21 @@ def board_of(data: dict) -> str:
     return data.get("board_id") or data["user_id"]
 
 
-def _live_task(data: dict) -> Task | None:
-    try:
-        return store.load(board_of(data), data["task_id"])  # only on the board the event names
-    except NotFound:
-        return None  # deleted (or a tombstone waiting for its last event), or not on that board
-
-
-def _not_someone_elses(data: dict) -> bool:
-    item = gateway().get(store.task_key(data["task_id"]))
-    return not item.exists or store.owned(item, board_of(data))
-
-
-def _set_ttl(task_id: str, ttl_seconds: int) -> None:
-    """Give a task's history and overdue marker a TTL (``store.PERSIST``: none) in one read and one write."""
+def _set_ttl(task_id: str, ttl_seconds: int, tombstone: bool = False) -> None:
+    """Give a task's history and overdue marker (and its tombstone, ``tombstone``) a TTL (``store.PERSIST``:
+    none) in one read and one write."""
     gw = gateway()
-    keys = [activity.history_key(task_id), overdue.marker_key(task_id)]
-    items = [it for it in gw.get_many(keys) if it.exists]
+    keys = [activity.history_key(task_id), overdue.marker_key(task_id)] + ([store.task_key(task_id)] if tombstone else [])
+    items = [it for it in gw.get_many(keys) if it.exists and not (it.key.startswith("task:")
+                                                                   and not it.value.get("deleted"))]
     if items:
         gw.transact([Upsert(it.key, it.value, etag=it.etag, ttl_seconds=ttl_seconds) for it in items])
 
 
 def expire_with_tombstone(task_id: str) -> None:
-    """A deleted task's history and marker expire when its tombstone can no longer be restored."""
-    _set_ttl(task_id, store.UNDO_SECONDS)
+    """A deletion handled: its tombstone (kept while its event was pending), history and marker expire when it
+    can no longer be restored."""
+    _set_ttl(task_id, store.UNDO_SECONDS, tombstone=True)
 
 
 def keep_again(task_id: str) -> None:
@@ -123,36 +107,69 @@ def keep_again(task_id: str) -> None:
     _set_ttl(task_id, store.PERSIST)
 
 
-def _board_and_watchers(data: dict) -> tuple[dict, Item]:
-    """The record of the event's board (names, members; {} if deleted) and the task's watchers: one read."""
-    board_item, watching = gateway().get_many([boards_store.board_key(board_of(data)),
-                                               followers.watchers_key(data["task_id"])])
+def _created_or_added(item: Item, value: dict | None) -> list[Upsert]:
+    """The write of ``value`` over ``item`` as read: in the transaction with its ETag; a key not there yet is
+    created at once (first-write: of two concurrent creators one conflicts and retries); None: nothing."""
+    if value is None:
+        return []
+    if not item.exists:
+        gateway().create(item.key, value)
+        return []
+    return [Upsert(item.key, value, etag=item.etag)]
+
+
+def _record(data: dict) -> tuple[Task | None, dict, Item]:
+    """What a task event changes in state, in one bulk read and one transaction: the task's history and the
+    board's feed (each once per event id), the event's outbox item retired, its handling recorded.
+
+    Returns the task as it is now (None if gone), its board's record and its watchers, as read.
+    """
+    gw = gateway()
+    board_id, task_id = board_of(data), data["task_id"]
+    item, board_item, watching, history, feed_item = gw.get_many([
+        store.task_key(task_id), boards_store.board_key(board_id), followers.watchers_key(task_id),
+        activity.history_key(task_id), feed.feed_key(board_id)])
+    task = store.task_of(item) if store.is_live(item, board_id) else None  # only on the board the event names
     try:
-        return boards_store.load_board(board_of(data), board_item).value, watching
+        board = boards_store.load_board(board_id, board_item).value
     except NotFound:
-        return {}, watching
+        board = {}
+    writes = []
+    # A late event of a deleted task must not re-create its history; a deletion is recorded (shown again
+    # if it is undone) unless the id is now someone else's task.
+    if task is not None or (data["type"] == "task.deleted" and (not item.exists or store.owned(item, board_id))):
+        actor = feed.name_of(board, data.get("actor_id") or data["user_id"])
+        writes += _created_or_added(history, activity.with_entry(history.value, data, actor))
+        writes += _created_or_added(feed_item, feed.with_entry(feed_item.value, data, board,
+                                                               task.assignee if task else None))
+    ttl = int(current_app.config["IDEMPOTENCY_TTL_SECONDS"])
+    gw.transact([*writes, Delete(store.outbox_key(data["event_id"])),
+                 Upsert(processed_key("task-events", data["event_id"]), {"at": data["timestamp"]}, ttl_seconds=ttl)])
+    return task, board, watching
+
+
+def _no_job_yet(data: dict, task: Task | None) -> bool:
+    """Whether no reminder or overdue job can exist for the event's task, so syncing them needs no call: its
+    creation, or a task without due and reminder times whose change did not touch them (earlier events' syncs
+    removed any job of a time since cleared)."""
+    if data["type"] == "task.created":
+        return True
+    touched = {"due_at", "remind_at"} & set(data.get("changes") or [])
+    return task is not None and not task.due_at and not task.remind_at and not touched
 
 
 def on_task_event(data: dict) -> None:
     """task-events: the history, the board's feed, the reminder and the overdue job follow the task; the
     task's followers hear of it."""
     check_task_event(data)
-    task = _live_task(data)
-    board, watching = _board_and_watchers(data)
-    actor = feed.name_of(board, data.get("actor_id") or data["user_id"])
-    if task is not None:
-        activity.record(data, actor)  # a late event of a deleted task must not re-create its history
-        feed.record(data, board, task.assignee)
-        store.repair_row(task.board_id, task)  # the board page shows rows only: none may stay stale
-        if data["type"] == "task.created" and "restored" in (data.get("changes") or []):
-            keep_again(data["task_id"])
-    elif data["type"] == "task.deleted" and _not_someone_elses(data):
-        activity.record(data, actor)  # shown again if the deletion is undone
-        feed.record(data, board)
+    task, board, watching = retry_on_conflict(lambda: _record(data), "task event")
+    if task is not None and data["type"] == "task.created" and "restored" in (data.get("changes") or []):
+        keep_again(data["task_id"])
+    elif task is None and data["type"] == "task.deleted":
         expire_with_tombstone(data["task_id"])
-    created = data["type"] == "task.created"
-    reminders.sync_with(data["user_id"], data["task_id"], task, created=created)
-    overdue.sync_with(data["user_id"], data["task_id"], task, created=created)
+    quiet = _no_job_yet(data, task)
+    reminders.sync_with(data["user_id"], data["task_id"], task, created=quiet)
+    overdue.sync_with(data["user_id"], data["task_id"], task, created=quiet)
     if task is not None:
         followers.notify_event(data, task, board, followers.watchers(watching, task.owner))
     elif data["type"] == "task.completed":  # gone since: its creator still hears of it, as before boards

@@ -17,6 +17,14 @@ def read(key: str) -> tuple[list[dict], str | None]:
     return list((item.value or {}).get("items", [])), item.etag
 
 
+def appended(value: dict | None, entry: dict, limit: int) -> dict | None:
+    """The list's item (as read) with ``entry`` added as the newest, or None if its ``id`` is there."""
+    items = list((value or {}).get("items", []))
+    if any(i["id"] == entry["id"] for i in items):
+        return None
+    return {**(value or {}), "items": [entry, *items][:limit]}
+
+
 def append(key: str, entry: dict, limit: int) -> bool:
     """Add ``entry`` (newest first) unless its ``id`` is there; False if it was."""
     return update(key, lambda items: None if any(i["id"] == entry["id"] for i in items)

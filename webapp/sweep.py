@@ -5,8 +5,8 @@ time (webapp/overdue.py), the daily digest a job per user (webapp/digests.py).
 A lease per period (``lease:sweep``) keeps the other replicas from running it.
 
 The sweep is a backstop, not the main path: events go out with the request
-(or through the relay when the broker was down), rows are written with the
-change and repaired by the list page. So each run walks only one page of users
+(or through the relay when the broker was down), rows are written in the
+change's own transaction. So each run walks only one page of users
 (``PAGE_USERS``) from a stored cursor, reading their indexes and documents in
 bulk: an empty run costs about 1 + 16 + 2 × 20 calls whatever the number of
 users, and the walk comes round to each user every users ÷ ``PAGE_USERS`` runs.
@@ -23,9 +23,10 @@ from typing import Callable
 
 from . import horizon, overdue, state_lists, users_index
 from .boards.store import memberships_key
-from .dapr_gateway import Conflict, GatewayError, NotFound, Rejected
+from .dapr_gateway import Conflict, NotFound, Rejected
 from .sidecar import gateway
 from .tasks import store
+from .tasks.outbox import SWEEP_GRACE
 
 log = logging.getLogger(__name__)
 PENDING = "outbox-pending-users"
@@ -74,8 +75,9 @@ def relay() -> dict[str, int]:
     items, _ = state_lists.read(PENDING)
     sent = 0
     for entry in items:
-        sent += store.flush_user(entry["id"])
-        if not any(item.value.get("outbox") for item in store.load_items(entry["id"])):
+        done, left = store.flush_user(entry["id"])
+        sent += done
+        if not left:
             state_lists.update(PENDING, lambda xs, uid=entry["id"]: [x for x in xs if x["id"] != uid])
     return {"users": len(items), "events": sent}
 
@@ -139,21 +141,9 @@ def sweep_batch(user_ids: list[str]) -> Counter:
     for board_id, index in indexes.items():
         items = [found[k] for k in (store.task_key(i) for i in index.get("ids", [])) if k in found]
         items = [it for it in items if store.owned(it, board_id)]
-        counts["relayed"] += relay_items(items)
+        counts["relayed"] += store.relay_items(items, SWEEP_GRACE)[0]  # events a crash or the broker stranded
         store.reindex(board_id, items, index)  # rows that missed an update; ids of expired tombstones
     return counts
-
-
-def relay_items(items: list) -> int:
-    """The outbox backstop: publish the events still in these documents (a crash between save and publish)."""
-    sent = 0
-    for item in items:
-        if item.value.get("outbox"):
-            try:
-                sent += store.flush(item.key.removeprefix("task:"))
-            except GatewayError as err:
-                log.warning("sweep: events of %s still pending: %s", item.key, err)
-    return sent
 
 
 overdue_marker_key = overdue.marker_key  # the marker moved with the alerts to webapp/overdue.py

@@ -1,7 +1,7 @@
 """Task versions on the real sidecar: the version a client holds changes only when the task does.
 
 The version (pages' hidden field, the API's ETag / If-Match) is the task's revision, not the
-state ETag: clearing the outbox rewrites the document, and must not make it stale.
+state ETag: a document rewritten without a change (an old layout's outbox cleared) must not make it stale.
 """
 
 from __future__ import annotations
@@ -46,25 +46,49 @@ def test_editing_again_with_the_etag_just_received_always_succeeds(http):
     assert http.call("GET", f"/api/v1/tasks/{task['id']}")[2]["ETag"] == etag
 
 
-def test_clearing_the_outbox_does_not_make_a_version_stale(app, user, http, gateway):
-    """The broker was down at the change: the relay publishes its event after the client read the task."""
+def _pending_event(task: dict, user_id: str, event_id: str) -> dict:
+    return {"event_id": event_id, "type": "task.updated", "task_id": task["id"], "user_id": user_id,
+            "title": task["title"], "status": "pending", "priority": "medium",
+            "timestamp": "2026-01-01T00:00:00+00:00", "version": "1", "changes": []}
+
+
+def test_the_relay_publishes_without_making_a_version_stale(app, user, http, gateway):
+    """The broker was down at the change: the relay publishes its event after the client read the task, and
+    neither the task's document nor its version changes (the relay deletes the event's outbox item only)."""
     from webapp.tasks import store
     task = http.call("POST", "/api/v1/tasks", {"title": "Event still pending"})[1]
     item = gateway.get(store.task_key(task["id"]))
-    pending = {"event_id": "relayed-later", "type": "task.updated", "task_id": task["id"],
-               "user_id": http.user_id, "title": task["title"], "status": "pending", "priority": "medium",
-               "timestamp": item.value["updated_at"], "version": "1", "changes": []}
-    gateway.save(item.key, {**item.value, "outbox": [pending]}, etag=item.etag)
+    gateway.save(store.outbox_key("relayed-later"), _pending_event(task, http.user_id, "relayed-later"))
+    gateway.save(item.key, {**item.value, "outbox": ["relayed-later"]}, etag=item.etag)
     status, _, headers = http.call("GET", f"/api/v1/tasks/{task['id']}")
-    page_version = user.version_of(task["id"])
+    page_version, before = user.version_of(task["id"]), gateway.get(item.key)
     with app.app_context():
-        assert store.flush_user(http.user_id) == 1  # the relay: the document is written again
-    assert not gateway.get(store.task_key(task["id"])).value["outbox"]
+        assert store.flush_user(http.user_id) == (1, 0)  # the relay: one sent, none left
+        assert store.flush_user(http.user_id) == (0, 0)  # and only once
+    assert not gateway.get(store.outbox_key("relayed-later")).exists
+    assert gateway.get(item.key).etag == before.etag  # the document was not written again
     assert http.call("GET", f"/api/v1/tasks/{task['id']}")[2]["ETag"] == headers["ETag"]
     assert user.version_of(task["id"]) == page_version
     status, body, _ = http.call("PUT", f"/api/v1/tasks/{task['id']}", {"title": "Edited"},
                                 {"If-Match": headers["ETag"]})
     assert (status, body["title"]) == (200, "Edited")
+    assert eventually(lambda: "relayed-later" in [e["id"] for e in (gateway.get(
+        activity.history_key(task["id"])).value or {}).get("items", [])])  # it was handled
+
+
+def test_events_stored_whole_by_the_earlier_layout_are_still_relayed(app, user, http, gateway):
+    """A document written before outbox items (its events inside it) is published and cleared, version kept."""
+    from webapp.tasks import store
+    task = http.call("POST", "/api/v1/tasks", {"title": "Stored the old way"})[1]
+    item = gateway.get(store.task_key(task["id"]))
+    gateway.save(item.key, {**item.value, "outbox": [_pending_event(task, http.user_id, "old-layout")]},
+                 etag=item.etag)
+    etag = http.call("GET", f"/api/v1/tasks/{task['id']}")[2]["ETag"]
+    with app.app_context():
+        assert store.flush_user(http.user_id) == (1, 0)
+    assert gateway.get(item.key).value["outbox"] == []
+    assert http.call("GET", f"/api/v1/tasks/{task['id']}")[2]["ETag"] == etag
+    assert http.call("PUT", f"/api/v1/tasks/{task['id']}", {"title": "Edited"}, {"If-Match": etag})[0] == 200
 
 
 def test_if_match_star_means_any_current_version(http):
@@ -137,6 +161,7 @@ def test_sidecar_calls_per_api_create_and_edit(user, sidecar_calls, gateway):
     print(f"\nsidecar calls per API request, beyond the token check: create {create_calls} {create_detail}, "
           f"edit {edit_calls} {edit_detail}, status change {status_calls} {status_detail}")
     assert (created.status_code, edited.status_code, done.status_code) == (201, 200, 200)
-    # create: index read + one transaction + outbox (read, publish, clear);
-    # edit: read + write + index row (read, write) + outbox (read, publish, clear). No re-read for the version.
-    assert (create_calls, edit_calls, status_calls) == (5, 7, 7)
+    # create: the index read, ONE transaction (task, row, outbox item, empty history), the publish;
+    # edit / status: the access check's read (task, memberships, personal index), ONE transaction, the publish.
+    # No read-back, no outbox-clearing write.
+    assert (create_calls, edit_calls, status_calls) == (3, 3, 3), (create_detail, edit_detail, status_detail)

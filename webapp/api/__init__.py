@@ -156,7 +156,7 @@ def update_task(data, task_id):
     if refused:
         return refused
     return out(service.update(seen.board_id, task_id, version, task_fields(data), g.api_user.timezone,
-                               actor=g.api_user.id, read=seen.item))
+                               actor=g.api_user.id, read=seen.reads))
 
 
 @blp.route("/tasks/<task_id>/status", methods=["PUT"])
@@ -168,7 +168,7 @@ def update_status(data, task_id):
     """Change only the status, e.g. move a card (If-Match: its current version)."""
     seen = access.task_access(g.api_user.id, task_id, "edit")
     return out(service.set_status(seen.board_id, task_id, expected_version(), data["status"],
-                                   actor=g.api_user.id, read=seen.item))
+                                   actor=g.api_user.id, read=seen.reads))
 
 
 @blp.route("/tasks/<task_id>", methods=["DELETE"])
@@ -178,7 +178,7 @@ def update_status(data, task_id):
 def delete_task(task_id):
     """Delete a task (If-Match: its current version)."""
     seen = access.task_access(g.api_user.id, task_id, "edit")
-    service.delete(seen.board_id, task_id, expected_version(), actor=g.api_user.id, read=seen.item)
+    service.delete(seen.board_id, task_id, expected_version(), actor=g.api_user.id, read=seen.reads)
     return "", 204
 
 
@@ -188,7 +188,7 @@ def delete_task(task_id):
 def restore_task(task_id):
     """Undo a delete while the deleted task is still kept (a day after its deletion is out); 404 otherwise."""
     seen = access.task_access(g.api_user.id, task_id, "edit", deleted=True)
-    return out(service.restore(seen.board_id, task_id, actor=g.api_user.id, read=seen.item))
+    return out(service.restore(seen.board_id, task_id, actor=g.api_user.id, read=seen.reads))
 
 
 from . import boards  # noqa: E402,F401  (the board routes, on this blueprint)

@@ -11,7 +11,6 @@ within a few seconds that someone else changed the board, without holding a work
 from __future__ import annotations
 
 from ..dapr_gateway import Item
-from ..sidecar import gateway, retry_on_conflict
 from ..tasks.fields import BY_NAME
 
 FEED_LIMIT = 20
@@ -48,25 +47,16 @@ def describe(data: dict, board: dict, assignee: str | None = None) -> str:
     return f"edited {title}" + (f" ({shown})" if shown else "")
 
 
-def record(data: dict, board: dict, assignee: str | None = None) -> bool:
-    """Count the event on its board's feed and add its entry (once per event id); False if already there."""
-    key = feed_key(data.get("board_id") or data["user_id"])
+def with_entry(value: dict | None, data: dict, board: dict, assignee: str | None = None) -> dict | None:
+    """The feed (as read) with the event counted and its entry added, or None if it is there already."""
     entry = {"id": data["event_id"], "task_id": data["task_id"], "actor_id": data.get("actor_id"),
              "actor": name_of(board, data.get("actor_id")), "what": describe(data, board, assignee),
              "at": data["timestamp"]}
-
-    def attempt() -> bool:
-        item = gateway().get(key)
-        value = item.value or {}
-        items = value.get("items") or []
-        if any(i.get("id") == entry["id"] for i in items):
-            return False
-        seq = int(value.get("seq") or 0) + 1
-        gateway().save_versioned(key, {"seq": seq, "items": [{**entry, "seq": seq}, *items][:FEED_LIMIT]},
-                                 item.etag)
-        return True
-
-    return retry_on_conflict(attempt, "board feed")
+    items = (value or {}).get("items") or []
+    if any(i.get("id") == entry["id"] for i in items):
+        return None
+    seq = int((value or {}).get("seq") or 0) + 1
+    return {"seq": seq, "items": [{**entry, "seq": seq}, *items][:FEED_LIMIT]}
 
 
 def entries(item: Item | None) -> list[dict]:

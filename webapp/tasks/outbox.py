@@ -1,47 +1,96 @@
-"""The outbox's publishing side: send a task's stored events, then clear them (ETag-guarded).
+"""The outbox's publishing side: the fast path right after a change, and the relay for what it missed.
 
-``store.py`` writes each change with its events in the task document (``outbox``); ``flush`` is the fast
-path right after the change, ``flush_user`` the relay's per-board backstop (``webapp/sweep.py``).
+``store.py`` writes each change with its events (``outbox:<event id>`` items, listed by the task's document) in
+one transaction. ``publish`` sends them right after (the request's fast path); nothing is written back: the
+task-events handler deletes an event's item once it has handled it. ``relay_items`` is the backstop for events the
+fast path could not send (the broker was down, the process died before the publish): for documents as read it
+publishes the listed events whose items are still there, then deletes those items. ``flush_user`` runs it over
+one board (the relay of boards marked pending, ``webapp/sweep.py``); the sweep runs it over every board in turn,
+leaving alone events younger than ``SWEEP_GRACE`` (their fast path or handler may still be under way).
 """
 
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta, timezone
 
 from flask import current_app
 
-from ..dapr_gateway import Conflict, GatewayError
+from ..dapr_gateway import Conflict, Delete, GatewayError, Item
 from ..events import publish_metadata
 from ..metrics import EVENTS_PUBLISHED
 from ..sidecar import gateway, retry_on_conflict
-from .store import TOMBSTONE_TTL_SECONDS, UNDO_SECONDS, load_items, task_key
+from .store import TOMBSTONE_TTL_SECONDS, UNDO_SECONDS, load_items, outbox_key, task_key
 
 log = logging.getLogger(__name__)
+SWEEP_GRACE = timedelta(seconds=60)
+KEYS_PER_READ = 500
 
 
-def flush(task_id: str) -> int:
-    """Publish the task's pending events, then clear them; returns how many went out.
-
-    Raises ``Unavailable`` when the broker (or store) is down: the events stay
-    in the document for the next flush. A tombstone stays (for undo) with a
-    shorter TTL once its events are out.
-    """
+def publish(events: list[dict]) -> None:
+    """Send events just stored with their change; ``Unavailable`` when the broker (or sidecar) is down."""
     gw = gateway()
     topic = current_app.config["TASK_EVENTS_TOPIC"]
-    read = [gw.get(task_key(task_id))]
-    pending = (read[0].value or {}).get("outbox", [])
-    if not pending:
-        return 0
-    for event in pending:
+    for event in events:
         gw.publish(topic, event, publish_metadata(event))
         EVENTS_PUBLISHED.labels(topic).inc()
+
+
+def pending_ids(item: Item) -> list[str]:
+    """The ids of the events a document lists as not known to be handled."""
+    return [e for e in (item.value or {}).get("outbox") or [] if isinstance(e, str)]
+
+
+def relay_items(items: list[Item], grace: timedelta = timedelta(0)) -> tuple[int, int]:
+    """Publish the pending events of these documents (as read) older than ``grace``; returns (sent, left).
+
+    One bulk read finds which listed events still have their outbox item (not handled yet);
+    each is published, and the published ones' items are deleted in one transaction (so an
+    event the handler keeps failing on goes to its dead-letter topic once, not every round).
+    """
+    gw = gateway()
+    sent = left = 0
+    for item in items:
+        if any(isinstance(e, dict) for e in item.value.get("outbox") or []):
+            sent += _flush_document(item.key.removeprefix("task:"))  # stored before outbox items existed
+    keys = [outbox_key(i) for item in items for i in pending_ids(item)]
+    now = datetime.now(timezone.utc)
+    for at in range(0, len(keys), KEYS_PER_READ):
+        found = [it for it in gw.get_many(keys[at:at + KEYS_PER_READ]) if it.exists]
+        due = [it for it in found if _stored_at(it.value) <= now - grace]
+        left += len(found) - len(due)
+        try:
+            publish([it.value for it in due])
+        except GatewayError as err:
+            log.warning("relay: %d events still pending: %s", len(due), err)
+            return sent, left + len(due)
+        if due:
+            gw.transact([Delete(it.key) for it in due])
+        sent += len(due)
+    return sent, left
+
+
+def _stored_at(event: dict) -> datetime:
+    try:
+        return datetime.fromisoformat(event.get("timestamp") or "")
+    except ValueError:
+        return datetime.min.replace(tzinfo=timezone.utc)
+
+
+def _flush_document(task_id: str) -> int:
+    """Events stored whole in a document (before outbox items): publish them, then take them out (ETag-guarded)."""
+    gw = gateway()
+    read = [gw.get(task_key(task_id))]
+    pending = [e for e in (read[0].value or {}).get("outbox") or [] if isinstance(e, dict)]
+    publish(pending)
     published = {e["event_id"] for e in pending}
 
     def clear() -> None:
         item = read.pop() if read else gw.get(task_key(task_id))  # changed meanwhile: clear the new copy
         if not item.exists:
             return
-        remaining = [e for e in item.value.get("outbox", []) if e["event_id"] not in published]
+        remaining = [e for e in item.value.get("outbox") or []
+                     if not (isinstance(e, dict) and e["event_id"] in published)]
         ttl = None  # a live task's document never expires (every store keeps that without a TTL)
         if item.value.get("deleted"):
             ttl = TOMBSTONE_TTL_SECONDS if remaining else UNDO_SECONDS
@@ -50,17 +99,10 @@ def flush(task_id: str) -> int:
     try:
         retry_on_conflict(clear, "outbox clear")
     except Conflict:
-        pass  # still marked pending: a later flush re-publishes, subscribers de-duplicate
+        pass  # still listed: a later relay publishes them again, subscribers de-duplicate
     return len(pending)
 
 
-def flush_user(user_id: str) -> int:
-    """The relay for one board (a user's id: their personal board): publish every pending event of its tasks."""
-    sent = 0
-    for item in load_items(user_id):
-        if item.value.get("outbox"):
-            try:
-                sent += flush(item.key.removeprefix("task:"))
-            except GatewayError as err:
-                log.warning("relay: events of %s still pending: %s", item.key, err)
-    return sent
+def flush_user(user_id: str) -> tuple[int, int]:
+    """The relay for one board (a user's id: their personal board): (events sent, events still pending)."""
+    return relay_items(load_items(user_id))

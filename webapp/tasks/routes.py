@@ -133,7 +133,7 @@ def edit(task_id: str):
         return render_template("tasks/form.html", form=form, task=task), 422
     try:
         service.update(seen.board_id, task_id, form.version.data, form.task_fields(current_user.timezone),
-                       current_user.timezone, actor=current_user.id, read=seen.item)
+                       current_user.timezone, actor=current_user.id, read=seen.reads)
     except Conflict:
         return conflict_page("edit", task_id, attempted=form)
     flash("Saved.", "success")
@@ -180,7 +180,7 @@ def _transition(action: str, task_id: str, apply, done_message: str):
     if not form.validate_on_submit():
         abort(400)
     try:
-        task = apply(seen.board_id, task_id, form.version.data, actor=current_user.id, read=seen.item)
+        task = apply(seen.board_id, task_id, form.version.data, actor=current_user.id, read=seen.reads)
     except Conflict:
         return conflict_page(action, task_id)
     except InvalidTransition as err:
@@ -226,7 +226,7 @@ def restore(task_id: str):
     seen = access.task_access(current_user.id, task_id, "edit", deleted=True)
     if not ActionForm().validate_on_submit():
         abort(400)
-    task = service.restore(seen.board_id, task_id, actor=current_user.id, read=seen.item)
+    task = service.restore(seen.board_id, task_id, actor=current_user.id, read=seen.reads)
     flash(f"Restored “{task.title}”.", "success")
     return redirect(url_for("tasks.list_tasks"))
 
@@ -241,7 +241,7 @@ def move(task_id: str):
         abort(400)
     try:
         task = service.set_status(seen.board_id, task_id, form.version.data, form.status.data,
-                                  actor=current_user.id, read=seen.item)
+                                  actor=current_user.id, read=seen.reads)
     except Conflict:
         return conflict_page("move", task_id, move_to=form.status.data)
     flash(f"Moved “{task.title}” to {dict(form.status.choices)[task.status]}.", "success")

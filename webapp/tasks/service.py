@@ -15,10 +15,11 @@ from typing import Callable
 from flask import current_app
 
 from .. import events, metrics, sweep
-from ..dapr_gateway import GatewayError, Item
+from ..dapr_gateway import GatewayError
 from ..errors import TaskLimitReached
 from . import model, store
 from .model import Task, TaskFields
+from .store import Reads
 
 log = logging.getLogger(__name__)
 
@@ -32,31 +33,32 @@ def _event(event_type: str, task: Task, changes: list[str] | None = None, actor:
                              actor_id=actor)
 
 
-def _announce(task: Task) -> None:
-    """Publish the events just stored with the task (the outbox's fast path).
+def _announce(events: list[dict], board_id: str) -> None:
+    """Publish the events just stored with their change (the outbox's fast path; nothing is written back).
 
-    If the broker is down they stay in the task's document and the relay
-    (the cron sweep, or the next change) publishes them later: the request
-    still succeeds because the change and its event are safely stored.
+    If the broker is down they stay in their outbox items and the relay publishes
+    them later (the board is marked for it): the request still succeeds because the
+    change and its events are safely stored.
     """
     try:
-        store.flush(task.id)
+        store.publish(events)
     except GatewayError as err:
-        log.warning("events of task %s stay in its outbox for the relay: %s", task.id, err)
+        log.warning("events %s stay in the outbox for the relay: %s", [e["event_id"] for e in events], err)
         metrics.EVENTS_FAILED.labels(current_app.config["TASK_EVENTS_TOPIC"]).inc()
         try:
-            sweep.mark_pending(task.board_id)  # the relay flushes the board's index (a user's: their own)
+            sweep.mark_pending(board_id)  # the relay goes through the board's documents
         except GatewayError:
-            pass  # the store is down too; the periodic full sweep still finds the outbox
+            pass  # the store is down too; the sweep still finds the outbox items in its round
 
 
 def create(user_id: str, fields: TaskFields, tz: str = "UTC", board_id: str | None = None) -> Task:
     """Store a new task by ``user_id`` on ``board_id`` (default: theirs; due times meant in zone ``tz``) and
     announce it; ``Busy`` under a burst, ``TaskLimitReached`` when the board is full."""
     task = model.new_task(user_id, fields, utcnow(), tz=tz, board_id=board_id)
-    store.insert(task, [_event("task.completed" if task.is_completed else "task.created", task, actor=user_id)])
+    created = [_event("task.completed" if task.is_completed else "task.created", task, actor=user_id)]
+    store.insert(task, created)
     metrics.TASKS_CREATED.inc()
-    _announce(task)
+    _announce(created, task.board_id)
     return task
 
 
@@ -80,38 +82,39 @@ def _transition(apply: Callable[[Task, datetime], Task], kind: str, actor: str |
     return change
 
 
-def _store(board_id: str, task_id: str, version: str | None, change: store.Change, read: Item | None) -> Task:
+def _store(board_id: str, task_id: str, version: str | None, change: store.Change, read: Reads | None) -> Task:
     changed, stored_events = store.change(board_id, task_id, version, change, read=read)
     if any(e["type"] == "task.completed" for e in stored_events):
         metrics.TASKS_COMPLETED.inc()
-    _announce(changed)
+    _announce(stored_events, board_id)
     return changed
 
 
 def update(board_id: str, task_id: str, version: str | None, fields: TaskFields, tz: str | None = None,
-           actor: str | None = None, read: Item | None = None) -> Task:
+           actor: str | None = None, read: Reads | None = None) -> Task:
     """Apply an edit made at ``version`` (``"*"``: any); ``Conflict`` if the task changed since.
 
-    ``read`` (here and below): the task's document as the access check just read it (saves a read).
+    ``read`` (here and below): what the access check just read, by key (the task, and the personal board's
+    index for a change there): the change starts from it instead of reading again.
     """
     return _store(board_id, task_id, version, _edit(lambda _: fields, tz, actor), read)
 
 
 def set_status(board_id: str, task_id: str, version: str | None, status: str, actor: str | None = None,
-               read: Item | None = None) -> Task:
+               read: Reads | None = None) -> Task:
     """Change only the status (a card moved), at ``version``; ``Conflict`` if the task changed since."""
     return _store(board_id, task_id, version,
                   _edit(lambda t: replace(model.fields_of(t), status=status), actor=actor), read)
 
 
 def complete(board_id: str, task_id: str, version: str | None, actor: str | None = None,
-             read: Item | None = None) -> Task:
+             read: Reads | None = None) -> Task:
     """Mark done; ``Conflict`` if stale, ``InvalidTransition`` if already done."""
     return _store(board_id, task_id, version, _transition(model.completed, "task.completed", actor), read)
 
 
 def reopen(board_id: str, task_id: str, version: str | None, actor: str | None = None,
-           read: Item | None = None) -> Task:
+           read: Reads | None = None) -> Task:
     """Back to pending; ``Conflict`` if stale, ``InvalidTransition`` unless completed."""
     return _store(board_id, task_id, version, _transition(model.reopened, "task.reopened", actor), read)
 
@@ -121,29 +124,30 @@ def create_next_instance(done: Task) -> Task | None:
     nxt = model.next_instance(done, utcnow())
     if nxt is None or store.gateway().get(store.task_key(nxt.id)).exists:
         return None  # not recurring, or already created (a redelivered completion)
+    created = [_event("task.created", nxt)]
     try:
-        if not store.insert(nxt, [_event("task.created", nxt)]):
+        if not store.insert(nxt, created):
             return None  # a concurrent delivery of the same completion created it first
     except TaskLimitReached as err:
         log.warning("next instance of %s not created: %s", done.id, err)
         return None  # the series stops at the list's limit; the completion is still handled
     metrics.TASKS_CREATED.inc()
-    _announce(nxt)
+    _announce(created, nxt.board_id)
     return nxt
 
 
 def delete(board_id: str, task_id: str, version: str | None, actor: str | None = None,
-           read: Item | None = None) -> Task:
+           read: Reads | None = None) -> Task:
     """Delete at ``version`` (a tombstone that ``restore`` can bring back); ``Conflict`` if it changed since."""
     def bury(current: Task) -> tuple[Task, list[dict]]:
         tombstone = model.buried(current, utcnow())
         return tombstone, [_event("task.deleted", tombstone, actor=actor)]
-    tombstone, _ = store.change(board_id, task_id, version, bury, delete=True, read=read)
-    _announce(tombstone)
+    tombstone, stored_events = store.change(board_id, task_id, version, bury, delete=True, read=read)
+    _announce(stored_events, board_id)
     return tombstone
 
 
-def restore(board_id: str, task_id: str, actor: str | None = None, read: Item | None = None) -> Task:
+def restore(board_id: str, task_id: str, actor: str | None = None, read: Reads | None = None) -> Task:
     """Undo a delete while its tombstone lasts; ``NotFound`` if there is none (or it is not the user's).
 
     Announced as ``task.created`` (changes: ``restored``): to every subscriber the task is there again.
@@ -151,6 +155,6 @@ def restore(board_id: str, task_id: str, actor: str | None = None, read: Item | 
     def unbury(tombstone: Task) -> tuple[Task, list[dict]]:
         task = model.restored(tombstone, utcnow())
         return task, [_event("task.created", task, ["restored"], actor)]
-    task, _ = store.restore(board_id, task_id, unbury, read=read)
-    _announce(task)
+    task, stored_events = store.restore(board_id, task_id, unbury, read=read)
+    _announce(stored_events, board_id)
     return task

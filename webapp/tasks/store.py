@@ -3,42 +3,44 @@
 Layout (keys are prefixed by the sidecar with the app-id):
 
     task:<id>           the task document; ``revision`` is the version clients
-                        see, the ETag guards writes. ``outbox`` holds events not
-                        yet published; a deleted task is a *tombstone*
-                        (``deleted: true``, TTL) that undo can restore.
+                        see, the ETag guards writes. ``outbox`` lists the ids of
+                        its events not known to be handled; a deleted task is a
+                        *tombstone* (``deleted: true``, TTL) that undo can restore.
     tasks-of:<board id> the board's index: {"ids": [...], newest first,
                         "rows": {<id>: row}} — a row per task with what the
-                        list filters and sorts on (``rows.Summary``, an array);
-                        a tombstone's row is {"deleted": true, "revision": n}.
+                        list shows, filters and sorts on (``rows.Summary``, an
+                        array); a tombstone's row is {"deleted": true, "revision": n}.
                         A user's personal board has the user's id, so this
-                        is also ``tasks-of:<user id>``, the index of the
-                        tasks stored before boards existed.
+                        is also ``tasks-of:<user id>``.
+    outbox:<event id>   an event stored with its change (TTL 30 days), deleted
+                        by the task-events handler once handled.
 
 **Scope.** Every function here takes the *board* id and answers a task on
 another board exactly like a missing one. Who may act on a board is checked
 before (``webapp/boards/access.py``); ``load(user_id, task_id)`` of a personal
 board's task works as it did before boards.
 
-**Versions.** A change "at version n" reads the document, compares its
-``revision`` with n (409 if it moved on) and saves with the ETag just read,
-reading again if anything wrote in between. Clearing the outbox rewrites the
-document, not the revision: the version a client holds stays current.
+**One transaction per change.** A change reads the task and its board's index
+(one bulk read, or the access check's read), compares the task's ``revision``
+with the version the client holds (409 if it moved on) and writes, in ONE state
+transaction, the task (ETag-guarded), its row in the index (ETag-guarded) and
+its events (``outbox:<event id>``), reading again if anything wrote in between.
+Nothing rewrites the document afterwards: publishing does not touch it, so its
+ETag moves only when the task does. The request then publishes the events
+(``outbox.py``); the task-events handler deletes each event's outbox item in
+its own transaction. If the broker is down, or the process dies before the
+publish, the items stay, listed by their documents, and the relay (boards marked
+pending) or the sweep (every board, in turn) publishes them: nothing is lost; an
+event may go out twice, and subscribers de-duplicate on its id. A deletion's
+event is listed by the tombstone, which stays (out of the lists, by its row)
+until its TTL ends; the sweep drops the ids of expired tombstones from the index.
 
-**Change and event are one write**: the task document with its event inside
-(``outbox``), one key, atomic on every store. ``flush`` then publishes the
-outbox and clears it (ETag-guarded). If the broker is down the events wait in
-the document for a later ``flush`` (the user's next change, or the relay), so
-nothing is lost; an event may go out twice, and subscribers de-duplicate on
-its id. A deletion's event rides in the tombstone, which stays (out of the
-lists, by its row) until its TTL ends, so a delete can be undone; the sweep
-drops the ids of expired tombstones from the index.
-
-Redis transactions do not roll back when one ETag check fails, so a partial
-failure may only leave a harmless *dangling id* or *stale row* in the index
-(``listing.py`` and the sweep repair them), never a task the index lost:
-a create writes task + index (ETag-guarded; created if absent) in one
-transaction, retried whole on a conflict; a change writes the task, then its
-row (ETag-guarded, retried).
+Redis transactions do not roll back when one ETag check fails: the writes
+whose checks passed stay. So a create's task and outbox items are new keys
+(rewritten whole on the retry), and a change's retry that finds the task
+carrying its earlier attempt's event knows that write landed and only
+completes the row. An outbox item of an attempt whose task write failed is
+listed by no document: never published, it expires.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ from typing import Callable
 
 from flask import current_app
 
+from ..activity import history_key
 from ..dapr_gateway import Conflict, GatewayError, Item, NotFound, Upsert
 from ..errors import Busy, TaskLimitReached
 from ..sidecar import gateway, retry_on_conflict
@@ -59,6 +62,9 @@ ANY_VERSION = "*"  # If-Match: * — whatever version is current
 TOMBSTONE_TTL_SECONDS = 7 * 86400  # until its deletion event is out (the broker may be down for long)
 UNDO_SECONDS = 86400  # how long a published tombstone can still be restored
 PERSIST = -1  # Dapr's ttlInSeconds for "never expires" (a restored tombstone)
+OUTBOX_TTL_SECONDS = 30 * 86400  # an event not handled by then is given up (the broker down for a month)
+OUTBOX_CARRY = 8  # pending event ids a change carries over without checking which are still pending
+Reads = dict[str, Item]  # what a request already read, by key (a change starts from it)
 Change = Callable[[Task], tuple[Task, list[dict]]]  # the task as read → (the changed task, its events)
 
 
@@ -68,6 +74,11 @@ def task_key(task_id: str) -> str:
 
 def index_key(board_id: str) -> str:
     return f"tasks-of:{board_id}"
+
+
+def outbox_key(event_id: str) -> str:
+    """``outbox:<event id>``: an event stored with its change, until the event handler has handled it."""
+    return f"outbox:{event_id}"
 
 
 def board_of(document: dict) -> str:
@@ -207,27 +218,41 @@ def merge_rows(user_id: str, rows: dict[str, list | dict | None]) -> None:
         log.warning("index of %s not updated (the sweep repairs it): %s", user_id, err)
 
 
-def repair_row(board_id: str, task: Task) -> None:
-    """Put the task's row in its board's index if the change's own update missed it (the index kept changing
-    under many writers): one read, a write only if the row is older. The task-events handler calls it."""
-    merge_rows(board_id, {task.id: Summary.of(task).to_row()})
-
-
-def _document(task: Task, events: list[dict], previous: dict | None = None, deleted: bool = False) -> dict:
-    """The stored document: the task, plus unpublished events (older ones first); a tombstone if ``deleted``."""
-    pending = list((previous or {}).get("outbox", []))
-    document = {**task.to_dict(), "outbox": pending + events}
+def _document(task: Task, event_ids: list[str], deleted: bool = False) -> dict:
+    """The stored document: the task, the ids of its events not known to be handled; a tombstone if ``deleted``."""
+    document = {**task.to_dict(), "outbox": event_ids}
     return {**document, "deleted": True} if deleted else document
 
 
-def insert(task: Task, events: list[dict]) -> bool:
-    """Store a new task with its events and add it (and its row) to its board's index.
+def _outbox_writes(events: list[dict]) -> list[Upsert]:
+    """Each event in its own ``outbox:<event id>`` item, written in the change's transaction."""
+    return [Upsert(outbox_key(e["event_id"]), e, ttl_seconds=OUTBOX_TTL_SECONDS) for e in events]
+
+
+def _still_pending(previous: dict | None) -> tuple[list[str], list[dict]]:
+    """What a change carries over from the document it replaces: the ids of events not known to be handled,
+    and events stored the old way (whole, in the document) that must now get their own outbox item.
+
+    Ids are carried without a read while there are few; past ``OUTBOX_CARRY`` one bulk read keeps only
+    those whose outbox item is still there (the handler deletes an event's item once it is handled).
+    """
+    entries = list((previous or {}).get("outbox") or [])
+    legacy = [e for e in entries if isinstance(e, dict)]
+    ids = [e for e in entries if isinstance(e, str)]
+    if len(ids) >= OUTBOX_CARRY:
+        ids = [it.key.removeprefix("outbox:") for it in gateway().get_many([outbox_key(i) for i in ids])
+               if it.exists]
+    return ids + [e["event_id"] for e in legacy], legacy
+
+
+def insert(task: Task, events: list[dict], with_history: bool = True) -> bool:
+    """Store a new task, its row in its board's index and its events, in ONE state transaction.
 
     False when the task was already there: a derived id (the next instance of a
     recurring task) that a concurrent delivery created first. Checked whenever the
-    index lists the id, not left to the store: Dapr's Redis store refuses the
-    write without an ETag once the outbox was cleared with one, but PostgreSQL
-    would overwrite the task.
+    index lists the id, not left to the store: PostgreSQL would overwrite the task.
+    The task's (empty) history is created with it, so the event handler always finds
+    it and appends with its ETag (``with_history``).
     Raises ``Busy`` when the index kept changing through every retry (a burst of
     the owner's writes): nothing was created, and trying again later is safe.
     Raises ``TaskLimitReached`` when the index already lists ``MAX_TASKS_PER_USER``
@@ -235,8 +260,9 @@ def insert(task: Task, events: list[dict]) -> bool:
     the index stays far below daprd's 4 MB item limit (~1 MB at 5,000).
     """
     gw = gateway()
-    document = _document(task, events)
+    document = _document(task, [e["event_id"] for e in events])
     limit = int(current_app.config["MAX_TASKS_PER_USER"])
+    extra = [Upsert(history_key(task.id), {"items": []})] if with_history else []
 
     def attempt() -> bool:
         index = _index_to_change(task.board_id)
@@ -251,6 +277,7 @@ def insert(task: Task, events: list[dict]) -> bool:
         gw.transact([
             Upsert(task_key(task.id), document),
             Upsert(index_key(task.board_id), {"ids": [task.id, *ids], "rows": rows}, etag=index.etag),
+            *_outbox_writes(events), *extra,
         ])
         return True
 
@@ -264,49 +291,82 @@ def _at_version(task: Task, expected_version: str | None) -> bool:
     return expected_version == ANY_VERSION or (bool(expected_version) and task.version == expected_version)
 
 
-def change(board_id: str, task_id: str, expected_version: str | None, apply: Change,
-           delete: bool = False, read: Item | None = None) -> tuple[Task, list[dict]]:
-    """Store ``apply(task)`` over the board's task if it is at ``expected_version`` (``"*"``: any).
+def _row(task: Task, deleted: bool) -> list | dict:
+    return tombstone_row(task.revision) if deleted else Summary.of(task).to_row()
 
-    Read, compare the revision, write with the ETag just read; a write in
-    between (another change, or the outbox being cleared) means read again.
-    ``delete``: store a tombstone. ``read``: the document as already read
-    (the first attempt starts from it). Returns what ``apply`` made.
-    ``Conflict`` when the task is at another version, ``NotFound`` as ``load``.
+
+def _row_write(board_id: str, index: Item, task: Task, deleted: bool) -> list[Upsert]:
+    """The index with the task's new row (ETag-guarded), or nothing if its row is already as new."""
+    document = merged(index.value, {task.id: _row(task, deleted)})
+    return [] if document is None else [Upsert(index_key(board_id), document, etag=index.etag)]
+
+
+def _write(board_id: str, task_id: str, apply: Change, reads: Reads | None, *, expected_version: str | None = None,
+           delete: bool = False, restoring: bool = False) -> tuple[Task, list[dict]]:
+    """The one write of a change: task, row and events in ONE state transaction (retried on a conflict).
+
+    Each attempt reads the task and its board's index (the first one takes what the request
+    already read: ``reads``), applies the change and writes both with the ETags read, plus
+    the change's outbox items. Redis applies what it can of a transaction when one ETag check
+    fails, so an attempt that finds the task carrying an event of an earlier attempt knows that
+    write landed, and only puts the row in the index.
     """
-    first = [read] if read is not None else []
+    gw = gateway()
+    first = dict(reads or {})
+    earlier: dict[str, tuple[Task, list[dict]]] = {}  # event id → what that attempt wrote
 
     def attempt() -> tuple[Task, list[dict]] | None:
-        task, document = load_document(board_id, task_id, read=first.pop() if first else None)
-        if not _at_version(task, expected_version):
+        key, ikey = task_key(task_id), index_key(board_id)
+        if key in first and ikey in first:
+            item, index = first.pop(key), first.pop(ikey)
+        elif key in first:
+            item, index = first.pop(key), _index_to_change(board_id)
+        else:
+            item, index = gw.get_many([key, ikey])
+            index = index if index.exists else _index_to_change(board_id)
+        landed = [earlier[i] for i in (item.value or {}).get("outbox") or [] if i in earlier]
+        if landed:  # an earlier attempt's task write went through; its row may not have
+            row = _row_write(board_id, index, landed[0][0], delete)
+            if row:
+                gw.transact(row)
+            return landed[0]
+        task, document = load_document(board_id, task_id, deleted=restoring, read=item)
+        if not restoring and not _at_version(task, expected_version):
             return None
         changed, events = apply(task)
-        gateway().save(task_key(task_id), _document(changed, events, document, deleted=delete),
-                       etag=task.etag, ttl_seconds=TOMBSTONE_TTL_SECONDS if delete else None)
+        carried, legacy = _still_pending(document)
+        earlier.update({e["event_id"]: (changed, events) for e in events})
+        ttl = TOMBSTONE_TTL_SECONDS if delete else PERSIST if restoring else None
+        gw.transact([
+            Upsert(key, _document(changed, carried + [e["event_id"] for e in events], deleted=delete),
+                   etag=task.etag, ttl_seconds=ttl),
+            *_row_write(board_id, index, changed, delete),
+            *_outbox_writes(legacy + events),
+        ])
         return changed, events
 
     done = retry_on_conflict(attempt, "task change")
     if done is None:
         raise Conflict(f"task {task_id} is no longer at version {expected_version}")
-    changed = done[0]
-    merge_rows(board_id, {task_id: tombstone_row(changed.revision) if delete else Summary.of(changed).to_row()})
     return done
 
 
-def restore(board_id: str, task_id: str, apply: Change, read: Item | None = None) -> tuple[Task, list[dict]]:
+def change(board_id: str, task_id: str, expected_version: str | None, apply: Change,
+           delete: bool = False, read: Reads | None = None) -> tuple[Task, list[dict]]:
+    """Store ``apply(task)`` over the board's task if it is at ``expected_version`` (``"*"``: any).
+
+    One transaction writes the task (ETag-guarded), its row in the board's index
+    (ETag-guarded) and the change's events (``outbox:<event id>``). ``delete``: store a
+    tombstone. ``read``: what the request already read, by key (the task; the index too
+    when the access check read it). Returns what ``apply`` made.
+    ``Conflict`` when the task is at another version, ``NotFound`` as ``load``.
+    """
+    return _write(board_id, task_id, apply, read, expected_version=expected_version, delete=delete)
+
+
+def restore(board_id: str, task_id: str, apply: Change, read: Reads | None = None) -> tuple[Task, list[dict]]:
     """Bring back the board's deleted task as ``apply`` makes it; ``NotFound`` unless its tombstone is there."""
-    first = [read] if read is not None else []
-
-    def attempt() -> tuple[Task, list[dict]]:
-        tombstone, document = load_document(board_id, task_id, deleted=True, read=first.pop() if first else None)
-        changed, events = apply(tombstone)
-        gateway().save(task_key(task_id), _document(changed, events, document), etag=tombstone.etag,
-                       ttl_seconds=PERSIST)  # the tombstone's TTL must not expire the task
-        return changed, events
-
-    done = retry_on_conflict(attempt, "task restore")
-    merge_rows(board_id, {task_id: Summary.of(done[0]).to_row()})
-    return done
+    return _write(board_id, task_id, apply, read, restoring=True)
 
 
-from .outbox import flush, flush_user  # noqa: E402,F401  (publishing the outbox; callers know them here)
+from .outbox import flush_user, publish, relay_items  # noqa: E402,F401  (publishing the outbox; callers know them here)
