@@ -40,12 +40,49 @@ def notify(stack, notification: dict) -> tuple[int, dict]:
         return err.code, json.loads(err.read())
 
 
-@pytest.fixture(scope="module")
-def notifier_state(stack):
-    """The notification-service's own state (its keys live under its app-id), through its sidecar."""
+def notifier_app_on(stack, **overrides):
+    """notification-service in-process, talking to its own sidecar (its keys live under its app-id)."""
     from webapp.notifier import create_app
     ports = stack.ports.apps["notification-service"]
-    return create_app(app_config(stack, DAPR_GRPC_PORT=ports.grpc, DAPR_HTTP_PORT=ports.http)).extensions["dapr"]
+    return create_app(app_config(stack, DAPR_GRPC_PORT=ports.grpc, DAPR_HTTP_PORT=ports.http, **overrides))
+
+
+@pytest.fixture(scope="module")
+def notifier_app(stack):
+    return notifier_app_on(stack)
+
+
+@pytest.fixture(scope="module")
+def notifier_state(notifier_app):
+    """The notification-service's own state, through its sidecar."""
+    return notifier_app.extensions["dapr"]
+
+
+SIDECAR_CALLS = ("get", "get_many", "save", "create", "delete", "transact", "publish", "invoke", "invoke_binding")
+
+
+@pytest.fixture
+def notifier_calls(notifier_state, monkeypatch):
+    """Every call the in-process notification-service makes to its sidecar, by method (the real calls still
+    happen; save_versioned is counted as the save or create it makes)."""
+    calls: list[str] = []
+    for name in SIDECAR_CALLS:
+        real = getattr(notifier_state, name)
+
+        def counted(*args, _real=real, _name=name, **kwargs):
+            calls.append(_name)
+            return _real(*args, **kwargs)
+        monkeypatch.setattr(notifier_state, name, counted)
+    return calls
+
+
+def notify_in_process(app, stack, notification: dict) -> tuple[int, dict]:
+    resp = app.test_client().post("/notify", json=notification, headers={"dapr-api-token": stack.app_token})
+    return resp.status_code, resp.get_json()
+
+
+def inbox_ids(gateway, user_id: str) -> list[str]:
+    return [i["id"] for i in (gateway.get(f"inbox:{user_id}").value or {}).get("items", [])]
 
 
 def a_notification(**fields) -> dict:
@@ -68,7 +105,7 @@ def test_twenty_concurrent_calls_for_one_notification_deliver_it_once(stack):
 
 
 def test_a_claim_in_progress_blocks_a_second_delivery_and_a_stale_one_is_taken_over(stack, notifier_state):
-    from webapp.notifier.delivery import record_key
+    from webapp.notifier.delivery import done_key, record_key
     fresh, stale = a_notification(), a_notification()
     now = datetime.now(timezone.utc)
     # An attempt that is delivering right now, and one that died two minutes ago mid-delivery.
@@ -81,7 +118,7 @@ def test_a_claim_in_progress_blocks_a_second_delivery_and_a_stale_one_is_taken_o
     assert deliveries(stack, fresh["user_id"], fresh["notification_id"]) == []
     assert notify(stack, stale)[1]["status"] == "sent"
     assert len(deliveries(stack, stale["user_id"], stale["notification_id"])) == 1
-    assert notifier_state.get(record_key(stale["notification_id"])).value["status"] == "sent"
+    assert notifier_state.get(done_key(stale["notification_id"])).value["status"] == "sent"
 
 
 def test_through_dapr_an_attempt_in_progress_is_a_conflict_for_the_caller(gateway, notifier_state):
@@ -109,6 +146,47 @@ def test_a_failed_delivery_gives_up_its_claim_so_the_retry_delivers_at_once(stac
     assert len(deliveries(stack, note["user_id"], note["notification_id"])) == 1
 
 
+def test_a_notification_costs_four_sidecar_calls_and_a_repeat_two(stack, notifier_app, notifier_calls, gateway):
+    """Claim (no read first), deliver, announce, mark done; a repeat is its refused claim and one bulk read."""
+    from webapp.notifier.delivery import CLAIM_TTL_SECONDS, RECORD_TTL_SECONDS, done_key, record_key
+    note = a_notification()
+    assert notify_in_process(notifier_app, stack, note) == (200, {"status": "sent",
+                                                                  "notification_id": note["notification_id"]})
+    first = list(notifier_calls)
+    notifier_calls.clear()
+    assert notify_in_process(notifier_app, stack, note)[1]["status"] == "duplicate"
+    repeat = list(notifier_calls)
+    print(f"\nnotification-service sidecar calls: a notification {first}, a repeat {repeat}")
+    assert first == ["create", "invoke_binding", "publish", "create"]
+    assert repeat == ["create", "get_many"]
+    assert len(deliveries(stack, note["user_id"], note["notification_id"])) == 1
+    eventually(lambda: note["notification_id"] in inbox_ids(gateway, note["user_id"]))
+    # The claim outlives its done marker: a claim that can be created again means the notification was never done.
+    claim_ttl = redis_ttl(stack, "notification-service", record_key(note["notification_id"]))
+    done_ttl = redis_ttl(stack, "notification-service", done_key(note["notification_id"]))
+    assert RECORD_TTL_SECONDS - 60 < done_ttl <= RECORD_TTL_SECONDS < claim_ttl <= CLAIM_TTL_SECONDS
+
+
+def test_when_only_the_announcement_failed_the_retry_announces_and_does_not_deliver_again(stack, notifier_state,
+                                                                                          gateway):
+    """A real publish failure (an instance whose pub/sub component does not exist) after a real delivery."""
+    from webapp.notifier.delivery import done_key, record_key
+    no_broker = notifier_app_on(stack, PUBSUB="no-such-pubsub")
+    note = a_notification()
+    code, body = notify_in_process(no_broker, stack, note)
+    assert (code, body["error"]) == (503, "unavailable")
+    assert len(deliveries(stack, note["user_id"], note["notification_id"])) == 1
+    assert notifier_state.get(done_key(note["notification_id"])).value["status"] == "delivered"
+    assert notifier_state.get(record_key(note["notification_id"])).exists  # the claim is kept, not released
+    # The caller's retry reaches a working instance: it announces only.
+    assert notify(stack, note) == (200, {"status": "duplicate", "notification_id": note["notification_id"]})
+    assert notifier_state.get(done_key(note["notification_id"])).value["status"] == "sent"
+    eventually(lambda: note["notification_id"] in inbox_ids(gateway, note["user_id"]))
+    assert notify(stack, note)[1]["status"] == "duplicate"
+    assert len(deliveries(stack, note["user_id"], note["notification_id"])) == 1
+    assert inbox_ids(gateway, note["user_id"]).count(note["notification_id"]) == 1
+
+
 def test_creating_a_key_that_exists_is_a_conflict(gateway):
     """The first-write primitive the claim relies on, against the real daprd and Redis."""
     from webapp.dapr_gateway import Conflict
@@ -132,13 +210,14 @@ def test_creating_a_key_that_exists_is_a_conflict(gateway):
 
 def test_an_overdue_alert_is_sent_once_even_after_the_notifiers_record_expired(app, stack, owner, notifier_state,
                                                                                gateway):
-    from webapp.notifier.delivery import record_key
+    from webapp.notifier.delivery import done_key, record_key
     due = datetime.now(timezone.utc).replace(second=0, microsecond=0) - timedelta(hours=3)
     task = service.create(owner, TaskFields("Late invoice", due_at=due))
     alert_id = f"overdue-{task.id}-{due:%Y%m%dT%H%M}"
     eventually(lambda: len(deliveries(stack, owner, alert_id)) == 1, timeout=30)  # its job fired
     eventually(lambda: overdue.alerted(store.load(owner, task.id)), timeout=30)  # and stored its marker after
-    notifier_state.delete(record_key(alert_id))  # its 30-day TTL ran out
+    notifier_state.delete(done_key(alert_id))  # its 30-day TTL ran out (the marker's first)
+    notifier_state.delete(record_key(alert_id))
     assert overdue.fire(overdue.job_data(owner, task)) == "alerted before"  # the job fired again
     assert len(deliveries(stack, owner, alert_id)) == 1
     # A new due time is a new alert, once.

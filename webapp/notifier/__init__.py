@@ -2,19 +2,21 @@
 
 ``POST /notify`` (called through Dapr service invocation) delivers each
 notification id once, then publishes ``notification.sent`` on ``task-updates``
-for the web app's inbox. The record ``notification:<id>`` makes it once:
+for the web app's inbox. Two records make it once (``delivery``):
 
-    claimed    written only if absent (first write wins) before delivering, so a
-               concurrent call for the same id answers 409 "in progress" (its
-               caller retries later) instead of delivering again;
-    delivered  the binding call succeeded: a retry only announces it again;
-    sent       announced too: a retry answers "duplicate".
+    notification:<id>       the claim, created only if absent (first write wins)
+                            before delivering, so a concurrent call for the same
+                            id answers 409 "in progress" (its caller retries
+                            later) instead of delivering again;
+    notification-done:<id>  written after: ``sent`` (a retry answers
+                            "duplicate"), or ``delivered`` when only the
+                            announcement failed (a retry only announces).
 
 A delivery that fails gives its claim up, so the caller's retry delivers. A
-claim older than ``CLAIM_STALE_AFTER`` belongs to an attempt that died
-mid-delivery; the next call takes it over (ETag-guarded) and delivers. The
-sidecar does not retry the binding call itself: a channel that times out after
-accepting (a slow webhook, an SMTP server) would deliver twice.
+claim older than ``CLAIM_STALE_AFTER`` with no done marker belongs to an attempt
+that died mid-delivery; the next call takes it over (ETag-guarded) and delivers.
+The sidecar does not retry the binding call itself: a channel that times out
+after accepting (a slow webhook, an SMTP server) would deliver twice.
 """
 
 from __future__ import annotations

@@ -1,4 +1,13 @@
-"""Delivering a notification once: its record ``notification:<id>``, claimed, delivered, then sent."""
+"""Delivering a notification once: a claim ``notification:<id>`` before, a done marker ``notification-done:<id>`` after.
+
+Four sidecar calls on the normal path: create the claim (no read first: only a
+``Conflict`` sends an attempt to read), call the binding, publish, create the done
+marker. The marker is a key of its own because the claim's ETag is unknown after
+its create (Dapr's save returns none): a write over the claim without it is refused
+on Redis, and a delete-then-write would strip the first-write guard that makes the
+next attempt's create a ``Conflict`` there. The claim outlives its marker (written
+after it, with a shorter TTL), so a claim that can be created means "never done".
+"""
 
 from __future__ import annotations
 
@@ -10,11 +19,12 @@ from flask import current_app
 
 from .. import events, metrics
 from ..dapr_gateway import Conflict, GatewayError, Item
-from ..sidecar import gateway, retry_on_conflict
+from ..sidecar import gateway
 
 log = logging.getLogger(__name__)
 KINDS = ("task.completed", "task.assigned", "task.reminder", "task.overdue", "digest", "info")
 RECORD_TTL_SECONDS = 30 * 86400
+CLAIM_TTL_SECONDS = RECORD_TTL_SECONDS + 86400  # outlives the done marker, written at most minutes later
 # Far longer than one delivery can take (binding timeout 5 s, two retries) and
 # than the caller waits (invocation timeout 5 s): only a dead attempt's claim is this old.
 CLAIM_STALE_AFTER = timedelta(seconds=60)
@@ -37,12 +47,17 @@ def deliver(notification: dict, now: datetime) -> None:
 
 
 def record_key(notification_id: str) -> str:
-    """The state key of a notification's record."""
+    """The state key of a notification's claim (and of its whole record before done markers existed)."""
     return f"notification:{notification_id}"
 
 
+def done_key(notification_id: str) -> str:
+    """The state key of a notification's done marker: delivered (announcement pending) or sent."""
+    return f"notification-done:{notification_id}"
+
+
 def record_status(record: Item, now: datetime) -> str:
-    """Where a notification stands: new, claimed, stale (a dead claim), delivered or sent."""
+    """Where a notification stands by one record: new, claimed, stale (a dead claim), delivered or sent."""
     if not record.exists:
         return "new"
     value = record.value
@@ -54,21 +69,14 @@ def record_status(record: Item, now: datetime) -> str:
     return "claimed" if now - claimed_at < CLAIM_STALE_AFTER else "stale"
 
 
-def claim(notification: dict, record: Item, now: datetime) -> str | None:
-    """Take the notification for this attempt: the claim's id, or None if another attempt holds it."""
-    gw = gateway()
-    key = record_key(notification["notification_id"])
-    claim_id = uuid.uuid4().hex
-    value = {**notification, "status": "claimed", "claimed_at": now.isoformat(), "claim": claim_id}
-    try:
-        if record.exists:  # a dead attempt's claim: take it over unless someone else just did
-            gw.save(key, value, etag=record.etag, ttl_seconds=RECORD_TTL_SECONDS)
-            log.warning("notification %s: taking over a stale claim", notification["notification_id"])
-        else:
-            gw.create(key, value, ttl_seconds=RECORD_TTL_SECONDS)
-    except Conflict:
-        return None
-    return claim_id
+def status_of(claim: Item, done: Item, now: datetime) -> str:
+    """Where a notification stands by its claim and its done marker (the marker wins)."""
+    return record_status(done, now) if done.exists else record_status(claim, now)
+
+
+def claim_value(notification: dict, now: datetime, claim_id: str) -> dict:
+    """The claim of one attempt."""
+    return {**notification, "status": "claimed", "claimed_at": now.isoformat(), "claim": claim_id}
 
 
 def release(notification: dict, claim_id: str) -> None:
@@ -84,47 +92,72 @@ def release(notification: dict, claim_id: str) -> None:
                     err, int(CLAIM_STALE_AFTER.total_seconds()))
 
 
-def mark(notification: dict, status: str, now: datetime) -> None:
-    """Move the record to ``status`` (ETag-guarded, so the record keeps first-write semantics)."""
-    gw = gateway()
-    key = record_key(notification["notification_id"])
-
-    def attempt() -> None:
-        record = gw.get(key)
-        value = {**(record.value or notification), "status": status, f"{status}_at": now.isoformat()}
-        if record.exists:
-            gw.save(key, value, etag=record.etag, ttl_seconds=RECORD_TTL_SECONDS)
-        else:  # expired meanwhile
-            gw.create(key, value, ttl_seconds=RECORD_TTL_SECONDS)
-
-    retry_on_conflict(attempt, "notification record")
+def mark_done(notification: dict, status: str, now: datetime, done: Item | None = None) -> None:
+    """Write the done marker at ``status`` (over ``done``'s ETag, or create it); someone else's marker stays."""
+    value = {**notification, "status": status, f"{status}_at": now.isoformat()}
+    try:
+        gateway().save_versioned(done_key(notification["notification_id"]), value,
+                                 done.etag if done is not None and done.exists else None,
+                                 ttl_seconds=RECORD_TTL_SECONDS)
+    except Conflict:  # another attempt marked it first: its marker is as good as ours
+        log.warning("notification %s: done marker already written by another attempt", notification["notification_id"])
 
 
-def announce(notification: dict, now: datetime) -> None:
+def publish_sent(notification: dict, now: datetime) -> None:
     """Publish ``notification.sent`` (its event id derives from the notification: the inbox de-duplicates)."""
     sent = events.notification_sent(notification, now)
     gateway().publish(current_app.config["TASK_UPDATES_TOPIC"], sent, events.publish_metadata(sent))
-    mark(notification, "sent", now)
+
+
+def resume(notification: dict, now: datetime, claim_id: str) -> str | None:
+    """The record exists: ``duplicate`` (announcing again if only that failed), ``in_progress``, or None
+    when this attempt took a dead attempt's claim over and must deliver."""
+    gw = gateway()
+    nid = notification["notification_id"]
+    claim, done = gw.get_many([record_key(nid), done_key(nid)])
+    status = status_of(claim, done, now)
+    if status == "sent":
+        return "duplicate"
+    if status == "delivered":  # delivered, but the announcement failed: only announce
+        publish_sent(notification, now)
+        mark_done(notification, "sent", now, done if done.exists else None)
+        return "duplicate"
+    if status != "stale":  # claimed by a live attempt, or released since the create: the caller retries later
+        return "in_progress"
+    try:
+        gw.save(record_key(nid), claim_value(notification, now, claim_id), etag=claim.etag,
+                ttl_seconds=CLAIM_TTL_SECONDS)
+    except Conflict:  # someone else took it over first
+        return "in_progress"
+    log.warning("notification %s: took over a stale claim", nid)
+    return None
 
 
 def send_once(notification: dict) -> str:
     """Deliver and announce unless already done: sent, duplicate or in_progress."""
     now = datetime.now(timezone.utc)
-    record = gateway().get(record_key(notification["notification_id"]))
-    status = record_status(record, now)
-    if status == "sent":
-        return "duplicate"
-    if status == "delivered":  # delivered, but the announcement failed: only announce
-        announce(notification, now)
-        return "duplicate"
-    claim_id = claim(notification, record, now) if status != "claimed" else None
-    if claim_id is None:
-        return "in_progress"
+    claim_id = uuid.uuid4().hex
+    try:
+        gateway().create(record_key(notification["notification_id"]), claim_value(notification, now, claim_id),
+                         ttl_seconds=CLAIM_TTL_SECONDS)
+    except Conflict:
+        outcome = resume(notification, now, claim_id)
+        if outcome is not None:
+            return outcome
     try:
         deliver(notification, now)
     except GatewayError:
         release(notification, claim_id)
         raise
-    mark(notification, "delivered", now)
-    announce(notification, now)
+    try:
+        publish_sent(notification, now)
+    except GatewayError:
+        # Delivered, not announced: the caller's retry only announces (never a second delivery).
+        try:
+            mark_done(notification, "delivered", now)
+        except GatewayError as err:
+            log.error("notification %s: delivered but neither announced nor marked (%s)",
+                      notification["notification_id"], err)
+        raise
+    mark_done(notification, "sent", now)
     return "sent"
