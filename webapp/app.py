@@ -62,6 +62,7 @@ def _register_template_helpers(app: Flask) -> None:
 
     @app.context_processor
     def unread():
+        """The badge: one read of the inbox head, or none when the page read it with its own data (the list)."""
         if not current_user.is_authenticated:
             return {}
         is_admin = admin_routes.is_admin()  # from the session; admin pages re-check the stored right

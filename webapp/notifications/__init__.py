@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from flask import current_app
+from flask import current_app, has_request_context, request
 
+from ..dapr_gateway import Item
 from ..sidecar import gateway
 from . import inbox
 
@@ -33,6 +34,23 @@ def deliver_to_inbox(event: dict) -> bool:
     return inbox.append(event["user_id"], entry)
 
 
+# Where a page leaves the badge's count for this request: the WSGI environ is the request's own
+# (``g`` belongs to the app context, which a test or a command may keep around several requests).
+_BADGE = "taskboard.inbox_unread"
+
+
 def unread_count(user_id: str) -> int:
-    """Unread notifications of ``user_id`` (the navigation badge)."""
+    """Unread notifications of ``user_id`` (the navigation badge): one read, unless this request's page
+    already read the inbox head with its own data (``badge_from``)."""
+    read = request.environ.get(_BADGE) if has_request_context() else None
+    if read is not None and read[0] == user_id:
+        return read[1]
     return inbox.unread_count(user_id)
+
+
+def badge_from(user_id: str, head: Item) -> None:
+    """Let this request's badge count ``user_id``'s unread notifications from ``head`` (``inbox:<user>``
+    as the page read it in its own bulk get) instead of reading it again."""
+    if head.key != inbox.head_key(user_id):
+        raise ValueError(f"{head.key} is not the inbox head of {user_id}")
+    request.environ[_BADGE] = (user_id, inbox.unread_in(head.value))

@@ -8,9 +8,16 @@ archive is read only for the pages past the head and when marking it read.
 When the head overflows, its oldest ``SPILL`` entries move to the archive in
 one transaction that is ETag-guarded on both items, so concurrent writers
 never lose an entry or count one twice. Every change is a read-modify-write
-through ``retry_on_conflict``. An id is de-duplicated against the head only:
-a redelivery arrives long before SPILL newer notifications could push its
-first copy into the archive (and ``consumers.once`` has already seen it).
+through ``retry_on_conflict``.
+
+``append`` is idempotent on the entry's id by itself (a redelivered
+``notification.sent`` has no second effect without any other record of
+processed events): the id is de-duplicated against the head, which keeps an
+entry until at least ``max(INBOX_LIMIT - SPILL, INBOX_LIMIT // 2)`` newer
+ones arrived (150 by default), long after any redelivery. Its normal path is one read (the head) and one write
+(the head, ETag-guarded or created if absent); a duplicate is the read alone;
+once per ``SPILL`` appends the head overflows and the archive is read and
+both are written in one transaction.
 """
 
 from __future__ import annotations
@@ -67,7 +74,12 @@ def _head_value(items: list[dict], archive: list[dict]) -> dict:
 
 def unread_count(user_id: str) -> int:
     """Unread entries in the whole history, from the head alone (one small read)."""
-    head, _ = _read(head_key(user_id))
+    return unread_in(_read(head_key(user_id))[0])
+
+
+def unread_in(head: dict | None) -> int:
+    """Unread entries in the whole history, from the head's value as read (a page that reads it with its own data)."""
+    head = head or {}
     return _unread(head.get("items", [])) + int(head.get("archive_unread", 0))
 
 

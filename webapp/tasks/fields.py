@@ -154,12 +154,14 @@ class FieldSpec:
     badge: bool = False  # shown as a pill (status, priority)
     in_facts: bool = False  # in the detail page's facts
     in_list: bool = False  # on each list row's line (generic part)
-    in_row: bool = False  # kept in the index's list rows: the list filters or sorts on it without reading tasks
+    in_row: bool = False  # kept in the index's list rows: the list filters, sorts or shows it without reading tasks
     sort: str = ""  # the list's sort option on it, by that label
 
     def __post_init__(self):
         if self.sort and not self.in_row:
             raise ValueError(f"{self.name}: the list sorts on rows, so a sortable field needs in_row")
+        if self.in_list and not self.in_row:
+            raise ValueError(f"{self.name}: the list renders from rows, so a field in_list needs in_row")
 
     @property
     def title(self) -> str:
@@ -201,7 +203,7 @@ FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("due_at", DATETIME, "Due", in_facts=True, in_row=True),
     FieldSpec("remind_at", DATETIME, "Remind me at", heading="Reminder", in_facts=True),
     FieldSpec("recurrence", CHOICE, "Repeats", default="none", choices=RECURRENCE_CHOICES, in_facts=True,
-              api_help="Applies once due_at is set."),
+              in_row=True, api_help="Applies once due_at is set."),  # in_row: the list shows "Repeats …"
     FieldSpec("estimate", DURATION, "Estimate", max_length=20, help="How long it takes, e.g. 1h30m, 45m or 2h",
               api_help="How long it takes, e.g. 1h30m, 45m or 2h (1 minute to 999 hours); answered normalised "
                        "(90m: 1h30m)", in_facts=True, in_list=True, in_row=True, sort="Estimate"),

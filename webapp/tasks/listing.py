@@ -1,36 +1,57 @@
-"""The list page's read: the index's rows pick the page, then only its tasks are read.
+"""Reading a board's list: the index's rows pick (and, for the page, show) what is listed.
 
-That is two sidecar calls whatever the number of tasks: the index (its rows
-are filtered, sorted and paged), then one bulk read of the page's tasks.
-Searching is the exception: descriptions are not in the rows, so a search
-reads every task. Rows found stale or missing on the way are repaired.
+The list page (``read_rows``) is one sidecar call without search: the index is
+read in one bulk get with whatever else the page needs (the inbox head for the
+badge, the caller's memberships and the board record for a shared board), its
+rows are filtered, sorted, paged and rendered as they are — every column the
+page shows is in the row. The writers keep rows current (the row changes in
+the task's own write), so nothing is read to compare. The API (``load_page``)
+answers whole tasks: it reads the page's tasks in a second call. Searching is
+the exception for both: descriptions are not in the rows, so a search reads
+every task. Rows of an older layout (or ids without rows) are rebuilt from
+their documents on the way (``summaries``).
 """
 
 from __future__ import annotations
 
 from dataclasses import replace as with_items
-from typing import Iterable
+from typing import Iterable, Sequence
 
+from ..dapr_gateway import Item
 from ..sidecar import gateway
 from . import model
 from .model import ListQuery, Page, Task
-from .rows import Summary, is_row, known, row_revision
-from .store import index_key, is_live, load_all, merge_from, merge_rows, owned, task_key, task_of
+from .rows import Summary, is_row, known
+from .store import index_key, is_live, merge_from, owned, task_key, task_of
 
 
-def load_page(user_id: str, query: ListQuery) -> Page:
-    """One page of a board's list (``user_id``: the board's id; a user's is their personal board)."""
+def read_rows(board_id: str, query: ListQuery, also: Sequence[str] = ()) -> tuple[Page, list[Item]]:
+    """One page of the board's list as rows (``Summary``), and the items at ``also``, read with the index.
+
+    One bulk get without search; a search (``query.q``) reads the board's tasks too (a page of ``Task``).
+    """
+    index, *extra = gateway().get_many([index_key(board_id), *also])
+    index = index.value or {}
     if query.q.strip():
-        return model.select(load_all(user_id), query)  # descriptions are not in the rows
-    index = (gateway().get(index_key(user_id)).value or {})
-    rows = index.get("rows") or {}
-    page = model.select(summaries(user_id, index), query)
+        return model.select(_tasks_of(board_id, index), query), extra
+    return model.select(summaries(board_id, index), query), extra
+
+
+def load_page(board_id: str, query: ListQuery) -> Page:
+    """One page of a board's list as whole tasks (the API): the index, then the page's tasks (bulk)."""
+    index = gateway().get(index_key(board_id)).value or {}
+    if query.q.strip():
+        return model.select(_tasks_of(board_id, index), query)  # descriptions are not in the rows
+    page = model.select(summaries(board_id, index), query)
     items = gateway().get_many([task_key(s.id) for s in page.items])
-    tasks = [task_of(it) for it in items if is_live(it, user_id)]
-    stale = [t for t in tasks if is_row(rows.get(t.id)) and t.revision != row_revision(rows[t.id])]
-    if stale:
-        merge_rows(user_id, {t.id: Summary.of(t).to_row() for t in stale})
+    tasks = [task_of(it) for it in items if is_live(it, board_id)]
     return with_items(page, items=[t for t in tasks if model.matches(t, query)])
+
+
+def _tasks_of(board_id: str, index: dict) -> list[Task]:
+    """Every live task the board's ``index`` (as read) lists: one bulk read."""
+    items = gateway().get_many([task_key(i) for i in index.get("ids", [])])
+    return [task_of(it) for it in items if is_live(it, board_id)]
 
 
 def summaries(board_id: str, index: dict) -> list[Summary]:
@@ -43,8 +64,8 @@ def summaries(board_id: str, index: dict) -> list[Summary]:
     return found
 
 
-def _reindex(user_id: str, ids: Iterable[str]) -> list[Task]:
+def _reindex(board_id: str, ids: Iterable[str]) -> list[Task]:
     """Rebuild the rows of ``ids`` from their documents; returns the live tasks among them."""
     keys = [task_key(i) for i in ids]
-    found = {it.key: it for it in gateway().get_many(keys) if owned(it, user_id)}
-    return merge_from(user_id, keys, found)
+    found = {it.key: it for it in gateway().get_many(keys) if owned(it, board_id)}
+    return merge_from(board_id, keys, found)

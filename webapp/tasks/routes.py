@@ -8,14 +8,14 @@ from flask import (Blueprint, abort, current_app, flash, redirect, render_templa
                    url_for)
 from flask_login import current_user, login_required
 
-from .. import activity
+from .. import activity, notifications
 from ..boards import access, feed
 from ..boards import model as boards
 from ..boards.forms import MoveForm
-from ..boards.store import board_key, load_board
+from ..boards.store import board_key, load_board, memberships_key
 from ..dapr_gateway import Conflict
 from ..errors import TaskLimitReached
-from ..notifications import followers
+from ..notifications import followers, inbox
 from ..security import safe_redirect_target
 from ..sidecar import gateway
 from . import listing, service
@@ -55,11 +55,19 @@ def list_tasks():
         per_page=int(current_app.config["TASKS_PER_PAGE"]),
     )
     board = request.args.get("board") or None  # another board's list (its members'); none: the personal one
-    entry = access.membership(current_user.id, board or current_user.id)
-    page = listing.load_page(board or current_user.id, query)
+    user_id = current_user.id
+    shared = bool(board) and board != user_id
+    # One sidecar call without search: the index (its rows are what the page shows), the inbox head for the
+    # badge and, for a shared board, the caller's memberships (access) and the board (assignees' names).
+    page, (head, *records) = listing.read_rows(board or user_id, query, also=[
+        inbox.head_key(user_id), *([memberships_key(user_id), board_key(board)] if shared else [])])
+    notifications.badge_from(user_id, head)  # first: a 404 page shows the badge too
+    entry = access.membership(user_id, board or user_id, record=records[0] if shared else None)
+    names = member_names(records[1].value or {}) if shared else {user_id: current_user.username}
     return render_template("tasks/list.html", page=page, form=form, query=query, board=board,
                            board_name=entry["name"], can_edit=boards.allows(entry["role"], "edit"),
-                           action_form=ActionForm(), now=service.utcnow(), undo=session.pop(UNDO, None))
+                           member_names=names, action_form=ActionForm(), now=service.utcnow(),
+                           undo=session.pop(UNDO, None))
 
 
 @bp.route("/tasks/new", methods=["GET", "POST"])

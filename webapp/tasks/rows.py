@@ -20,10 +20,11 @@ _DECODE = tuple((at, spec.load) for at, spec in enumerate(_ROW_SPECS) if spec.ki
 
 
 class Summary(namedtuple("_Row", ("id",) + ROW_FIELDS + ("description",), defaults=("",))):
-    """What the list needs to filter, sort and page a task: a *row* kept in its owner's index.
+    """What the list needs to filter, sort, page and show a task: a *row* kept in its board's index.
 
-    The list page reads the index (rows of every task), picks a page, and reads
-    only that page's tasks. Searching reads the tasks themselves (descriptions
+    The list page reads the index (rows of every task) and renders its page
+    from the rows alone (``templates/tasks/list.html`` shows only row fields);
+    the API reads the page's tasks. Searching reads the tasks themselves (descriptions
     are not in the rows). A row is a JSON array in ``ROW_FIELDS`` order: the
     fields declared ``in_row``, then created, updated, revision (a user with
     1,000 tasks has 1,000 rows to decode on every list page: arrays decode
@@ -40,6 +41,12 @@ class Summary(namedtuple("_Row", ("id",) + ROW_FIELDS + ("description",), defaul
     def to_row(self) -> list:
         return [spec.dump(getattr(self, spec.name)) for spec in _ROW_SPECS] + \
             [self.created_at.isoformat(), self.updated_at.isoformat(), self.revision]
+
+    # What the list page asks of a task, answered from the row exactly as the task answers it
+    # (the version its buttons post is the revision; overdue and completed from due time and status).
+    version = Task.version
+    is_completed = Task.is_completed
+    is_overdue = Task.is_overdue
 
     @classmethod
     def from_row(cls, task_id: str, row: list) -> "Summary":
