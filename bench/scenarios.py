@@ -8,52 +8,11 @@ import secrets
 
 
 import loadgen
+import rawsidecar
 import variants
 import webclient
 
 from common import FRACTIONS, N_CREATE_USERS, PROFILE_FRACTION, IndexCounter, say
-
-
-async def raw_create_sequence(http, sc: str, h: dict, user: str) -> str | None:
-    """What the app's create asks of its sidecar (see bench/variants.py), over daprd's HTTP API."""
-    task = variants.new_task(user)
-    event = variants.task_event(task, "1")
-    tkey = f"task:{task['id']}"
-    for _ in range(variants.INDEX_RETRIES):
-        async with http.get(f"{sc}/state/statestore/tasks-of:{user}", headers=h) as resp:
-            body = await resp.read()
-            etag = resp.headers.get("ETag")
-        index_op = {"key": f"tasks-of:{user}", "value": variants.indexed(json.loads(body or b"null"), task)}
-        if etag:
-            index_op["etag"] = etag
-        txn = {"operations": [
-            {"operation": "upsert", "request": {"key": tkey, "value": variants.with_outbox(task, [event])}},
-            {"operation": "upsert", "request": index_op}]}
-        async with http.post(f"{sc}/state/statestore/transaction", json=txn, headers=h) as resp:
-            text = await resp.text()
-            if resp.status in (200, 204):
-                break
-            if "failed to set key" in text:
-                continue
-            return f"transaction HTTP {resp.status}"
-    else:
-        return "index conflict"
-    # the flush: read the task, publish its outbox, save it emptied (ETag-guarded)
-    async with http.get(f"{sc}/state/statestore/{tkey}", headers=h) as resp:
-        document = json.loads(await resp.read())
-        etag = resp.headers.get("ETag")
-    for pending in document["outbox"]:
-        params = {f"metadata.{k}": v for k, v in variants.publish_metadata(pending).items()}
-        async with http.post(f"{sc}/publish/pubsub/task-events", json=pending, params=params,
-                             headers=h) as resp:
-            await resp.read()
-            if resp.status not in (200, 204):
-                return f"publish HTTP {resp.status}"
-    save = [{"key": tkey, "value": {**document, "outbox": []}, "etag": etag,
-             "options": {"concurrency": "first-write", "consistency": "strong"}}]
-    async with http.post(f"{sc}/state/statestore", json=save, headers=h) as resp:
-        await resp.read()
-        return None if resp.status in (200, 204) else f"save HTTP {resp.status}"
 
 
 class Scenarios:
@@ -83,20 +42,31 @@ class Scenarios:
                 await resp.read()
                 return None if resp.status == 200 else f"HTTP {resp.status}"
 
-        raw_prefix = f"rawuser{secrets.token_hex(3)}-"
-
-        async def raw_create(http, i):
-            return await raw_create_sequence(http, sc, h, f"{raw_prefix}{i % N_CREATE_USERS}")
-
         if wanted("sidecar-get"):
             await self.guard(self.sweep("sidecar-get", "daprd HTTP GET /v1.0/state/statestore/task:<id> (no Flask)",
                                         raw_get, concurrency=32, group="limit"))
-        if wanted("sidecar-create"):
-            await self.guard(self.sweep(
-                "sidecar-create", "daprd HTTP, the sidecar calls of the app's create (no Flask): GET index; POST transaction "
-                "(task with its event in the outbox + ETag-guarded index); GET task; POST publish task-events; "
-                "POST state (outbox emptied, ETag)",
-                raw_create, concurrency=32, group="limit", drain_between=True))
+        for name, sequence, title in (
+                ("sidecar-create", rawsidecar.create5_sequence,
+                 "BEFORE issue 17: the 5 sidecar calls of the create up to 3b7f4fc over daprd's HTTP API (no Flask): "
+                 "GET index; POST transaction (task with its event in the outbox + ETag-guarded index); GET task; "
+                 "POST publish task-events; POST state (outbox emptied, ETag)"),
+                ("sidecar-create3", rawsidecar.create3_sequence,
+                 "AFTER issue 17: the create's 3 sidecar calls over daprd's HTTP API (no Flask): GET index; POST "
+                 "transaction (task listing its event id in the outbox + ETag-guarded index + outbox:<event id> with "
+                 "ttlInSeconds 2592000); POST publish task-events"),
+                ("sidecar-limit", rawsidecar.limit_sequence,
+                 "the limit: ONE POST transaction, the least a create needs (task + its index entry + its outbox "
+                 "entry); the index is upserted WITHOUT reading it or its ETag, which a real create cannot do "
+                 "(it would lose concurrent creates' rows), and nothing is published")):
+            if not wanted(name):
+                continue
+            prefix = f"{name.removeprefix('sidecar-')}{secrets.token_hex(3)}-"
+
+            async def raw_create(http, i, sequence=sequence, prefix=prefix):
+                return await sequence(http, sc, h, f"{prefix}{i % N_CREATE_USERS}")
+
+            await self.guard(self.sweep(name, title, raw_create, concurrency=32, group="limit",
+                                        drain_between=True))
 
     async def list_page_scenarios(self) -> None:
         """(b) the full stack: list pages of 10, 100 and 1,000 tasks."""
@@ -179,10 +149,10 @@ class Scenarios:
         vu = self.variants_url
         for mode, title in (
                 ("percall", "bench/variants.py: a new DaprClient() per request (the seeds' pattern), "
-                            "then the create's 5 sidecar calls through the SDK"),
-                ("reused", "bench/variants.py: one DaprClient per worker (as webapp), the create's 5 sidecar calls"),
+                            "then the create's 3 sidecar calls through the SDK"),
+                ("reused", "bench/variants.py: one DaprClient per worker (as webapp), the create's 3 sidecar calls"),
                 ("redis", "bench/variants.py: redis-py running Dapr's commands for the same create: HGETALL; "
-                          "MULTI EVAL×2 EXEC; HGETALL; XADD; EVAL")):
+                          "MULTI EVAL×3 EXPIRE EXEC; XADD")):
             name = f"variant-create-{mode}"
             if not wanted(name):
                 continue
@@ -196,8 +166,10 @@ class Scenarios:
             await self.guard(self.sweep(name, title, vcreate, concurrency=16, group="variants", drain_between=True))
 
         for key in ("list100", "list1000"):
-            for mode, how in (("reused", "through the sidecar (get index, pick a page of 20, bulk get them)"),
-                              ("redis", "redis-py (HGETALL index, pick a page of 20, pipelined HGETALL of them)")):
+            for mode, how in (("reused", "through the sidecar (ONE bulk get of the index and the inbox head, "
+                                         "the page of 20 picked from the index rows)"),
+                              ("redis", "redis-py (HGETALL of the index and the inbox head in one pipeline, "
+                                        "the page of 20 picked from the index rows)")):
                 name = f"variant-{key}-{mode}"
                 if not wanted(name):
                     continue

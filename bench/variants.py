@@ -5,23 +5,24 @@ gunicorn with the app's own gunicorn.conf.py (same workers and threads) beside
 the stack, talking to the *taskboard* sidecar (so keys get the same
 ``taskboard||`` prefix) and to the stack's Redis.
 
-The create path mirrors webapp/tasks/store.py as of this writing (outbox in the
-task document): (1) read the user's index; (2) one transaction: the task
-document with its task.created event in ``outbox`` + the index (ETag-guarded);
-then the flush: (3) read the task, (4) publish the event on task-events,
-(5) save the task with an empty outbox (ETag-guarded, first-write).
+The create path mirrors webapp/tasks/store.py after issue 17 (3 sidecar calls):
+(1) read the board's index (with its ETag); (2) one transaction: the task document
+(its ``outbox`` lists the pending event ids), the index with the task's row
+(ETag-guarded) and ``outbox:<event id>`` = the event (ttlInSeconds 30 days);
+(3) publish the event on task-events. No read-back, no outbox-clearing save (the
+event handler deletes ``outbox:<event id>`` later). The list data path mirrors the
+list page without search text: ONE bulk get of the index and the inbox head, the
+page (20 rows, most recently updated) picked from the index rows alone.
 
     POST /create/percall?user=U   the seeds' pattern: a new DaprClient() per request
-                                  (health check on /v1.0/healthz/outbound + a new gRPC channel), then 1–5
+                                  (health check on /v1.0/healthz/outbound + a new gRPC channel), then 1–3
     POST /create/reused?user=U    the same with one DaprClient per worker process (what webapp does)
     POST /create/redis?user=U     the same Redis commands Dapr's Redis components run, from redis-py:
-                                  HGETALL; MULTI, EVAL <Dapr's set script> ×2, EXEC; HGETALL;
-                                  XADD task-events MAXLEN ~ 100000 * data <CloudEvent> metadata <json>;
-                                  EVAL <set script> with the ETag (first-write)
-    GET  /list/reused?user=U      the app's listing data path through the sidecar: get the index, pick the
-                                  first page (20 rows, most recently updated), bulk get those tasks
-    GET  /list/redis?user=U       the same with redis-py: HGETALL index, then HGETALL of each page task
-                                  (Dapr runs those one per key, 16 in parallel; here one pipeline)
+                                  HGETALL; MULTI, EVAL <Dapr's set script> ×3 (+ EXPIRE of the outbox
+                                  entry), EXEC; XADD task-events MAXLEN ~ 100000 * data <CloudEvent> metadata <json>
+    GET  /list/reused?user=U      through the sidecar: one bulk get of tasks-of:U and inbox:U, the first page
+                                  picked from the index rows, the unread count from the inbox head
+    GET  /list/redis?user=U       the same with redis-py: HGETALL of both in one pipeline
 
 Each answers JSON; a create answers 201 with the task id, a list 200 with the count.
 """
@@ -39,7 +40,6 @@ from urllib.parse import parse_qs
 # so the first requests of a load point do not wait for the SDK's import.
 from dapr.clients import DaprClient
 from dapr.clients.grpc._request import TransactionalStateOperation, TransactionOperationType
-from dapr.clients.grpc._state import Concurrency, Consistency, StateOptions
 
 APP_ID = "taskboard"
 STATE_STORE = os.environ.get("BENCH_STATE_STORE", "statestore")
@@ -113,9 +113,25 @@ def task_event(task: dict, version: str | None) -> dict:
             "timestamp": datetime.now(timezone.utc).isoformat(), "version": version, "changes": []}
 
 
-def with_outbox(task: dict, events: list[dict]) -> dict:
-    """The stored document: the task plus its unpublished events."""
+def with_outbox(task: dict, events: list) -> dict:
+    """The stored document: the task plus its unpublished events (or their ids)."""
     return {**task, "outbox": events}
+
+
+OUTBOX_TTL = {"ttlInSeconds": "2592000"}  # 30 days: the event handler deletes the entry long before
+
+
+def create3_items(task: dict, event: dict) -> list[tuple[str, dict, dict | None]]:
+    """(key, value, metadata) of the create's upserts besides the index: the task (its ``outbox`` lists the
+    pending event ids) and ``outbox:<event id>`` = the event."""
+    return [(f"task:{task['id']}", with_outbox(task, [event["event_id"]]), None),
+            (f"outbox:{event['event_id']}", event, OUTBOX_TTL)]
+
+
+def unread(inbox: dict | None) -> int:
+    """The unread badge from the inbox head (webapp/notifications/inbox.py keeps it there)."""
+    items = (inbox or {}).get("items") or []
+    return sum(1 for i in items if not i.get("read")) + int((inbox or {}).get("archive_unread", 0))
 
 
 def publish_metadata(event: dict) -> dict[str, str]:
@@ -145,14 +161,16 @@ def reused_client():
 
 
 def dapr_create(client, user_id: str) -> str:
+    """The 3-call create through the SDK: get the index; one transaction; publish."""
     task = new_task(user_id)
     event = task_event(task, "1")
     for _ in range(INDEX_RETRIES):
         index = client.get_state(STATE_STORE, f"tasks-of:{user_id}")
         try:
             client.execute_state_transaction(STATE_STORE, [
-                TransactionalStateOperation(key=f"task:{task['id']}", data=json.dumps(with_outbox(task, [event])),
-                                            operation_type=TransactionOperationType.upsert),
+                *(TransactionalStateOperation(key=k, data=json.dumps(v), metadata=m,
+                                              operation_type=TransactionOperationType.upsert)
+                  for k, v, m in create3_items(task, event)),
                 TransactionalStateOperation(key=f"tasks-of:{user_id}",
                                             data=json.dumps(indexed(json.loads(index.data or "null"), task)),
                                             etag=index.etag or None,
@@ -165,25 +183,17 @@ def dapr_create(client, user_id: str) -> str:
         break
     else:
         raise IndexConflict(user_id)
-    # the flush: read, publish, clear the outbox (ETag-guarded)
-    stored = client.get_state(STATE_STORE, f"task:{task['id']}")
-    document = json.loads(stored.data)
-    for pending in document["outbox"]:
-        client.publish_event(PUBSUB, TOPIC, json.dumps(pending), data_content_type="application/json",
-                             publish_metadata=publish_metadata(pending))
-    client.save_state(STATE_STORE, f"task:{task['id']}", json.dumps({**document, "outbox": []}), etag=stored.etag,
-                      options=StateOptions(concurrency=Concurrency.first_write, consistency=Consistency.strong))
+    client.publish_event(PUBSUB, TOPIC, json.dumps(event), data_content_type="application/json",
+                         publish_metadata=publish_metadata(event))
     return task["id"]
 
 
 def dapr_list(client, user_id: str) -> int:
-    index = client.get_state(STATE_STORE, f"tasks-of:{user_id}")
-    ids = first_page(json.loads(index.data or "null"))
-    if not ids:
-        return 0
-    resp = client.get_bulk_state(STATE_STORE, [f"task:{i}" for i in ids], parallelism=16)
-    tasks = [json.loads(it.data) for it in resp.items if it.data]
-    return sum(1 for t in tasks if t.get("owner") == user_id)
+    """The list page's data without search: one bulk get of the index and the inbox head."""
+    resp = client.get_bulk_state(STATE_STORE, [f"tasks-of:{user_id}", f"inbox:{user_id}"], parallelism=2)
+    data = {it.key: json.loads(it.data) if it.data else None for it in resp.items}
+    unread(data.get(f"inbox:{user_id}"))
+    return len(first_page(data.get(f"tasks-of:{user_id}")))
 
 
 # -- straight to Redis ---------------------------------------------------------
@@ -217,15 +227,18 @@ def cloud_event(event: dict) -> bytes:
 
 
 def redis_create(user_id: str) -> str:
+    """The commands Dapr's Redis components run for the 3-call create."""
     import redis
     r = redis_conn()
     task = new_task(user_id)
     event = task_event(task, "1")
-    task_key = key(f"task:{task['id']}")
     for _ in range(INDEX_RETRIES):
         data, version = _hash_value(r.hgetall(key(f"tasks-of:{user_id}")))
         pipe = r.pipeline(transaction=True)  # MULTI ... EXEC, like Dapr's TxPipeline
-        pipe.execute_command("EVAL", SET_SCRIPT, 1, task_key, 0, json.dumps(with_outbox(task, [event])))
+        for k, value, metadata in create3_items(task, event):
+            pipe.execute_command("EVAL", SET_SCRIPT, 1, key(k), 0, json.dumps(value))
+            if metadata:
+                pipe.execute_command("EXPIRE", key(k), int(metadata["ttlInSeconds"]))
         pipe.execute_command("EVAL", SET_SCRIPT, 1, key(f"tasks-of:{user_id}"), int(version or 0),
                              json.dumps(indexed(json.loads(data or "null"), task)))
         try:
@@ -237,27 +250,19 @@ def redis_create(user_id: str) -> str:
         break
     else:
         raise IndexConflict(user_id)
-    data, version = _hash_value(r.hgetall(task_key))
-    document = json.loads(data)
-    for pending in document["outbox"]:
-        r.execute_command("XADD", TOPIC, "MAXLEN", "~", MAXLEN_APPROX, "*",
-                          "data", cloud_event(pending), "metadata", json.dumps(publish_metadata(pending)))
-    # Dapr's Set with an ETag and first-write concurrency: ARGV = version, data, "0"
-    r.execute_command("EVAL", SET_SCRIPT, 1, task_key, int(version), json.dumps({**document, "outbox": []}), 0)
+    r.execute_command("XADD", TOPIC, "MAXLEN", "~", MAXLEN_APPROX, "*",
+                      "data", cloud_event(event), "metadata", json.dumps(publish_metadata(event)))
     return task["id"]
 
 
 def redis_list(user_id: str) -> int:
-    r = redis_conn()
-    data, _ = _hash_value(r.hgetall(key(f"tasks-of:{user_id}")))
-    ids = first_page(json.loads(data or "null"))
-    if not ids:
-        return 0
-    pipe = r.pipeline(transaction=False)
-    for i in ids:
-        pipe.hgetall(key(f"task:{i}"))
-    tasks = [json.loads(d) for d, _ in map(_hash_value, pipe.execute()) if d]
-    return sum(1 for t in tasks if t.get("owner") == user_id)
+    """The same list data with redis-py: HGETALL of the index and the inbox head, pipelined."""
+    pipe = redis_conn().pipeline(transaction=False)
+    pipe.hgetall(key(f"tasks-of:{user_id}"))
+    pipe.hgetall(key(f"inbox:{user_id}"))
+    (index, _), (inbox, _) = map(_hash_value, pipe.execute())
+    unread(json.loads(inbox) if inbox else None)
+    return len(first_page(json.loads(index or "null")))
 
 
 # -- WSGI ------------------------------------------------------------------------
