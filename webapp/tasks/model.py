@@ -43,8 +43,9 @@ class _TaskBehaviour:
     def version(self) -> str:
         """The version clients see (pages, API ETag, events): changes only when the task does.
 
-        Not the state ETag: clearing the outbox rewrites the document without
-        changing the task, and must not make what a client holds stale.
+        Not the state ETag: a document rewritten without a change to the task (an
+        old layout's outbox cleared, a handled deletion's tombstone given its
+        shorter TTL) must not make what a client holds stale.
         """
         return str(self.revision)
 

@@ -77,7 +77,9 @@ def new_task():
     board_id = request.args.get("board") or current_user.id
     access.board_role(current_user.id, board_id, "edit")  # 404 for a board the user is not on, 403 for a viewer
     form = TaskForm()
-    form.offer_members(load_board(board_id).value)
+    # A personal board's only member is its owner: its record is not read for the choice of assignee.
+    form.offer_members(boards.personal_board(current_user.id, current_user.username, service.utcnow())
+                       if board_id == current_user.id else load_board(board_id).value)
     if form.validate_on_submit():
         try:
             task = service.create(current_user.id, form.task_fields(current_user.timezone), current_user.timezone,
