@@ -5,8 +5,11 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import importlib.util
+import io
 import shutil
+import subprocess
 import sys
+import tarfile
 import urllib.request
 from pathlib import Path
 
@@ -26,8 +29,32 @@ SNAPSHOT_IGNORE = shutil.ignore_patterns(".git", ".venv", ".run", "test-artifact
                                          ".pytest_cache", "node_modules", "*.pyc")
 
 
+def snapshot(root: Path, dest: Path, rev: str | None = None) -> Path:
+    """A copy of ``root``'s work tree, or of its commit ``rev`` (``git archive``), in ``dest``."""
+    if not rev:
+        shutil.copytree(root, dest, ignore=SNAPSHOT_IGNORE, symlinks=True)
+        return dest
+    archive = subprocess.run(["git", "archive", "--format=tar", rev], cwd=root, capture_output=True, check=True)
+    dest.mkdir(parents=True)
+    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+        tar.extractall(dest, filter="tar")
+    return dest
+
+
+def short_commit(root: Path, rev: str = "HEAD") -> str:
+    """``rev`` as an abbreviated commit id (raises when it names no commit)."""
+    return subprocess.run(["git", "rev-parse", "--short", f"{rev}^{{commit}}"], cwd=root, capture_output=True,
+                          text=True, check=True).stdout.strip()
+
+
 def load_devstack(root: Path):
-    """scripts/devstack.py of ``root``: its stack runs the code, components and config under ``root``."""
+    """scripts/devstack.py of ``root``: its stack runs the code, components and config under ``root``.
+
+    The devstack_* modules an earlier snapshot imported are forgotten, so a second stack in one run (the
+    baseline's) uses its own tree's, not the first one's (whose directory may be gone).
+    """
+    for name in [m for m in sys.modules if m.startswith("devstack")]:
+        del sys.modules[name]
     spec = importlib.util.spec_from_file_location("devstack", root / "scripts" / "devstack.py")
     module = importlib.util.module_from_spec(spec)
     sys.modules["devstack"] = module

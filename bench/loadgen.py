@@ -76,13 +76,13 @@ def _r(v: float | None) -> float | None:
     return None if v is None else round(v, 2)
 
 
-def new_session(limit: int = 1024) -> aiohttp.ClientSession:
+def new_session(limit: int = 1024, timeout: float = 10.0) -> aiohttp.ClientSession:
     """One HTTP session per point: keep-alive connections, no cookie jar (ops send their own)."""
     connector = aiohttp.TCPConnector(limit=limit, limit_per_host=limit, force_close=False,
                                      enable_cleanup_closed=True, ttl_dns_cache=None)
     return aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar(),
                                  headers={"User-Agent": USER_AGENT},
-                                 timeout=aiohttp.ClientTimeout(total=10))
+                                 timeout=aiohttp.ClientTimeout(total=timeout))
 
 
 async def open_point(op: Op, rate: float, duration: float, *, start_index: int = 0,

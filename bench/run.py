@@ -65,10 +65,11 @@ ensure_requirements()
 
 import redis  # noqa: E402
 
+import baseline  # noqa: E402
 import loadgen  # noqa: E402
 import procstats  # noqa: E402
 import report  # noqa: E402
-from benchstack import SNAPSHOT_IGNORE, bench_stack_class, distinct_free_ports, load_devstack  # noqa: E402
+from benchstack import bench_stack_class, distinct_free_ports, load_devstack, short_commit, snapshot  # noqa: E402
 from measures import Measures  # noqa: E402
 from points import LoadPoints  # noqa: E402
 from seeding import Seeding  # noqa: E402
@@ -76,16 +77,18 @@ from scenarios import Scenarios  # noqa: E402
 
 
 class Bench(LoadPoints, Seeding, Measures, Scenarios):
-    def __init__(self, args):
+    LOGS = "logs"  # under --out: the stack's logs when something failed
+
+    def __init__(self, args, rev: str | None = None):
         self.args = args
+        self.rev = rev  # a commit to run instead of the work tree (git archive)
         self.run_dir = Path(tempfile.mkdtemp(prefix="taskboard-bench-"))
-        if args.in_place:
+        if args.in_place and not rev:
             self.src = ROOT
         else:
-            # A copy of the work tree: edits made while the benchmark runs (daprd restarts itself when
-            # components/ or its config file change) do not reach the processes under test.
-            self.src = self.run_dir / "src"
-            shutil.copytree(ROOT, self.src, ignore=SNAPSHOT_IGNORE, symlinks=True)
+            # A copy of the work tree (or of a commit): edits made while the benchmark runs (daprd restarts
+            # itself when components/ or its config file change) do not reach the processes under test.
+            self.src = snapshot(ROOT, self.run_dir / "src", rev)
         devstack = load_devstack(self.src)
         self.api_token = secrets.token_urlsafe(16)
         self.stack = bench_stack_class(devstack)(
@@ -170,7 +173,7 @@ class Bench(LoadPoints, Seeding, Measures, Scenarios):
         if self.args.keep_run_dir:
             say(f"run directory (logs) kept in {self.run_dir}")
         else:
-            logs = Path(self.args.out) / "logs"
+            logs = Path(self.args.out) / self.LOGS
             if self.results.get("failures"):
                 shutil.rmtree(logs, ignore_errors=True)
                 shutil.copytree(self.stack.logs_dir, logs)
@@ -262,9 +265,10 @@ class Bench(LoadPoints, Seeding, Measures, Scenarios):
 
 
 def environment(bench: Bench) -> dict:
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-    dirty = bool(subprocess.run(["git", "status", "--porcelain", "webapp", "templates"], cwd=ROOT,
-                                capture_output=True, text=True).stdout.strip())
+    rev = getattr(bench, "rev", None)
+    commit = short_commit(ROOT, rev or "HEAD")
+    dirty = not rev and bool(subprocess.run(["git", "status", "--porcelain", "webapp", "templates"], cwd=ROOT,
+                                            capture_output=True, text=True).stdout.strip())
     return {
         "date": time.strftime("%Y-%m-%d %H:%M:%S %z"),
         "git_commit": commit + (" (webapp/templates modified)" if dirty else ""),
@@ -290,8 +294,15 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--point-seconds", type=float, default=6.0, help="length of each load point")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers of each app")
-    parser.add_argument("--budget", type=float, default=780.0,
-                        help="seconds: a scenario that would end later is skipped (the run stays under 15 min)")
+    parser.add_argument("--budget", type=float, default=840.0,
+                        help="seconds: a scenario of the main stack that would end later is skipped")
+    parser.add_argument("--baseline", default=baseline.DEFAULT_REV, metavar="REV",
+                        help="also run page-create, page-complete, page-list1000 and the counters on a second stack "
+                             "started from `git archive REV` (default: %(default)s, before issue 17)")
+    parser.add_argument("--no-baseline", dest="baseline", action="store_const", const="",
+                        help="skip the baseline stack")
+    parser.add_argument("--rev", default="",
+                        help="run the main stack from `git archive REV` instead of the work tree")
     parser.add_argument("--only", default="", help="comma-separated scenario names or prefixes (default: all)")
     parser.add_argument("--keep-run-dir", action="store_true", help="keep the stack's run directory and logs")
     parser.add_argument("--in-place", action="store_true",
@@ -307,7 +318,9 @@ def main() -> int:
     if load1 > 1.5:
         say(f"warning: the machine is busy before the start (load average {load1:.1f} on {os.cpu_count()} CPUs); "
             "see the 'other procs' CPU column")
-    bench = Bench(args)
+    if args.baseline:
+        short_commit(ROOT, args.baseline)  # fail now, not after the main run, when it names no commit
+    bench = Bench(args, rev=args.rev or None)
     signal.signal(signal.SIGTERM, _interrupt)
     status = 0
     try:
@@ -323,6 +336,14 @@ def main() -> int:
     finally:
         bench.results["runtime_s"] = round(time.monotonic() - T_START, 1)
         bench.stop()
+    if args.baseline and status != 130:
+        try:
+            bench.results["baseline"] = baseline.measure(Bench, args, args.baseline, environment)
+        except KeyboardInterrupt:
+            bench.failure("interrupted during the baseline")
+            status = 130
+        failed = bench.results.get("baseline", {}).get("failures", [])
+        bench.results["failures"] += [f"baseline: {f}" for f in failed]
     bench.results["runtime_s"] = round(time.monotonic() - T_START, 1)
     (out / "results.json").write_text(json.dumps(bench.results, indent=2))
     try:

@@ -28,7 +28,9 @@ class Seeding:
                  "events": f"b{stamp}ev"}
         names.update({f"create{i}": f"b{stamp}c{i}" for i in range(N_CREATE_USERS)})
         say(f"registering {len(names)} users through POST /register")
-        async with loadgen.new_session(64) as http:
+        # Seeding is not measured: a request may wait long on a busy machine (registering hashes a password;
+        # 16 at once on a shared 2-core machine took over 10 s each, the load points' timeout).
+        async with loadgen.new_session(64, timeout=60.0) as http:
             gate = asyncio.Semaphore(16)
 
             async def register(name: str) -> webclient.WebUser:

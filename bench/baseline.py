@@ -1,0 +1,64 @@
+"""The same benchmark on the code of an earlier commit, in the same run: after ÷ before.
+
+``bench/run.py --baseline <rev>`` (default ``3b7f4fc``, the commit before issue 17's work) runs, after the
+main stack, a second stack started from ``git archive <rev>`` with *this* benchmark's code: the same seeding,
+the sidecar-call counters (list pages, create in the request and with its events, complete chain to the inbox)
+and the full-stack scenarios ``page-list1000``, ``page-create`` and ``page-complete`` (no profiling). Its
+results go in ``results.json`` under ``baseline``; ``tables.py`` renders them side by side.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import time
+
+import loadgen
+from common import T_START, say
+
+DEFAULT_REV = "3b7f4fc"
+SCENARIOS = ("page-list1000", "page-create", "page-complete")
+BUDGET_S = 360.0  # the baseline's own time budget, from its start
+
+
+class BaselineMain:
+    """``Bench.main`` for the baseline stack (a mixin placed before ``Bench``)."""
+
+    LOGS = "logs-baseline"
+
+    async def main(self) -> None:
+        await self.seed()
+        self.results["memory_idle"] = self.note_memory()
+        await self.calls_per_page()
+        await self.calls_per_write()
+        await self.list_page_scenarios()
+        await self.write_scenarios()
+        self.results["memory_end"] = self.note_memory()
+        self.results["memory_peak_rss_mb"] = self.peak_memory
+        self.results["memory_peak_worker_mb"] = self.peak_worker
+
+
+def baseline_args(args: argparse.Namespace) -> argparse.Namespace:
+    """The main run's options with the baseline's scenarios, no profiling and a budget of its own."""
+    out = copy.copy(args)
+    out.only, out.profile, out.in_place = ",".join(SCENARIOS), False, False
+    out.budget = time.monotonic() - T_START + BUDGET_S
+    return out
+
+
+def measure(bench_class, args: argparse.Namespace, rev: str, environment) -> dict:
+    """Run the baseline stack of commit ``rev``; its results (failures included, the run goes on)."""
+    bench = type("BaselineBench", (BaselineMain, bench_class), {})(baseline_args(args), rev=rev)
+    say(f"baseline: the code of {rev} (git archive) on a second stack: {', '.join(SCENARIOS)} and the counters")
+    started = time.monotonic()
+    try:
+        bench.start()
+        bench.results["environment"] = environment(bench)
+        loadgen.run(bench.main())
+    except Exception as err:  # noqa: BLE001 - a benchmark reports every failure and carries on
+        bench.failure(f"{type(err).__name__}: {err}")
+    finally:
+        bench.stop()
+    bench.results["runtime_s"] = round(time.monotonic() - started, 1)
+    bench.results["rev"] = rev
+    return bench.results
