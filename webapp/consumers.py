@@ -18,7 +18,9 @@ from datetime import datetime
 from flask import current_app
 
 from . import activity, digests, jobs, notifications, overdue, reminders
+from .auth import users
 from .boards import feed
+from .boards import model as boards_model
 from .boards import store as boards_store
 from .dapr_gateway import Delete, Item, NotFound, Upsert
 from .notifications import followers
@@ -126,12 +128,13 @@ def _record(data: dict) -> tuple[Task | None, dict, Item]:
     """
     gw = gateway()
     board_id, task_id = board_of(data), data["task_id"]
-    item, board_item, watching, history, feed_item = gw.get_many([
+    owner = [users.user_key(board_id)] if boards_model.is_personal(board_id) else []  # if it has no record yet
+    item, board_item, watching, history, feed_item, *user = gw.get_many([
         store.task_key(task_id), boards_store.board_key(board_id), followers.watchers_key(task_id),
-        activity.history_key(task_id), feed.feed_key(board_id)])
+        activity.history_key(task_id), feed.feed_key(board_id), *owner])
     task = store.task_of(item) if store.is_live(item, board_id) else None  # only on the board the event names
     try:
-        board = boards_store.load_board(board_id, board_item).value
+        board = boards_store.load_board(board_id, board_item, owner=user[0] if user else None).value
     except NotFound:
         board = {}
     writes = []

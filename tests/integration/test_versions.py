@@ -165,3 +165,31 @@ def test_sidecar_calls_per_api_create_and_edit(user, sidecar_calls, gateway):
     # edit / status: the access check's read (task, memberships, personal index), ONE transaction, the publish.
     # No read-back, no outbox-clearing write.
     assert (create_calls, edit_calls, status_calls) == (3, 3, 3), (create_detail, edit_detail, status_detail)
+
+
+def test_sidecar_calls_per_task_event_handled(app, user, sidecar_calls, gateway):
+    """The task-events handler: one bulk read and one transaction; a completion adds the notification's call."""
+    from datetime import datetime, timezone
+
+    from webapp import consumers, events
+    from webapp.tasks import store
+    headers = {"Authorization": f"Bearer {make_token(user, 'handler')}"}
+    created = user.client.post("/api/v1/tasks", json={"title": "Handled"}, headers=headers)
+    task_id = created.get_json()["id"]
+    done = user.client.put(f"/api/v1/tasks/{task_id}/status", json={"status": "completed"},
+                           headers={**headers, "If-Match": created.headers["ETag"]})
+    assert done.status_code == 200
+    eventually(lambda: not gateway.get(store.outbox_key(  # the stack's subscriber has handled both events
+        gateway.get(store.task_key(task_id)).value["outbox"][-1])).exists and len(
+        (gateway.get(activity.history_key(task_id)).value or {}).get("items", [])) == 2, timeout=30)
+
+    def handled(kind: str) -> dict:
+        with app.app_context():
+            task = store.load(store.board_of(gateway.get(store.task_key(task_id)).value), task_id)
+            data = events.task_event(kind, task, datetime.now(timezone.utc), version=task.version)
+            sidecar_calls.clear()
+            consumers.on_task_event(data)
+        return Counter(name for name, _ in sidecar_calls)
+
+    assert handled("task.created") == Counter(get_many=1, transact=1)
+    assert handled("task.completed") == Counter(get_many=1, transact=1, invoke=1)

@@ -145,9 +145,13 @@ def find(username: str) -> dict | None:
     return record.value if record and record.exists else None
 
 
-def load(user_id: str) -> User | None:
-    """The user stored at ``user:<id>`` (one read), or None."""
-    item = gateway().get(f"user:{user_id}")
+def user_key(user_id: str) -> str:
+    return f"user:{user_id}"
+
+
+def load(user_id: str, item: Item | None = None) -> User | None:
+    """The user stored at ``user:<id>`` (one read; ``item``: as already read), or None."""
+    item = item if item is not None else gateway().get(user_key(user_id))
     return User.from_record(item.value) if item.exists else None
 
 

@@ -56,16 +56,17 @@ def memberships(user_id: str) -> dict[str, dict]:
                                                                          if k != user_id}}
 
 
-def load_board(board_id: str, item: Item | None = None) -> Item:
+def load_board(board_id: str, item: Item | None = None, owner: Item | None = None) -> Item:
     """The board record with its ETag (``item``: as already read); ``NotFound`` if there is none.
 
-    A personal board without a record yet is answered as a record without an ETag.
+    A personal board without a record yet is answered as a record without an ETag, from its
+    owner's ``user:<id>`` (``owner``: as already read).
     """
     item = item if item is not None else gateway().get(board_key(board_id))
     if item.exists:
         return item
     if model.is_personal(board_id):
-        user = users.load(board_id)  # the owner's name, for the members list
+        user = users.load(board_id, owner)  # the owner's name, for the members list
         if user is not None:
             return Item(board_key(board_id), model.personal_board(user.id, user.username, utcnow()), None)
     raise NotFound(board_key(board_id))
