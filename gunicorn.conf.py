@@ -1,7 +1,35 @@
 """gunicorn settings for both apps; every value can be overridden from the environment."""
 
+import ctypes
+import ctypes.util
 import os
 import tempfile
+
+# glibc malloc settings (mallopt), set here in the master before it loads the app so every forked worker
+# inherits them; a standard glibc variable in the environment (MALLOC_ARENA_MAX=...) wins over each.
+# - at most 2 arenas: otherwise each of a worker's 8 request threads and gRPC's threads gets arenas of its
+#   own (up to 8 per core) that keep the memory their peaks freed;
+# - a fixed mmap threshold of 128 KiB: blocks that large (a 1,000-row index's JSON, a rendered page) are
+#   mapped and unmapped, so freeing them returns the memory; without it glibc raises the threshold after
+#   the first such free and keeps later ones in the heap;
+# - a trim threshold of 128 KiB: the heap's free top goes back to the system sooner.
+MALLOC_SETTINGS = {"MALLOC_ARENA_MAX": (-8, 2), "MALLOC_MMAP_THRESHOLD_": (-3, 128 * 1024),
+                   "MALLOC_TRIM_THRESHOLD_": (-1, 128 * 1024)}  # env name: (mallopt parameter, value)
+
+
+def tune_malloc() -> None:
+    """Apply MALLOC_SETTINGS with glibc's mallopt (nothing on a C library without it, e.g. musl);
+    TASKBOARD_MALLOC_TUNING=0 leaves malloc as it is."""
+    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+    mallopt = getattr(libc, "mallopt", None)
+    if mallopt is None or os.environ.get("TASKBOARD_MALLOC_TUNING", "1") == "0":
+        return
+    for env_name, (parameter, value) in MALLOC_SETTINGS.items():
+        if env_name not in os.environ:
+            mallopt(parameter, value)
+
+
+tune_malloc()
 
 # Prometheus metrics from every worker, aggregated (set before workers import the app) and
 # served by the master on a port of its own, which the ingress never routes to (see when_ready).
@@ -35,8 +63,25 @@ if not control_socket_disable:
     control_socket = os.environ["GUNICORN_CONTROL_SOCKET"]
 
 
+def compile_in_master(server) -> None:
+    """Compile what a preloaded Flask app would otherwise compile in each worker on first use (every
+    Jinja template, the URL map's matcher), so the workers share it instead of each holding a copy."""
+    if not preload_app:
+        return
+    app = server.app.wsgi()
+    jinja_env = getattr(app, "jinja_env", None)
+    if jinja_env is not None:
+        for name in jinja_env.list_templates():
+            jinja_env.get_template(name)
+    url_map = getattr(app, "url_map", None)
+    if url_map is not None:
+        url_map.update()
+
+
 def when_ready(server):
-    """Serve every worker's metrics from the master, on the metrics port (before the workers fork)."""
+    """Compile the shared parts, then serve every worker's metrics from the master, on the metrics port
+    (before the workers fork)."""
+    compile_in_master(server)
     if not metrics_port:
         return
     from webapp import metrics

@@ -1,0 +1,65 @@
+"""gunicorn.conf.py's memory settings: glibc malloc tuned in the master, shared parts compiled before the fork."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+THREADS = 8  # a worker's request threads (gunicorn.conf.py's default GUNICORN_THREADS)
+
+# Loads gunicorn.conf.py (or not), then lets THREADS threads allocate at once and prints glibc's
+# malloc_stats(), which names one "Arena" per malloc arena in use.
+ARENAS_PROBE = textwrap.dedent(f"""
+    import ctypes, runpy, sys, threading
+    if sys.argv[1] == "conf":
+        runpy.run_path({str(ROOT / "gunicorn.conf.py")!r})
+    start = threading.Barrier({THREADS})
+    def allocate():
+        start.wait()
+        blocks = [bytearray(2048) for _ in range(2000)]
+    threads = [threading.Thread(target=allocate) for _ in range({THREADS})]
+    for t in threads: t.start()
+    for t in threads: t.join()
+    ctypes.CDLL("libc.so.6").malloc_stats()
+""")
+
+
+def arenas(mode: str, **env: str) -> int:
+    out = subprocess.run([sys.executable, "-c", ARENAS_PROBE, mode], capture_output=True, text=True, check=True,
+                         env={"PATH": "/usr/bin:/bin", **env}, cwd=ROOT)
+    return sum(line.startswith("Arena ") for line in out.stderr.splitlines())
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc only")
+def test_the_config_caps_malloc_arenas_at_two_and_the_environment_still_wins():
+    without, with_conf = arenas("bare"), arenas("conf")
+    print(f"\nmalloc arenas after {THREADS} threads allocated: {without} without gunicorn.conf.py, {with_conf} with it")
+    assert with_conf <= 2 < without
+    assert arenas("conf", MALLOC_ARENA_MAX="4") > 2  # an operator's MALLOC_ARENA_MAX is not overridden
+    assert arenas("conf", TASKBOARD_MALLOC_TUNING="0") > 2  # and the tuning can be turned off
+
+
+def test_the_master_compiles_every_template_and_the_url_map_before_forking(monkeypatch, tmp_path):
+    import runpy
+    from webapp.app import create_app
+    app = create_app({"SECRET_KEY": "test", "TESTING": True})
+    monkeypatch.setenv("TASKBOARD_MALLOC_TUNING", "0")  # this test process keeps its malloc as it is
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))  # the config's default is not left behind
+    conf = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+
+    class Server:  # what gunicorn's arbiter offers the hook: its app, which loads (preloaded) the WSGI callable
+        class app:
+            @staticmethod
+            def wsgi():
+                return app
+    assert not app.jinja_env.cache
+    conf["compile_in_master"](Server)
+    names = app.jinja_env.list_templates()
+    assert len(names) > 10
+    assert {template.name for template in app.jinja_env.cache.values()} == set(names)
+    assert not app.url_map._remap  # the matcher is built: a worker's first request does not build its own
