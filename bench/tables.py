@@ -147,14 +147,15 @@ def calls_per_write(r: dict) -> list[str]:
                 "before and after, once every event they caused was handled (subscribers, notification-service), "
                 "so the numbers include the event handling, not only the request. *create_in_request*: the taskboard "
                 "sidecar's counters read right before and right after each of 20 creates (each once the previous "
-                "one's events were handled); the least of them, since a handler starting before the second read "
-                "can only add.", "",
+                "one's events were handled); the second least of them: a handler starting before the second read "
+                "adds calls, and daprd updates its metrics asynchronously, so a read now and then misses the "
+                "request's last call.", "",
                 "| operation | taskboard sidecar API calls | notification-service sidecar API calls | by method | "
                 "Redis commands |", "|---|---:|---:|---|---|"]
         for op, v in cpw.items():
             if "by_method" not in v:  # the in-request count: a total only
                 by = ", ".join(f"{k}: {fmt(x, 2)}" for k, x in (v.get("by_method_least") or {}).items())
-                out.append(f"| {op} (least of {v['samples']}: {v['each']}) | {fmt(v['sidecar_api_calls'], 2)} | | "
+                out.append(f"| {op} (second least of {v['samples']}: {v['each']}) | {fmt(v['sidecar_api_calls'], 2)} | | "
                            f"{by} | |")
                 continue
             out.append(f"| {op} | {fmt(v['sidecar_api_calls'], 2)} | {fmt(v.get('notification_sidecar_api_calls'), 2)} | "
