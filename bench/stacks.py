@@ -3,11 +3,14 @@
 For each TASKBOARD_STACK (redis, then postgres-kafka) the benchmark's own machinery (bench/run.py's
 Bench: a snapshot of the tree, the production-like stack, users and tasks seeded through the forms,
 calibrated open-model load points) measures the complete → inbox event latency and the full-stack
-scenarios: create, list 100 / 1,000, complete. Without bench/variants.py (it talks to Redis directly)
+scenarios: create, list 100 / 1,000, complete; and first the sidecar-call counters (daprd metrics on both
+stacks, Redis commandstats on redis only): per list page, per create (in the request, and with its event
+handling) and per complete chain to the inbox. Without bench/variants.py (it talks to Redis directly)
 and without profiling. Both stacks drain events the same way: until the sidecars' delivery counters
-stand still. Writes bench/results/stacks.md and stacks.json.
+stand still. Writes bench/results/stacks.md and stacks.json (--counters-only: stacks-counters.md/json,
+the counters without the load points, a few minutes).
 
-    .venv/bin/python bench/stacks.py [--point-seconds 6] [--stacks redis,postgres-kafka]
+    .venv/bin/python bench/stacks.py [--point-seconds 6] [--stacks redis,postgres-kafka] [--counters-only]
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ sys.path.insert(0, str(BENCH))
 import procstats  # noqa: E402
 import run  # noqa: E402  (installs requirements-bench.txt when missing)
 import summaries  # noqa: E402
+from before_after import counter_rows  # noqa: E402
 from common import StackDied, say  # noqa: E402
 
 SCENARIOS = ("page-create", "page-list100", "page-list1000", "page-complete")
@@ -39,9 +43,7 @@ class StackBench(run.Bench):
 
     def __init__(self, args, stack_name: str):
         os.environ["TASKBOARD_STACK"] = stack_name  # devstack.Stack's default
-        for name in [m for m in sys.modules if m.startswith("devstack")]:
-            del sys.modules[name]  # each snapshot's devstack with its own parts, not the previous one's
-        super().__init__(args)
+        super().__init__(args, rev=args.rev or None)
         self.stack_name = stack_name
 
     def start(self) -> None:
@@ -54,6 +56,8 @@ class StackBench(run.Bench):
                  "scheduler", *self.stack.servers()]
         self.groups = procstats.Groups({name: self.stack.procs[name].pid for name in names})
         self.peak_memory, self.peak_worker = {}, {}
+        if "redis" in self.stack.servers():  # Redis commandstats beside the sidecar counters
+            self.redis = run.redis.Redis(host="127.0.0.1", port=self.stack.ports.redis)
 
     def check_alive(self) -> None:
         dead = {n: p.returncode for n, p in self.stack.procs.items() if p.poll() is not None}
@@ -86,9 +90,12 @@ class StackBench(run.Bench):
 
     async def main(self) -> None:
         await self.seed()
-        await self.guard(self.event_latency())
-        await self.list_page_scenarios()
-        await self.write_scenarios()
+        await self.guard(self.calls_per_page())
+        await self.guard(self.calls_per_write())
+        if not self.args.counters_only:
+            await self.guard(self.event_latency())
+            await self.list_page_scenarios()
+            await self.write_scenarios()
         self.results["memory_peak_rss_mb"] = self.peak_memory
 
 
@@ -145,6 +152,13 @@ def report(results: dict[str, dict], stacks: list[str]) -> str:
         lines.append(f"| {s} | {ev.get('samples', 0)} | {pct.get('p50')} | {pct.get('p90')} | {pct.get('p99')} | "
                      f"{pct.get('max')} | {ev.get('errors') or '-'} |")
     ev_a, ev_b = ((results[s].get("event_latency") or {}).get("from_request_start_ms") or {} for s in (a, b))
+    lines += ["", "## Sidecar API calls per operation", "",
+              "From both daprd's metrics (the same counters as `make bench`'s results.md): the create in its request "
+              "(second least of 20) and with its event handling, the complete chain to the inbox, a list page (least of "
+              "three windows of 20).", "",
+              "| counted | " + " | ".join(stacks) + " |", "|---" * (1 + len(stacks)) + "|",
+              *[f"| {label} | " + " | ".join(summaries.fmt(get(results[s]), 2) for s in stacks) + " |"
+                for label, get in counter_rows()]]
     lines += ["", f"Event latency {b}/{a}: p50 {summaries.ratio(ev_b.get('p50'), ev_a.get('p50'))}, "
               f"p99 {summaries.ratio(ev_b.get('p99'), ev_a.get('p99'))}.", "",
               "## Stack start (warm caches) and problems", ""]
@@ -165,7 +179,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=str(run.RESULTS), help="where stacks.md and stacks.json go")
     parser.add_argument("--keep-run-dir", action="store_true", help="keep each stack's run directory and logs")
     parser.add_argument("--in-place", action="store_true", help="run the work tree itself, not a snapshot")
+    parser.add_argument("--rev", default="", help="run the code of a commit (git archive), not the work tree")
     parser.add_argument("--report-only", action="store_true", help="rewrite stacks.md from stacks.json")
+    parser.add_argument("--counters-only", action="store_true",
+                        help="only the sidecar-call counters, no load points (stacks-counters.md / .json)")
     args = parser.parse_args(argv)
     if args.report_only:
         results = json.loads((Path(args.out) / "stacks.json").read_text())
@@ -180,6 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     name = "stacks" if len(stacks) > 1 else f"stacks-{stacks[0]}"  # one stack: beside, not over, the comparison
+    name += "-counters" if args.counters_only else ""
     (out / f"{name}.json").write_text(json.dumps(results, indent=2))
     (out / f"{name}.md").write_text(report(results, stacks))
     say(f"results in {out}/{name}.md and {name}.json")
