@@ -318,8 +318,12 @@ def main() -> int:
     if load1 > 1.5:
         say(f"warning: the machine is busy before the start (load average {load1:.1f} on {os.cpu_count()} CPUs); "
             "see the 'other procs' CPU column")
-    if args.baseline:
-        short_commit(ROOT, args.baseline)  # fail now, not after the main run, when it names no commit
+    for option, rev in (("--baseline", args.baseline), ("--rev", args.rev)):
+        try:
+            rev and short_commit(ROOT, rev)  # fail now, not after the main run, when it names no commit
+        except subprocess.CalledProcessError:
+            parser.error(f"{option} {rev}: no such commit in this clone (shallow? `git fetch --unshallow`), "
+                         "or pass --no-baseline")
     bench = Bench(args, rev=args.rev or None)
     signal.signal(signal.SIGTERM, _interrupt)
     status = 0
