@@ -1,7 +1,9 @@
-"""gunicorn.conf.py's memory settings: glibc malloc tuned in the master, shared parts compiled before the fork."""
+"""What a gunicorn worker weighs: glibc malloc tuned in the master (gunicorn.conf.py), shared parts compiled before
+the fork, and no aiohttp loaded for the Dapr SDK (webapp/dapr_gateway/sdk.py)."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import textwrap
@@ -63,3 +65,31 @@ def test_the_master_compiles_every_template_and_the_url_map_before_forking(monke
     assert len(names) > 10
     assert {template.name for template in app.jinja_env.cache.values()} == set(names)
     assert not app.url_map._remap  # the matcher is built: a worker's first request does not build its own
+
+
+def test_the_gateway_loads_the_dapr_sdk_without_aiohttp_and_aiohttp_still_imports_for_real():
+    probe = textwrap.dedent("""
+        import json, sys
+        import webapp.dapr_gateway
+        from dapr.clients import DaprClient
+        without = "aiohttp" not in sys.modules
+        import aiohttp
+        print(json.dumps([without, aiohttp.__file__, aiohttp.ClientSession.__module__]))
+    """)
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT)
+    without, path, session_module = json.loads(out.stdout.strip().splitlines()[-1])
+    assert without
+    assert path.endswith("aiohttp/__init__.py") and session_module == "aiohttp.client"
+
+
+def test_the_sdks_unused_http_client_fails_loudly_if_ever_used():
+    probe = textwrap.dedent("""
+        import webapp.dapr_gateway
+        from dapr.clients.http import client
+        try:
+            client.aiohttp.ClientTimeout(total=1)
+        except RuntimeError as err:
+            print(err)
+    """)
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert "gRPC only" in out.stdout

@@ -13,6 +13,7 @@ become four app errors: ``NotFound``, ``Conflict``, ``Unavailable`` and
 
 from __future__ import annotations
 
+from . import sdk  # noqa: F401  (first: the SDK without aiohttp, before any module here imports it)
 from .calls import use_trace_context
 from .errors import Conflict, GatewayError, NotFound, Rejected, Unavailable
 from .jobs import JobOperations
