@@ -35,7 +35,7 @@ def _ratio_of(sc_a: dict, sc_b: dict, name_a: str, name_b: str) -> tuple[float |
 def counter_rows() -> list:
     """(label, function of a run's results) of every sidecar-call counter."""
     return [
-        ("create, in the request (second least of 20)", lambda x: _calls(x, "create_in_request")),
+        ("create, in the request (second least of 30)", lambda x: _calls(x, "create_in_request")),
         ("create with its task.created handling: taskboard's sidecar", lambda x: _calls(x, "create")),
         ("create with its handling: notification-service's sidecar",
          lambda x: _calls(x, "create", "notification_sidecar_api_calls")),

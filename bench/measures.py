@@ -78,7 +78,7 @@ class Measures:
         return {"sidecar_api_calls": round(api_calls, 2), "notification_sidecar_api_calls": round(notif_calls, 2),
                 "by_method": sidecar, "redis_commands": redis_cmds, "errors": errors, "samples": n}
 
-    async def count_in_request(self, label: str, action, n: int = 20) -> dict:
+    async def count_in_request(self, label: str, action, n: int = 30) -> dict:
         """taskboard-sidecar API calls made while one ``action`` ran: its sidecar's counters read right before
         and right after it, once the previous one's events were handled; the second least of ``n``.
 

@@ -41,9 +41,9 @@ DELIVERY_METRICS = ("dapr_component_pubsub_ingress_count", "dapr_component_pubsu
 class StackBench(run.Bench):
     """One stack's run of the full-stack scenarios."""
 
-    def __init__(self, args, stack_name: str):
+    def __init__(self, args, stack_name: str, rev: str | None = None):
         os.environ["TASKBOARD_STACK"] = stack_name  # devstack.Stack's default
-        super().__init__(args, rev=args.rev or None)
+        super().__init__(args, rev=rev or args.rev or None)
         self.stack_name = stack_name
 
     def start(self) -> None:
@@ -99,9 +99,9 @@ class StackBench(run.Bench):
         self.results["memory_peak_rss_mb"] = self.peak_memory
 
 
-def measure(args, stack_name: str) -> dict:
+def measure(args, stack_name: str, rev: str | None = None) -> dict:
     """One stack's results (failures included: the run goes on to the next stack)."""
-    bench = StackBench(args, stack_name)
+    bench = StackBench(args, stack_name, rev)
     try:
         bench.start()
         bench.results["environment"] = run.environment(bench)
@@ -121,11 +121,25 @@ def row(name: str, results: dict[str, dict], stacks: list[str]) -> str:
         cells += [summaries.fmt((entry.get("calibration") or {}).get("ops_per_s")),
                   summaries.fmt(best and best["achieved_rps"]),
                   f"{summaries.fmt(low and low['p50_ms'])} / {summaries.fmt(low and low['p99_ms'])}"]
-    first, second = (summaries.sustained(e) if e else None for e in entries[:2])
-    light = [summaries.light(e) if e else None for e in entries[:2]]
+    ends = (entries[0], entries[-1])  # the first stack and the last (one stack alone: the same twice)
+    first, second = (summaries.sustained(e) if e else None for e in ends)
+    light = [summaries.light(e) if e else None for e in ends]
     cells.append(summaries.ratio(second and second["achieved_rps"], first and first["achieved_rps"]))
     cells.append(summaries.ratio(light[1] and light[1]["p50_ms"], light[0] and light[0]["p50_ms"]))
     return "| " + " | ".join(cells) + " |"
+
+
+def counters_table(results: dict[str, dict], stacks: list[str]) -> list[str]:
+    """The counters, a column per stack (preceded by its baseline's when --baseline ran one)."""
+    columns = []
+    for s in stacks:
+        before = results[s].get("baseline")
+        if before:
+            columns.append((f"{s} before ({before.get('rev')})", before))
+        columns.append((s, results[s]))
+    return ["| counted | " + " | ".join(c for c, _ in columns) + " |", "|---" * (1 + len(columns)) + "|",
+            *[f"| {label} | " + " | ".join(summaries.fmt(get(r), 2) for _, r in columns) + " |"
+              for label, get in counter_rows()]]
 
 
 def report(results: dict[str, dict], stacks: list[str]) -> str:
@@ -154,11 +168,9 @@ def report(results: dict[str, dict], stacks: list[str]) -> str:
     ev_a, ev_b = ((results[s].get("event_latency") or {}).get("from_request_start_ms") or {} for s in (a, b))
     lines += ["", "## Sidecar API calls per operation", "",
               "From both daprd's metrics (the same counters as `make bench`'s results.md): the create in its request "
-              "(second least of 20) and with its event handling, the complete chain to the inbox, a list page (least of "
+              "(second least of 30) and with its event handling, the complete chain to the inbox, a list page (least of "
               "three windows of 20).", "",
-              "| counted | " + " | ".join(stacks) + " |", "|---" * (1 + len(stacks)) + "|",
-              *[f"| {label} | " + " | ".join(summaries.fmt(get(results[s]), 2) for s in stacks) + " |"
-                for label, get in counter_rows()]]
+              *counters_table(results, stacks)]
     lines += ["", f"Event latency {b}/{a}: p50 {summaries.ratio(ev_b.get('p50'), ev_a.get('p50'))}, "
               f"p99 {summaries.ratio(ev_b.get('p99'), ev_a.get('p99'))}.", "",
               "## Stack start (warm caches) and problems", ""]
@@ -167,7 +179,9 @@ def report(results: dict[str, dict], stacks: list[str]) -> str:
         lines.append(f"* {s}: started in {r.get('start_seconds')} s; load average before it "
                      f"{r.get('load_average_before_start', '?')} on {env.get('cpus', '?')} CPUs; "
                      f"seeding {r.get('seeding', {}).get('seconds')} s; "
-                     f"warnings {len(r.get('warnings', []))}; failures: {'; '.join(r.get('failures', [])) or 'none'}")
+                     f"warnings {len(r.get('warnings', []))}; failures: {'; '.join(r.get('failures', [])) or 'none'}"
+                     + (f"; its baseline's failures: {'; '.join(r['baseline'].get('failures', [])) or 'none'}"
+                        if r.get("baseline") else ""))
     return "\n".join(lines) + "\n"
 
 
@@ -180,20 +194,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep-run-dir", action="store_true", help="keep each stack's run directory and logs")
     parser.add_argument("--in-place", action="store_true", help="run the work tree itself, not a snapshot")
     parser.add_argument("--rev", default="", help="run the code of a commit (git archive), not the work tree")
+    parser.add_argument("--baseline", default="", metavar="REV",
+                        help="also measure each stack with the code of REV first (e.g. 3b7f4fc): before / after")
     parser.add_argument("--report-only", action="store_true", help="rewrite stacks.md from stacks.json")
     parser.add_argument("--counters-only", action="store_true",
                         help="only the sidecar-call counters, no load points (stacks-counters.md / .json)")
     args = parser.parse_args(argv)
     if args.report_only:
-        results = json.loads((Path(args.out) / "stacks.json").read_text())
-        (Path(args.out) / "stacks.md").write_text(report(results, list(results)))
+        name = "stacks-counters" if args.counters_only else "stacks"
+        results = json.loads((Path(args.out) / f"{name}.json").read_text())
+        (Path(args.out) / f"{name}.md").write_text(report(results, list(results)))
         return 0
     args.only, args.profile, args.budget = ONLY, False, 10**6
     stacks = args.stacks.split(",")
     results = {}
     for stack_name in stacks:
+        before = measure(args, stack_name, args.baseline) if args.baseline else None
         results[stack_name] = measure(args, stack_name)
         results[stack_name]["point_seconds"] = args.point_seconds
+        if before:
+            results[stack_name]["baseline"] = {**before, "rev": args.baseline}
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     name = "stacks" if len(stacks) > 1 else f"stacks-{stacks[0]}"  # one stack: beside, not over, the comparison

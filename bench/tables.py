@@ -146,7 +146,7 @@ def calls_per_write(r: dict) -> list[str]:
                 "20 creates (then 20 completes of those tasks) one after another through the forms; counters read "
                 "before and after, once every event they caused was handled (subscribers, notification-service), "
                 "so the numbers include the event handling, not only the request. *create_in_request*: the taskboard "
-                "sidecar's counters read right before and right after each of 20 creates (each once the previous "
+                "sidecar's counters read right before and right after each of 30 creates (each once the previous "
                 "one's events were handled); the second least of them: a handler starting before the second read "
                 "adds calls, and daprd updates its metrics asynchronously, so a read now and then misses the "
                 "request's last call.", "",

@@ -1,6 +1,9 @@
-# Issue 17's counters on both data tiers without the load points (a few minutes): sidecar calls per list page,
-# per create (in the request and with its event handling) and per complete chain to the inbox, on redis and on
-# postgres-kafka -> bench/results/stacks-counters.md / .json. The Makefile includes this fragment.
+# Issue 17's counters on both data tiers without the load points: sidecar calls per list page, per create (in the
+# request and with its event handling) and per complete chain to the inbox, on redis and on postgres-kafka, each
+# first with the code of BENCH_BASELINE (before) and then with the work tree (after) -> bench/results/
+# stacks-counters.md / .json (about 12 minutes on 2 cores; BENCH_BASELINE= skips the before columns: 6 minutes).
+# The Makefile includes this fragment.
+BENCH_BASELINE ?= 3b7f4fc
 .PHONY: bench-counters
 bench-counters: venv dapr data-tier
-	@$(PY) bench/stacks.py --counters-only $(BENCH_ARGS)
+	@$(PY) bench/stacks.py --counters-only $(if $(BENCH_BASELINE),--baseline $(BENCH_BASELINE)) $(BENCH_ARGS)
