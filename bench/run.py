@@ -10,6 +10,9 @@ rates (open model, bench/loadgen.py) and writes
     bench/results/results.md     the tables
     bench/results/latency.png    latency vs offered load
 
+Then (unless --no-baseline) a second stack from `git archive <--baseline rev>` (default 3b7f4fc, before
+issue 17) runs page-create, page-complete, page-list1000 and the counters: results.md shows after ÷ before.
+
 Run with `make bench` or `.venv/bin/python bench/run.py [--point-seconds 8]`.
 See bench/README.md for what each scenario measures and how to read it.
 """
