@@ -1,7 +1,7 @@
 """`make bench`: Taskboard's performance, from the sidecar's limit to the full stack.
 
 Starts the stack through scripts/devstack.py (free ports, a temporary run
-directory, gunicorn with 2 workers × 4 threads, ENV=production, app and API
+directory, gunicorn with 2 workers × 8 threads (gunicorn.conf.py), ENV=production, app and API
 tokens), plus bench/variants.py under the same gunicorn settings; seeds users
 and tasks through the app's own forms; then offers load at constant arrival
 rates (open model, bench/loadgen.py) and writes
@@ -277,7 +277,7 @@ def environment(bench: Bench) -> dict:
         "git_commit": commit + (" (webapp/templates modified)" if dirty else ""),
         "cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
         "daprd": bench.stack.daprd_version(),
-        "gunicorn": f"{bench.args.workers} workers × {os.environ.get('GUNICORN_THREADS', '4')} threads (gthread)",
+        "gunicorn": f"{bench.args.workers} workers × {os.environ.get('GUNICORN_THREADS', '8')} threads (gthread)",
         "point_seconds": bench.args.point_seconds, "fractions_of_calibration": list(FRACTIONS),
         "load_generator": "bench/loadgen.py: asyncio + aiohttp (uvloop), open model, latency from scheduled start",
     }
