@@ -142,8 +142,9 @@ def counters_table(results: dict[str, dict], stacks: list[str]) -> list[str]:
               for label, get in counter_rows()]]
 
 
-def report(results: dict[str, dict], stacks: list[str]) -> str:
-    """stacks.md: the scenarios side by side, then event latency, start times and failures."""
+def report(results: dict[str, dict], stacks: list[str], counters_only: bool = False) -> str:
+    """stacks.md: the scenarios side by side, then event latency, start times and failures
+    (``counters_only``: stacks-counters.md, the sidecar-call counters alone)."""
     a, b = stacks[0], stacks[-1]
     head = " | ".join(f"{s} capacity/s | {s} sustained/s | {s} p50 / p99 ms (25% load)" for s in stacks)
     env = results[a].get("environment", {})
@@ -160,7 +161,12 @@ def report(results: dict[str, dict], stacks: list[str]) -> str:
         "## Event latency: complete a task → its notification in the inbox (ms, from the POST's start)", "",
         "| stack | samples | p50 | p90 | p99 | max | errors |", "|---|---|---|---|---|---|---|",
     ]
-    for s in stacks:
+    if counters_only:  # no load points were run: the counters only
+        lines = ["# Sidecar calls on each data tier (`make bench-counters`)", "",
+                 f"{env.get('date', '')}, commit {env.get('git_commit', '?')}, daprd {env.get('daprd', '?')}, "
+                 f"{env.get('cpus', '?')} CPUs, {env.get('gunicorn', '')}. Same app, same snapshot; only "
+                 "TASKBOARD_STACK differs (and, in the *before* columns, the code: the baseline commit).", ""]
+    for s in stacks if not counters_only else []:
         ev = results[s].get("event_latency") or {}
         pct = ev.get("from_request_start_ms") or {}
         lines.append(f"| {s} | {ev.get('samples', 0)} | {pct.get('p50')} | {pct.get('p90')} | {pct.get('p99')} | "
@@ -171,9 +177,10 @@ def report(results: dict[str, dict], stacks: list[str]) -> str:
               "(second least of 30) and with its event handling, the complete chain to the inbox, a list page (least of "
               "three windows of 20).", "",
               *counters_table(results, stacks)]
-    lines += ["", f"Event latency {b}/{a}: p50 {summaries.ratio(ev_b.get('p50'), ev_a.get('p50'))}, "
-              f"p99 {summaries.ratio(ev_b.get('p99'), ev_a.get('p99'))}.", "",
-              "## Stack start (warm caches) and problems", ""]
+    if not counters_only:
+        lines += ["", f"Event latency {b}/{a}: p50 {summaries.ratio(ev_b.get('p50'), ev_a.get('p50'))}, "
+                  f"p99 {summaries.ratio(ev_b.get('p99'), ev_a.get('p99'))}."]
+    lines += ["", "## Stack start (warm caches) and problems", ""]
     for s in stacks:
         r = results[s]
         lines.append(f"* {s}: started in {r.get('start_seconds')} s; load average before it "
@@ -203,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.report_only:
         name = "stacks-counters" if args.counters_only else "stacks"
         results = json.loads((Path(args.out) / f"{name}.json").read_text())
-        (Path(args.out) / f"{name}.md").write_text(report(results, list(results)))
+        (Path(args.out) / f"{name}.md").write_text(report(results, list(results), args.counters_only))
         return 0
     args.only, args.profile, args.budget = ONLY, False, 10**6
     stacks = args.stacks.split(",")
@@ -219,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
     name = "stacks" if len(stacks) > 1 else f"stacks-{stacks[0]}"  # one stack: beside, not over, the comparison
     name += "-counters" if args.counters_only else ""
     (out / f"{name}.json").write_text(json.dumps(results, indent=2))
-    (out / f"{name}.md").write_text(report(results, stacks))
+    (out / f"{name}.md").write_text(report(results, stacks, args.counters_only))
     say(f"results in {out}/{name}.md and {name}.json")
     return 1 if any(r.get("failures") for r in results.values()) else 0
 
