@@ -91,9 +91,10 @@ def _set_ttl(task_id: str, ttl_seconds: int, tombstone: bool = False) -> None:
     """Give a task's history and overdue marker (and its tombstone, ``tombstone``) a TTL (``store.PERSIST``:
     none) in one read and one write."""
     gw = gateway()
-    keys = [activity.history_key(task_id), overdue.marker_key(task_id)] + ([store.task_key(task_id)] if tombstone else [])
-    items = [it for it in gw.get_many(keys) if it.exists and not (it.key.startswith("task:")
-                                                                   and not it.value.get("deleted"))]
+    task_key = store.task_key(task_id)
+    keys = [activity.history_key(task_id), overdue.marker_key(task_id)] + ([task_key] if tombstone else [])
+    found = [it for it in gw.get_many(keys) if it.exists]
+    items = [it for it in found if it.key != task_key or it.value.get("deleted")]  # restored meanwhile: no TTL
     if items:
         gw.transact([Upsert(it.key, it.value, etag=it.etag, ttl_seconds=ttl_seconds) for it in items])
 
