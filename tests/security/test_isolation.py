@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from tests.conftest import csrf_token
+from tests.conftest import csrf_token, without_csrf
 from tests.integration.boards import Team, make_team, user_id_of
 from tests.integration.test_api import make_token
 
@@ -187,10 +187,3 @@ def test_an_outsiders_answer_is_the_same_as_for_nothing_there(team):
         a, b = outsider.get(theirs), outsider.get(missing)
         assert a.status_code == b.status_code == 404
         assert without_csrf(a.get_data(as_text=True)) == without_csrf(b.get_data(as_text=True))
-
-
-def without_csrf(html: str) -> str:
-    """The page with its CSRF token masked: the token is signed with the current second, so two pages a second
-    apart differ there and nowhere else that could tell an outsider anything."""
-    token = csrf_token(html)
-    return html.replace(token, "<csrf>")
