@@ -27,11 +27,14 @@ class Processes:
         self.logs_dir = logs_dir
         self.console = console
         self.procs: dict[str, subprocess.Popen] = {}
+        self.stop_signals: dict[str, int] = {}
 
     def spawn(self, name: str, argv: list[str], env: dict[str, str], cwd: Path,
-              identity: dict | None = None) -> subprocess.Popen:
+              identity: dict | None = None, stop_signal: int = signal.SIGTERM) -> subprocess.Popen:
         """Start ``argv`` as ``name`` in a new session, with ``env`` on top of this process's environment
-        (``identity``: Popen's user/group arguments, e.g. PostgreSQL's, which refuses to run as root)."""
+        (``identity``: Popen's user/group arguments, e.g. PostgreSQL's, which refuses to run as root;
+        ``stop_signal``: what asks it to stop promptly, e.g. PostgreSQL's SIGINT)."""
+        self.stop_signals[name] = stop_signal
         log_file = open(self.logs_dir / f"{name}.log", "ab")
         proc = subprocess.Popen(argv, env={**os.environ, **env}, cwd=cwd, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, start_new_session=True, **(identity or {}))
@@ -72,7 +75,7 @@ class Processes:
             proc = self.procs.get(n)
             if proc and proc.poll() is None:
                 try:
-                    os.killpg(proc.pid, signal.SIGTERM)
+                    os.killpg(proc.pid, self.stop_signals.get(n, signal.SIGTERM))
                 except ProcessLookupError:
                     pass
         for n in names:

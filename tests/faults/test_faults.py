@@ -146,15 +146,34 @@ def test_r2_data_server_down_for_10s_during_100_creates(http, stack, gateway, se
     ids = {t["id"] for t in http.call("GET", "/api/v1/tasks?per_page=100&q=r2-" + marker)[1]["items"]}
     assert ids == set(created)
 
-    def delivered():
-        items = gateway.get_many([f"activity:{i}" for i in created])
-        return sum(1 for it in items if it.exists and
-                   [e["type"] for e in it.value["items"]].count("task.created") == 1)
+    pending = list(created)
+
+    def all_delivered():
+        items = gateway.get_many([f"activity:{i}" for i in pending])
+        pending[:] = [it.key.split(":", 1)[1] for it in items if not it.exists or
+                      [e["type"] for e in it.value["items"]].count("task.created") != 1]
+        return not pending
 
     # Kafka redelivers a partition in order, each retry backing off up to 10 s (components/resiliency.yaml):
     # handling stalled by the outage can take a minute to drain on 2 busy cores.
-    count = eventually(lambda: (lambda n: n == 100 and n)(delivered()), timeout=120)
-    print(f"R2 tasks stored: {len(ids)}, task.created events delivered exactly once: {count}")
+    try:
+        eventually(all_delivered, timeout=120)
+    except AssertionError:
+        raise AssertionError(f"{len(pending)} of 100 task.created not handled exactly once: "
+                             f"{describe_events(gateway, pending[:3])}") from None
+    print(f"R2 tasks stored: {len(ids)}, task.created events handled exactly once: 100")
+
+
+def describe_events(gateway, task_ids):
+    """What is stored of each task's events: its history, the outbox ids its document lists, and which
+    outbox items are still there (unhandled)."""
+    out = []
+    for task_id in task_ids:
+        task, history = gateway.get_many([f"task:{task_id}", f"activity:{task_id}"])
+        listed = (task.value or {}).get("outbox", [])
+        left = [it.key for it in gateway.get_many([f"outbox:{e}" for e in listed]) if it.exists]
+        out.append({"task": task_id, "history": history.value, "outbox listed": listed, "outbox left": left})
+    return out
 
 
 def test_r3_daprd_killed_under_load_gives_503_never_500(http, stack):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import signal
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -12,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
 
 import devstack_data as data  # noqa: E402
-from devstack_processes import StackError  # noqa: E402
+from devstack_processes import Processes, StackError  # noqa: E402
 
 
 def loaded(directory: Path) -> dict[str, dict]:
@@ -58,6 +60,29 @@ def test_the_servers_listen_on_loopback_only(tmp_path):
     assert props["listeners"] == "PLAINTEXT://127.0.0.1:9092,CONTROLLER://127.0.0.1:9093"
     assert props["process.roles"] == "broker,controller" and "zookeeper.connect" not in props
     assert data.postgres_connection(5433).startswith("host=127.0.0.1 port=5433 ")
+
+
+def test_postgresql_acknowledges_a_commit_only_once_its_wal_is_written(tmp_path):
+    """A killed server must lose nothing it acknowledged (R2 lost a handled event with synchronous_commit=off)."""
+    argv = data.postgres_argv(Path("/usr/lib/postgresql/15/bin"), tmp_path, 5433)
+    settings = {argv[i + 1].split("=", 1)[0]: argv[i + 1].split("=", 1)[1] for i, a in enumerate(argv) if a == "-c"}
+    assert settings.get("synchronous_commit", "on") == "on"
+
+
+def test_a_process_is_stopped_with_its_own_signal(tmp_path):
+    """PostgreSQL is stopped with SIGINT ("fast": down at once), not SIGTERM ("smart": waits for daprd's pool)."""
+    trap = ("import signal, sys, time\n"
+            "for s in (signal.SIGINT, signal.SIGTERM):\n"
+            "    signal.signal(s, lambda n, f: (print(signal.Signals(n).name, flush=True), sys.exit(0)))\n"
+            "print('ready', flush=True)\n"
+            "time.sleep(30)\n")
+    procs = Processes(tmp_path)
+    log = tmp_path / "server.log"
+    procs.spawn("server", [sys.executable, "-c", trap], env={}, cwd=tmp_path, stop_signal=signal.SIGINT)
+    procs.wait_until("ready", lambda: "ready" in log.read_text(), timeout=10, proc_name="server")
+    procs.stop("server")
+    time.sleep(0.2)  # the log pump's last line
+    assert log.read_text().split() == ["ready", "SIGINT"]
 
 
 def test_a_kafka_cluster_id_is_never_read_as_an_option(monkeypatch):
