@@ -108,17 +108,20 @@ def init_postgres(bin_dir: Path, data: Path, user: str | None) -> None:
         _let_reach(data, user)
     argv = [str(bin_dir / "initdb"), "-D", str(data), "-U", DATABASE, "--auth=trust", "-E", "UTF8",
             "--locale=C", "--no-sync"]
-    out = subprocess.run(argv, capture_output=True, text=True, cwd=data, **as_user(user))
+    out = subprocess.run(as_user(user) + argv, capture_output=True, text=True, cwd=data)
     if out.returncode != 0:
         raise StackError(f"initdb failed: {out.stderr or out.stdout}")
 
 
-def as_user(user: str | None) -> dict:
-    """subprocess keyword arguments to run as ``user`` with its own group only (not root's: a
-    directory's group bits would apply to root's group before its "other" bits)."""
+def as_user(user: str | None) -> list[str]:
+    """The argv prefix that runs a command as ``user`` with its own group only (not root's: a directory's
+    group bits would apply to root's group before its "other" bits). util-linux's setpriv switches after
+    the exec: Popen's own user/group arguments make it fork() (never vfork) in this multi-threaded process,
+    and a forked child ran gRPC's fork handlers and crashed (SIGSEGV) before PostgreSQL started."""
     if not user:
-        return {}
-    return {"user": user, "group": pwd.getpwnam(user).pw_gid, "extra_groups": []}
+        return []
+    entry = pwd.getpwnam(user)
+    return ["setpriv", f"--reuid={entry.pw_uid}", f"--regid={entry.pw_gid}", "--clear-groups", "--"]
 
 
 def _let_reach(data: Path, user: str) -> None:
@@ -131,7 +134,7 @@ def _let_reach(data: Path, user: str) -> None:
         if parent == home or info.st_uid != os.geteuid() or info.st_mode & 0o001:
             continue
         os.chmod(parent, info.st_mode | 0o001)  # search only: the names inside stay unreadable
-    probe = subprocess.run(["test", "-w", str(data)], **as_user(user))
+    probe = subprocess.run(as_user(user) + ["test", "-w", str(data)])
     if probe.returncode != 0:
         raise StackError(f"PostgreSQL runs as {user}, who cannot reach {data}: use a run directory "
                          "outside private directories (e.g. under /tmp)")

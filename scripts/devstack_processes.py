@@ -30,14 +30,13 @@ class Processes:
         self.stop_signals: dict[str, int] = {}
 
     def spawn(self, name: str, argv: list[str], env: dict[str, str], cwd: Path,
-              identity: dict | None = None, stop_signal: int = signal.SIGTERM) -> subprocess.Popen:
+              stop_signal: int = signal.SIGTERM) -> subprocess.Popen:
         """Start ``argv`` as ``name`` in a new session, with ``env`` on top of this process's environment
-        (``identity``: Popen's user/group arguments, e.g. PostgreSQL's, which refuses to run as root;
-        ``stop_signal``: what asks it to stop promptly, e.g. PostgreSQL's SIGINT)."""
+        (``stop_signal``: what asks it to stop promptly, e.g. PostgreSQL's SIGINT)."""
         self.stop_signals[name] = stop_signal
         log_file = open(self.logs_dir / f"{name}.log", "ab")
         proc = subprocess.Popen(argv, env={**os.environ, **env}, cwd=cwd, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, start_new_session=True, **(identity or {}))
+                                stderr=subprocess.STDOUT, start_new_session=True)
         threading.Thread(target=self._pump, args=(name, proc, log_file), daemon=True).start()
         self.procs[name] = proc
         return proc

@@ -81,8 +81,8 @@ class DataTier:
         self.say(f"starting postgresql on 127.0.0.1:{port}" + (f" as {user}" if user else ""))
         # SIGINT is PostgreSQL's "fast" shutdown: open sessions (daprd's pool) are ended and the server is down
         # at once, cleanly. SIGTERM ("smart") would wait for them (15 s, then a kill).
-        self.processes.spawn("postgres", data.postgres_argv(self.postgres_bin, store, port), env={},
-                             cwd=store, identity=data.as_user(user), stop_signal=signal.SIGINT)
+        self.processes.spawn("postgres", data.as_user(user) + data.postgres_argv(self.postgres_bin, store, port),
+                             env={}, cwd=store, stop_signal=signal.SIGINT)
         self._wait("postgres", lambda: port_open(port), timeout=60, proc_name="postgres")
         if first:
             self._wait("the taskboard database", lambda: self._create_database(port), timeout=30,
