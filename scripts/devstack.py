@@ -126,8 +126,9 @@ class Stack(DataTier):
             for instance in self.ports.apps:
                 self._start_app(instance)
                 self._start_daprd(instance)
-                # One sidecar at a time: each creates the run directory's SQLite name-resolution
-                # database on first start, and two doing it at once fail with SQLITE_BUSY.
+                # One sidecar at a time, so a failed start names its sidecar. Starting both at once
+                # (as `dapr run -f .` does) is safe too: components/config.yaml's busyTimeout lets
+                # the second wait for the first's migration of the name-resolution database.
                 self._wait_for_sidecar(instance)
             self._wait_for_apps()
             self._wait_for_invocation()

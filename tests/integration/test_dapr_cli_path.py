@@ -22,9 +22,11 @@ from __future__ import annotations
 import json
 import os
 import re
+import sqlite3
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -183,6 +185,22 @@ def get_json(url: str):
         return json.loads(resp.read())
 
 
+def diagnosis(url: str, run_dir: Path, apps: list[CliApp]) -> str:
+    """What a failed invocation leaves to read: its last answer, the name resolution table, the sidecars' logs."""
+    try:
+        with urllib.request.urlopen(url, timeout=5) as resp:
+            answer = f"{resp.status} {resp.read()[:500]!r}"
+    except urllib.error.HTTPError as exc:
+        answer = f"{exc.code} {exc.read()[:500]!r}"
+    except OSError as exc:
+        answer = repr(exc)
+    with sqlite3.connect(run_dir / "nameresolution.db") as db:
+        hosts = db.execute("SELECT app_id, address, registration_id, unixepoch('now') - last_update FROM hosts").fetchall()
+    logs = "\n".join(f"--- daprd-{a.app_id}.log\n" + "\n".join(
+        (run_dir / "logs" / f"daprd-{a.app_id}.log").read_text(errors="replace").splitlines()[-40:]) for a in apps)
+    return f"last answer from {url}: {answer}\nhosts (app_id, address, id, age s): {hosts}\n{logs}"
+
+
 @pytest.fixture
 def cli_checkout(tmp_path):
     """A prepared checkout on free ports, and the infrastructure `dapr init` would provide (Redis,
@@ -229,7 +247,10 @@ def test_dapr_run_f_starts_both_sidecars_with_all_their_components(cli_checkout)
         first, second = apps
         for caller, callee in ((first, second), (second, first)):
             url = f"http://127.0.0.1:{caller.http_port}/v1.0/invoke/{callee.app_id}/method/healthz"
-            eventually(lambda u=url: devstack.Stack._http_ok(u), timeout=30)
+            try:
+                eventually(lambda u=url: alive() and devstack.Stack._http_ok(u), timeout=30)
+            except AssertionError as exc:
+                raise AssertionError(f"{exc}\n{diagnosis(url, checkout / '.run', apps)}") from None
         assert (checkout / ".run" / "nameresolution.db").exists()
     finally:
         for proc in procs.values():
