@@ -1,5 +1,6 @@
-"""One gateway: only the ``webapp/dapr_gateway`` package talks to Dapr (SDK, gRPC, protobuf), and no
-application module imports an infrastructure client (everything goes through the sidecar)."""
+"""One gateway: only the ``webapp/dapr_gateway`` package talks to Dapr (SDK, gRPC, protobuf) and only its
+``sdk`` module imports them; no application module imports an infrastructure client (everything goes
+through the sidecar)."""
 
 from __future__ import annotations
 
@@ -34,3 +35,8 @@ def test_the_gateway_is_where_the_sdk_is_imported():
 @pytest.mark.parametrize("path", APP_MODULES, ids=lambda p: str(p.relative_to(ROOT)))
 def test_no_application_module_imports_dapr_or_an_infrastructure_client(path):
     assert not (DAPR | INFRASTRUCTURE) & top_level_imports(path)
+
+
+@pytest.mark.parametrize("path", sorted(GATEWAY.glob("*.py")), ids=lambda p: p.name)
+def test_inside_the_gateway_only_its_sdk_module_imports_the_sdk(path):
+    assert bool(DAPR & top_level_imports(path)) == (path.name == "sdk.py")

@@ -1,7 +1,8 @@
 """The one gateway to the Dapr sidecar.
 
-This package is the only place that imports the Dapr SDK or gRPC. It offers
-the operations the app needs, one idea per module: ``values`` (items,
+This package is the only place that talks to the Dapr SDK or gRPC, and its
+``sdk`` module the only one that imports them (the others take their names from
+it). It offers the operations the app needs, one idea per module: ``values`` (items,
 transaction operations, settings, JSON), ``connection`` (one ``DaprClient``
 per worker process, created lazily after gunicorn forks; the sidecar's
 metadata), ``state`` (state with ETags, create-if-absent, transactions), ``messaging``

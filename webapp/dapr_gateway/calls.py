@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextvars
 
-import grpc
+from .sdk import grpc
 
 
 _TRACEPARENT: contextvars.ContextVar[str | None] = contextvars.ContextVar("traceparent", default=None)

@@ -6,13 +6,9 @@ import logging
 import os
 import threading
 
-import grpc
-from dapr.clients import DaprClient
-from dapr.clients.grpc.interceptors import DaprClientInterceptor
-from dapr.conf import settings as sdk_settings
-
 from .calls import _CallContextInterceptor
 from .errors import GatewayError, Unavailable, _translate
+from .sdk import DaprClient, DaprClientInterceptor, grpc, sdk_settings
 from .values import GatewaySettings
 
 log = logging.getLogger("webapp.dapr_gateway")

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from http import HTTPStatus
 
-import grpc
-from dapr.clients.exceptions import DaprInternalError
+from .sdk import DaprInternalError, grpc
 
 
 class GatewayError(Exception):

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from dapr.clients.grpc._jobs import Job
-
 from .connection import Connection
 from .errors import NotFound, Unavailable
+from .sdk import Job
 from .values import _any_json
 
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import grpc
-
 from .connection import Connection
 from .errors import _CLIENT_ERROR_PHRASES, Conflict, NotFound, Rejected, Unavailable
+from .sdk import grpc
 from .values import _dumps, _loads
 
 

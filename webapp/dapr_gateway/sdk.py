@@ -1,4 +1,7 @@
-"""The Dapr SDK, imported without aiohttp (first thing the gateway package does).
+"""The one module that imports the Dapr SDK, gRPC and protobuf: every name of theirs the gateway uses
+enters here, and the gateway's other modules take it from this one.
+
+The SDK is imported without aiohttp (the first thing the gateway package does).
 
 The SDK's ``dapr.clients`` package imports its HTTP clients, and through them
 aiohttp: ≈ 7.5 MB resident in every process (the gunicorn master and each
@@ -38,3 +41,20 @@ try:
 finally:
     if _placeholder is not None and sys.modules.get("aiohttp") is _placeholder:
         del sys.modules["aiohttp"]
+
+# What the gateway's modules use, imported once the SDK is in (no aiohttp).
+import grpc  # noqa: E402
+from dapr.clients import DaprClient  # noqa: E402
+from dapr.clients.exceptions import DaprInternalError  # noqa: E402
+from dapr.clients.grpc._jobs import Job  # noqa: E402
+from dapr.clients.grpc._request import TransactionalStateOperation, TransactionOperationType  # noqa: E402
+from dapr.clients.grpc._state import Concurrency, Consistency, StateOptions  # noqa: E402
+from dapr.clients.grpc.interceptors import DaprClientInterceptor  # noqa: E402
+from dapr.conf import settings as sdk_settings  # noqa: E402
+from google.protobuf import json_format  # noqa: E402
+from google.protobuf.any_pb2 import Any as AnyProto  # noqa: E402
+from google.protobuf.struct_pb2 import Value  # noqa: E402
+
+__all__ = ["grpc", "DaprClient", "DaprInternalError", "Job", "TransactionalStateOperation",
+           "TransactionOperationType", "Concurrency", "Consistency", "StateOptions", "DaprClientInterceptor",
+           "sdk_settings", "json_format", "AnyProto", "Value"]

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Sequence
 
-import grpc
-from dapr.clients.grpc._request import TransactionalStateOperation, TransactionOperationType
-from dapr.clients.grpc._state import Concurrency, Consistency, StateOptions
-
 from .connection import Connection
 from .errors import Conflict, Unavailable, _is_create_refused, _is_transaction_etag_failure
+from .sdk import (Concurrency, Consistency, StateOptions, TransactionalStateOperation, TransactionOperationType,
+                  grpc)
 from .values import Delete, Item, Upsert, _dumps, _loads
 
 

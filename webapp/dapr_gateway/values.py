@@ -7,9 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from google.protobuf import json_format
-from google.protobuf.any_pb2 import Any as AnyProto
-from google.protobuf.struct_pb2 import Value
+from .sdk import AnyProto, Value, json_format
 
 
 @dataclass(frozen=True)
