@@ -12,9 +12,7 @@ Two settings there are not the component's defaults, and each test here shows wh
 
 from __future__ import annotations
 
-import os
 import sqlite3
-import subprocess
 import time
 from pathlib import Path
 
@@ -31,21 +29,23 @@ def daprd_bin() -> Path:
 
 
 class Sidecar:
-    """A daprd with the given Configuration and no components, run in ``run_dir`` (as under `make run`)."""
+    """A daprd with the given Configuration and no components, run in ``run_dir`` (as under `make run`),
+    started and stopped by the stack's own process handling."""
 
-    def __init__(self, daprd: Path, run_dir: Path, config: Path, app_id: str = "taskboard"):
+    def __init__(self, processes: devstack.Processes, daprd: Path, run_dir: Path, config: Path,
+                 app_id: str = "taskboard"):
         self.run_dir, self.app_id = run_dir, app_id
         self.internal_port = devstack.free_port()
         (run_dir / "no-components").mkdir(exist_ok=True)
-        self.log = run_dir / f"daprd-{app_id}.log"
-        self.proc = subprocess.Popen(
-            [str(daprd), "--app-id", app_id, "--config", str(config),
-             "--resources-path", str(run_dir / "no-components"),
-             "--dapr-http-port", str(devstack.free_port()), "--dapr-grpc-port", str(devstack.free_port()),
-             "--dapr-internal-grpc-port", str(self.internal_port), "--metrics-port", str(devstack.free_port()),
-             "--placement-host-address", "", "--scheduler-host-address", ""],
-            cwd=run_dir, env={**os.environ, "DAPR_HOST_IP": "127.0.0.1"},
-            stdout=open(self.log, "wb"), stderr=subprocess.STDOUT)
+        name = f"daprd-{app_id}-{len(processes.procs)}"
+        self.log = processes.logs_dir / f"{name}.log"
+        self.proc = processes.spawn(
+            name, [str(daprd), "--app-id", app_id, "--config", str(config),
+                   "--resources-path", str(run_dir / "no-components"),
+                   "--dapr-http-port", str(devstack.free_port()), "--dapr-grpc-port", str(devstack.free_port()),
+                   "--dapr-internal-grpc-port", str(self.internal_port), "--metrics-port", str(devstack.free_port()),
+                   "--placement-host-address", "", "--scheduler-host-address", ""],
+            env={"DAPR_HOST_IP": "127.0.0.1"}, cwd=run_dir)
 
     @property
     def address(self) -> str:
@@ -63,25 +63,17 @@ class Sidecar:
     def log_text(self) -> str:
         return self.log.read_text(errors="replace")
 
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-
 
 @pytest.fixture
 def sidecars(daprd_bin, tmp_path):
-    started: list[Sidecar] = []
+    (tmp_path / "logs").mkdir()
+    processes = devstack.Processes(tmp_path / "logs")
 
     def start(config: Path = ROOT / "components" / "config.yaml") -> Sidecar:
-        started.append(Sidecar(daprd_bin, tmp_path, config))
-        return started[-1]
+        return Sidecar(processes, daprd_bin, tmp_path, config)
 
     yield start
-    for sidecar in started:
-        sidecar.stop()
+    processes.stop()
 
 
 def test_a_sidecar_waits_for_the_name_resolution_database_another_has_locked(sidecars, tmp_path):
@@ -94,14 +86,15 @@ def test_a_sidecar_waits_for_the_name_resolution_database_another_has_locked(sid
     holder.execute("COMMIT")
     holder.close()
     eventually(lambda: sidecar.proc.poll() is None and sidecar.registered(), timeout=30)
+    eventually(lambda: "Initialized name resolution to sqlite" in sidecar.log_text(), timeout=10)
     assert "INIT_COMPONENT_FAILURE" not in sidecar.log_text()
-    assert "Initialized name resolution to sqlite" in sidecar.log_text()
 
 
 def test_the_name_resolution_database_is_not_garbage_collected(sidecars):
     sidecar = sidecars()
     eventually(sidecar.registered, timeout=30)
-    assert "Initialized name resolution to sqlite" in sidecar.log_text()
+    # Logged once the resolver's Init returned, after it would have scheduled its collector.
+    eventually(lambda: "Initialized name resolution to sqlite" in sidecar.log_text(), timeout=10)
     assert "clean up" not in sidecar.log_text()  # contrib logs "Schedule expired data clean up every <interval>"
 
 
@@ -116,4 +109,4 @@ def test_the_components_garbage_collector_would_remove_live_sidecars(sidecars, t
     sidecar = sidecars(path)
     eventually(sidecar.registered, timeout=30)
     eventually(lambda: sidecar.proc.poll() is not None, timeout=30)
-    assert "Host registration lost" in sidecar.log_text()
+    eventually(lambda: "Host registration lost" in sidecar.log_text(), timeout=10)  # the log is written by a thread
