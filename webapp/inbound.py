@@ -2,7 +2,9 @@
 
 CSRF-exempt (registered so in the factory), JSON in and out, and — when an app
 API token is configured — only for callers that present it in ``dapr-api-token``
-(the sidecar does when it has ``APP_API_TOKEN`` in its environment).
+(the sidecar does when it has ``APP_API_TOKEN`` in its environment). A body is read
+only when it is declared JSON (the sidecar sends ``application/json`` or
+``application/cloudevents+json``): a cross-site ``text/plain`` post is never parsed.
 """
 
 from __future__ import annotations
@@ -55,7 +57,7 @@ def dapr_subscribe():
 @bp.post("/events/dead-letters")
 def on_dead_letter():
     """Keep whatever reached a dead-letter topic (RETRY if the store is down: never lose one)."""
-    envelope = request.get_json(silent=True, force=True)
+    envelope = request.get_json(silent=True)
     if not isinstance(envelope, dict) or not envelope.get("id"):
         envelope = {"id": f"unreadable-{request.headers.get('traceparent', '')}",
                     "data": request.get_data(as_text=True)[:2000]}
@@ -74,7 +76,7 @@ def on_event(stream: str):
     handler = HANDLERS.get(stream)
     if handler is None:
         abort(404)
-    envelope = request.get_json(silent=True, force=True)
+    envelope = request.get_json(silent=True)
     if not isinstance(envelope, dict) or not isinstance(envelope.get("data"), dict) or not envelope.get("id"):
         log.warning("dropping malformed delivery on %s", stream)
         return jsonify(status=DROP)
@@ -92,7 +94,7 @@ def on_event(stream: str):
 @bp.post("/job/<name>")
 def on_job(name: str):
     """A Dapr job fired: 200 when handled (or nothing left to do), 503 so the job's failure policy retries."""
-    data = request.get_json(silent=True, force=True)
+    data = request.get_json(silent=True)
     if not isinstance(data, dict):
         log.warning("job %s fired without a JSON object; nothing to do", name)
         return jsonify(status="ignored", reason="no data")
