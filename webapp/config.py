@@ -43,7 +43,10 @@ DEFAULTS: dict[str, object] = {
     "LOGIN_MAX_FAILURES": 5,
     "LOGIN_WINDOW_SECONDS": 900,
     "IDEMPOTENCY_TTL_SECONDS": 86400,
-    "MAX_TASKS_PER_USER": 5000,  # live tasks per user (+ as many tombstones): an index of ~1 MB (daprd: 4 MB)
+    "MAX_TASKS_PER_USER": 5000,  # live tasks per board (+ as many tombstones): an index of ~1 MB of plain text
+    # A board's index in bytes as stored: a change that would pass it is refused, so the index and the list
+    # page's one bulk read (index, inbox head, memberships, board) stay under daprd's 4 MiB message limit.
+    "INDEX_MAX_BYTES": 3 * 1024 * 1024,
     # Flask
     "SECRET_KEY": None,  # read from the Dapr secret store unless set (tests)
     "SESSION_COOKIE_HTTPONLY": True,

@@ -87,36 +87,14 @@ def board_of(data: dict) -> str:
     return data.get("board_id") or data["user_id"]
 
 
-def _set_ttl(task_id: str, ttl_seconds: int, tombstone: bool = False) -> None:
-    """Give a task's history and overdue marker (and its tombstone, ``tombstone``) a TTL (``store.PERSIST``:
-    none) in one read and one write."""
-    gw = gateway()
-    task_key = store.task_key(task_id)
-    keys = [activity.history_key(task_id), overdue.marker_key(task_id)] + ([task_key] if tombstone else [])
-    found = [it for it in gw.get_many(keys) if it.exists]
-    items = [it for it in found if it.key != task_key or it.value.get("deleted")]  # restored meanwhile: no TTL
-    if items:
-        gw.transact([Upsert(it.key, it.value, etag=it.etag, ttl_seconds=ttl_seconds) for it in items])
-
-
-def expire_with_tombstone(task_id: str) -> None:
-    """A deletion handled: its tombstone (kept while its event was pending), history and marker expire when it
-    can no longer be restored."""
-    _set_ttl(task_id, store.UNDO_SECONDS, tombstone=True)
-
-
-def keep_again(task_id: str) -> None:
-    """An undone deletion: the history and marker are the task's again, without a TTL."""
-    _set_ttl(task_id, store.PERSIST)
-
-
-def _created_or_added(item: Item, value: dict | None) -> list[Upsert]:
+def _created_or_added(item: Item, value: dict | None, ttl_seconds: int | None = None) -> list[Upsert]:
     """The write of ``value`` over ``item`` as read: in the transaction with its ETag; a key not there yet is
-    created at once (first-write: of two concurrent creators one conflicts and retries); None: nothing."""
+    created at once (first-write: of two concurrent creators one conflicts and retries; ``ttl_seconds`` only
+    then, on its own guarded write); None: nothing."""
     if value is None:
         return []
     if not item.exists:
-        gateway().create(item.key, value)
+        gateway().create(item.key, value, ttl_seconds=ttl_seconds)
         return []
     return [Upsert(item.key, value, etag=item.etag)]
 
@@ -143,7 +121,9 @@ def _record(data: dict) -> tuple[Task | None, dict, Item]:
     # if it is undone) unless the id is now someone else's task.
     if task is not None or (data["type"] == "task.deleted" and (not item.exists or store.owned(item, board_id))):
         actor = feed.name_of(board, data.get("actor_id") or data["user_id"])
-        writes += _created_or_added(history, activity.with_entry(history.value, data, actor))
+        # A late deletion event of a task already purged leaves a history that expires on its own.
+        orphan = None if item.exists else store.UNDO_SECONDS
+        writes += _created_or_added(history, activity.with_entry(history.value, data, actor), orphan)
         writes += _created_or_added(feed_item, feed.with_entry(feed_item.value, data, board,
                                                                task.assignee if task else None))
     ttl = int(current_app.config["IDEMPOTENCY_TTL_SECONDS"])
@@ -167,10 +147,6 @@ def on_task_event(data: dict) -> None:
     task's followers hear of it."""
     check_task_event(data)
     task, board, watching = retry_on_conflict(lambda: _record(data), "task event")
-    if task is not None and data["type"] == "task.created" and "restored" in (data.get("changes") or []):
-        keep_again(data["task_id"])
-    elif task is None and data["type"] == "task.deleted":
-        expire_with_tombstone(data["task_id"])
     quiet = _no_job_yet(data, task)
     reminders.sync_with(data["user_id"], data["task_id"], task, created=quiet)
     overdue.sync_with(data["user_id"], data["task_id"], task, created=quiet)

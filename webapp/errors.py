@@ -29,6 +29,15 @@ class TaskLimitReached(ValueError):
         super().__init__(f"You have {limit:,} tasks, the most one list can hold: delete some to add more.")
         self.limit = limit
 
+
+class ListFull(TaskLimitReached):
+    """The board's list would pass its size in bytes (``INDEX_MAX_BYTES``): nothing was stored; 422."""
+
+    def __init__(self, limit_bytes: int):
+        ValueError.__init__(self, f"This list is full: its tasks' titles and tags take the most it can hold "
+                                  f"({limit_bytes // 1024:,} KB). Shorten some, or delete tasks, to add more.")
+        self.limit = limit_bytes
+
 TITLES = {
     400: "Bad request",
     401: "Not signed in",

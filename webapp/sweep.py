@@ -18,18 +18,20 @@ import logging
 import os
 import socket
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Callable
 
 from . import horizon, overdue, state_lists, users_index
+from .activity import history_key
 from .boards.store import memberships_key
-from .dapr_gateway import Conflict, NotFound, Rejected
+from .dapr_gateway import Conflict, Delete, Item, NotFound, Rejected
+from .notifications.followers import watchers_key
 from .sidecar import gateway
 from .tasks import store
-from .tasks.outbox import SWEEP_GRACE
+from .tasks.outbox import SWEEP_GRACE, pending_ids
 
 log = logging.getLogger(__name__)
-PENDING = "outbox-pending-users"
+PENDING = store.PENDING_BOARDS
 # Every replica's binding fires on its own clock; a lease held for most of the period (and
 # left to expire, not released) makes one run per period across all of them.
 LEASES = {"sweep": 270, "relay": 8}  # name → seconds, under the cron (5 min) and relay (10 s) periods
@@ -63,11 +65,6 @@ def on_cron() -> dict[str, int]:
 def on_relay() -> dict[str, int]:
     """The `relay` binding: the outbox relay, once per period across replicas."""
     return leased("relay", relay)
-
-
-def mark_pending(user_id: str) -> None:
-    """Remember that a user's task has events the fast path could not publish."""
-    state_lists.append(PENDING, {"id": user_id}, limit=100_000)
 
 
 def relay() -> dict[str, int]:
@@ -142,8 +139,34 @@ def sweep_batch(user_ids: list[str]) -> Counter:
         items = [found[k] for k in (store.task_key(i) for i in index.get("ids", [])) if k in found]
         items = [it for it in items if store.owned(it, board_id)]
         counts["relayed"] += store.relay_items(items, SWEEP_GRACE)[0]  # events a crash or the broker stranded
-        store.reindex(board_id, items, index)  # rows that missed an update; ids of expired tombstones
+        kept = purge_tombstones(items)
+        counts["purged"] += len(items) - len(kept)
+        store.reindex(board_id, kept, index)  # rows that missed an update; ids of purged or expired tombstones
     return counts
 
 
-overdue_marker_key = overdue.marker_key  # the marker moved with the alerts to webapp/overdue.py
+def purge_tombstones(items: list[Item]) -> list[Item]:
+    """Delete the tombstones among ``items`` that are past the undo window and whose events are all handled,
+    with their history, overdue marker and watchers; returns the documents still stored.
+
+    Each tombstone goes with a delete guarded by the ETag it was read at: an undo that came
+    first keeps it (on every store: one guarded single-key delete is atomic on its own).
+    """
+    gw = gateway()
+    cutoff = datetime.now(timezone.utc) - timedelta(seconds=store.UNDO_SECONDS)
+    old = [it for it in items if it.value.get("deleted") and store.task_of(it).updated_at <= cutoff
+           and not any(isinstance(e, dict) for e in it.value.get("outbox") or [])]
+    listed = [store.outbox_key(i) for it in old for i in pending_ids(it)]
+    waiting = {it.key for it in (gw.get_many(listed) if listed else []) if it.exists}
+    gone = set()
+    for item in old:
+        if any(store.outbox_key(i) in waiting for i in pending_ids(item)):
+            continue  # an event of it is not handled yet
+        try:
+            gw.delete(item.key, etag=item.etag)
+        except Conflict:
+            continue  # restored (or changed) since it was read
+        task_id = item.key.removeprefix("task:")
+        gw.transact([Delete(history_key(task_id)), Delete(overdue.marker_key(task_id)), Delete(watchers_key(task_id))])
+        gone.add(item.key)
+    return [it for it in items if it.key not in gone]

@@ -209,7 +209,7 @@ def test_creating_a_key_that_exists_is_a_conflict(gateway):
 
 
 def test_an_overdue_alert_is_sent_once_even_after_the_notifiers_record_expired(app, stack, owner, notifier_state,
-                                                                               gateway):
+                                                                               gateway, monkeypatch):
     from webapp.notifier.delivery import done_key, record_key
     due = datetime.now(timezone.utc).replace(second=0, microsecond=0) - timedelta(hours=3)
     task = service.create(owner, TaskFields("Late invoice", due_at=due))
@@ -230,11 +230,16 @@ def test_an_overdue_alert_is_sent_once_even_after_the_notifiers_record_expired(a
         overdue.fire(overdue.job_data(owner, moved))
     assert len(deliveries(stack, owner, later_id)) == 1
     assert len(deliveries(stack, owner, alert_id)) == 1
-    # The marker has no TTL while the task lives, and goes with it (once its deletion can no longer be undone).
-    marker = sweep.overdue_marker_key(task.id)
+    # The marker has no TTL, and goes with the task's tombstone (once its deletion can no longer be undone).
+    marker = overdue.marker_key(task.id)
     assert gateway.get(marker).exists and redis_ttl(stack, "taskboard", marker) == -1
     service.delete(owner, task.id, store.load(owner, task.id).version)
-    assert 0 < eventually(lambda: max(redis_ttl(stack, "taskboard", marker), 0)) <= store.UNDO_SECONDS
+    event_ids = gateway.get(store.task_key(task.id)).value["outbox"]
+    eventually(lambda: not any(gateway.get(store.outbox_key(i)).exists for i in event_ids))
+    assert redis_ttl(stack, "taskboard", marker) == -1
+    monkeypatch.setattr(store, "UNDO_SECONDS", 0)
+    sweep.sweep_batch([owner])
+    assert not gateway.get(marker).exists and not gateway.get(store.task_key(task.id)).exists
 
 
 def test_a_digest_another_attempt_is_delivering_holds_up_only_its_own_job(app, stack, user, other_user,

@@ -294,22 +294,6 @@ def test_the_sweep_repairs_every_row(user, owner, gateway):
     assert _row(gateway, owner, task_id).title == "After"
 
 
-def test_a_tombstone_expires_but_a_restored_task_does_not(user, stack):
-    from webapp.tasks import store
-
-    def ttl(task_id):  # seconds the store keeps the document (-1: forever)
-        return stack.ttl_of(f"task:{task_id}")
-
-    task_id = user.create_task(title="Expires only while deleted")
-    assert ttl(task_id) == -1
-    user.action(task_id, "delete")  # kept while its event is pending, then (handled) a day for undo
-    assert store.UNDO_SECONDS < ttl(task_id) <= store.TOMBSTONE_TTL_SECONDS or \
-        store.UNDO_SECONDS - 60 < ttl(task_id) <= store.UNDO_SECONDS  # (handled already)
-    eventually(lambda: store.UNDO_SECONDS - 60 < ttl(task_id) <= store.UNDO_SECONDS)
-    user.form_post(f"/tasks/{task_id}/restore", {}, page_url="/tasks")
-    assert ttl(task_id) == -1
-
-
 def test_an_estimate_is_edited_shown_listed_and_sorted(user, owner, gateway):
     long_job = user.create_task(title="Long job", estimate="2h")
     short_job = user.create_task(title="Short job", estimate="90m")

@@ -161,10 +161,13 @@ def test_sidecar_calls_per_api_create_and_edit(user, sidecar_calls, gateway):
     print(f"\nsidecar calls per API request, beyond the token check: create {create_calls} {create_detail}, "
           f"edit {edit_calls} {edit_detail}, status change {status_calls} {status_detail}")
     assert (created.status_code, edited.status_code, done.status_code) == (201, 200, 200)
-    # create: the index read, ONE transaction (task, row, outbox item, empty history), the publish;
-    # edit / status: the access check's read (task, memberships, personal index), ONE transaction, the publish.
-    # No read-back, no outbox-clearing write.
-    assert (create_calls, edit_calls, status_calls) == (3, 3, 3), (create_detail, edit_detail, status_detail)
+    # create: the index read, ONE transaction (task, row, outbox item, empty history: its one guarded write is
+    # the index, the rest are new keys), the publish;
+    # edit / status: the access check's read (task, memberships, personal index), the commit (the task, its
+    # only guarded write, with its outbox item), the row (its own guarded write: never in the task's
+    # transaction, which Redis would half-apply), the publish. No read-back, no outbox-clearing write.
+    assert (create_calls, edit_calls, status_calls) == (3, 4, 4), (create_detail, edit_detail, status_detail)
+    assert edit_detail == status_detail == {"get_many": 1, "transact": 1, "save": 1, "publish": 1}
 
 
 def test_sidecar_calls_per_task_event_handled(app, user, sidecar_calls, gateway):

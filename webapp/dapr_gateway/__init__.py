@@ -16,14 +16,14 @@ from __future__ import annotations
 
 from . import sdk  # noqa: F401  (first: the SDK without aiohttp, before any module here imports it)
 from .calls import use_trace_context
-from .errors import Conflict, GatewayError, NotFound, Rejected, Unavailable
+from .errors import Conflict, GatewayError, NotFound, Rejected, TooLarge, Unavailable
 from .jobs import JobOperations
 from .messaging import MessagingOperations
 from .state import StateOperations
 from .values import Delete, GatewaySettings, Item, Upsert
 
 __all__ = ["DaprGateway", "GatewaySettings", "Item", "Upsert", "Delete", "GatewayError", "NotFound",
-           "Conflict", "Unavailable", "Rejected", "use_trace_context"]
+           "Conflict", "Unavailable", "Rejected", "TooLarge", "use_trace_context"]
 
 
 class DaprGateway(StateOperations, MessagingOperations, JobOperations):

@@ -27,6 +27,10 @@ class Rejected(GatewayError):
     """The sidecar or the callee refused the request as invalid."""
 
 
+class TooLarge(Rejected):
+    """A message past the sidecar's size limit (gRPC RESOURCE_EXHAUSTED): an item or a bulk read too big."""
+
+
 _CLIENT_ERROR_PHRASES = {status.phrase for status in HTTPStatus if 400 <= status < 500}
 
 
@@ -42,6 +46,8 @@ def _translate(err: Exception, what: str) -> GatewayError:
         if code in (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.FAILED_PRECONDITION,
                     grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.UNAUTHENTICATED):
             return Rejected(f"{what}: {code.name} {details}")
+        if code == grpc.StatusCode.RESOURCE_EXHAUSTED:
+            return TooLarge(f"{what}: {code.name} {details}")
         if code == grpc.StatusCode.INTERNAL and "possible etag mismatch" in details.lower():
             return Conflict(f"{what}: {details}")
         return Unavailable(f"{what}: {code.name if code else 'error'} {details}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Iterable, Sequence
 
 from .connection import Connection
-from .errors import Conflict, Unavailable, _is_create_refused, _is_transaction_etag_failure
+from .errors import Conflict, TooLarge, Unavailable, _is_create_refused, _is_transaction_etag_failure
 from .sdk import (Concurrency, Consistency, StateOptions, TransactionalStateOperation, TransactionOperationType,
                   grpc)
 from .values import Delete, Item, Upsert, _dumps, _loads
@@ -21,22 +21,31 @@ class StateOperations(Connection):
         except Exception as err:
             raise self._fail(err, f"get {key}") from err
         value = _loads(resp.data)
-        return Item(key, value, resp.etag or None if value is not None else None)
+        return Item(key, value, resp.etag or None if value is not None else None, len(resp.data or b""))
 
     def get_many(self, keys: Sequence[str]) -> list[Item]:
-        """Read many items in one sidecar call, in the order of ``keys``."""
+        """Read many items in one sidecar call, in the order of ``keys``.
+
+        An answer past the message limit is read again in halves (a call each), so a bulk read
+        is bounded by bytes, not by its number of keys; ``TooLarge`` only for one item that is.
+        """
         if not keys:
             return []
         try:
             resp = self.client.get_bulk_state(self.settings.state_store, list(keys), parallelism=16)
         except Exception as err:
-            raise self._fail(err, f"bulk get of {len(keys)} keys") from err
+            error = self._fail(err, f"bulk get of {len(keys)} keys")
+            if isinstance(error, TooLarge) and len(keys) > 1:
+                half = len(keys) // 2
+                return self.get_many(keys[:half]) + self.get_many(keys[half:])
+            raise error from err
         by_key = {}
         for entry in resp.items:
             if entry.error:
                 raise Unavailable(f"bulk get {entry.key}: {entry.error}")
             value = _loads(entry.data)
-            by_key[entry.key] = Item(entry.key, value, entry.etag or None if value is not None else None)
+            by_key[entry.key] = Item(entry.key, value, entry.etag or None if value is not None else None,
+                                     len(entry.data or b""))
         return [by_key.get(k, Item(k, None, None)) for k in keys]
 
     def save(self, key: str, value: Any, etag: str | None = None, ttl_seconds: int | None = None) -> None:
@@ -86,10 +95,14 @@ class StateOperations(Connection):
     def transact(self, operations: Iterable[Upsert | Delete]) -> None:
         """Apply the operations as one state transaction.
 
-        Raises ``Conflict`` when any ETag did not match.
+        Raises ``Conflict`` when any ETag did not match, ``ValueError`` for an ETag-guarded upsert with a
+        TTL (Redis would apply the TTL even when the guard fails).
         """
         ops = []
         for op in operations:
+            if isinstance(op, Upsert) and op.etag and op.ttl_seconds:
+                # Redis applies a TTL even when the write's ETag check fails: never both in a transaction.
+                raise ValueError(f"a guarded write with a TTL in a transaction: {op.key}")
             if isinstance(op, Upsert):
                 metadata = {"ttlInSeconds": str(op.ttl_seconds)} if op.ttl_seconds else {}
                 ops.append(TransactionalStateOperation(

@@ -12,11 +12,12 @@ from .sdk import AnyProto, Value, json_format
 
 @dataclass(frozen=True)
 class Item:
-    """A state item: its JSON value (None when missing) and its ETag."""
+    """A state item: its JSON value (None when missing), its ETag and its size as stored (bytes)."""
 
     key: str
     value: Any
     etag: str | None
+    size: int = 0
 
     @property
     def exists(self) -> bool:
@@ -57,7 +58,13 @@ class GatewaySettings:
 
 
 def _dumps(value: Any) -> bytes:
-    return json.dumps(value, separators=(",", ":"), default=_json_default).encode()
+    """Compact UTF-8 JSON: a character is stored in its UTF-8 bytes (an emoji in 4, not 12 as ``\\ud83d\\ude00``)."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=_json_default).encode()
+
+
+def encoded_size(value: Any) -> int:
+    """How many bytes ``value`` takes stored."""
+    return len(_dumps(value))
 
 
 def _json_default(value: Any):

@@ -20,7 +20,7 @@ from ..dapr_gateway import Conflict, Delete, GatewayError, Item
 from ..events import publish_metadata
 from ..metrics import EVENTS_PUBLISHED
 from ..sidecar import gateway, retry_on_conflict
-from .store import TOMBSTONE_TTL_SECONDS, UNDO_SECONDS, load_items, outbox_key, task_key
+from .store import index_key, outbox_key, owned, reindex, task_key
 
 log = logging.getLogger(__name__)
 SWEEP_GRACE = timedelta(seconds=60)
@@ -91,10 +91,7 @@ def _flush_document(task_id: str) -> int:
             return
         remaining = [e for e in item.value.get("outbox") or []
                      if not (isinstance(e, dict) and e["event_id"] in published)]
-        ttl = None  # a live task's document never expires (every store keeps that without a TTL)
-        if item.value.get("deleted"):
-            ttl = TOMBSTONE_TTL_SECONDS if remaining else UNDO_SECONDS
-        gw.save(item.key, {**item.value, "outbox": remaining}, etag=item.etag, ttl_seconds=ttl)
+        gw.save(item.key, {**item.value, "outbox": remaining}, etag=item.etag)
 
     try:
         retry_on_conflict(clear, "outbox clear")
@@ -103,6 +100,13 @@ def _flush_document(task_id: str) -> int:
     return len(pending)
 
 
-def flush_user(user_id: str) -> tuple[int, int]:
-    """The relay for one board (a user's id: their personal board): (events sent, events still pending)."""
-    return relay_items(load_items(user_id))
+def flush_user(board_id: str) -> tuple[int, int]:
+    """The relay for one board: its pending events published, its rows repaired from the documents;
+    (events sent, events still pending)."""
+    gw = gateway()
+    index = gw.get(index_key(board_id))
+    ids = (index.value or {}).get("ids", [])
+    items = [it for it in gw.get_many([task_key(i) for i in ids]) if owned(it, board_id)]
+    sent, left = relay_items(items)
+    reindex(board_id, items, index.value or {})
+    return sent, left

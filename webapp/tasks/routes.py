@@ -67,7 +67,12 @@ def list_tasks():
     return render_template("tasks/list.html", page=page, form=form, query=query, board=board,
                            board_name=entry["name"], can_edit=boards.allows(entry["role"], "edit"),
                            member_names=names, action_form=ActionForm(), now=service.utcnow(),
-                           undo=session.pop(UNDO, None))
+                           undo=session.pop(UNDO, None), pager_args=pager_args(request.args))
+
+
+def pager_args(args) -> dict[str, str]:
+    """The query a pager link keeps: every parameter but those ``url_for`` reserves (``_method``, ``_external``…)."""
+    return {name: value for name, value in args.items() if not name.startswith("_")}
 
 
 @bp.route("/tasks/new", methods=["GET", "POST"])
@@ -146,6 +151,9 @@ def edit(task_id: str):
                        current_user.timezone, actor=current_user.id, read=seen.reads)
     except Conflict:
         return conflict_page("edit", task_id, attempted=form)
+    except TaskLimitReached as err:  # the list has no room for longer titles or tags: the form stays filled in
+        form.form_errors.append(str(err))
+        return render_template("tasks/form.html", form=form, task=task), 422
     flash("Saved.", "success")
     return redirect(url_for("tasks.detail", task_id=task_id))
 

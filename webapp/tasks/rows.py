@@ -92,22 +92,27 @@ def _rank(row) -> float:
     return row_revision(row)
 
 
-def newer(row: list | dict, current: list | dict | None) -> bool:
+def newer(row: list | dict, current: list | dict | None, repair: bool = False) -> bool:
     """Whether ``row`` replaces ``current``: rows of a later revision win, live or tombstone.
 
     A tombstone is written at the revision after the task's last one, so a late
     row of the live task never brings it back, and a restore (at the revision
     after the tombstone's) replaces it. A tombstone row without a revision is final.
+    ``repair``: ``row`` was built from the stored document, so it also replaces a row of
+    the same revision that says something else (a row no stored version ever had).
     """
     if not known(current):
         return True  # none yet, or another layout
+    if repair and row != current and _rank(row) == _rank(current):
+        return True
     return _rank(row) > _rank(current)
 
 
-def merged(index: dict | None, changes: dict[str, list | dict | None]) -> dict | None:
+def merged(index: dict | None, changes: dict[str, list | dict | None], repair: bool = False) -> dict | None:
     """``index`` with ``changes`` applied (a row per task id; ``None`` drops the id), or None if nothing changes.
 
-    A row only replaces an older one, so changes can be applied late or twice.
+    A row only replaces an older one, so changes can be applied late or twice; ``repair``: the
+    rows were built from the stored documents and also replace a differing row of their revision.
     """
     ids = list((index or {}).get("ids", []))
     rows = dict((index or {}).get("rows") or {})
@@ -117,7 +122,7 @@ def merged(index: dict | None, changes: dict[str, list | dict | None]) -> dict |
             changed |= task_id in ids or task_id in rows
             ids = [i for i in ids if i != task_id]
             rows.pop(task_id, None)
-        elif newer(row, rows.get(task_id)):
+        elif newer(row, rows.get(task_id), repair):
             rows[task_id] = row
             if task_id not in ids:
                 ids.insert(0, task_id)

@@ -14,7 +14,7 @@ from typing import Callable
 
 from flask import current_app
 
-from .. import events, metrics, sweep
+from .. import events, metrics
 from ..dapr_gateway import GatewayError
 from ..errors import TaskLimitReached
 from . import model, store
@@ -46,7 +46,7 @@ def _announce(events: list[dict], board_id: str) -> None:
         log.warning("events %s stay in the outbox for the relay: %s", [e["event_id"] for e in events], err)
         metrics.EVENTS_FAILED.labels(current_app.config["TASK_EVENTS_TOPIC"]).inc()
         try:
-            sweep.mark_pending(board_id)  # the relay goes through the board's documents
+            store.mark_pending(board_id)  # the relay goes through the board's documents
         except GatewayError:
             pass  # the store is down too; the sweep still finds the outbox items in its round
 

@@ -20,27 +20,32 @@ another board exactly like a missing one. Who may act on a board is checked
 before (``webapp/boards/access.py``); ``load(user_id, task_id)`` of a personal
 board's task works as it did before boards.
 
-**One transaction per change.** A change reads the task and its board's index
-(one bulk read, or the access check's read), compares the task's ``revision``
-with the version the client holds (409 if it moved on) and writes, in ONE state
-transaction, the task (ETag-guarded), its row in the index (ETag-guarded) and
-its events (``outbox:<event id>``), reading again if anything wrote in between.
-Nothing rewrites the document afterwards: publishing does not touch it, so its
-ETag moves only when the task does. The request then publishes the events
-(``outbox.py``); the task-events handler deletes each event's outbox item in
-its own transaction. If the broker is down, or the process dies before the
-publish, the items stay, listed by their documents, and the relay (boards marked
-pending) or the sweep (every board, in turn) publishes them: nothing is lost; an
-event may go out twice, and subscribers de-duplicate on its id. A deletion's
-event is listed by the tombstone, which stays (out of the lists, by its row)
-until its TTL ends; the sweep drops the ids of expired tombstones from the index.
+**The document is the commit point.** A change reads the task (one bulk read, or
+the access check's read), compares its ``revision`` with the version the client
+holds (409 if it moved on) and writes, in ONE state transaction, the task
+document (the only ETag-guarded write in it) and its events (``outbox:<event
+id>``, new keys). Then the task's row goes into the board's index (its own
+guarded write, ``put_row``), and the request publishes the events
+(``outbox.py``); the task-events handler deletes each event's outbox item once
+handled. Nothing rewrites the document afterwards, so its ETag moves only when
+the task does.
 
-Redis transactions do not roll back when one ETag check fails: the writes
-whose checks passed stay. So a create's task and outbox items are new keys
-(rewritten whole on the retry), and a change's retry that finds the task
-carrying its earlier attempt's event knows that write landed and only
-completes the row. An outbox item of an attempt whose task write failed is
-listed by no document: never published, it expires.
+This holds on every store because it never needs a rollback. Redis runs a
+transaction as MULTI/EXEC of one script per operation plus a separate EXPIRE,
+and keeps the operations whose ETag check passed: a transaction with two
+guarded writes can half-apply, and a TTL on a guarded write is applied even
+when its guard fails. So a transaction here holds at most ONE guarded write and
+never a TTL on it: a change that loses its race leaves at most outbox items that
+no document lists (never published, they expire) — no row, no expiry, no event.
+A row is written only after its task's write passed, and only replaces an older
+one; if the row write keeps losing (or the process dies first), the relay
+(boards marked pending) or the sweep rebuilds the row from the document.
+If the broker is down, or the process dies before the publish, the outbox items
+stay, listed by their documents, and the relay or the sweep publishes them:
+nothing is lost; an event may go out twice, and subscribers de-duplicate on its
+id. A deleted task is a tombstone without a TTL; the sweep deletes it (a guarded
+delete: an undo that came first wins) once the undo window has passed and its
+events are handled, and drops its row.
 """
 
 from __future__ import annotations
@@ -50,19 +55,21 @@ from typing import Callable
 
 from flask import current_app
 
+from .. import state_lists
 from ..activity import history_key
 from ..dapr_gateway import Conflict, GatewayError, Item, NotFound, Upsert
-from ..errors import Busy, TaskLimitReached
+from ..dapr_gateway.values import encoded_size
+from ..errors import Busy, ListFull, TaskLimitReached
 from ..sidecar import gateway, retry_on_conflict
 from .model import Task
 from .rows import Summary, is_tombstone, merged, tombstone_row
 
 log = logging.getLogger(__name__)
 ANY_VERSION = "*"  # If-Match: * — whatever version is current
-TOMBSTONE_TTL_SECONDS = 7 * 86400  # until its deletion event is out (the broker may be down for long)
-UNDO_SECONDS = 86400  # how long a published tombstone can still be restored
-PERSIST = -1  # Dapr's ttlInSeconds for "never expires" (a restored tombstone)
+UNDO_SECONDS = 86400  # how long a tombstone is kept once its events are handled (undo until the sweep purges it)
+PERSIST = -1  # Dapr's ttlInSeconds for "never expires" (a restored tombstone of an older layout had a TTL)
 OUTBOX_TTL_SECONDS = 30 * 86400  # an event not handled by then is given up (the broker down for a month)
+PENDING_BOARDS = "outbox-pending-users"  # boards whose outbox or rows the relay must go through
 OUTBOX_CARRY = 8  # pending event ids a change carries over without checking which are still pending
 Reads = dict[str, Item]  # what a request already read, by key (a change starts from it)
 Change = Callable[[Task], tuple[Task, list[dict]]]  # the task as read → (the changed task, its events)
@@ -84,6 +91,11 @@ def outbox_key(event_id: str) -> str:
 def board_of(document: dict) -> str:
     """The board a stored task is on (before boards: its owner's personal board, which has the owner's id)."""
     return document.get("board_id") or document.get("owner") or ""
+
+
+def mark_pending(board_id: str) -> None:
+    """Have the relay go through the board's documents (events not yet out, or a row that missed its write)."""
+    state_lists.append(PENDING_BOARDS, {"id": board_id}, limit=100_000)
 
 
 def owned(item: Item, board_id: str) -> bool:
@@ -149,8 +161,8 @@ def reindex(user_id: str, items: list[Item], index: dict | None = None) -> None:
         index = gateway().get(index_key(user_id)).value or {}
     found = {it.key: it for it in items}
     rows, _ = rows_from([task_key(i) for i in index.get("ids", [])] + list(found), found)
-    if merged(index, rows) is not None:
-        merge_rows(user_id, rows)
+    if merged(index, rows, repair=True) is not None:
+        merge_rows(user_id, rows, repair=True)
 
 
 def rows_from(keys: list[str], found: dict[str, Item]) -> tuple[dict[str, list | dict | None], list[Task]]:
@@ -174,7 +186,7 @@ def rows_from(keys: list[str], found: dict[str, Item]) -> tuple[dict[str, list |
 def merge_from(user_id: str, keys: list[str], found: dict[str, Item]) -> list[Task]:
     """Rows for ``keys`` from their documents as read (``found``); returns the live tasks among them."""
     rows, live = rows_from(keys, found)
-    merge_rows(user_id, rows)
+    merge_rows(user_id, rows, repair=True)
     return live
 
 
@@ -196,7 +208,7 @@ def _index_to_change(user_id: str) -> Item:
     return index
 
 
-def merge_rows(user_id: str, rows: dict[str, list | dict | None]) -> None:
+def merge_rows(user_id: str, rows: dict[str, list | dict | None], repair: bool = False) -> None:
     """Set rows of the user's index (``None`` drops the id); a row only replaces an older one.
 
     ETag-guarded and retried; if it still fails the row stays stale until the
@@ -206,7 +218,7 @@ def merge_rows(user_id: str, rows: dict[str, list | dict | None]) -> None:
 
     def attempt() -> None:
         index = _index_to_change(user_id)
-        document = merged(index.value, rows)
+        document = merged(index.value, rows, repair)
         if document is not None:
             gw.save(index_key(user_id), document, etag=index.etag)
 
@@ -256,8 +268,9 @@ def insert(task: Task, events: list[dict], with_history: bool = True) -> bool:
     Raises ``Busy`` when the index kept changing through every retry (a burst of
     the owner's writes): nothing was created, and trying again later is safe.
     Raises ``TaskLimitReached`` when the index already lists ``MAX_TASKS_PER_USER``
-    live tasks, or twice as many ids with tombstones (a day's undo of deletions):
-    the index stays far below daprd's 4 MB item limit (~1 MB at 5,000).
+    live tasks, or twice as many ids with tombstones (a day's undo of deletions), and
+    ``ListFull`` when its row would take the index past ``INDEX_MAX_BYTES`` (titles and
+    tags of many-byte characters): the index stays under daprd's 4 MiB message limit.
     """
     gw = gateway()
     document = _document(task, [e["event_id"] for e in events])
@@ -273,7 +286,9 @@ def insert(task: Task, events: list[dict], with_history: bool = True) -> bool:
         rows = (index.value or {}).get("rows") or {}
         if len(ids) >= 2 * limit or sum(not is_tombstone(rows.get(i)) for i in ids) >= limit:
             raise TaskLimitReached(limit)
-        rows = {**rows, task.id: Summary.of(task).to_row()}
+        row = Summary.of(task).to_row()
+        _check_room(index, task.id, row)
+        rows = {**rows, task.id: row}
         gw.transact([
             Upsert(task_key(task.id), document),
             Upsert(index_key(task.board_id), {"ids": [task.id, *ids], "rows": rows}, etag=index.etag),
@@ -295,59 +310,99 @@ def _row(task: Task, deleted: bool) -> list | dict:
     return tombstone_row(task.revision) if deleted else Summary.of(task).to_row()
 
 
-def _row_write(board_id: str, index: Item, task: Task, deleted: bool) -> list[Upsert]:
-    """The index with the task's new row (ETag-guarded), or nothing if its row is already as new."""
-    document = merged(index.value, {task.id: _row(task, deleted)})
-    return [] if document is None else [Upsert(index_key(board_id), document, etag=index.etag)]
+def index_size_with(index: Item, task_id: str, row: list | dict) -> int:
+    """The index's size in bytes once ``row`` is the task's row (from its size as read)."""
+    old = ((index.value or {}).get("rows") or {}).get(task_id)
+    listed = encoded_size(old) if old is not None else -(2 * len(task_id) + 8)  # a new id: in "ids" and "rows"
+    return index.size + encoded_size(row) - listed
+
+
+def _check_room(index: Item, task_id: str, row: list | dict) -> None:
+    """``ListFull`` if the row would grow the board's index past ``INDEX_MAX_BYTES`` (a shrinking row always fits)."""
+    limit = int(current_app.config["INDEX_MAX_BYTES"])
+    after = index_size_with(index, task_id, row)
+    if after > limit and after > index.size:
+        raise ListFull(limit)
+
+
+def _commit(key: str, document: dict, etag: str | None, events: list[dict], restoring: bool) -> None:
+    """The change's commit point: ONE ETag-guarded write of the task document, with its events' outbox items.
+
+    The document is the only guarded write, so on a store whose transactions keep the parts
+    that passed (Redis) a lost race leaves only outbox items no document lists: never
+    published, they expire. No TTL rides on the guarded write (Redis would apply it even when
+    the guard fails): tombstones are purged by the sweep with a guarded delete. A restore
+    clears any expiry an older tombstone carried with a single guarded save, which applies
+    its PERSIST only once the write itself passed.
+    """
+    gw = gateway()
+    if restoring:
+        gw.transact(_outbox_writes(events))
+        gw.save(key, document, etag=etag, ttl_seconds=PERSIST)
+        return
+    gw.transact([Upsert(key, document, etag=etag), *_outbox_writes(events)])
+
+
+def put_row(board_id: str, task: Task, deleted: bool = False, index: Item | None = None) -> bool:
+    """Put a committed task's row in its board's index (ETag-guarded, retried); False when it kept losing.
+
+    ``index``: the index as this request read it (the first attempt uses it). A row only
+    replaces an older one, so a late or repeated write is harmless. Called only after the
+    task's own write passed: a change that lost its race never reaches its row.
+    """
+    gw = gateway()
+    first = [index] if index is not None and index.exists else []
+
+    def attempt() -> None:
+        current = first.pop() if first else _index_to_change(board_id)
+        document = merged(current.value, {task.id: _row(task, deleted)})
+        if document is not None:
+            gw.save(index_key(board_id), document, etag=current.etag)
+
+    try:
+        retry_on_conflict(attempt, "index rows")
+        return True
+    except Conflict:
+        log.warning("row of %s on %s kept losing; the relay repairs it from the document", task.id, board_id)
+    except GatewayError as err:
+        log.warning("row of %s on %s not written (the relay repairs it): %s", task.id, board_id, err)
+    return False
 
 
 def _write(board_id: str, task_id: str, apply: Change, reads: Reads | None, *, expected_version: str | None = None,
            delete: bool = False, restoring: bool = False) -> tuple[Task, list[dict]]:
-    """The one write of a change: task, row and events in ONE state transaction (retried on a conflict).
+    """The one write of a change: the task and its events (``_commit``, retried on a conflict), then its row.
 
-    Each attempt reads the task and its board's index (the first one takes what the request
-    already read: ``reads``), applies the change and writes both with the ETags read, plus
-    the change's outbox items. Redis applies what it can of a transaction when one ETag check
-    fails, so an attempt that finds the task carrying an event of an earlier attempt knows that
-    write landed, and only puts the row in the index.
+    Each attempt reads the task (the first one takes what the request already read:
+    ``reads``), checks its version and commits. Once the commit passed the change is
+    stored and answered as such: the row follows (``put_row``); if it keeps losing, the
+    board is marked for the relay, which repairs rows from the documents.
     """
     gw = gateway()
     first = dict(reads or {})
-    earlier: dict[str, tuple[Task, list[dict]]] = {}  # event id → what that attempt wrote
+    key, ikey = task_key(task_id), index_key(board_id)
+    index = first.get(ikey) or gw.get(ikey)  # for its size; the row's first attempt starts from it
 
     def attempt() -> tuple[Task, list[dict]] | None:
-        key, ikey = task_key(task_id), index_key(board_id)
-        if key in first and ikey in first:
-            item, index = first.pop(key), first.pop(ikey)
-        elif key in first:
-            item, index = first.pop(key), _index_to_change(board_id)
-        else:
-            item, index = gw.get_many([key, ikey])
-            index = index if index.exists else _index_to_change(board_id)
-        landed = [earlier[i] for i in (item.value or {}).get("outbox") or [] if i in earlier]
-        if landed:  # an earlier attempt's task write went through; its row may not have
-            row = _row_write(board_id, index, landed[0][0], delete)
-            if row:
-                gw.transact(row)
-            return landed[0]
+        item = first.pop(key) if key in first else gw.get(key)
         task, document = load_document(board_id, task_id, deleted=restoring, read=item)
         if not restoring and not _at_version(task, expected_version):
             return None
         changed, events = apply(task)
+        _check_room(index, task_id, _row(changed, delete))
         carried, legacy = _still_pending(document)
-        earlier.update({e["event_id"]: (changed, events) for e in events})
-        ttl = TOMBSTONE_TTL_SECONDS if delete else PERSIST if restoring else None
-        gw.transact([
-            Upsert(key, _document(changed, carried + [e["event_id"] for e in events], deleted=delete),
-                   etag=task.etag, ttl_seconds=ttl),
-            *_row_write(board_id, index, changed, delete),
-            *_outbox_writes(legacy + events),
-        ])
+        stored = _document(changed, carried + [e["event_id"] for e in events], deleted=delete)
+        _commit(key, stored, task.etag, legacy + events, restoring)
         return changed, events
 
     done = retry_on_conflict(attempt, "task change")
     if done is None:
         raise Conflict(f"task {task_id} is no longer at version {expected_version}")
+    if not put_row(board_id, done[0], delete, index):
+        try:
+            mark_pending(board_id)
+        except GatewayError:
+            pass  # the sweep's walk repairs the row in its round
     return done
 
 

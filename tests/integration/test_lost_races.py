@@ -1,0 +1,173 @@
+"""A change that loses its race leaves no trace, on the store's real semantics.
+
+Redis runs a Dapr state transaction as MULTI/EXEC of one script per operation plus a separate EXPIRE, and keeps
+the operations whose ETag check passed (no rollback), so these tests drive real races and stale reads through the
+real sidecar and look at what the store kept: expiries, rows, documents.
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from tests.conftest import eventually
+from webapp.dapr_gateway import Conflict, NotFound, Upsert
+from webapp.tasks.model import TaskFields
+
+
+def _row(gateway, board_id, task_id):
+    from webapp.tasks import store
+    from webapp.tasks.rows import Summary
+    return Summary.from_row(task_id, gateway.get(store.index_key(board_id)).value["rows"][task_id])
+
+
+def test_a_delete_that_lost_its_race_leaves_no_expiry_on_the_live_task(owner, user, gateway, stack):
+    from webapp.tasks import service, store
+    task_id = user.create_task(title="Lives on")
+    stale = gateway.get(store.task_key(task_id))
+    version = str(stale.value["revision"])
+    service.set_status(owner, task_id, version, "in_progress")  # the race's winner
+    with pytest.raises(Conflict):
+        service.delete(owner, task_id, version, read={stale.key: stale})  # its guard fails on the stale ETag
+    assert store.load(owner, task_id).status == "in_progress"
+    assert stack.ttl_of(store.task_key(task_id)) == -1  # no expiry left behind by the failed guard
+
+
+def test_a_change_that_lost_its_race_leaves_no_row(owner, user, gateway):
+    from webapp import sweep
+    from webapp.tasks import service, store
+    task_id = user.create_task(title="Original")
+    stale = gateway.get(store.task_key(task_id))
+    revision = stale.value["revision"]
+    # The winner's document is stored; its row is not written yet (its request is still on its way).
+    gateway.save(stale.key, {**stale.value, "title": "Winner", "revision": revision + 1}, etag=stale.etag)
+    with pytest.raises(Conflict):
+        service.update(owner, task_id, str(revision), TaskFields("Loser"), read={stale.key: stale})
+    assert store.load(owner, task_id).title == "Winner"
+    assert _row(gateway, owner, task_id).title != "Loser"
+    sweep.sweep_batch([owner])
+    assert _row(gateway, owner, task_id).title == "Winner"
+
+
+def test_a_row_of_the_same_revision_that_says_otherwise_is_repaired_from_the_document(owner, user, gateway):
+    from webapp import sweep
+    from webapp.tasks import store
+    task_id = user.create_task(title="Truth")
+    index = gateway.get(store.index_key(owner))
+    ghost = _row(gateway, owner, task_id)._replace(title="Ghost").to_row()
+    gateway.save(index.key, {**index.value, "rows": {**index.value["rows"], task_id: ghost}}, etag=index.etag)
+    sweep.sweep_batch([owner])
+    assert _row(gateway, owner, task_id).title == "Truth"
+
+
+def test_a_stored_change_whose_row_keeps_losing_is_answered_as_stored_and_repaired_by_the_relay(
+        owner, user, gateway, monkeypatch):
+    from webapp import sweep, state_lists
+    from webapp.tasks import service, store
+    task_id = user.create_task(title="Before")
+    index_key = store.index_key(owner)
+    save, transact = gateway.save, gateway.transact
+
+    def bump() -> None:  # another writer changes the index just before each of ours
+        index = gateway.get(index_key)
+        save(index_key, index.value, etag=index.etag)
+
+    def contended_save(key, value, etag=None, ttl_seconds=None):
+        if key == index_key:
+            bump()
+        return save(key, value, etag=etag, ttl_seconds=ttl_seconds)
+
+    def contended_transact(operations):
+        operations = list(operations)
+        if any(op.key == index_key for op in operations):
+            bump()
+        return transact(operations)
+
+    monkeypatch.setattr(gateway, "save", contended_save)
+    monkeypatch.setattr(gateway, "transact", contended_transact)
+    changed = service.update(owner, task_id, user.version_of(task_id), TaskFields("After"))  # no Conflict
+    monkeypatch.undo()
+    assert changed.title == "After" and store.load(owner, task_id).title == "After"
+    assert _row(gateway, owner, task_id).title == "Before"  # its row is stale for now...
+    assert {"id": owner} in state_lists.read(store.PENDING_BOARDS)[0]  # ...and the board is marked for the relay
+    sweep.relay()
+    assert _row(gateway, owner, task_id).title == "After"
+
+
+def test_concurrent_delete_and_status_change_one_wins_and_a_live_task_never_expires(app, owner, user, gateway,
+                                                                                       stack):
+    from webapp.tasks import service, store
+    ids = [user.create_task(title=f"Raced {n}") for n in range(20)]
+    outcomes: dict[str, list[str]] = {task_id: [] for task_id in ids}
+
+    def race(task_id: str, version: str, action: str, barrier: threading.Barrier) -> None:
+        with app.app_context():
+            barrier.wait()
+            try:
+                if action == "delete":
+                    service.delete(owner, task_id, version)
+                else:
+                    service.set_status(owner, task_id, version, "in_progress")
+                outcomes[task_id].append(action)
+            except (Conflict, NotFound):
+                pass  # lost: to a change (409) or to the deletion (404)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for task_id in ids:
+            version = str(gateway.get(store.task_key(task_id)).value["revision"])
+            barrier = threading.Barrier(2)
+            list(pool.map(lambda action: race(task_id, version, action, barrier), ["delete", "status"]))
+    for task_id, won in outcomes.items():
+        assert len(won) == 1, (task_id, won)  # one winner per version
+        document = gateway.get(store.task_key(task_id)).value
+        assert bool(document.get("deleted")) == (won == ["delete"]), (task_id, won, document)
+        assert stack.ttl_of(store.task_key(task_id)) == -1, (task_id, won)
+        row = gateway.get(store.index_key(owner)).value["rows"][task_id]
+        assert (isinstance(row, dict) and row.get("deleted")) == (won == ["delete"]), (task_id, won, row)
+
+
+def test_a_transaction_refuses_a_guarded_write_with_a_ttl(gateway):
+    with pytest.raises(ValueError):
+        gateway.transact([Upsert("never-written", {"a": 1}, etag="1", ttl_seconds=60)])
+    assert not gateway.get("never-written").exists
+
+
+def test_a_tombstone_is_purged_once_its_undo_window_passed_and_its_event_was_handled(owner, user, gateway, stack,
+                                                                                    monkeypatch):
+    from webapp import sweep
+    from webapp.activity import history_key
+    from webapp.tasks import store
+    kept, purged = user.create_task(title="Restored first"), user.create_task(title="Purged")
+    for task_id in (kept, purged):
+        assert user.action(task_id, "delete").status_code == 302
+    # Both deletion events handled: their outbox items are gone.
+    for task_id in (kept, purged):
+        listed = gateway.get(store.task_key(task_id)).value["outbox"]
+        eventually(lambda listed=listed: not any(gateway.get(store.outbox_key(i)).exists for i in listed))
+    assert stack.ttl_of(store.task_key(purged)) == -1  # a tombstone carries no expiry: the sweep purges it
+    stale = gateway.get(store.task_key(kept))
+    assert user.form_post(f"/tasks/{kept}/restore", {}, page_url="/tasks").status_code == 302
+    monkeypatch.setattr(store, "UNDO_SECONDS", 0)
+    assert sweep.purge_tombstones([stale]) == [stale]  # restored since it was read: its guarded delete fails
+    sweep.sweep_batch([owner])
+    assert not gateway.get(store.task_key(purged)).exists and not gateway.get(history_key(purged)).exists
+    assert purged not in gateway.get(store.index_key(owner)).value["ids"]
+    assert store.load(owner, kept).title == "Restored first"
+    assert stack.ttl_of(store.task_key(kept)) == -1
+    assert user.form_post(f"/tasks/{purged}/restore", {}, page_url="/tasks").status_code == 404
+
+
+def test_a_tombstone_whose_event_is_not_handled_is_kept(owner, user, gateway, monkeypatch):
+    from webapp import sweep
+    from webapp.tasks import store
+    task_id = user.create_task(title="Event pending")
+    assert user.action(task_id, "delete").status_code == 302
+    tombstone = gateway.get(store.task_key(task_id))
+    event_id = tombstone.value["outbox"][-1]
+    eventually(lambda: not gateway.get(store.outbox_key(event_id)).exists)
+    gateway.save(store.outbox_key(event_id), {"event_id": event_id, "timestamp": tombstone.value["updated_at"]})
+    monkeypatch.setattr(store, "UNDO_SECONDS", 0)
+    assert sweep.purge_tombstones([tombstone]) == [tombstone]
+    gateway.delete(store.outbox_key(event_id))
