@@ -14,16 +14,17 @@ SOURCE = "taskboard"
 
 
 def task_event(event_type: str, task: Task, now: datetime, version: str | None = None,
-               changes: list[str] | None = None, actor_id: str | None = None) -> dict:
+               changes: list[str] | None = None, actor_id: str | None = None, event_id: str | None = None) -> dict:
     """The data of a task lifecycle event (SPEC: id, task, user, title, status, priority, time, version).
 
     ``user_id`` is the task's owner (who created it), ``board_id`` the board it is on (subscribers load the
-    task by board and route by it), ``actor_id`` who made the change (default: the owner).
+    task by board and route by it), ``actor_id`` who made the change (default: the owner). ``event_id``: a
+    derived one (the creation of a task with a derived id), else a new one.
     """
     if event_type not in TASK_EVENT_TYPES:
         raise ValueError(f"unknown task event type {event_type!r}")
     return {
-        "event_id": uuid.uuid4().hex,
+        "event_id": event_id or uuid.uuid4().hex,
         "type": event_type,
         "task_id": task.id,
         "user_id": task.owner,

@@ -171,3 +171,55 @@ def test_a_tombstone_whose_event_is_not_handled_is_kept(owner, user, gateway, mo
     monkeypatch.setattr(store, "UNDO_SECONDS", 0)
     assert sweep.purge_tombstones([tombstone]) == [tombstone]
     gateway.delete(store.outbox_key(event_id))
+
+
+def _completed_daily_task(owner):
+    from datetime import datetime, timedelta, timezone
+
+    from webapp.tasks import service, store
+    due = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(days=1)
+    task = service.create(owner, TaskFields("Water the plants", due_at=due, recurrence="daily"))
+    return service.complete(owner, task.id, store.load(owner, task.id).version)
+
+
+def _handled_once(gateway, task_id):
+    """The task's document lists exactly one event, and that event is the one its history recorded."""
+    from webapp.tasks import store
+    listed = gateway.get(store.task_key(task_id)).value["outbox"]
+    history = (gateway.get(f"activity:{task_id}").value or {}).get("items", [])
+    return len(listed) == 1 and [e.get("event_id", e.get("id")) for e in history].count(listed[0]) == 1 and \
+        len(history) == 1
+
+
+def test_two_handlings_of_one_completion_make_one_next_instance_with_one_event(app, owner, gateway):
+    from webapp.tasks import model, service, store
+    done = _completed_daily_task(owner)
+    barrier = threading.Barrier(6)
+
+    def handle(_):
+        with app.app_context():
+            barrier.wait()
+            return service.create_next_instance(done)
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        made = [t for t in pool.map(handle, range(6)) if t is not None]
+    nxt = model.next_instance(done, done.updated_at)
+    assert len(made) <= 1 and nxt.id in gateway.get(store.index_key(owner)).value["ids"]
+    eventually(lambda: _handled_once(gateway, nxt.id))
+    assert gateway.get(store.index_key(owner)).value["ids"].count(nxt.id) == 1
+
+
+def test_a_handling_that_died_after_creating_the_next_instance_is_completed_by_its_redelivery(app, owner,
+                                                                                              gateway):
+    from webapp.tasks import model, service, store
+    done = _completed_daily_task(owner)
+    nxt = model.next_instance(done, done.updated_at)
+    eventually(lambda: nxt.id in gateway.get(store.index_key(owner)).value["ids"])  # the real handling
+    # As if that handling had died between creating the document and listing it:
+    index = gateway.get(store.index_key(owner))
+    rows = {k: v for k, v in index.value["rows"].items() if k != nxt.id}
+    gateway.save(index.key, {"ids": [i for i in index.value["ids"] if i != nxt.id], "rows": rows},
+                 etag=index.etag)
+    service.create_next_instance(done)  # the redelivered completion
+    assert nxt.id in gateway.get(store.index_key(owner)).value["ids"]
+    assert store.load(owner, nxt.id).title == "Water the plants"

@@ -8,6 +8,7 @@ the board is checked before, by the views (``webapp/boards/access.py``).
 from __future__ import annotations
 
 import logging
+import uuid
 from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Callable
@@ -28,9 +29,10 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _event(event_type: str, task: Task, changes: list[str] | None = None, actor: str | None = None) -> dict:
+def _event(event_type: str, task: Task, changes: list[str] | None = None, actor: str | None = None,
+           event_id: str | None = None) -> dict:
     return events.task_event(event_type, task, utcnow(), version=str(task.revision), changes=changes,
-                             actor_id=actor)
+                             actor_id=actor, event_id=event_id)
 
 
 def _announce(events: list[dict], board_id: str) -> None:
@@ -120,20 +122,29 @@ def reopen(board_id: str, task_id: str, version: str | None, actor: str | None =
 
 
 def create_next_instance(done: Task) -> Task | None:
-    """After a recurring task is completed: its next occurrence, created at most once."""
+    """After a recurring task is completed: its next occurrence, created at most once.
+
+    Its id and its creation event's id are derived, so two handlings of one completion, or a
+    handling that died half-way and is redelivered, make one task with one event.
+    """
     nxt = model.next_instance(done, utcnow())
-    if nxt is None or store.gateway().get(store.task_key(nxt.id)).exists:
-        return None  # not recurring, or already created (a redelivered completion)
-    created = [_event("task.created", nxt)]
+    if nxt is None:
+        return None
+
+    def created(task: Task) -> list[dict]:
+        return [_event("task.created", task, event_id=uuid.uuid5(uuid.NAMESPACE_URL, f"created:{task.id}").hex)]
+
     try:
-        if not store.insert(nxt, created):
-            return None  # a concurrent delivery of the same completion created it first
+        listed = store.insert_once(nxt, created)
     except TaskLimitReached as err:
         log.warning("next instance of %s not created: %s", done.id, err)
         return None  # the series stops at the list's limit; the completion is still handled
+    if listed is None:
+        return None  # already listed: another handling of the same completion created it
+    task, stored_events = listed
     metrics.TASKS_CREATED.inc()
-    _announce(created, nxt.board_id)
-    return nxt
+    _announce(stored_events, task.board_id)
+    return task
 
 
 def delete(board_id: str, task_id: str, version: str | None, actor: str | None = None,

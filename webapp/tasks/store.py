@@ -302,6 +302,52 @@ def insert(task: Task, events: list[dict], with_history: bool = True) -> bool:
         raise Busy(f"index of {task.board_id} kept changing: {err}") from err
 
 
+def insert_once(task: Task, events_for: Callable[[Task], list[dict]]) -> tuple[Task, list[dict]] | None:
+    """Store a task whose id is derived (a series' next instance) once, however many try at once.
+
+    The document is created first-write (one creator wins; a document left by a creator that
+    died before listing it is taken as it is), then listed with its events in one transaction
+    whose one guarded write is the index. ``events_for(task)`` must derive its event ids, so
+    every attempt stores the same events. Returns the task and its events when this call
+    listed it, None when it was listed already. ``TaskLimitReached``/``ListFull`` as ``insert``.
+    """
+    gw = gateway()
+    key = task_key(task.id)
+    item = gw.get(key)
+    if not item.exists:
+        document = _document(task, [e["event_id"] for e in events_for(task)])
+        try:
+            gw.create(key, document)
+            item = Item(key, document, None)
+        except Conflict:
+            item = gw.get(key)  # another handling created it first
+    if not is_live(item, task.board_id):
+        return None  # deleted (or not on its board) since: nothing to list
+    task = task_of(item)
+    events = events_for(task)
+    limit = int(current_app.config["MAX_TASKS_PER_USER"])
+
+    def attempt() -> bool:
+        index = _index_to_change(task.board_id)
+        ids = (index.value or {}).get("ids", [])
+        if task.id in ids:
+            return False
+        rows = (index.value or {}).get("rows") or {}
+        if len(ids) >= 2 * limit or sum(not is_tombstone(rows.get(i)) for i in ids) >= limit:
+            raise TaskLimitReached(limit)
+        row = Summary.of(task).to_row()
+        _check_room(index, task.id, row)
+        gw.transact([Upsert(index_key(task.board_id), {"ids": [task.id, *ids], "rows": {**rows, task.id: row}},
+                            etag=index.etag), *_outbox_writes(events)])
+        return True
+
+    try:
+        listed = retry_on_conflict(attempt, "task insert")
+    except Conflict as err:
+        raise Busy(f"index of {task.board_id} kept changing: {err}") from err
+    return (task, events) if listed else None
+
+
 def _at_version(task: Task, expected_version: str | None) -> bool:
     return expected_version == ANY_VERSION or (bool(expected_version) and task.version == expected_version)
 
