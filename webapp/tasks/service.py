@@ -120,8 +120,12 @@ def reopen(board_id: str, task_id: str, version: str | None, actor: str | None =
 
 
 def create_next_instance(done: Task) -> Task | None:
-    """After a recurring task is completed: its next occurrence, created at most once."""
+    """After a recurring task is completed: its next occurrence, created at most once (none once the series
+    leaves the supported range)."""
     nxt = model.next_instance(done, utcnow())
+    if nxt is None and done.recurrence != "none" and done.anchor_at:
+        log.info("series %s ends at %s: its next occurrence falls outside the supported range",
+                 done.series_id, done.id)
     if nxt is None or store.gateway().get(store.task_key(nxt.id)).exists:
         return None  # not recurring, or already created (a redelivered completion)
     created = [_event("task.created", nxt)]
