@@ -124,7 +124,7 @@ def create_next_instance(done: Task) -> Task | None:
     leaves the supported range)."""
     nxt = model.next_instance(done, utcnow())
     if nxt is None and done.recurrence != "none" and done.anchor_at:
-        log.info("series %s ends at %s: its next occurrence falls outside the supported range",
+        log.info("series %s ends with task %s: its next occurrence falls outside the supported range",
                  done.series_id, done.id)
     if nxt is None or store.gateway().get(store.task_key(nxt.id)).exists:
         return None  # not recurring, or already created (a redelivered completion)
