@@ -15,6 +15,9 @@ DEFAULT_TZ = "UTC"
 EARLIEST = datetime(1970, 1, 1, tzinfo=timezone.utc)
 LATEST = datetime(9001, 1, 1, tzinfo=timezone.utc) - timedelta(microseconds=1)
 RANGE_TEXT = "between 1970 and 9000 (UTC)"
+# ISO 8601 times surely in the range whatever their offset (the API documents it): years 1970 to 9000, but not
+# 1 Jan 1970 ahead of UTC nor 31 Dec 9000 behind it (those are still accepted while in the range in UTC).
+IN_RANGE_PATTERN = r"^(?!1970-01-01T[^+]*\+(?!00:00))(?!9000-12-31T.*-)(?:19[7-9][0-9]|[2-8][0-9]{3}|9000)-"
 
 
 class OutOfRange(ValueError):

@@ -1,10 +1,13 @@
 """Times at the edges of the supported range (1970 to 9000, UTC): refused on input, still shown when stored,
 and a series whose next occurrence falls outside the range ends. Pure, no sidecar."""
 
+import re
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from marshmallow import ValidationError
 from werkzeug.datastructures import MultiDict
 
@@ -150,3 +153,25 @@ def test_the_api_stores_times_in_utc():
                                 "remind_at": "9000-12-31T23:59:59Z"})
     assert data["due_at"] == datetime(2030, 1, 2, 1, 4, 5, tzinfo=UTC) and data["due_at"].utcoffset() == timedelta(0)
     assert data["remind_at"] == datetime(9000, 12, 31, 23, 59, 59, tzinfo=UTC)
+
+
+@given(st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30)),
+       st.integers(min_value=-(24 * 60 - 1), max_value=24 * 60 - 1))
+@settings(max_examples=500, deadline=None)
+def test_a_time_the_api_pattern_allows_is_in_the_range(wall_clock, offset_minutes):
+    value = wall_clock.replace(tzinfo=timezone(timedelta(minutes=offset_minutes))).isoformat()
+    if re.match(timezones.IN_RANGE_PATTERN, value):
+        assert timezones.in_range(datetime.fromisoformat(value)), value
+
+
+@pytest.mark.parametrize("value, allowed", [
+    ("1970-01-01T00:00:00+00:00", True), ("1970-01-01T00:00:00-05:00", True), ("1970-01-02T00:00:00+14:00", True),
+    ("9000-12-31T23:59:59+00:00", True), ("9000-12-31T23:59:59+05:00", True), ("9000-12-30T23:59:59-12:00", True),
+    ("1970-01-01T00:30:00+01:00", False), ("9000-12-31T20:00:00-05:00", False), ("1969-12-31T23:59:59+00:00", False),
+    ("9001-01-01T00:00:00+00:00", False), ("0001-01-01T00:00:00+14:00", False),
+])
+def test_the_api_pattern_covers_the_range_but_its_edge_days(value, allowed):
+    assert bool(re.match(timezones.IN_RANGE_PATTERN, value)) is allowed
+    assert timezones.in_range(datetime.fromisoformat(value)) or not allowed
+    if allowed:
+        assert TaskInSchema().load({"title": "ok", "due_at": value})["due_at"] == datetime.fromisoformat(value)

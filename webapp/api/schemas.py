@@ -69,8 +69,8 @@ def field_out(spec: FieldSpec) -> fields.Field:
     """How the API writes a declared field."""
     if spec.kind is TAGS:
         return fields.List(fields.String(), **_doc(spec))
-    if spec.kind is DATETIME:
-        return fields.DateTime(allow_none=True, **_doc(spec))
+    if spec.kind is DATETIME:  # in UTC; one stored before the range was checked may lie outside the pattern
+        return fields.DateTime(allow_none=True, metadata={"description": "In UTC."})
     if spec.kind in (TEXT, CHOICE):
         return fields.String(**_doc(spec))
     return Parsed(spec, allow_none=True, **_doc(spec))

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable
 
-from ..timezones import RANGE_TEXT
+from ..timezones import IN_RANGE_PATTERN, RANGE_TEXT
 
 TITLE_MAX, DESCRIPTION_MAX, TAGS_MAX, TAG_MAX = 200, 5000, 10, 32
 
@@ -117,7 +117,7 @@ CHOICE = Kind("choice", str)
 TAGS = Kind("tags", tuple[str, ...], to_json=list, from_json=tuple, parse=parse_tags, text=", ".join,
             show=", ".join, clean=normalise_tags)
 DATETIME = Kind("datetime", datetime | None, to_json=_iso, from_json=_from_iso, show=_iso,
-                sort_key=lambda value: value.replace(tzinfo=None))
+                pattern=IN_RANGE_PATTERN, sort_key=lambda value: value.replace(tzinfo=None))
 MEMBER_PATTERN = r"^[0-9a-f]{0,64}$"  # a user id (hex); empty: nobody
 
 
