@@ -8,7 +8,7 @@ converts between what the browser sends and ``TaskFields`` in the user's zone
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import datetime
 
 from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
@@ -111,7 +111,7 @@ class TaskForm(FlaskForm):
             if spec.kind is DATETIME:
                 kept = getattr(editing, spec.name) if editing is not None else None
                 unchanged = kept is not None and data is not None and data == self._shown(kept)
-                values[spec.name] = kept.astimezone(timezone.utc) if unchanged else timezones.to_utc(data, self.tz)
+                values[spec.name] = kept if unchanged else timezones.to_utc(data, self.tz)
             elif spec.kind.parse:
                 values[spec.name] = spec.kind.parse(data or "")
             else:
