@@ -175,3 +175,11 @@ def test_the_api_pattern_covers_the_range_but_its_edge_days(value, allowed):
     assert timezones.in_range(datetime.fromisoformat(value)) or not allowed
     if allowed:
         assert TaskInSchema().load({"title": "ok", "due_at": value})["due_at"] == datetime.fromisoformat(value)
+
+
+def test_the_next_instance_of_a_series_with_a_reminder_stored_outside_the_range_has_none():
+    due = datetime(2026, 3, 7, 14, tzinfo=UTC)
+    task = model.new_task("u", TaskFields("Daily", due_at=due, remind_at=datetime(1, 1, 1, tzinfo=PLUS_14),
+                                          recurrence="daily"), NOW, tz="America/New_York")
+    following = model.next_instance(model.completed(task, NOW), NOW)
+    assert following.due_at == datetime(2026, 3, 8, 13, tzinfo=UTC) and following.remind_at is None

@@ -190,15 +190,24 @@ def next_instance(task: Task, now: datetime) -> Task | None:
         due, n = recurrence.next_due(task.anchor_at, task.recurrence, task.occurrence, task.timezone)
     except OutOfRange:
         return None
-    remind = due - (task.due_at - task.remind_at) if task.remind_at and task.due_at else None
-    if remind is not None and not in_range(remind):
-        remind = None  # a reminder kept from before the range was checked: the instance goes without one
     return replace(
         task,
         id=uuid.uuid5(uuid.NAMESPACE_URL, f"taskboard:{task.series_id}:{n}").hex,
-        status="pending", due_at=due, remind_at=remind, occurrence=n,
+        status="pending", due_at=due, remind_at=_reminder_before(task, due), occurrence=n,
         created_at=now, updated_at=now, completed_at=None, etag=None, revision=1,
     )
+
+
+def _reminder_before(task: Task, due: datetime) -> datetime | None:
+    """A reminder as far before ``due`` as the task's is before its due time; None without one, or if it
+    would fall outside the supported range (one stored before the range was checked)."""
+    if not task.remind_at or not task.due_at:
+        return None
+    try:
+        remind = due - (task.due_at - task.remind_at)
+    except OverflowError:
+        return None
+    return remind if in_range(remind) else None
 
 
 def fields_of(task: Task) -> TaskFields:
