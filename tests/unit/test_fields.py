@@ -49,7 +49,7 @@ def test_form_and_api_read_the_same_values(form_app_context):
             "recurrence": "none", "description": ""}
     form = TaskForm(formdata=MultiDict(data), meta={"csrf": False})
     assert form.validate(), form.errors
-    from_form = form.task_fields("UTC")
+    from_form = form.task_fields()
     from_api = model.TaskFields(**TaskInSchema().load({**data, "tags": ["Work", "home", "work"]}))
     cleaned = model.fields_of(model.new_task("u1", from_form, NOW))
     assert cleaned == model.fields_of(model.new_task("u1", from_api, NOW))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from .. import timezones
 from ..boards.model import NAME_MAX, ROLES
 from ..tasks.fields import CHOICE, DATETIME, FIELDS, TAG_MAX, TAGS, TAGS_MAX, TEXT, FieldSpec
 from ..tasks.model import PRIORITIES, SORTS, STATUSES
@@ -31,6 +32,16 @@ class Parsed(fields.String):
             raise ValidationError(str(err)) from None
 
 
+class UtcDateTime(fields.AwareDateTime):
+    """An ISO 8601 time with its offset, read as UTC; refused outside the supported range."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        try:
+            return timezones.to_utc(super()._deserialize(value, attr, data, **kwargs), None)
+        except timezones.OutOfRange as err:
+            raise ValidationError(str(err)) from None
+
+
 def _doc(spec: FieldSpec) -> dict:
     """What the OpenAPI document says of the field beyond its type: its description and its text's pattern."""
     metadata = {"description": spec.api_help, "pattern": spec.kind.pattern}
@@ -50,7 +61,7 @@ def field_in(spec: FieldSpec) -> fields.Field:
         return fields.List(fields.String(validate=validate.Length(min=1, max=TAG_MAX)), load_default=list,
                            validate=validate.Length(max=TAGS_MAX), **_doc(spec))
     if spec.kind is DATETIME:
-        return fields.AwareDateTime(load_default=None, allow_none=True, **_doc(spec))
+        return UtcDateTime(load_default=None, allow_none=True, **_doc(spec))
     return Parsed(spec, load_default=spec.default, allow_none=True, **_doc(spec))
 
 
@@ -58,8 +69,8 @@ def field_out(spec: FieldSpec) -> fields.Field:
     """How the API writes a declared field."""
     if spec.kind is TAGS:
         return fields.List(fields.String(), **_doc(spec))
-    if spec.kind is DATETIME:
-        return fields.DateTime(allow_none=True, **_doc(spec))
+    if spec.kind is DATETIME:  # in UTC; one stored before the range was checked may lie outside the pattern
+        return fields.DateTime(allow_none=True, metadata={"description": "In UTC."})
     if spec.kind in (TEXT, CHOICE):
         return fields.String(**_doc(spec))
     return Parsed(spec, allow_none=True, **_doc(spec))

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable
 
+from ..timezones import IN_RANGE_PATTERN, RANGE_TEXT
+
 TITLE_MAX, DESCRIPTION_MAX, TAGS_MAX, TAG_MAX = 200, 5000, 10, 32
 
 
@@ -115,7 +117,7 @@ CHOICE = Kind("choice", str)
 TAGS = Kind("tags", tuple[str, ...], to_json=list, from_json=tuple, parse=parse_tags, text=", ".join,
             show=", ".join, clean=normalise_tags)
 DATETIME = Kind("datetime", datetime | None, to_json=_iso, from_json=_from_iso, show=_iso,
-                sort_key=lambda value: value.replace(tzinfo=None))
+                pattern=IN_RANGE_PATTERN, sort_key=lambda value: value.replace(tzinfo=None))
 MEMBER_PATTERN = r"^[0-9a-f]{0,64}$"  # a user id (hex); empty: nobody
 
 
@@ -191,6 +193,8 @@ PRIORITY_CHOICES = (("low", "Low"), ("medium", "Medium"), ("high", "High"))
 RECURRENCE_CHOICES = (("none", "Does not repeat"), ("daily", "Daily"), ("weekly", "Weekly"),
                       ("monthly", "Monthly"), ("yearly", "Yearly"))
 
+TIME_HELP = f"ISO 8601 with its offset, {RANGE_TEXT}: 422 otherwise; answered in UTC."
+
 FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("title", TEXT, "Title", default="", required="Give the task a title.", max_length=TITLE_MAX,
               in_row=True),
@@ -200,8 +204,8 @@ FIELDS: tuple[FieldSpec, ...] = (
               in_row=True),
     FieldSpec("tags", TAGS, "Tags", default=(), max_length=TAGS_MAX * (TAG_MAX + 2),
               help="Comma-separated, e.g. work, home", in_row=True),
-    FieldSpec("due_at", DATETIME, "Due", in_facts=True, in_row=True),
-    FieldSpec("remind_at", DATETIME, "Remind me at", heading="Reminder", in_facts=True),
+    FieldSpec("due_at", DATETIME, "Due", in_facts=True, in_row=True, api_help=TIME_HELP),
+    FieldSpec("remind_at", DATETIME, "Remind me at", heading="Reminder", in_facts=True, api_help=TIME_HELP),
     FieldSpec("recurrence", CHOICE, "Repeats", default="none", choices=RECURRENCE_CHOICES, in_facts=True,
               in_row=True, api_help="Applies once due_at is set."),  # in_row: the list shows "Repeats …"
     FieldSpec("estimate", DURATION, "Estimate", max_length=20, help="How long it takes, e.g. 1h30m, 45m or 2h",

@@ -1,12 +1,14 @@
 """Task forms: shape only. Checks that need storage happen in the views.
 
 ``TaskForm``'s fields are built from the declaration (``fields.FIELDS``); it
-converts between what the browser sends and ``TaskFields`` in the user's zone.
+converts between what the browser sends and ``TaskFields`` in the user's zone
+(``tz``), and refuses times outside the supported range (``timezones.EARLIEST``..``LATEST``).
 """
 
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
@@ -53,12 +55,20 @@ class MemberField(SelectField):
             raise ValidationError("Choose a member of this board.")
 
 
+def _in_range(form, field):
+    """The typed wall-clock time, in the form's zone, lies in the range a task can hold."""
+    try:
+        timezones.to_utc(field.data, form.tz)
+    except timezones.OutOfRange as err:
+        raise ValidationError(str(err)) from None
+
+
 def form_field(spec: FieldSpec):
     """The WTForms field (unbound) for a declared task field."""
     if spec.kind is MEMBER:
         return MemberField(spec.label, choices=[NOBODY], default="", validate_choice=False)
     if spec.kind is DATETIME:
-        return DateTimeLocalField(spec.label, format=DATETIME_FORMAT, validators=[Optional()])
+        return DateTimeLocalField(spec.label, format=DATETIME_FORMAT, validators=[Optional(), _in_range])
     if spec.choices:
         return SelectField(spec.label, choices=list(spec.choices), default=spec.default)
     validators = [DataRequired(message=spec.required), _not_blank(spec.required)] if spec.required else [Optional()]
@@ -71,7 +81,8 @@ def form_field(spec: FieldSpec):
 
 
 class TaskForm(FlaskForm):
-    """A task's fields (one per ``FIELDS`` entry, added below), its version and what the user first saw."""
+    """A task's fields (one per ``FIELDS`` entry, added below), its version and what the user first saw;
+    times are typed and shown in zone ``tz`` (the signed-in user's)."""
 
     version = HiddenField()
     # The values as the user first saw them (JSON), so a conflict re-applies only what they changed.
@@ -79,29 +90,44 @@ class TaskForm(FlaskForm):
 
     EDITABLE = NAMES
 
+    def __init__(self, *args, tz: str = timezones.DEFAULT_TZ, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.tz = tz
+
     def snapshot(self) -> dict[str, str]:
         """The editable fields as the strings the browser shows and sends back."""
         return {name: field_text(self[name]) for name in self.EDITABLE}
 
-    def task_fields(self, tz: str) -> TaskFields:
-        """The validated data as task fields (times typed in zone ``tz``)."""
+    def task_fields(self, editing: Task | None = None) -> TaskFields:
+        """The validated data as task fields (times in UTC).
+
+        A time left as the form showed ``editing`` (the task being edited) keeps its stored value: the
+        form shows minutes in the editor's zone, so reading it back could drop seconds or, in an hour
+        that a DST change repeats, pick the other of the two instants.
+        """
         values = {}
         for spec in FIELDS:
             data = self[spec.name].data
             if spec.kind is DATETIME:
-                values[spec.name] = timezones.to_utc(data, tz)
+                kept = getattr(editing, spec.name) if editing is not None else None
+                unchanged = kept is not None and data is not None and data == self._shown(kept)
+                values[spec.name] = kept if unchanged else timezones.to_utc(data, self.tz)
             elif spec.kind.parse:
                 values[spec.name] = spec.kind.parse(data or "")
             else:
                 values[spec.name] = data if data is not None else spec.default
         return TaskFields(**values)
 
-    def fill(self, task: Task, tz: str) -> None:
-        """Show ``task`` (times in zone ``tz``) and remember it as what the user first saw."""
+    def _shown(self, value: datetime) -> datetime:
+        """The wall-clock minute a stored time shows as in this form's zone."""
+        return timezones.to_local(value, self.tz).replace(tzinfo=None, second=0, microsecond=0)
+
+    def fill(self, task: Task) -> None:
+        """Show ``task`` and remember it as what the user first saw."""
         for spec in FIELDS:
             value = getattr(task, spec.name)
             if spec.kind is DATETIME:
-                local = timezones.to_local(value, tz)
+                local = timezones.to_local(value, self.tz)
                 self[spec.name].data = local.replace(tzinfo=None) if local else None
             else:
                 self[spec.name].data = spec.kind.text(value) if spec.kind.parse else value

@@ -7,6 +7,7 @@ from dataclasses import MISSING, asdict, dataclass, field, make_dataclass, repla
 from datetime import datetime
 
 from .. import recurrence
+from ..timezones import OutOfRange, in_range
 from .fields import BY_NAME, FIELDS, NAMES
 
 STATUSES = BY_NAME["status"].values
@@ -133,7 +134,11 @@ def _with_series(task: Task) -> Task:
 
 
 def edited(task: Task, fields: TaskFields, now: datetime, tz: str | None = None) -> Task:
-    """The task with the user's edits applied (a new due time or rule restarts the series)."""
+    """The task with the edits of a user in zone ``tz`` applied.
+
+    A new due time or rule restarts the series in the editor's zone (the wall clock they set it by);
+    any other edit keeps the series' zone, so its instances stay at the same wall-clock time.
+    """
     completed_at = task.completed_at
     if fields.status == "completed" and not task.is_completed:
         completed_at = now
@@ -144,11 +149,10 @@ def edited(task: Task, fields: TaskFields, now: datetime, tz: str | None = None)
         **_settable(fields),
         updated_at=now,
         completed_at=completed_at,
-        timezone=tz or task.timezone,
         revision=task.revision + 1,
     )
     if (changed.due_at, changed.recurrence) != (task.due_at, task.recurrence):
-        changed = _with_series(changed)
+        changed = _with_series(replace(changed, timezone=tz or task.timezone))
     return changed
 
 
@@ -177,17 +181,33 @@ def restored(task: Task, now: datetime) -> Task:
 
 
 def next_instance(task: Task, now: datetime) -> Task | None:
-    """The next occurrence of a recurring task (its id is derived, so creating it twice is one task)."""
+    """The next occurrence of a recurring task (its id is derived, so creating it twice is one task);
+    None if the task does not repeat, or if its series ends because that occurrence falls outside the
+    supported range (``timezones.EARLIEST``..``LATEST``)."""
     if task.recurrence == "none" or not task.anchor_at or not task.series_id:
         return None
-    due, n = recurrence.next_due(task.anchor_at, task.recurrence, task.occurrence, task.timezone)
-    remind = due - (task.due_at - task.remind_at) if task.remind_at and task.due_at else None
+    try:
+        due, n = recurrence.next_due(task.anchor_at, task.recurrence, task.occurrence, task.timezone)
+    except OutOfRange:
+        return None
     return replace(
         task,
         id=uuid.uuid5(uuid.NAMESPACE_URL, f"taskboard:{task.series_id}:{n}").hex,
-        status="pending", due_at=due, remind_at=remind, occurrence=n,
+        status="pending", due_at=due, remind_at=_reminder_before(task, due), occurrence=n,
         created_at=now, updated_at=now, completed_at=None, etag=None, revision=1,
     )
+
+
+def _reminder_before(task: Task, due: datetime) -> datetime | None:
+    """A reminder as far before ``due`` as the task's is before its due time; None without one, or if it
+    would fall outside the supported range (one stored before the range was checked)."""
+    if not task.remind_at or not task.due_at:
+        return None
+    try:
+        remind = due - (task.due_at - task.remind_at)
+    except OverflowError:
+        return None
+    return remind if in_range(remind) else None
 
 
 def fields_of(task: Task) -> TaskFields:

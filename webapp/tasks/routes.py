@@ -81,13 +81,13 @@ def new_task():
     """A new task on the personal board, or on ``?board=<id>`` for its editors."""
     board_id = request.args.get("board") or current_user.id
     access.board_role(current_user.id, board_id, "edit")  # 404 for a board the user is not on, 403 for a viewer
-    form = TaskForm()
+    form = TaskForm(tz=current_user.timezone)
     # A personal board's only member is its owner: its record is not read for the choice of assignee.
     form.offer_members(boards.personal_board(current_user.id, current_user.username, service.utcnow())
                        if board_id == current_user.id else load_board(board_id).value)
     if form.validate_on_submit():
         try:
-            task = service.create(current_user.id, form.task_fields(current_user.timezone), current_user.timezone,
+            task = service.create(current_user.id, form.task_fields(), current_user.timezone,
                                   board_id=board_id)
         except TaskLimitReached as err:  # the form stays filled in: delete some tasks, then submit again
             form.form_errors.append(str(err))
@@ -138,16 +138,16 @@ def watch(task_id: str):
 def edit(task_id: str):
     seen = access.task_access(current_user.id, task_id, "edit")
     task = seen.task
-    form = TaskForm()
+    form = TaskForm(tz=current_user.timezone)
     board = load_board(seen.board_id).value
     form.offer_members(board)
     if request.method == "GET":
-        form.fill(task, current_user.timezone)
+        form.fill(task)
         return render_template("tasks/form.html", form=form, task=task)
     if not form.validate_on_submit():
         return render_template("tasks/form.html", form=form, task=task), 422
     try:
-        service.update(seen.board_id, task_id, form.version.data, form.task_fields(current_user.timezone),
+        service.update(seen.board_id, task_id, form.version.data, form.task_fields(editing=task),
                        current_user.timezone, actor=current_user.id, read=seen.reads)
     except Conflict:
         return conflict_page("edit", task_id, attempted=form)
@@ -174,9 +174,9 @@ def conflict_page(action: str, task_id: str, attempted: TaskForm | None = None, 
             original = {}
         mine = attempted.snapshot()
         changed = {n for n in TaskForm.EDITABLE if n not in original or mine[n] != original[n]}
-        retry_form = TaskForm(formdata=None)
+        retry_form = TaskForm(formdata=None, tz=current_user.timezone)
         retry_form.offer_members(board)
-        retry_form.fill(current, current_user.timezone)
+        retry_form.fill(current)
         now = retry_form.snapshot()
         for name in changed:
             if mine[name]:

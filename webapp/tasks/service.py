@@ -122,13 +122,17 @@ def reopen(board_id: str, task_id: str, version: str | None, actor: str | None =
 
 
 def create_next_instance(done: Task) -> Task | None:
-    """After a recurring task is completed: its next occurrence, created at most once.
+    """After a recurring task is completed: its next occurrence, created at most once (none once the series
+    leaves the supported range).
 
     Its id and its creation event's id are derived, so two handlings of one completion, or a
     handling that died half-way and is redelivered, make one task with one event.
     """
     nxt = model.next_instance(done, utcnow())
     if nxt is None:
+        if done.recurrence != "none" and done.anchor_at:
+            log.info("series %s ends with task %s: its next occurrence falls outside the supported range",
+                     done.series_id, done.id)
         return None
 
     def created(task: Task) -> list[dict]:
