@@ -11,7 +11,7 @@ from .. import digests
 from ..dapr_gateway import GatewayError
 from ..extensions import login_manager
 from ..security import safe_redirect_target
-from . import shown_once, tokens, users
+from . import shown_once, throttling, tokens, users
 from .forms import LoginForm, RegisterForm, RevokeForm, SettingsForm, TokenForm
 
 bp = Blueprint("auth", __name__)
@@ -76,7 +76,11 @@ def login():
     if form.validate_on_submit():
         try:
             user = users.authenticate(form.username.data, form.password.data, request.remote_addr or "-")
-        except users.Throttled:
+        except throttling.Slowed as slowed:
+            wait = f"{slowed.seconds} second" + ("s" if slowed.seconds != 1 else "")
+            form.username.errors.append(f"Too many sign-in attempts at this account. Try again in {wait}.")
+            return render_template("auth/login.html", form=form), 429, {"Retry-After": str(slowed.seconds)}
+        except throttling.Throttled:
             form.username.errors.append("Too many failed attempts for this account from here. "
                                         "Try again in a few minutes.")
             return render_template("auth/login.html", form=form), 429
