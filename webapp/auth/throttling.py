@@ -10,7 +10,7 @@ the window ends; the owner elsewhere is not affected. Per account: LOGIN_ACCOUNT
 (20) attempts from all clients, then each one must come 1, 2, 4 … seconds, at most
 LOGIN_ACCOUNT_MAX_DELAY_SECONDS (60), after the one before ("try again in N seconds"),
 so guesses from many addresses slow to about one a minute while the owner waits a minute
-at most; the count ends after a quiet window. Every attempt is counted before the
+at most; a successful attempt is given back, and the count ends after a quiet window. Every attempt is counted before the
 password is checked, so parallel guesses cannot slip past either limit, and one that
 cannot be counted is refused (fail closed).
 """
@@ -139,25 +139,33 @@ def reserve(username: str, address: str) -> None:
         raise Throttled(username) from None
 
 
-def forget_client(username: str, address: str) -> None:
-    """A successful sign-in: this client's count starts again (the account's goes on while it is busy).
+def signed_in(username: str, address: str) -> None:
+    """A successful sign-in: its client's count starts again and the account gets its attempt back,
+    so only failures add up (a user signing in often is never slowed).
 
-    The count is reset by a write over the version read, not deleted: a guess that read it
+    Both are written over the version read, never deleted: a guess that read a count
     before would write it back into a missing key, where an ETag is no guard on Redis.
-    A reset that keeps losing races is logged; the count then ends with its window.
+    A change that keeps losing races is logged; the count then ends with its window.
     """
-    key = _attempts_key(username, client_of(address))
     window = Limits.from_config(current_app.config).window_seconds
+    _lower(_attempts_key(username, client_of(address)), lambda value: {"count": 0, "first_at": clock()},
+           ttl=lambda value: window)
+    _lower(_account_key(username), lambda value: {**value, "count": value["count"] - 1},
+           ttl=lambda value: window - (clock() - value["last_at"]))
 
+
+def _lower(key: str, lowered, ttl) -> None:
+    """Write ``lowered(record as read)`` over a record with a count, ETag-guarded; a race lost is logged."""
     def attempt() -> None:
         item = gateway().get(key)
         if item.exists and item.value.get("count"):
-            gateway().save(key, {"count": 0, "first_at": clock()}, etag=item.etag, ttl_seconds=window)
+            value = lowered(item.value)
+            gateway().save(key, value, etag=item.etag, ttl_seconds=max(1, math.ceil(ttl(value))))
 
     try:
-        retry_on_conflict(attempt, "login-attempts")
+        retry_on_conflict(attempt, key.split(":", 1)[0])
     except Conflict as err:
-        log.warning("login attempts of %s not reset after a sign-in: %s", username, err)
+        log.warning("%s not lowered after a sign-in: %s", key, err)
 
 
 def _refused(record: dict | None, limits: Limits) -> bool:

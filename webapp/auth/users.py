@@ -155,7 +155,7 @@ def authenticate(username: str, password: str, client: str) -> User | None:
     throttling.reserve(username, client)
     record = find(username)
     if record and check_password_hash(record["password_hash"], password):
-        throttling.forget_client(username, client)
+        throttling.signed_in(username, client)
         return User.from_record(record)
     return None
 
