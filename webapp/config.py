@@ -42,6 +42,8 @@ DEFAULTS: dict[str, object] = {
     "INBOX_LIMIT": 200,
     "LOGIN_MAX_FAILURES": 5,
     "LOGIN_WINDOW_SECONDS": 900,
+    "LOGIN_ACCOUNT_FREE_ATTEMPTS": 20,  # per account from every client, then slowed (webapp/auth/throttling.py)
+    "LOGIN_ACCOUNT_MAX_DELAY_SECONDS": 60,
     "IDEMPOTENCY_TTL_SECONDS": 86400,
     "MAX_TASKS_PER_USER": 5000,  # live tasks per board (+ as many tombstones): an index of ~1 MB of plain text
     # A board's index in bytes as stored: a change that would pass it is refused, so the index and the list

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import secrets
 from datetime import datetime, timedelta, timezone
@@ -118,3 +119,26 @@ def test_api_calls_use_the_time_zone_the_user_has_now(user, gateway):
                                headers=bearer(token))
     assert created.status_code == 201
     assert gateway.get(f"task:{created.get_json()['id']}").value["timezone"] == "America/New_York"
+
+
+def session_payloads(app, response) -> list[str]:
+    """Every cookie the response sets, raw and (the session's) as its decoded payload."""
+    serializer = app.session_interface.get_signing_serializer(app)
+    values = []
+    for header in response.headers.getlist("Set-Cookie"):
+        name, _, rest = header.partition("=")
+        value = rest.split(";", 1)[0]
+        values.append(value)
+        if name == app.config["SESSION_COOKIE_NAME"] and value:
+            values.append(json.dumps(serializer.loads(value)))
+    return values
+
+
+def test_a_new_token_never_travels_in_a_cookie(app, user):
+    created = user.form_post("/settings", {"name": "secret", "expires": "0"})
+    assert created.status_code == 302
+    shown = user.get("/settings")
+    token = TOKEN_RE.search(shown.get_data(as_text=True)).group(1)
+    cookies = session_payloads(app, created) + session_payloads(app, shown)
+    assert cookies and not any(token in value or token[len("tb_"):] in value for value in cookies), cookies
+    assert user.client.get("/api/v1/tasks", headers=bearer(token)).status_code == 200

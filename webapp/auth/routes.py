@@ -11,11 +11,11 @@ from .. import digests
 from ..dapr_gateway import GatewayError
 from ..extensions import login_manager
 from ..security import safe_redirect_target
-from . import tokens, users
+from . import shown_once, throttling, tokens, users
 from .forms import LoginForm, RegisterForm, RevokeForm, SettingsForm, TokenForm
 
 bp = Blueprint("auth", __name__)
-NEW_TOKEN = "new_token"  # session key: a token just created, shown once on the page the POST redirects to
+NEW_TOKEN = "new_token"  # session key: how to open the token just created (never the token), shown once
 
 
 @login_manager.user_loader
@@ -76,7 +76,11 @@ def login():
     if form.validate_on_submit():
         try:
             user = users.authenticate(form.username.data, form.password.data, request.remote_addr or "-")
-        except users.Throttled:
+        except throttling.Slowed as slowed:
+            wait = f"{slowed.seconds} second" + ("s" if slowed.seconds != 1 else "")
+            form.username.errors.append(f"Too many sign-in attempts at this account. Try again in {wait}.")
+            return render_template("auth/login.html", form=form), 429, {"Retry-After": str(slowed.seconds)}
+        except throttling.Throttled:
             form.username.errors.append("Too many failed attempts for this account from here. "
                                         "Try again in a few minutes.")
             return render_template("auth/login.html", form=form), 429
@@ -124,16 +128,17 @@ def settings():
         form.digest_time.data = digests.stored_time(current_user.id)
         if token_form.validate_on_submit():
             try:
-                session[NEW_TOKEN] = tokens.create(current_user, token_form.name.data, token_form.expires.data or None)
+                token = tokens.create(current_user, token_form.name.data, token_form.expires.data or None)
             except tokens.TooManyTokens:
                 token_form.name.errors.append(f"You already have {tokens.LIMIT} tokens, the most allowed. "
                                               "Revoke one you no longer use, then create this one.")
             else:  # POST-redirect-GET: a reload of the page does not create a second token
+                session[NEW_TOKEN] = shown_once.hold(token)
                 flash(f"Token “{token_form.name.data}” created.", "success")
                 return redirect(url_for("auth.settings"))
         status = 422
-    return render_template("auth/settings.html", form=form, token_form=token_form,
-                           new_token=session.pop(NEW_TOKEN, None) if request.method == "GET" else None,
+    new_token = shown_once.take(session.pop(NEW_TOKEN, None)) if request.method == "GET" else None
+    return render_template("auth/settings.html", form=form, token_form=token_form, new_token=new_token,
                            tokens=tokens.listing(current_user.id), token_limit=tokens.LIMIT,
                            revoke_form=RevokeForm()), status
 

@@ -2,6 +2,7 @@
 
     token:<sha256 of token>   {id, name, user_id, username, timezone, created_at, expires_at,
                                last_used_at, listed}   — with a TTL when it expires
+                              or, once revoked, {revoked_at}   — with a TTL of REVOKED_KEPT
     tokens-of:<user id>       {"items": [{id, name, created_at, expires_at, hash}]}
 
 Tokens are 256 random bits, so a plain SHA-256 is enough to store them safely
@@ -15,6 +16,13 @@ token from before this rule is listed the first time it is used.
 The owner's time zone is copied into each token and rewritten when the user
 changes it (``retime``): a zone change is rare and costs a few sidecar calls,
 while reading ``user:<id>`` on every API call would cost one more per call.
+
+Revoking replaces the token by a tombstone rather than deleting it: every later
+write of a token is guarded by the ETag it was read with, and Dapr's Redis store
+lets an ETag-guarded write create a missing key, so a request that read the token
+just before a delete (to record its last use, or a new time zone) would write it
+back, working and unlisted. The tombstone's newer version refuses that write; it is
+kept far longer than any request that read the token before it can take.
 """
 
 from __future__ import annotations
@@ -36,6 +44,7 @@ PREFIX = "tb_"
 LIMIT = 50
 LAST_USED_EVERY = timedelta(hours=1)  # at most one write per token per hour for its last-used date
 ORPHAN_AGE = timedelta(minutes=10)  # an entry whose token was never stored (a failed create) goes after this
+REVOKED_KEPT = timedelta(days=1)  # a revoked token's tombstone outlives every request that read the token
 
 
 class TooManyTokens(ValueError):
@@ -56,6 +65,11 @@ def _list_key(user_id: str) -> str:
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def _live(item) -> bool:
+    """A stored token (not missing, not the tombstone of a revoked one)."""
+    return item.exists and "revoked_at" not in item.value
 
 
 def _expired(entry: dict, now: datetime) -> bool:
@@ -102,12 +116,12 @@ def listing(user_id: str) -> list[dict]:
     items, _ = state_lists.read(_list_key(user_id))
     records = gateway().get_many([_key(i["hash"]) for i in items])
     now = _now()
-    orphans = {i["id"] for i, rec in zip(items, records) if not rec.exists and (
+    orphans = {i["id"] for i, rec in zip(items, records) if rec.exists and not _live(rec) or not rec.exists and (
         _expired(i, now) or datetime.fromisoformat(i["created_at"]) < now - ORPHAN_AGE)}
-    if orphans:  # expired, or never stored: tidy the list (their keys are gone)
+    if orphans:  # revoked, expired, or never stored: tidy the list
         state_lists.update(_list_key(user_id), lambda xs: [x for x in xs if x["id"] not in orphans])
     return [_dated({**i, "last_used_at": rec.value.get("last_used_at")})
-            for i, rec in zip(items, records) if rec.exists and not _expired(rec.value, now)]
+            for i, rec in zip(items, records) if _live(rec) and not _expired(rec.value, now)]
 
 
 def _dated(entry: dict) -> dict:
@@ -123,25 +137,38 @@ def revoke(user_id: str, token_id: str) -> None:
     entry = next((i for i in items if i["id"] == token_id), None)
     if entry is None:
         raise NotFound(token_id)
-    gateway().delete(_key(entry["hash"]))  # the token first: it stops working even if the rest fails
+    _bury(entry["hash"])  # the token first: it stops working even if the rest fails
     state_lists.update(_list_key(user_id), lambda xs: [x for x in xs if x["id"] != token_id])
+
+
+def _bury(digest: str) -> None:
+    """Replace the token by its tombstone, over the version read (``Conflict`` if it kept changing)."""
+    tombstone = {"revoked_at": _now().isoformat()}
+
+    def attempt() -> None:
+        item = gateway().get(_key(digest))
+        if not item.exists or _live(item):  # a missing key too: a write that read the token may still come
+            gateway().save_versioned(_key(digest), tombstone, item.etag,
+                                     ttl_seconds=int(REVOKED_KEPT.total_seconds()))
+
+    retry_on_conflict(attempt, "token")
 
 
 def retime(user_id: str, tz: str) -> None:
     """Copy the user's new time zone into each of their tokens (``Conflict`` if one kept changing)."""
     items, _ = state_lists.read(_list_key(user_id))
     for entry, item in zip(items, gateway().get_many([_key(i["hash"]) for i in items])):
-        if item.exists and item.value.get("timezone") != tz:
+        if _live(item) and item.value.get("timezone") != tz:
             _update(entry["hash"], item, lambda record: {**record, "timezone": tz})
 
 
 def _update(digest: str, first, change) -> None:
-    """ETag-guarded change of a token record read as ``first``; a vanished token is left alone."""
+    """ETag-guarded change of a token record read as ``first``; a vanished or revoked token is left alone."""
     read = [first]
 
     def attempt() -> None:
         item = read.pop() if read else gateway().get(_key(digest))
-        if item.exists:
+        if _live(item):
             _save(digest, change(item.value), etag=item.etag)
 
     retry_on_conflict(attempt, "token")
@@ -153,7 +180,7 @@ def resolve(token: str) -> User | None:
         return None
     digest = _hash(token)
     item = gateway().get(_key(digest))
-    if not item.exists or _expired(item.value, _now()):
+    if not _live(item) or _expired(item.value, _now()):
         return None
     record = item.value
     if not record.get("listed"):

@@ -1,36 +1,30 @@
-"""Users in Dapr state, unique usernames, operator rights, and login throttling shared by all workers.
+"""Users in Dapr state, unique usernames, operator rights, and sign-in (throttled: see ``throttling``).
 
     user:<id>                       {id, username, password_hash, timezone, created_at, is_admin}
     username:<lower name>           {user_id}   — the claim that makes a name unique
                                     (+ claimed_at while its registration is under way)
-    login-attempts:<name>:<client>  {count, first_at}   — with a TTL: the throttling window
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from flask import current_app
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..dapr_gateway import Conflict, GatewayError, Item, NotFound, Unavailable, Upsert
 from ..sidecar import gateway, retry_on_conflict
 from ..users_index import remember_user
+from . import throttling
 
 log = logging.getLogger(__name__)
 
 
 class UsernameTaken(ValueError):
     """Someone already registered this username."""
-
-
-class Throttled(RuntimeError):
-    """Too many login attempts at this name from this client (or the attempt could not be counted)."""
 
 
 @dataclass(frozen=True)
@@ -57,10 +51,6 @@ class User:
 
 def _claim_key(username: str) -> str:
     return f"username:{username.lower()}"
-
-
-def _attempts_key(username: str, client: str) -> str:
-    return f"login-attempts:{username.lower()}:{client}"
 
 
 CLAIM_PENDING_SECONDS = 60  # a claim whose registration never finished can be taken over after this
@@ -156,48 +146,18 @@ def load(user_id: str, item: Item | None = None) -> User | None:
 
 
 def authenticate(username: str, password: str, client: str) -> User | None:
-    """The user if the password matches, else None.
+    """The user if the password matches, else None; the attempt is counted first (``throttling.reserve``).
 
-    Each attempt is counted *before* the password is checked, per name and
-    client address, so parallel guesses cannot slip past the limit and a
-    guesser cannot lock the owner out from elsewhere. Raises ``Throttled`` when
-    this client used up its attempts or the attempt could not be counted
-    (fail closed); ``Unavailable`` when the store does not answer.
+    Raises ``throttling.Throttled`` when this client used up its attempts or the attempt
+    could not be counted (fail closed), ``throttling.Slowed`` when the account takes no
+    attempt yet; ``Unavailable`` when the store does not answer.
     """
-    _reserve_attempt(username, client)
+    throttling.reserve(username, client)
     record = find(username)
     if record and check_password_hash(record["password_hash"], password):
-        gateway().delete(_attempts_key(username, client))
+        throttling.signed_in(username, client)
         return User.from_record(record)
     return None
-
-
-def _reserve_attempt(username: str, client: str) -> None:
-    """Count one attempt in the window (which starts at the first); ``Throttled`` past the limit."""
-    gw = gateway()
-    key = _attempts_key(username, client)
-    window = int(current_app.config["LOGIN_WINDOW_SECONDS"])
-    limit = int(current_app.config["LOGIN_MAX_FAILURES"])
-
-    def attempt() -> None:
-        item = gw.get(key)
-        now = time.time()
-        first = (item.value or {}).get("first_at", now)
-        count = (item.value or {}).get("count", 0) if now - first < window else 0
-        if count >= limit:
-            raise Throttled(username)
-        first = first if count else now
-        value = {"count": count + 1, "first_at": first}
-        ttl = max(1, math.ceil(window - (now - first)))
-        if item.exists:
-            gw.save(key, value, etag=item.etag, ttl_seconds=ttl)
-        else:  # a missing key takes any write, ETag or not: insert-if-absent (Conflict if someone was first)
-            gw.create(key, value, ttl_seconds=ttl)
-
-    try:
-        retry_on_conflict(attempt, "login-attempts")
-    except Conflict as err:  # contended beyond every retry: a parallel guessing burst
-        raise Throttled(username) from err
 
 
 def set_admin(username: str, admin: bool) -> User:
