@@ -134,7 +134,7 @@ def sweep_batch(user_ids: list[str]) -> Counter:
     keys = [store.task_key(i) for index in indexes.values() for i in index.get("ids", [])]
     found = {it.key: it for at in range(0, len(keys), KEYS_PER_READ)
              for it in gw.get_many(keys[at:at + KEYS_PER_READ]) if it.exists}
-    counts = Counter(users=len(user_ids), relayed=0)
+    counts = Counter(users=len(user_ids), relayed=0, purged=0)
     for board_id, index in indexes.items():
         items = [found[k] for k in (store.task_key(i) for i in index.get("ids", [])) if k in found]
         items = [it for it in items if store.owned(it, board_id)]
