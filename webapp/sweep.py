@@ -21,7 +21,8 @@ from collections import Counter
 from datetime import datetime, timezone
 from typing import Callable
 
-from . import horizon, overdue, state_lists, users_index
+from . import digests, horizon, overdue, state_lists, users_index
+from .auth.users import user_key
 from .boards.store import memberships_key
 from .dapr_gateway import Conflict, NotFound, Rejected
 from .sidecar import gateway
@@ -123,21 +124,28 @@ def owned_boards(user_id: str, memberships: dict | None) -> list[str]:
 
 
 def sweep_batch(user_ids: list[str]) -> Counter:
-    """Some users' part of the sweep: their boards' indexes in bulk reads, the documents in bounded bulk reads.
+    """Some users' part of the sweep: their boards' indexes in bulk reads, the documents in bounded bulk reads,
+    and a new digest job for each user whose digest chain ended.
 
-    One read of the users' personal indexes and memberships, one more only if they own
-    shared boards. With nothing to repair or relay that is all: no writes, no further calls.
+    One read of the users' personal indexes, memberships, accounts and next digests, one more only if they own
+    shared boards. With nothing to repair, relay or re-create that is all: no writes, no further calls.
     """
     gw = gateway()
-    first = gw.get_many([store.index_key(u) for u in user_ids] + [memberships_key(u) for u in user_ids])
+    n = len(user_ids)
+    first = gw.get_many([store.index_key(u) for u in user_ids] + [memberships_key(u) for u in user_ids]
+                        + [digests.next_key(u) for u in user_ids] + [user_key(u) for u in user_ids])
     indexes = {uid: item.value or {} for uid, item in zip(user_ids, first)}
-    shared = [b for uid, item in zip(user_ids, first[len(user_ids):]) for b in owned_boards(uid, item.value)[1:]]
+    now = datetime.now(timezone.utc)
+    ended = [(uid, account.value) for uid, marker, account in zip(user_ids, first[2 * n:3 * n], first[3 * n:])
+             if account.exists and digests.chain_ended(marker, now)]
+    recreated = sum(1 for user_id, record in ended if digests.schedule(user_id, now, record))
+    shared = [b for uid, item in zip(user_ids, first[n:2 * n]) for b in owned_boards(uid, item.value)[1:]]
     shared = [b for b in dict.fromkeys(shared) if b not in indexes]
     indexes.update({b: item.value or {} for b, item in zip(shared, gw.get_many([store.index_key(b) for b in shared]))})
     keys = [store.task_key(i) for index in indexes.values() for i in index.get("ids", [])]
     found = {it.key: it for at in range(0, len(keys), KEYS_PER_READ)
              for it in gw.get_many(keys[at:at + KEYS_PER_READ]) if it.exists}
-    counts = Counter(users=len(user_ids), relayed=0)
+    counts = Counter(users=len(user_ids), relayed=0, digests=recreated)
     for board_id, index in indexes.items():
         items = [found[k] for k in (store.task_key(i) for i in index.get("ids", [])) if k in found]
         items = [it for it in items if store.owned(it, board_id)]
