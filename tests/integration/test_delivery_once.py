@@ -32,7 +32,8 @@ def notify(stack, notification: dict) -> tuple[int, dict]:
     """POST /notify straight to notification-service (as its sidecar does, with the app token)."""
     req = urllib.request.Request(stack.url("notification-service") + "/notify",
                                  data=json.dumps(notification).encode(), method="POST",
-                                 headers={"content-type": "application/json", "dapr-api-token": stack.app_token})
+                                 headers={"content-type": "application/json",
+                                          "dapr-api-token": stack.app_token_for("notification-service")})
     try:
         with urllib.request.urlopen(req, timeout=30) as resp:
             return resp.status, json.loads(resp.read())
