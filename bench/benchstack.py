@@ -73,11 +73,21 @@ def bench_stack_class(devstack):
         def _http_ok(self, url: str) -> bool:
             request = urllib.request.Request(url)
             if self.api_token and "/v1.0/invoke/" in url:
-                request.add_header("dapr-api-token", self.api_token)
+                request.add_header("dapr-api-token", self._token_of_sidecar_at(url))
             try:
                 with urllib.request.urlopen(request, timeout=2) as resp:
                     return 200 <= resp.status < 300
             except OSError:
                 return False
+
+        def _token_of_sidecar_at(self, url: str) -> str:
+            """The Dapr API token of the sidecar ``url`` names (each app's own, where devstack gives each one)."""
+            tokens = getattr(self, "api_tokens", None)  # a baseline snapshot's devstack shares one token
+            if not tokens:
+                return self.api_token
+            for instance, ports in self.ports.apps.items():
+                if f":{ports.http}/" in url:
+                    return tokens.get(devstack.app_id_of(instance), self.api_token)
+            return self.api_token
 
     return BenchStack

@@ -25,6 +25,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
@@ -118,7 +119,8 @@ class Growth:
         self.delete_lease(name)  # the app wrote it first-write: an ETag-less write over it is refused
         async with aiohttp.ClientSession() as http:
             async with http.post(f"{self.sidecar}/state/statestore", headers=self.headers, json=[
-                    {"key": f"lease:{name}", "value": {"host": "growth-benchmark"},
+                    {"key": f"lease:{name}", "value": {"host": "growth-benchmark", "expires_at": (
+                        datetime.now(timezone.utc) + timedelta(seconds=ttl)).isoformat()},
                      "metadata": {"ttlInSeconds": str(ttl)},
                      "options": {"concurrency": "first-write"}}]) as resp:
                 assert resp.status in (200, 204), await resp.text()

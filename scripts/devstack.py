@@ -66,8 +66,12 @@ class Stack(DataTier):
         self.run_dir = run_dir.resolve()
         self.ports = ports
         self.console = console
+        # taskboard's tokens are the ones given; every other app gets its own, so one app's token is no key to
+        # another app's sidecar (DAPR_API_TOKEN) or inbound routes (APP_API_TOKEN)
         self.app_token = app_token
         self.api_token = api_token
+        self.app_tokens = commands.tokens_per_app(app_token)
+        self.api_tokens = commands.tokens_per_app(api_token)
         self.workers = workers
         self.app_env = app_env or {}
         self.daprd_log_level = daprd_log_level
@@ -104,15 +108,24 @@ class Stack(DataTier):
         """The local secret store's file, generated once with a random Flask key."""
         return secrets_file(self.run_dir)
 
-    def sidecar_env(self) -> dict[str, str]:
-        return commands.sidecar_env(self.tier_env(), self.api_token, self.app_token)
+    def sidecar_env(self, app_id: str = "taskboard") -> dict[str, str]:
+        return commands.sidecar_env(self.tier_env(), self.api_tokens.get(app_id), self.app_tokens.get(app_id))
+
+    def app_token_for(self, app_id: str) -> str | None:
+        """The token ``app_id``'s sidecar presents to it (its inbound routes check it)."""
+        return self.app_tokens.get(app_id)
+
+    def api_token_for(self, app_id: str) -> str | None:
+        """The token ``app_id``'s sidecar demands of callers (its app sends it)."""
+        return self.api_tokens.get(app_id)
 
     def app_env_for(self, instance: str) -> dict[str, str]:
         extra = dict(self.app_env)
         if self.ports.proxy and app_id_of(instance) == "taskboard":
             extra.setdefault("TASKBOARD_PROXY_FIX_HOPS", "1")  # behind the proxy: trust its X-Forwarded-*
-        return commands.app_env(instance, app_id_of(instance), self.ports.apps[instance], self.run_dir,
-                                self.workers, extra, self.api_token, self.app_token)
+        app_id = app_id_of(instance)
+        return commands.app_env(instance, app_id, self.ports.apps[instance], self.run_dir,
+                                self.workers, extra, self.api_tokens.get(app_id), self.app_tokens.get(app_id))
 
     # -- start / stop ----------------------------------------------------
 
@@ -187,7 +200,7 @@ class Stack(DataTier):
         argv = commands.daprd_argv(self.dapr_bin, app_id_of(instance), ports, self.ports.scheduler,
                                    self.components_dir, self.daprd_log_level)
         # cwd: the components' relative paths (secrets.json, deliveries/) are in the run directory
-        self.processes.spawn(f"daprd-{instance}", argv, env=self.sidecar_env(), cwd=self.run_dir)
+        self.processes.spawn(f"daprd-{instance}", argv, env=self.sidecar_env(app_id_of(instance)), cwd=self.run_dir)
 
     def _start_app(self, instance: str) -> None:
         ports = self.ports.apps[instance]

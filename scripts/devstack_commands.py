@@ -3,6 +3,7 @@ daprd plus a gunicorn per app (the same flags the Dapr CLI gets from dapr.yaml).
 
 from __future__ import annotations
 
+import secrets
 import sys
 from pathlib import Path
 
@@ -51,6 +52,14 @@ def daprd_argv(dapr_bin: Path, app_id: str, ports: AppPorts, scheduler_port: int
 def gunicorn_argv(app_id: str, port: int) -> list[str]:
     return [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"),
             "--bind", f"127.0.0.1:{port}", APPS[app_id]]
+
+
+def tokens_per_app(token: str | None) -> dict[str, str]:
+    """One token per app: taskboard's is ``token``, every other app's a random one of its own (none if no
+    ``token``)."""
+    if not token:
+        return {}
+    return {app_id: token if app_id == "taskboard" else secrets.token_urlsafe(24) for app_id in APPS}
 
 
 def token_env(api_token: str | None, app_token: str | None) -> dict[str, str]:

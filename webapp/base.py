@@ -21,6 +21,8 @@ def make_gateway(config: dict) -> DaprGateway:
         timeout_seconds=config["DAPR_TIMEOUT_SECONDS"],
         health_timeout_seconds=config["DAPR_HEALTH_TIMEOUT_SECONDS"],
         api_token=config["DAPR_API_TOKEN"],
+        job_retry_interval_seconds=config["JOB_RETRY_INTERVAL_SECONDS"],
+        job_max_retries=config["JOB_MAX_RETRIES"],
     ))
 
 

@@ -25,6 +25,9 @@ DEFAULTS: dict[str, object] = {
     "DAPR_HEALTH_TIMEOUT_SECONDS": 1.5,
     "DAPR_API_TOKEN": None,  # token this app sends to its sidecar
     "APP_API_TOKEN": None,  # token the sidecar sends to this app (inbound routes check it)
+    # Every Dapr job's failure policy: a firing not accepted is retried every 30 s for 20 minutes (a rollout)
+    "JOB_RETRY_INTERVAL_SECONDS": 30,
+    "JOB_MAX_RETRIES": 40,
     # Component and topic names
     "STATE_STORE": "statestore",
     "PUBSUB": "pubsub",

@@ -17,12 +17,14 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
 from collections import Counter
 from datetime import datetime, timedelta, timezone
 from typing import Callable
 
-from . import horizon, overdue, state_lists, users_index
+from . import digests, horizon, overdue, state_lists, users_index
 from .activity import history_key
+from .auth.users import user_key
 from .boards.store import memberships_key
 from .dapr_gateway import Conflict, Delete, Item, NotFound, Rejected
 from .notifications.followers import watchers_key
@@ -36,6 +38,8 @@ PENDING = store.PENDING_BOARDS
 # left to expire, not released) makes one run per period across all of them.
 LEASES = {"sweep": 270, "relay": 8}  # name → seconds, under the cron (5 min) and relay (10 s) periods
 CURSOR_KEY = "sweep-cursor"  # {"shard": n, "after": user id}: where the next run's page starts
+RELAY_BUDGET_SECONDS = 2.0  # no new board after this; with one board's calls (publish deadline 5 s) under the lease
+RELAY_MAX_BOARDS = 200  # per relay run; the rest waits for the next
 PAGE_USERS = 1_000  # users per run: at 100,000 users the walk comes round every 100 runs (8 h 20 min)
 USERS_PER_READ = 50  # indexes per bulk read
 KEYS_PER_READ = 500  # task documents per bulk read
@@ -46,15 +50,44 @@ def lease_key(name: str) -> str:
     return f"lease:{name}"
 
 
+def lease_expired(value: dict | None, now: datetime, seconds: int) -> bool:
+    """Whether a lease as read has expired by its own value: its ``expires_at`` (one without: ``at`` + ``seconds``)
+    is past; an unreadable one has."""
+    try:
+        expires = value.get("expires_at") or (datetime.fromisoformat(value["at"]) + timedelta(seconds=seconds))
+        return datetime.fromisoformat(str(expires)) <= now
+    except (AttributeError, KeyError, TypeError, ValueError):
+        return True
+
+
 def leased(name: str, work: Callable[[], dict[str, int]]) -> dict[str, int]:
-    """Run ``work`` only if this replica wins the lease (a first-write create); else skip at once."""
-    holder = {"host": socket.gethostname(), "pid": os.getpid(), "at": datetime.now(timezone.utc).isoformat()}
+    """Run ``work`` only if this replica wins the lease (a first-write create, or the takeover of one whose own
+    expiry passed); else skip at once."""
+    now = datetime.now(timezone.utc)
+    holder = {"host": socket.gethostname(), "pid": os.getpid(), "at": now.isoformat(),
+              "expires_at": (now + timedelta(seconds=LEASES[name])).isoformat()}
     try:
         gateway().create(lease_key(name), holder, ttl_seconds=LEASES[name])
     except Conflict:
-        log.info("%s skipped: another replica holds its lease", name)
-        return {"leased": 0}
+        if not _took_over(name, holder, now):
+            log.info("%s skipped: another replica holds its lease", name)
+            return {"leased": 0}
     return {"leased": 1, **work()}
+
+
+def _took_over(name: str, holder: dict, now: datetime) -> bool:
+    """Take over a lease still there after its own expiry (on Redis a create's TTL is a separate EXPIRE: a crash
+    between the two leaves it for ever); ETag-guarded, so of several replicas one wins."""
+    gw = gateway()
+    current = gw.get(lease_key(name))
+    if not current.exists or not lease_expired(current.value, now, LEASES[name]):
+        return False
+    try:
+        gw.save(current.key, holder, etag=current.etag, ttl_seconds=LEASES[name])
+    except Conflict:
+        return False
+    log.warning("%s: took over a lease that outlived its expiry: %s", name, current.value)
+    return True
 
 
 def on_cron() -> dict[str, int]:
@@ -67,16 +100,27 @@ def on_relay() -> dict[str, int]:
     return leased("relay", relay)
 
 
-def relay() -> dict[str, int]:
-    """Publish the outboxes of users marked pending (the frequent, cheap relay)."""
+def relay(budget_seconds: float = RELAY_BUDGET_SECONDS, max_boards: int = RELAY_MAX_BOARDS) -> dict[str, int]:
+    """Publish the outboxes of boards marked pending, oldest mark first (the frequent, cheap relay).
+
+    A run ends well within its lease: at the first board whose events the broker refused (it is down: the
+    rest waits for the next run), at ``max_boards``, and starts no board after ``budget_seconds``.
+    """
     items, _ = state_lists.read(PENDING)
-    sent = 0
-    for entry in items:
+    started = time.monotonic()
+    sent, visited, flushed = 0, 0, set()
+    for entry in reversed(items[-max_boards:]):
+        if visited and time.monotonic() - started > budget_seconds:
+            break
+        visited += 1
         done, left = store.flush_user(entry["id"])
         sent += done
-        if not left:
-            state_lists.update(PENDING, lambda xs, uid=entry["id"]: [x for x in xs if x["id"] != uid])
-    return {"users": len(items), "events": sent}
+        if left:
+            break
+        flushed.add(entry["id"])
+    if flushed:
+        state_lists.update(PENDING, lambda xs: [x for x in xs if x["id"] not in flushed])
+    return {"users": visited, "events": sent}
 
 
 def run(now: datetime | None = None) -> dict[str, int]:
@@ -120,21 +164,28 @@ def owned_boards(user_id: str, memberships: dict | None) -> list[str]:
 
 
 def sweep_batch(user_ids: list[str]) -> Counter:
-    """Some users' part of the sweep: their boards' indexes in bulk reads, the documents in bounded bulk reads.
+    """Some users' part of the sweep: their boards' indexes in bulk reads, the documents in bounded bulk reads,
+    and a new digest job for each user whose digest chain ended.
 
-    One read of the users' personal indexes and memberships, one more only if they own
-    shared boards. With nothing to repair or relay that is all: no writes, no further calls.
+    One read of the users' personal indexes, memberships, accounts and next digests, one more only if they own
+    shared boards. With nothing to repair, relay or re-create that is all: no writes, no further calls.
     """
     gw = gateway()
-    first = gw.get_many([store.index_key(u) for u in user_ids] + [memberships_key(u) for u in user_ids])
+    n = len(user_ids)
+    first = gw.get_many([store.index_key(u) for u in user_ids] + [memberships_key(u) for u in user_ids]
+                        + [digests.next_key(u) for u in user_ids] + [user_key(u) for u in user_ids])
     indexes = {uid: item.value or {} for uid, item in zip(user_ids, first)}
-    shared = [b for uid, item in zip(user_ids, first[len(user_ids):]) for b in owned_boards(uid, item.value)[1:]]
+    now = datetime.now(timezone.utc)
+    ended = [(uid, account.value) for uid, marker, account in zip(user_ids, first[2 * n:3 * n], first[3 * n:])
+             if account.exists and digests.chain_ended(marker, now)]
+    recreated = sum(1 for user_id, record in ended if digests.schedule(user_id, now, record))
+    shared = [b for uid, item in zip(user_ids, first[n:2 * n]) for b in owned_boards(uid, item.value)[1:]]
     shared = [b for b in dict.fromkeys(shared) if b not in indexes]
     indexes.update({b: item.value or {} for b, item in zip(shared, gw.get_many([store.index_key(b) for b in shared]))})
     keys = [store.task_key(i) for index in indexes.values() for i in index.get("ids", [])]
     found = {it.key: it for at in range(0, len(keys), KEYS_PER_READ)
              for it in gw.get_many(keys[at:at + KEYS_PER_READ]) if it.exists}
-    counts = Counter(users=len(user_ids), relayed=0, purged=0)
+    counts = Counter(users=len(user_ids), relayed=0, purged=0, digests=recreated)
     for board_id, index in indexes.items():
         items = [found[k] for k in (store.task_key(i) for i in index.get("ids", [])) if k in found]
         items = [it for it in items if store.owned(it, board_id)]

@@ -11,6 +11,8 @@ secret() { # NAME KEY VALUE
 secret flask-secret-key flask-secret-key "$(openssl rand -base64 48)"
 secret taskboard-dapr-api-token token "$(openssl rand -hex 32)"
 secret taskboard-app-api-token token "$(openssl rand -hex 32)"
+secret notification-service-dapr-api-token token "$(openssl rand -hex 32)"
+secret notification-service-app-api-token token "$(openssl rand -hex 32)"
 secret redis redis-password "$(openssl rand -hex 24)"
 secret taskboard-webhook token "$(openssl rand -hex 32)"
 kubectl_ apply -k "$ROOT/deploy/k8s/overlays/local"

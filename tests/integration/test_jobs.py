@@ -74,7 +74,8 @@ def test_an_empty_relay_and_a_skipped_sweep_cost_a_constant_number_of_sidecar_ca
         assert sweep.on_relay() == {"leased": 0}
         held_relay = Counter(sidecar_calls)
         gateway.delete(sweep.lease_key("sweep"))
-        gateway.create(sweep.lease_key("sweep"), {"held": "by another replica"}, ttl_seconds=60)
+        until = (datetime.now(timezone.utc) + timedelta(seconds=60)).isoformat()
+        gateway.create(sweep.lease_key("sweep"), {"host": "another replica", "expires_at": until}, ttl_seconds=60)
         sidecar_calls.clear()
         assert sweep.on_cron() == {"leased": 0}
         held_sweep = Counter(sidecar_calls)
@@ -82,7 +83,7 @@ def test_an_empty_relay_and_a_skipped_sweep_cost_a_constant_number_of_sidecar_ca
     print(f"\nsidecar calls: empty relay {dict(empty_relay)}, relay on a held lease {dict(held_relay)}, "
           f"sweep on a held lease {dict(held_sweep)}")
     assert empty_relay == {"create": 1, "get": 1}
-    assert held_relay == held_sweep == {"create": 1}
+    assert held_relay == held_sweep == {"create": 1, "get": 1}  # the holder's expiry is read
 
 
 def test_the_sweep_walks_users_a_page_per_run_and_comes_round_to_each_once(app, gateway, owner, monkeypatch,

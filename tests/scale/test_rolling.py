@@ -7,9 +7,9 @@ import json
 import threading
 import time
 import urllib.request
+from datetime import datetime
 from pathlib import Path
 
-from tests.conftest import eventually
 from tests.scale.conftest import WebUser
 
 
@@ -29,6 +29,7 @@ class Load:
             user.register()
         self.answers: list[tuple[str, int]] = []  # (what, HTTP status or 0 for no answer)
         self.completed: list[str] = []  # tasks whose completion was acknowledged
+        self.acknowledged_at: dict[str, float] = {}  # task id → when its completion was acknowledged (epoch s)
         self.created: list[str] = []
         self._stop = threading.Event()
         self._threads = [threading.Thread(target=self._run, args=(u,), daemon=True) for u in self.users]
@@ -61,6 +62,7 @@ class Load:
             self.answers.append(("complete", status))
             if status == 302:
                 self.completed.append(task_id)
+                self.acknowledged_at[task_id] = time.time()
             self._stop.wait(self.PAUSE_SECONDS)
 
     def failures(self, allowed: tuple[int, ...] = ()) -> list[tuple[str, int]]:
@@ -76,13 +78,18 @@ def _status_in(err: Exception) -> int:
     return 0
 
 
-def _delivered(replicas) -> dict[str, int]:
-    counts: dict[str, int] = {}
+def _deliveries(replicas) -> dict[str, list[dict]]:
+    """The task.completed deliveries by task id."""
+    found: dict[str, list[dict]] = {}
     for path in Path(replicas.run_dir, "deliveries").glob("*.json"):
         document = json.loads(path.read_text())
         if document.get("kind") == "task.completed":
-            counts[document["task_id"]] = counts.get(document["task_id"], 0) + 1
-    return counts
+            found.setdefault(document["task_id"], []).append(document)
+    return found
+
+
+def _delivered(replicas) -> dict[str, int]:
+    return {task_id: len(found) for task_id, found in _deliveries(replicas).items()}
 
 
 def _sweep(replicas) -> None:
@@ -101,16 +108,64 @@ def _without_history(gateway, load: Load) -> list[str]:
             [e["type"] for e in (gateway.get(f"activity:{t}").value or {}).get("items", [])]]
 
 
+def what_is_known(gateway, replicas, task_id: str, event_type: str) -> dict:
+    """Everything stored about a task's event of ``event_type``: which event it is, whether its outbox item is
+    still there (not handled), whether its board is marked for the relay, its history entry, the owner's inbox
+    entry, its deliveries and a dead letter."""
+    document = gateway.get(f"task:{task_id}").value or {}
+    owner = document.get("user_id") or document.get("owner")
+    history = (gateway.get(f"activity:{task_id}").value or {}).get("items", [])
+    entries = [e for e in history if e["type"] == event_type]
+    listed = [e for e in document.get("outbox") or [] if isinstance(e, str)]
+    stored = {e: gateway.get(f"outbox:{e}").value for e in listed}
+    event_ids = [e["id"] for e in entries] or [e for e, v in stored.items() if v and v.get("type") == event_type]
+    inbox = (gateway.get(f"inbox:{owner}").value or {}).get("items", []) if owner else []
+    dead = (gateway.get("dead-letters").value or {}).get("items", [])
+    pending = (gateway.get("outbox-pending-users").value or {}).get("items", [])
+    return {
+        "task_id": task_id, "owner": owner, "status": document.get("status"), "event_ids": event_ids,
+        "outbox_listed": listed, "outbox_items": {e: (v or {}).get("type") for e, v in stored.items()},
+        "board_marked_for_relay": any(p.get("id") == (document.get("board_id") or owner) for p in pending),
+        "history": [(e["type"], e["id"]) for e in history],
+        "inbox": [i for i in inbox if i.get("task_id") == task_id],
+        "deliveries": _deliveries(replicas).get(task_id, []),
+        "dead_letters": [d["id"] for d in dead if (d.get("data") or {}).get("task_id") == task_id],
+    }
+
+
+def _until_complete(missing, timeout: float = 120) -> list[str]:
+    """Poll ``missing()`` until it is empty or ``timeout`` passes; what is still missing then."""
+    deadline = time.monotonic() + timeout
+    while (left := missing()) and time.monotonic() < deadline:
+        time.sleep(1)
+    return left
+
+
 def _every_event_handled(replicas, gateway, load: Load) -> None:
     """Every acknowledged task is stored with its creation in its history, every acknowledged
-    completion is delivered exactly once."""
+    completion is delivered exactly once; a failure names each missing event and what is known of it."""
     assert [t for t in load.created if not gateway.get(f"task:{t}").exists] == []
     gateway.delete("lease:sweep")  # a new period: no replica has swept in it yet
     _sweep(replicas)
-    eventually(lambda: not _without_history(gateway, load), timeout=120, interval=1)
-    eventually(lambda: not set(load.completed) - set(_delivered(replicas)), timeout=120, interval=1)
+    no_history = _until_complete(lambda: _without_history(gateway, load))
+    assert no_history == [], [what_is_known(gateway, replicas, t, "task.created") for t in no_history]
+    undelivered = _until_complete(lambda: sorted(set(load.completed) - set(_delivered(replicas))))
+    assert undelivered == [], [what_is_known(gateway, replicas, t, "task.completed") for t in undelivered]
     delivered = _delivered(replicas)
     assert [t for t in load.completed if delivered[t] != 1] == []
+
+
+def _report_delivery_lags(replicas, load: Load, since: float, until: float) -> None:
+    """Print (with -s) how long after its acknowledgement each completion was delivered: all of them, and
+    those acknowledged between ``since`` and ``until`` (epoch s: around the fault)."""
+    deliveries = _deliveries(replicas)
+    lags = {t: datetime.fromisoformat(deliveries[t][0]["delivered_at"]).timestamp() - at
+            for t, at in load.acknowledged_at.items() if t in deliveries}
+    around = sorted(lag for t, lag in lags.items() if since <= load.acknowledged_at[t] <= until)
+    every = sorted(lags.values())
+    print(f"[delivery lag] {len(every)} completions: median {every[len(every) // 2]:.1f} s, "
+          f"max {every[-1]:.1f} s; {len(around)} acknowledged around the fault: "
+          f"max {around[-1] if around else 0:.1f} s ({', '.join(f'{x:.1f}' for x in around[-10:])})")
 
 
 def test_a_rolling_restart_of_every_replica_loses_no_request_and_no_event(replicas, gateway):
@@ -129,6 +184,7 @@ def test_a_rolling_restart_of_every_replica_loses_no_request_and_no_event(replic
 def test_killing_one_replicas_sidecar_under_load_loses_nothing_acknowledged(replicas, gateway):
     with Load(replicas.url()) as load:
         time.sleep(2)
+        killed_at = time.time()
         replicas.processes.procs["daprd-taskboard-2"].kill()
         time.sleep(8)
         replicas.restart("daprd-taskboard-2")
@@ -136,3 +192,4 @@ def test_killing_one_replicas_sidecar_under_load_loses_nothing_acknowledged(repl
     print(f"\n[sidecar killed] {len(load.answers)} requests, failures {load.failures()}")
     assert load.failures(allowed=(503,)) == []  # a clean 503 while the proxy notices; never a 500
     _every_event_handled(replicas, gateway, load)
+    _report_delivery_lags(replicas, load, killed_at - 2, killed_at + 10)

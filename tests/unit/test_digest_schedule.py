@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime, time, timezone
 
+import pytest
+
 from webapp import digests, overdue, reminders
+from webapp.dapr_gateway import Item
 
 UTC = timezone.utc
 
@@ -64,3 +67,16 @@ def test_a_local_time_skipped_or_repeated_by_dst_fires_once():
 def test_a_stored_time_that_is_not_hh_mm_means_the_default():
     assert digests.parse_time("21:15") == time(21, 15)
     assert digests.parse_time(None) == digests.parse_time("noon") == time(8, 0)
+
+
+@pytest.mark.parametrize("value, ended", [
+    (None, True),  # never scheduled since digest-next existed, or expired: the sweep schedules it
+    ({"due": "2026-03-02T08:00:00+00:00"}, False),  # ahead
+    ({"due": "2026-03-01T11:30:00+00:00"}, False),  # just past: its firing or retries may still be under way
+    ({"due": "2026-03-01T10:30:00+00:00"}, True),  # long past: it never fired through all its retries
+    ({"due": "soon"}, True),
+])
+def test_a_digest_chain_has_ended_when_its_next_digest_is_missing_or_long_past(value, ended):
+    now = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
+    marker = Item(digests.next_key("u1"), value, "1" if value else None)
+    assert digests.chain_ended(marker, now) is ended

@@ -46,7 +46,7 @@ finally:
 import grpc  # noqa: E402
 from dapr.clients import DaprClient  # noqa: E402
 from dapr.clients.exceptions import DaprInternalError  # noqa: E402
-from dapr.clients.grpc._jobs import Job  # noqa: E402
+from dapr.clients.grpc._jobs import ConstantFailurePolicy, Job  # noqa: E402
 from dapr.clients.grpc._request import TransactionalStateOperation, TransactionOperationType  # noqa: E402
 from dapr.clients.grpc._state import Concurrency, Consistency, StateOptions  # noqa: E402
 from dapr.clients.grpc.interceptors import DaprClientInterceptor  # noqa: E402
@@ -55,6 +55,6 @@ from google.protobuf import json_format  # noqa: E402
 from google.protobuf.any_pb2 import Any as AnyProto  # noqa: E402
 from google.protobuf.struct_pb2 import Value  # noqa: E402
 
-__all__ = ["grpc", "DaprClient", "DaprInternalError", "Job", "TransactionalStateOperation",
+__all__ = ["grpc", "DaprClient", "DaprInternalError", "ConstantFailurePolicy", "Job", "TransactionalStateOperation",
            "TransactionOperationType", "Concurrency", "Consistency", "StateOptions", "DaprClientInterceptor",
            "sdk_settings", "json_format", "AnyProto", "Value"]

@@ -54,6 +54,10 @@ class GatewaySettings:
     timeout_seconds: float = 5.0
     health_timeout_seconds: float = 3.0
     api_token: str | None = None
+    # Every job's failure policy: a firing the app did not accept is tried again this often, this many times
+    # (20 minutes: longer than a rollout; the scheduler's own default is 3 retries 1 s apart).
+    job_retry_interval_seconds: int = 30
+    job_max_retries: int = 40
     extra_metadata: dict[str, str] = field(default_factory=dict)
 
 

@@ -8,9 +8,9 @@ for the web app's inbox. Two records make it once (``delivery``):
                             before delivering, so a concurrent call for the same
                             id answers 409 "in progress" (its caller retries
                             later) instead of delivering again;
-    notification-done:<id>  written after: ``sent`` (a retry answers
-                            "duplicate"), or ``delivered`` when only the
-                            announcement failed (a retry only announces).
+    notification-done:<id>  ``delivered``, written right after the delivery
+                            and before the announcement (a retry answers
+                            "duplicate" and only announces again).
 
 A delivery that fails gives its claim up, so the caller's retry delivers. A
 claim older than ``CLAIM_STALE_AFTER`` with no done marker belongs to an attempt

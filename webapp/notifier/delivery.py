@@ -1,17 +1,28 @@
 """Delivering a notification once: a claim ``notification:<id>`` before, a done marker ``notification-done:<id>`` after.
 
 Four sidecar calls on the normal path: create the claim (no read first: only a
-``Conflict`` sends an attempt to read), call the binding, publish, create the done
-marker. The marker is a key of its own because the claim's ETag is unknown after
-its create (Dapr's save returns none): a write over the claim without it is refused
-on Redis, and a delete-then-write would strip the first-write guard that makes the
-next attempt's create a ``Conflict`` there. The claim outlives its marker (written
-after it, with a shorter TTL), so a claim that can be created means "never done".
+``Conflict`` sends an attempt to read), call the binding, create the done marker
+(``delivered``), publish ``notification.sent``. The marker is written right after
+the binding accepted the delivery, before anything else can fail, and a write that
+fails is tried again at once (``MARKER_ATTEMPTS``); a retry that finds it only
+announces again (the inbox de-duplicates by notification id). The marker is a key
+of its own because the claim's ETag is unknown after its create (Dapr's save
+returns none): a write over the claim without it is refused on Redis, and a
+delete-then-write would strip the first-write guard that makes the next attempt's
+create a ``Conflict`` there. The claim outlives its marker (written after it, with
+a shorter TTL), so a claim that can be created means "never done".
+
+What can still deliver twice: the binding accepted the delivery and then this process died, or the store
+refused every marker write, before the marker was written — and a call for the same id came after the claim
+turned stale (``CLAIM_STALE_AFTER``). No write can close that gap: whether a delivery happened is known only
+after the channel answers, and the one alternative, never taking a stale claim over, would lose every
+notification whose attempt died before delivering. A delivery seen twice in that rare case is the lesser harm.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from datetime import datetime, timedelta, timezone
 
@@ -28,6 +39,7 @@ CLAIM_TTL_SECONDS = RECORD_TTL_SECONDS + 86400  # outlives the done marker, writ
 # Far longer than one delivery can take (binding timeout 5 s, two retries) and
 # than the caller waits (invocation timeout 5 s): only a dead attempt's claim is this old.
 CLAIM_STALE_AFTER = timedelta(seconds=60)
+MARKER_ATTEMPTS = (0.0, 0.2, 0.5, 1.0, 2.0)  # delays before each write of the done marker (≈ 3.7 s in all)
 
 
 def delivery_name(notification: dict) -> str:
@@ -93,14 +105,24 @@ def release(notification: dict, claim_id: str) -> None:
 
 
 def mark_done(notification: dict, status: str, now: datetime, done: Item | None = None) -> None:
-    """Write the done marker at ``status`` (over ``done``'s ETag, or create it); someone else's marker stays."""
+    """Write the done marker at ``status`` (over ``done``'s ETag, or create it); someone else's marker stays.
+    Tries again after each of ``MARKER_ATTEMPTS``; the last ``GatewayError`` if every write failed."""
     value = {**notification, "status": status, f"{status}_at": now.isoformat()}
-    try:
-        gateway().save_versioned(done_key(notification["notification_id"]), value,
-                                 done.etag if done is not None and done.exists else None,
-                                 ttl_seconds=RECORD_TTL_SECONDS)
-    except Conflict:  # another attempt marked it first: its marker is as good as ours
-        log.warning("notification %s: done marker already written by another attempt", notification["notification_id"])
+    for number, delay in enumerate(MARKER_ATTEMPTS, start=1):
+        time.sleep(delay)
+        try:
+            gateway().save_versioned(done_key(notification["notification_id"]), value,
+                                     done.etag if done is not None and done.exists else None,
+                                     ttl_seconds=RECORD_TTL_SECONDS)
+            return
+        except Conflict:  # another attempt marked it first: its marker is as good as ours
+            log.warning("notification %s: done marker already written by another attempt",
+                        notification["notification_id"])
+            return
+        except GatewayError as err:
+            if number == len(MARKER_ATTEMPTS):
+                raise
+            log.warning("notification %s: done marker not written yet (%s)", notification["notification_id"], err)
 
 
 def publish_sent(notification: dict, now: datetime) -> None:
@@ -118,9 +140,8 @@ def resume(notification: dict, now: datetime, claim_id: str) -> str | None:
     status = status_of(claim, done, now)
     if status == "sent":
         return "duplicate"
-    if status == "delivered":  # delivered, but the announcement failed: only announce
+    if status == "delivered":  # delivered: only announce again (the inbox keeps one entry per id)
         publish_sent(notification, now)
-        mark_done(notification, "sent", now, done if done.exists else None)
         return "duplicate"
     if status != "stale":  # claimed by a live attempt, or released since the create: the caller retries later
         return "in_progress"
@@ -150,14 +171,8 @@ def send_once(notification: dict) -> str:
         release(notification, claim_id)
         raise
     try:
-        publish_sent(notification, now)
-    except GatewayError:
-        # Delivered, not announced: the caller's retry only announces (never a second delivery).
-        try:
-            mark_done(notification, "delivered", now)
-        except GatewayError as err:
-            log.error("notification %s: delivered but neither announced nor marked (%s)",
-                      notification["notification_id"], err)
-        raise
-    mark_done(notification, "sent", now)
+        mark_done(notification, "delivered", now)
+    except GatewayError as err:  # the claim stays: a call after it turns stale delivers again (see above)
+        log.error("notification %s: delivered but not marked (%s)", notification["notification_id"], err)
+    publish_sent(notification, now)  # failing: the caller's retry finds the marker and only announces
     return "sent"

@@ -7,11 +7,18 @@ fast path could not send (the broker was down, the process died before the publi
 publishes the listed events whose items are still there, then deletes those items. ``flush_user`` runs it over
 one board (the relay of boards marked pending, ``webapp/sweep.py``); the sweep runs it over every board in turn,
 leaving alone events younger than ``SWEEP_GRACE`` (their fast path or handler may still be under way).
+``publish_later`` covers the one gap the relay cannot see: a sidecar that died between a change's transaction and its
+publish also refuses the write that marks the board for the relay, so the process that acknowledged the change keeps
+the events and publishes them itself once the sidecar answers again (if that process dies too, the sweep's walk
+still finds them).
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
+import threading
+import time
 from datetime import datetime, timedelta, timezone
 
 from flask import current_app
@@ -25,6 +32,20 @@ from .store import index_key, outbox_key, owned, reindex, task_key
 log = logging.getLogger(__name__)
 SWEEP_GRACE = timedelta(seconds=60)
 KEYS_PER_READ = 500
+RETRY_DELAYS_SECONDS = (1, 2, 4, 8, 15)  # between this process's attempts at events it holds; then every 15 s
+MAX_HELD_EVENTS = 10_000  # beyond this a process holds no more: the sweep's walk publishes the rest
+
+
+class _Held:
+    """This process's events that could be neither published nor marked for the relay, and its one retrying thread."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.events: dict[str, dict] = {}  # event id → event
+        self.retrying = False
+
+
+_HELD = _Held()
 
 
 def publish(events: list[dict]) -> None:
@@ -34,6 +55,39 @@ def publish(events: list[dict]) -> None:
     for event in events:
         gw.publish(topic, event, publish_metadata(event))
         EVENTS_PUBLISHED.labels(topic).inc()
+
+
+def publish_later(events: list[dict]) -> None:
+    """Hold events whose publish and relay mark both failed; a thread of this process publishes them once the
+    sidecar answers again (retrying after ``RETRY_DELAYS_SECONDS``)."""
+    app = current_app._get_current_object()
+    with _HELD.lock:
+        for event in events[:max(0, MAX_HELD_EVENTS - len(_HELD.events))]:
+            _HELD.events[event["event_id"]] = event
+        start, _HELD.retrying = not _HELD.retrying, True
+    if start:
+        threading.Thread(target=_publish_held, args=(app,), name="outbox-held", daemon=True).start()
+
+
+def _publish_held(app) -> None:
+    """Publish the held events until none is left (subscribers de-duplicate one that went out twice)."""
+    for attempt in itertools.count():
+        time.sleep(RETRY_DELAYS_SECONDS[min(attempt, len(RETRY_DELAYS_SECONDS) - 1)])
+        with _HELD.lock:
+            held = list(_HELD.events.values())
+        try:
+            with app.app_context():
+                publish(held)
+        except GatewayError as err:
+            log.warning("%d held events still unpublished: %s", len(held), err)
+            continue
+        log.info("published %d held events: %s", len(held), [e["event_id"] for e in held])
+        with _HELD.lock:
+            for event in held:
+                _HELD.events.pop(event["event_id"], None)
+            if not _HELD.events:
+                _HELD.retrying = False
+                return
 
 
 def pending_ids(item: Item) -> list[str]:

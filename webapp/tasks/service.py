@@ -18,7 +18,7 @@ from flask import current_app
 from .. import events, metrics
 from ..dapr_gateway import GatewayError
 from ..errors import TaskLimitReached
-from . import model, store
+from . import model, outbox, store
 from .model import Task, TaskFields
 from .store import Reads
 
@@ -40,7 +40,8 @@ def _announce(events: list[dict], board_id: str) -> None:
 
     If the broker is down they stay in their outbox items and the relay publishes
     them later (the board is marked for it): the request still succeeds because the
-    change and its events are safely stored.
+    change and its events are safely stored. If the mark fails too (the sidecar died
+    after the transaction), this process publishes them once the sidecar is back.
     """
     try:
         store.publish(events)
@@ -50,7 +51,7 @@ def _announce(events: list[dict], board_id: str) -> None:
         try:
             store.mark_pending(board_id)  # the relay goes through the board's documents
         except GatewayError:
-            pass  # the store is down too; the sweep still finds the outbox items in its round
+            outbox.publish_later(events)  # the sidecar is gone: held here; the sweep's walk if this process dies
 
 
 def create(user_id: str, fields: TaskFields, tz: str = "UTC", board_id: str | None = None) -> Task:
