@@ -1,16 +1,21 @@
 """Where boards and memberships live in Dapr state.
 
-    board:<id>           the board record (``model.py``): name, members with roles; ETag-guarded
+    board:<id>           the board record (``model.py``): name, members with roles; ETag-guarded. While it
+                         is deleted it says ``closing``, then ``deleted`` (kept ``DELETED_TTL_SECONDS``)
     boards-of:<user id>  {"boards": {<board id>: {"role", "name"}}}: the user's memberships, read once
                          by every request that checks a role (``access.py``)
     tasks-of:<board id>  the board's tasks (``webapp/tasks/store.py``); a personal board's id is its
-                         user's, so this is the index every user had before boards
+                         user's, so this is the index every user had before boards. A deleted board's
+                         is left closed (``CLOSED_INDEX``, kept ``DELETED_TTL_SECONDS``)
 
-**Which record decides.** ``boards-of:<user>`` is what access checks read (one read); the board record
-is what membership changes are made against (its ETag serialises them, and it knows the owners). A change
-writes both, in the order that never grants more than the board says: a removal or a lower role is taken
-from the user's record first, an invitation or a higher role is written there after the board. Whatever
-happens, the user's record is then set from the board as saved, so repeating the change repairs it.
+**Which record decides.** The board record is the truth: membership changes are made against it (its ETag
+serialises them, and it knows the owners). ``boards-of:<user>`` lists the user's boards and counts them
+against ``MAX_BOARDS``; access checks read both and grant the LOWER of the two roles (``access.py``), so a
+member is someone both records name. A change writes both, in the order that never grants more than before
+or after: a removal or a lower role is taken from the user's record first, an invitation or a higher role
+is written there after the board; an invitation the user's record cannot take (their limit) is refused before
+the board is written, or taken off the board again if the limit was reached meanwhile. The user's record is
+then set from the board as stored (``sync_membership``), so repeating a change repairs it.
 
 A personal board needs no record to be used (its owner is known from its id); its records are written
 lazily on the first visit of the boards page, or all at once by ``flask --app wsgi migrate-boards``.
@@ -22,11 +27,18 @@ from datetime import datetime, timezone
 from typing import Callable
 
 from ..auth import users
-from ..dapr_gateway import Conflict, Delete, Item, NotFound
+from ..dapr_gateway import Conflict, Item, NotFound, Upsert
 from ..sidecar import gateway, retry_on_conflict
 from ..tasks import store as task_store
+from ..tasks.outbox import relay_items
 from . import model
 from .model import MembershipError
+
+# What stays of a deleted board (its record, its closed index) outlives every request holding their ETags and
+# every event of its tasks (outbox items live 30 days): a write with an old ETag on a key that is gone succeeds
+# on Redis, and would bring the board back.
+DELETED_TTL_SECONDS = 31 * 86400
+CLOSED_INDEX = {"ids": [], "rows": {}, "closed": True}  # ``tasks.store._index_to_change`` refuses it: NotFound
 
 
 def board_key(board_id: str) -> str:
@@ -57,13 +69,16 @@ def memberships(user_id: str) -> dict[str, dict]:
 
 
 def load_board(board_id: str, item: Item | None = None, owner: Item | None = None) -> Item:
-    """The board record with its ETag (``item``: as already read); ``NotFound`` if there is none.
+    """The board record with its ETag (``item``: as already read); ``NotFound`` if there is none, or it is
+    being deleted or deleted.
 
     A personal board without a record yet is answered as a record without an ETag, from its
     owner's ``user:<id>`` (``owner``: as already read).
     """
     item = item if item is not None else gateway().get(board_key(board_id))
     if item.exists:
+        if not model.is_open(item.value):
+            raise NotFound(item.key)
         return item
     if model.is_personal(board_id):
         user = users.load(board_id, owner)  # the owner's name, for the members list
@@ -134,7 +149,8 @@ def change_membership(board_id: str, user_id: str, change: Callable[[dict], dict
     """Apply ``change`` (a ``model`` function of the board) for member ``user_id``; returns the board as saved.
 
     ``expected_version``: the board's revision the caller saw (``Conflict`` if it moved on; None: any).
-    Raises ``MembershipError`` as ``change`` does, ``NotFound`` for a missing board.
+    Raises ``MembershipError`` as ``change`` does, or when the user is on ``MAX_BOARDS`` boards already;
+    ``NotFound`` for a missing (or deleted) board.
     """
     gw = gateway()
 
@@ -143,8 +159,11 @@ def change_membership(board_id: str, user_id: str, change: Callable[[dict], dict
         if not _at_version(item, expected_version):
             raise _Stale(board_id)
         changed = change(item.value)
-        if model.RANK[model.role_of(changed, user_id)] < model.RANK[model.role_of(item.value, user_id)]:
+        before, after = model.role_of(item.value, user_id), model.role_of(changed, user_id)
+        if model.RANK[after] < model.RANK[before]:
             _set_membership(user_id, board_id, _entry(changed, user_id))  # take rights away first
+        elif before is None and after is not None:
+            _check_room(user_id, board_id)  # refused before the board names them: nothing to undo
         gw.save_versioned(board_key(board_id), changed, item.etag)
         return changed
 
@@ -153,10 +172,76 @@ def change_membership(board_id: str, user_id: str, change: Callable[[dict], dict
     except _Stale:
         raise Conflict(f"board {board_id} is no longer at version {expected_version}") from None
     except MembershipError:
-        _set_membership(user_id, board_id, _entry(load_board(board_id).value, user_id))  # undo a step taken
+        _repair(user_id, board_id)  # a step an earlier attempt took
         raise
-    _set_membership(user_id, board_id, _entry(saved, user_id))
+    try:
+        sync_membership(user_id, board_id)
+    except MembershipError:
+        _take_off(board_id, user_id)  # their limit was reached since the check: the board lets them go again
+        raise
     return saved
+
+
+def _check_room(user_id: str, board_id: str) -> None:
+    """``MembershipError`` if the user is on ``MAX_BOARDS`` boards already (not counting this one)."""
+    boards = (gateway().get(memberships_key(user_id)).value or {}).get("boards") or {}
+    if board_id not in boards and len(boards) >= model.MAX_BOARDS:
+        raise MembershipError(f"A person can be on at most {model.MAX_BOARDS} boards; this one is on as many.")
+
+
+def sync_membership(user_id: str, board_id: str) -> bool:
+    """Set the user's entry for the board from the board record as stored now; True if it changed.
+
+    The user's record is read BEFORE the board and written with its ETag: a sync that read the board before
+    another sync wrote conflicts and reads both again, so the last write made is from the board's last state.
+    A board being deleted is left to its deletion. ``MembershipError`` if the entry would be one too many.
+    """
+    gw = gateway()
+    key = memberships_key(user_id)
+
+    def attempt() -> bool:
+        item = gw.get(key)
+        board = gw.get(board_key(board_id))
+        if board.exists and board.value.get("closing"):
+            return False
+        entry = _entry(board.value, user_id) if board.exists and model.is_open(board.value) else None
+        boards = dict((item.value or {}).get("boards") or {})
+        if boards.get(board_id) == entry:
+            return False
+        if entry is None:
+            boards.pop(board_id, None)
+        elif board_id not in boards and len(boards) >= model.MAX_BOARDS:
+            raise MembershipError(f"A person can be on at most {model.MAX_BOARDS} boards.")
+        else:
+            boards[board_id] = entry
+        gw.save_versioned(key, {"boards": boards}, item.etag)
+        return True
+
+    return retry_on_conflict(attempt, "memberships")
+
+
+def _repair(user_id: str, board_id: str) -> None:
+    """The user's entry as the board says, after a refused change (never adding one past their limit)."""
+    try:
+        sync_membership(user_id, board_id)
+    except MembershipError:
+        pass  # not on the board's record's side either: nothing grants them anything
+
+
+def _take_off(board_id: str, user_id: str) -> None:
+    """Take a member off the board record again (an invitation their own record could not take)."""
+    gw = gateway()
+
+    def attempt() -> None:
+        item = gw.get(board_key(board_id))
+        members = dict((item.value or {}).get("members") or {})
+        if not item.exists or user_id not in members:
+            return
+        members.pop(user_id)
+        gw.save_versioned(item.key, {**item.value, "members": members,
+                                     "revision": int(item.value.get("revision") or 0) + 1}, item.etag)
+
+    retry_on_conflict(attempt, "board members")
 
 
 def _at_version(item: Item, expected_version: str | None) -> bool:
@@ -169,20 +254,84 @@ class _Stale(Exception):
 
 
 def delete(board_id: str, expected_version: str | None = None) -> None:
-    """Delete a shared board that has no tasks left; ``MembershipError`` otherwise, ``Conflict`` if stale."""
+    """Delete a shared board that has no live tasks: no member keeps access, no task or index is left on it.
+
+    In an order that holds whatever runs at the same time (a Redis transaction keeps the parts whose ETag
+    matched, so only single-key ETag-guarded writes fence): 1. the board record is marked ``closing`` (access
+    checks and task creation answer it as missing from then on); 2. its index is read, its tasks checked
+    (live ones: the mark is undone and ``MembershipError`` raised), the tombstones' pending events published
+    (their handlers delete their jobs), the tombstones taken off the board (no undo can bring one back), and
+    the index closed with the ETag read — a task written meanwhile makes that fail and step 2 run again;
+    3. every member's record drops the board; 4. the record is marked ``deleted``.
+    Raises ``MembershipError`` (a personal board, live tasks), ``Conflict`` if stale, ``NotFound``.
+    """
     if model.is_personal(board_id):
         raise MembershipError("A personal board cannot be deleted.")
+    members = _close(board_id, expected_version)
+    try:
+        retry_on_conflict(lambda: _close_index(board_id), "board deletion")
+    except (MembershipError, Conflict):
+        _reopen(board_id)
+        raise
+    for member in members:
+        _set_membership(member, board_id, None)
+    _mark(board_id, model.deleted, ttl_seconds=DELETED_TTL_SECONDS)
+
+
+def _close(board_id: str, expected_version: str | None) -> list[str]:
+    """Mark the board ``closing`` (one ETag-guarded write); returns its members."""
     gw = gateway()
-    item = load_board(board_id)
-    if not _at_version(item, expected_version):
-        raise Conflict(f"board {board_id} is no longer at version {expected_version}")
-    if task_store.load_all(board_id):
+
+    def attempt() -> list[str]:
+        item = load_board(board_id)
+        if not _at_version(item, expected_version):
+            raise _Stale(board_id)
+        gw.save_versioned(item.key, model.closing(item.value), item.etag)
+        return list(item.value.get("members") or {})
+
+    try:
+        return retry_on_conflict(attempt, "board deletion")
+    except _Stale:
+        raise Conflict(f"board {board_id} is no longer at version {expected_version}") from None
+
+
+def _close_index(board_id: str) -> None:
+    """Close the board's index if it lists no live task (``MembershipError`` if it does); ``Conflict`` if it
+    changed since it was read. Its tombstones are taken off the board first, each at the version read."""
+    gw = gateway()
+    index = gw.get(task_store.index_key(board_id))
+    ids = (index.value or {}).get("ids") or []
+    tasks = [it for it in gw.get_many([task_store.task_key(i) for i in ids]) if task_store.owned(it, board_id)]
+    if any(not it.value.get("deleted") for it in tasks):
         raise MembershipError("Delete or complete-and-delete the board's tasks first: a board with tasks "
                               "cannot be deleted.")
-    index = gw.get(task_store.index_key(board_id))
-    ops = [Delete(board_key(board_id), etag=item.etag)]
-    if index.exists:
-        ops.append(Delete(index.key, etag=index.etag))
-    gw.transact(ops)  # the board is gone: a membership left behind by a failure below opens nothing
-    for member in item.value.get("members") or {}:
-        _set_membership(member, board_id, None)
+    relay_items(tasks)
+    if tasks:
+        gw.transact([Upsert(it.key, {**it.value, "board_id": f"{board_id}:deleted"}, etag=it.etag,
+                            ttl_seconds=task_store.UNDO_SECONDS) for it in tasks])
+    gw.save_versioned(index.key, CLOSED_INDEX, index.etag, ttl_seconds=DELETED_TTL_SECONDS)
+
+
+def _reopen(board_id: str) -> None:
+    """Undo the ``closing`` mark of a deletion that could not go on."""
+    _mark(board_id, model.reopened, only_closing=True)
+
+
+def _mark(board_id: str, change: Callable[[dict], dict], ttl_seconds: int | None = None,
+          only_closing: bool = False) -> None:
+    """Write ``change`` of the board record at the ETag read (retried); nothing if it is gone (or not closing)."""
+    gw = gateway()
+
+    def attempt() -> None:
+        item = gw.get(board_key(board_id))
+        if not item.exists or item.value.get("deleted") or (only_closing and not item.value.get("closing")):
+            return
+        gw.save_versioned(item.key, change(item.value), item.etag, ttl_seconds=ttl_seconds)
+
+    retry_on_conflict(attempt, "board deletion")
+
+
+def forget_gone(user_id: str, board_ids: list[str]) -> None:
+    """Drop from the user's record the boards that are deleted or gone (a deletion that stopped half-way)."""
+    for board_id in board_ids:
+        sync_membership(user_id, board_id)
