@@ -63,11 +63,11 @@ def task_access(user_id: str, task_id: str, need: str = "view", deleted: bool = 
     """The task (``deleted``: its tombstone) if the user's role on its board allows ``need``.
 
     ``NotFound`` if missing, deleted (or not, for ``deleted``) or on a board the user is not on;
-    ``NotAllowed`` if their role does not allow ``need``. For a change (``need`` "edit") the same read
-    also takes the user's personal board's index: a change of a task there writes its row with the task
-    from what this read (one sidecar call fewer); for a shared board's task the change reads its index.
-    A shared board's task costs a second read, of the board record; ``also(board_id)`` names keys the
-    caller needs next, read with it (or alone, for a personal board's task) into ``extra``.
+    ``NotAllowed`` if their role does not allow ``need``. A shared board's task costs a second read, of the
+    board record; ``also(board_id)`` names keys the caller needs next, read with it (or alone, for a personal
+    board's task) into ``extra``. For a change (``need`` "edit") the board's index is read too (the personal
+    board's with the task, a shared board's with its record): the change writes the task's row from what
+    these reads found (``reads``), without reading again.
     """
     if not task_store.valid_id(task_id):
         raise NotFound(task_id)
@@ -80,12 +80,15 @@ def task_access(user_id: str, task_id: str, need: str = "view", deleted: bool = 
     shared = board_id != user_id
     if shared and role_in(memberships, user_id, board_id) is None:
         raise NotFound(item.key)  # not a member: no further read
-    wanted = list(dict.fromkeys(([board_key(board_id)] if shared else []) + (also(board_id) if also else [])))
+    index_key = task_store.index_key(board_id)
+    wanted = list(dict.fromkeys(([board_key(board_id)] if shared else []) + (also(board_id) if also else [])
+                                + ([index_key] if shared and need == "edit" else [])))
     extra = {it.key: it for it in gateway().get_many(wanted)} if wanted else {}
     role = _check(effective_role(memberships, extra.get(board_key(board_id)), user_id, board_id), need, item.key)
     reads = {item.key: item}
-    if len(read) > 2 and board_id == user_id and read[2].exists:
-        reads[read[2].key] = read[2]
+    index = read[2] if len(read) > 2 and not shared else extra.get(index_key)
+    if index is not None and index.exists:
+        reads[index.key] = index
     return TaskAccess(task_store.task_of(item), board_id, role, item, reads, extra)
 
 

@@ -118,7 +118,7 @@ def _set_membership(user_id: str, board_id: str, entry: dict | None) -> bool:
         if entry is None:
             boards.pop(board_id, None)
         else:
-            if board_id not in boards and len(boards) >= model.MAX_BOARDS:
+            if _full(boards, user_id, board_id):
                 raise MembershipError(f"A person can be on at most {model.MAX_BOARDS} boards.")
             boards[board_id] = entry
         gw.save_versioned(key, {"boards": boards}, item.etag)
@@ -169,10 +169,10 @@ def change_membership(board_id: str, user_id: str, change: Callable[[dict], dict
 
     try:
         saved = retry_on_conflict(attempt, "board members")
-    except _Stale:
-        raise Conflict(f"board {board_id} is no longer at version {expected_version}") from None
-    except MembershipError:
-        _repair(user_id, board_id)  # a step an earlier attempt took
+    except (_Stale, MembershipError, Conflict) as err:
+        _repair(user_id, board_id)  # a right an earlier attempt took away first, given back as the board says
+        if isinstance(err, _Stale):
+            raise Conflict(f"board {board_id} is no longer at version {expected_version}") from None
         raise
     try:
         sync_membership(user_id, board_id)
@@ -185,8 +185,14 @@ def change_membership(board_id: str, user_id: str, change: Callable[[dict], dict
 def _check_room(user_id: str, board_id: str) -> None:
     """``MembershipError`` if the user is on ``MAX_BOARDS`` boards already (not counting this one)."""
     boards = (gateway().get(memberships_key(user_id)).value or {}).get("boards") or {}
-    if board_id not in boards and len(boards) >= model.MAX_BOARDS:
+    if _full(boards, user_id, board_id):
         raise MembershipError(f"A person can be on at most {model.MAX_BOARDS} boards; this one is on as many.")
+
+
+def _full(boards: dict, user_id: str, board_id: str) -> bool:
+    """Whether adding ``board_id`` to the user's boards (as read) would pass ``MAX_BOARDS`` (their personal
+    board is always let in: it is theirs before any other)."""
+    return board_id not in boards and board_id != user_id and len(boards) >= model.MAX_BOARDS
 
 
 def sync_membership(user_id: str, board_id: str) -> bool:
@@ -210,7 +216,7 @@ def sync_membership(user_id: str, board_id: str) -> bool:
             return False
         if entry is None:
             boards.pop(board_id, None)
-        elif board_id not in boards and len(boards) >= model.MAX_BOARDS:
+        elif _full(boards, user_id, board_id):
             raise MembershipError(f"A person can be on at most {model.MAX_BOARDS} boards.")
         else:
             boards[board_id] = entry
