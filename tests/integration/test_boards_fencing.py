@@ -178,3 +178,36 @@ def test_a_role_raise_racing_a_removal_never_leaves_hidden_access(app, crew, gat
             assert owner.call("DELETE", url, None, {"If-Match": "*"})[0] == 204
         assert member.get(f"/tasks/{task['id']}").status_code == 404
     print(f"\nraise × 3 racing a removal: {outcomes}")
+
+
+def test_a_deletion_that_fails_half_way_leaves_no_access_and_repeating_it_finishes_it(app, monkeypatch, gateway):
+    """The sidecar fails while the members' records are being updated: no member can reach the board
+    meanwhile, and the owner's repeated DELETE completes the deletion."""
+    from webapp.boards import store as board_store
+    from webapp.dapr_gateway import Unavailable
+
+    owner, member = _person(app), _person(app)
+    auth = {"Authorization": f"Bearer {make_token(owner, 'half-way')}"}
+    client = app.test_client()
+    board_id = client.post("/api/v1/boards", json={"name": "Half gone"}, headers=auth).get_json()["id"]
+    assert client.post(f"/api/v1/boards/{board_id}/members", json={"username": member.username, "role": "editor"},
+                       headers={**auth, "If-Match": "*"}).status_code == 201
+    real = board_store._set_membership
+
+    def failing(user_id, board, entry):
+        if entry is None:  # the first member's record to drop the board: every member still lists it
+            raise Unavailable("the sidecar went away")
+        return real(user_id, board, entry)
+
+    monkeypatch.setattr(board_store, "_set_membership", failing)
+    assert client.delete(f"/api/v1/boards/{board_id}", headers={**auth, "If-Match": "*"}).status_code == 503
+    for person in (owner, member):
+        assert board_id in gateway.get(memberships_key(user_id_of(person))).value["boards"]  # still listed there
+        for url in (f"/boards/{board_id}", f"/tasks?board={board_id}", f"/boards/{board_id}/changes",
+                    f"/boards/{board_id}/members", f"/tasks/new?board={board_id}"):
+            assert person.get(url).status_code == 404, (url, person.username)
+    monkeypatch.setattr(board_store, "_set_membership", real)
+    assert client.delete(f"/api/v1/boards/{board_id}", headers={**auth, "If-Match": "*"}).status_code == 204
+    for person in (owner, member):
+        assert board_id not in (gateway.get(memberships_key(user_id_of(person))).value or {}).get("boards", {})
+    assert client.delete(f"/api/v1/boards/{board_id}", headers={**auth, "If-Match": "*"}).status_code == 404

@@ -47,13 +47,17 @@ def _check(role: str | None, need: str, missing: str) -> str:
     return role
 
 
-def effective_role(memberships: Item | None, board: Item | None, user_id: str, board_id: str) -> str | None:
+def effective_role(memberships: Item | None, board: Item | None, user_id: str, board_id: str,
+                   closing: bool = False) -> str | None:
     """The user's role on the board from their ``boards-of`` record and the board record as read: the lower of
-    the two; None if either does not name them or the board is being deleted (their personal board: owner)."""
+    the two; None if either does not name them or the board is deleted or being deleted (``closing``: a board
+    being deleted still counts, for its owners to finish the deletion). Their personal board: owner."""
     if board_id == user_id:
         return "owner"
     listed = role_in(memberships, user_id, board_id)
-    if listed is None or board is None or not board.exists or not model.is_open(board.value):
+    if listed is None or board is None or not board.exists:
+        return None
+    if not model.is_open(board.value) and not (closing and not board.value.get("deleted")):
         return None
     return model.lower(listed, model.role_of(board.value, user_id))
 
@@ -146,10 +150,11 @@ def is_member(board: dict, user_id: str | None) -> bool:
     return bool(user_id) and user_id in (board.get("members") or {})
 
 
-def board_item(user_id: str, board_id: str, need: str = "view") -> tuple[Item, str]:
-    """The board record with its ETag and the user's role, if it allows ``need`` (one read)."""
+def board_item(user_id: str, board_id: str, need: str = "view", closing: bool = False) -> tuple[Item, str]:
+    """The board record with its ETag and the user's role, if it allows ``need`` (one read); ``closing``: a
+    board being deleted too (its deletion repeated)."""
     if not board_id or len(board_id) > 64:
         raise NotFound(board_id)
     memberships, board = gateway().get_many([memberships_key(user_id), board_key(board_id)])
-    role = _check(effective_role(memberships, board, user_id, board_id), need, board_id)
-    return load_board(board_id, board), role
+    role = _check(effective_role(memberships, board, user_id, board_id, closing), need, board_id)
+    return (board if closing and board.exists else load_board(board_id, board)), role

@@ -170,7 +170,7 @@ def leave(board_id: str):
 @bp.post("/boards/<board_id>/delete")
 @login_required
 def delete(board_id: str):
-    item, role = access.board_item(current_user.id, board_id, "manage")
+    item, role = access.board_item(current_user.id, board_id, "manage", closing=True)
     if not BoardActionForm().validate_on_submit():
         abort(400)
     try:

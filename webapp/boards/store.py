@@ -268,7 +268,8 @@ def delete(board_id: str, expected_version: str | None = None) -> None:
     (live ones: the mark is undone and ``MembershipError`` raised), the tombstones' pending events published
     (their handlers delete their jobs), the tombstones taken off the board (no undo can bring one back), and
     the index closed with the ETag read — a task written meanwhile makes that fail and step 2 run again;
-    3. every member's record drops the board; 4. the record is marked ``deleted``.
+    3. every member's record drops the board; 4. the record is marked ``deleted``. A deletion that stopped
+    half-way (the sidecar gone) leaves the board ``closing``, reachable by no one but a repeated deletion.
     Raises ``MembershipError`` (a personal board, live tasks), ``Conflict`` if stale, ``NotFound``.
     """
     if model.is_personal(board_id):
@@ -285,15 +286,20 @@ def delete(board_id: str, expected_version: str | None = None) -> None:
 
 
 def _close(board_id: str, expected_version: str | None) -> list[str]:
-    """Mark the board ``closing`` (one ETag-guarded write); returns its members."""
+    """Mark the board ``closing`` (one ETag-guarded write; already marked: a deletion that stopped half-way,
+    carried on); returns its members, owners last (one who can repeat the deletion keeps their entry longest).
+    ``NotFound`` if it is gone."""
     gw = gateway()
 
     def attempt() -> list[str]:
-        item = load_board(board_id)
-        if not _at_version(item, expected_version):
-            raise _Stale(board_id)
-        gw.save_versioned(item.key, model.closing(item.value), item.etag)
-        return list(item.value.get("members") or {})
+        item = gw.get(board_key(board_id))
+        if not (item.exists and item.value.get("closing")):
+            item = load_board(board_id, item)
+            if not _at_version(item, expected_version):
+                raise _Stale(board_id)
+            gw.save_versioned(item.key, model.closing(item.value), item.etag)
+        members = item.value.get("members") or {}
+        return sorted(members, key=lambda member: members[member].get("role") == "owner")
 
     try:
         return retry_on_conflict(attempt, "board deletion")
