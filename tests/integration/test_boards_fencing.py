@@ -192,21 +192,21 @@ def test_a_deletion_that_fails_half_way_leaves_no_access_and_repeating_it_finish
     board_id = client.post("/api/v1/boards", json={"name": "Half gone"}, headers=auth).get_json()["id"]
     assert client.post(f"/api/v1/boards/{board_id}/members", json={"username": member.username, "role": "editor"},
                        headers={**auth, "If-Match": "*"}).status_code == 201
-    real = board_store._set_membership
+    real = board_store.set_membership
 
     def failing(user_id, board, entry):
         if entry is None:  # the first member's record to drop the board: every member still lists it
             raise Unavailable("the sidecar went away")
         return real(user_id, board, entry)
 
-    monkeypatch.setattr(board_store, "_set_membership", failing)
+    monkeypatch.setattr(board_store, "set_membership", failing)
     assert client.delete(f"/api/v1/boards/{board_id}", headers={**auth, "If-Match": "*"}).status_code == 503
     for person in (owner, member):
         assert board_id in gateway.get(memberships_key(user_id_of(person))).value["boards"]  # still listed there
         for url in (f"/boards/{board_id}", f"/tasks?board={board_id}", f"/boards/{board_id}/changes",
                     f"/boards/{board_id}/members", f"/tasks/new?board={board_id}"):
             assert person.get(url).status_code == 404, (url, person.username)
-    monkeypatch.setattr(board_store, "_set_membership", real)
+    monkeypatch.setattr(board_store, "set_membership", real)
     assert client.delete(f"/api/v1/boards/{board_id}", headers={**auth, "If-Match": "*"}).status_code == 204
     for person in (owner, member):
         assert board_id not in (gateway.get(memberships_key(user_id_of(person))).value or {}).get("boards", {})

@@ -1,9 +1,9 @@
 """Boards as values: roles, what each allows, membership changes, the board view's columns. No I/O.
 
 A board record (``board:<id>``) is ``{"id", "name", "personal", "members": {<user id>: {"role", "username"}},
-"revision", "created_at"}``, plus ``"closing": true`` while it is being deleted and ``"deleted": true`` once it is
-(``store.delete``): either way it is answered as missing. A user's personal board has the user's id and only them as its owner; a board
-someone creates has an id ``b_<hex>`` (never a user id: user ids are hex only).
+"revision", "created_at"}``, plus ``"closing": true`` while it is being deleted and ``"deleted": true`` once it
+is (``deletion.py``): either way it is answered as missing. A user's personal board has the user's id and only
+them as its owner; a board someone creates has an id ``b_<hex>`` (never a user id: user ids are hex only).
 """
 
 from __future__ import annotations

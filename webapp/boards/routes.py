@@ -13,7 +13,7 @@ from ..sidecar import gateway
 from ..tasks.forms import ActionForm
 from ..tasks import listing
 from ..tasks.service import utcnow
-from . import access, feed, model, store
+from . import access, deletion, feed, model, store
 from .forms import BoardActionForm, BoardForm, InviteForm, MoveForm, RoleForm
 from .model import MembershipError, NotAllowed
 
@@ -174,7 +174,7 @@ def delete(board_id: str):
     if not BoardActionForm().validate_on_submit():
         abort(400)
     try:
-        store.delete(board_id, _version())
+        deletion.delete(board_id, _version())
     except MembershipError as err:
         return _members_page(item.value, role, error=str(err), status=422)
     flash(f"Deleted the board “{item.value['name']}”.", "success")

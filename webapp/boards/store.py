@@ -1,12 +1,12 @@
 """Where boards and memberships live in Dapr state.
 
     board:<id>           the board record (``model.py``): name, members with roles; ETag-guarded. While it
-                         is deleted it says ``closing``, then ``deleted`` (kept ``DELETED_TTL_SECONDS``)
+                         is deleted it says ``closing``, then ``deleted`` (``deletion.py``)
     boards-of:<user id>  {"boards": {<board id>: {"role", "name"}}}: the user's memberships, read once
                          by every request that checks a role (``access.py``)
     tasks-of:<board id>  the board's tasks (``webapp/tasks/store.py``); a personal board's id is its
                          user's, so this is the index every user had before boards. A deleted board's
-                         is left closed (``CLOSED_INDEX``, kept ``DELETED_TTL_SECONDS``)
+                         is left closed (``deletion.py``)
 
 **Which record decides.** The board record is the truth: membership changes are made against it (its ETag
 serialises them, and it knows the owners). ``boards-of:<user>`` lists the user's boards and counts them
@@ -27,18 +27,11 @@ from datetime import datetime, timezone
 from typing import Callable
 
 from ..auth import users
-from ..dapr_gateway import Conflict, Item, NotFound, Upsert
+from ..dapr_gateway import Conflict, Item, NotFound
 from ..sidecar import gateway, retry_on_conflict
 from ..tasks import store as task_store
-from ..tasks.outbox import relay_items
 from . import model
 from .model import MembershipError
-
-# What stays of a deleted board (its record, its closed index) outlives every request holding their ETags and
-# every event of its tasks (outbox items live 30 days): a write with an old ETag on a key that is gone succeeds
-# on Redis, and would bring the board back.
-DELETED_TTL_SECONDS = 31 * 86400
-CLOSED_INDEX = {"ids": [], "rows": {}, "closed": True}  # ``tasks.store._index_to_change`` refuses it: NotFound
 
 
 def board_key(board_id: str) -> str:
@@ -101,11 +94,11 @@ def ensure_personal(user_id: str, username: str) -> bool:
         wrote = True
     except Conflict:
         pass  # already there (an earlier run, or a concurrent first visit)
-    wrote |= _set_membership(user_id, user_id, {"role": "owner", "name": model.PERSONAL_NAME})
+    wrote |= set_membership(user_id, user_id, {"role": "owner", "name": model.PERSONAL_NAME})
     return wrote
 
 
-def _set_membership(user_id: str, board_id: str, entry: dict | None) -> bool:
+def set_membership(user_id: str, board_id: str, entry: dict | None) -> bool:
     """Set (``None``: drop) one board in the user's ``boards-of`` record; True if it changed."""
     gw = gateway()
     key = memberships_key(user_id)
@@ -137,7 +130,7 @@ def create(user_id: str, username: str, name: str) -> dict:
     board = model.new_board(name, user_id, username, utcnow())
     gateway().create(board_key(board["id"]), board)
     try:
-        _set_membership(user_id, board["id"], _entry(board, user_id))
+        set_membership(user_id, board["id"], _entry(board, user_id))
     except MembershipError:
         gateway().delete(board_key(board["id"]))
         raise
@@ -156,12 +149,12 @@ def change_membership(board_id: str, user_id: str, change: Callable[[dict], dict
 
     def attempt() -> dict:
         item = load_board(board_id)
-        if not _at_version(item, expected_version):
-            raise _Stale(board_id)
+        if not at_version(item, expected_version):
+            raise Stale(board_id)
         changed = change(item.value)
         before, after = model.role_of(item.value, user_id), model.role_of(changed, user_id)
         if model.RANK[after] < model.RANK[before]:
-            _set_membership(user_id, board_id, _entry(changed, user_id))  # take rights away first
+            set_membership(user_id, board_id, _entry(changed, user_id))  # take rights away first
         elif before is None and after is not None:
             _check_room(user_id, board_id)  # refused before the board names them: nothing to undo
         gw.save_versioned(board_key(board_id), changed, item.etag)
@@ -169,9 +162,9 @@ def change_membership(board_id: str, user_id: str, change: Callable[[dict], dict
 
     try:
         saved = retry_on_conflict(attempt, "board members")
-    except (_Stale, MembershipError, Conflict) as err:
+    except (Stale, MembershipError, Conflict) as err:
         _repair(user_id, board_id)  # a right an earlier attempt took away first, given back as the board says
-        if isinstance(err, _Stale):
+        if isinstance(err, Stale):
             raise Conflict(f"board {board_id} is no longer at version {expected_version}") from None
         raise
     try:
@@ -250,97 +243,13 @@ def _take_off(board_id: str, user_id: str) -> None:
     retry_on_conflict(attempt, "board members")
 
 
-def _at_version(item: Item, expected_version: str | None) -> bool:
+def at_version(item: Item, expected_version: str | None) -> bool:
     """The board is at the version the caller saw (None or ``*``: whatever version)."""
     return expected_version in (None, task_store.ANY_VERSION) or str(item.value.get("revision")) == expected_version
 
 
-class _Stale(Exception):
+class Stale(Exception):
     """The board changed since the version the caller sent (not retried: the caller must look again)."""
-
-
-def delete(board_id: str, expected_version: str | None = None) -> None:
-    """Delete a shared board that has no live tasks: no member keeps access, no task or index is left on it.
-
-    In an order that holds whatever runs at the same time (a Redis transaction keeps the parts whose ETag
-    matched, so only single-key ETag-guarded writes fence): 1. the board record is marked ``closing`` (access
-    checks and task creation answer it as missing from then on); 2. its index is read, its tasks checked
-    (live ones: the mark is undone and ``MembershipError`` raised), the tombstones' pending events published
-    (their handlers delete their jobs), the tombstones taken off the board (no undo can bring one back), and
-    the index closed with the ETag read — a task written meanwhile makes that fail and step 2 run again;
-    3. every member's record drops the board; 4. the record is marked ``deleted``. A deletion that stopped
-    half-way (the sidecar gone) leaves the board ``closing``, reachable by no one but a repeated deletion.
-    Raises ``MembershipError`` (a personal board, live tasks), ``Conflict`` if stale, ``NotFound``.
-    """
-    if model.is_personal(board_id):
-        raise MembershipError("A personal board cannot be deleted.")
-    members = _close(board_id, expected_version)
-    try:
-        retry_on_conflict(lambda: _close_index(board_id), "board deletion")
-    except (MembershipError, Conflict):
-        _reopen(board_id)
-        raise
-    for member in members:
-        _set_membership(member, board_id, None)
-    _mark(board_id, model.deleted, ttl_seconds=DELETED_TTL_SECONDS)
-
-
-def _close(board_id: str, expected_version: str | None) -> list[str]:
-    """Mark the board ``closing`` (one ETag-guarded write; already marked: a deletion that stopped half-way,
-    carried on); returns its members, owners last (one who can repeat the deletion keeps their entry longest).
-    ``NotFound`` if it is gone."""
-    gw = gateway()
-
-    def attempt() -> list[str]:
-        item = gw.get(board_key(board_id))
-        if not (item.exists and item.value.get("closing")):
-            item = load_board(board_id, item)
-            if not _at_version(item, expected_version):
-                raise _Stale(board_id)
-            gw.save_versioned(item.key, model.closing(item.value), item.etag)
-        members = item.value.get("members") or {}
-        return sorted(members, key=lambda member: members[member].get("role") == "owner")
-
-    try:
-        return retry_on_conflict(attempt, "board deletion")
-    except _Stale:
-        raise Conflict(f"board {board_id} is no longer at version {expected_version}") from None
-
-
-def _close_index(board_id: str) -> None:
-    """Close the board's index if it lists no live task (``MembershipError`` if it does); ``Conflict`` if it
-    changed since it was read. Its tombstones are taken off the board first, each at the version read."""
-    gw = gateway()
-    index = gw.get(task_store.index_key(board_id))
-    ids = (index.value or {}).get("ids") or []
-    tasks = [it for it in gw.get_many([task_store.task_key(i) for i in ids]) if task_store.owned(it, board_id)]
-    if any(not it.value.get("deleted") for it in tasks):
-        raise MembershipError("Delete or complete-and-delete the board's tasks first: a board with tasks "
-                              "cannot be deleted.")
-    relay_items(tasks)
-    if tasks:
-        gw.transact([Upsert(it.key, {**it.value, "board_id": f"{board_id}:deleted"}, etag=it.etag,
-                            ttl_seconds=task_store.UNDO_SECONDS) for it in tasks])
-    gw.save_versioned(index.key, CLOSED_INDEX, index.etag, ttl_seconds=DELETED_TTL_SECONDS)
-
-
-def _reopen(board_id: str) -> None:
-    """Undo the ``closing`` mark of a deletion that could not go on."""
-    _mark(board_id, model.reopened, only_closing=True)
-
-
-def _mark(board_id: str, change: Callable[[dict], dict], ttl_seconds: int | None = None,
-          only_closing: bool = False) -> None:
-    """Write ``change`` of the board record at the ETag read (retried); nothing if it is gone (or not closing)."""
-    gw = gateway()
-
-    def attempt() -> None:
-        item = gw.get(board_key(board_id))
-        if not item.exists or item.value.get("deleted") or (only_closing and not item.value.get("closing")):
-            return
-        gw.save_versioned(item.key, change(item.value), item.etag, ttl_seconds=ttl_seconds)
-
-    retry_on_conflict(attempt, "board deletion")
 
 
 def forget_gone(user_id: str, board_ids: list[str]) -> None:

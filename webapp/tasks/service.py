@@ -67,7 +67,7 @@ def _insert(task: Task, created: list[dict]) -> bool:
     """``store.insert``; ``NotFound`` if the board was deleted meanwhile, leaving nothing of the new task.
 
     A Redis transaction keeps the writes whose ETag matched: an attempt whose index write met the closed
-    index (``boards.store.delete``) still wrote the task, its history and events, under ids no one else has.
+    index (``boards.deletion.delete``) still wrote the task, its history and events, under ids no one else has.
     """
     try:
         return store.insert(task, created)

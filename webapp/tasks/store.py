@@ -185,7 +185,7 @@ def _index_to_change(user_id: str) -> Item:
     last-write-wins: a new user's first concurrent creates overwrote each
     other's index), so the index is created if absent, once. ``NotFound`` if the
     board was deleted: its deletion leaves the index closed (``"closed": true``,
-    ``boards.store.CLOSED_INDEX``), so nothing writes a task into it again.
+    ``boards.deletion.CLOSED_INDEX``), so nothing writes a task into it again.
     """
     gw = gateway()
     index = gw.get(index_key(user_id))
