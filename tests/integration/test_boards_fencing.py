@@ -50,8 +50,9 @@ def stored_tasks_naming(stack, board_id: str) -> dict[str, dict]:
         pairs = dict(zip(out[0::2], out[1::2]))
     else:
         rows = devstack_data.psql(stack.postgres_bin, stack.ports.postgres,
-                                  f"SELECT key || chr(9) || value::text FROM {devstack_data.TABLE_PREFIX}state "
-                                  f"WHERE key LIKE 'taskboard||task:%' AND value::text LIKE '%{board_id}%' "
+                                  "SELECT key || chr(9) || convert_from(value, 'UTF8') "
+                                  f"FROM {devstack_data.TABLE_PREFIX}state WHERE key LIKE 'taskboard||task:%' "
+                                  f"AND convert_from(value, 'UTF8') LIKE '%{board_id}%' "
                                   "AND (expires_at IS NULL OR expires_at > now())")
         pairs = dict(line.split("\t", 1) for line in rows.splitlines() if line)
     return {key.removeprefix("taskboard||"): json.loads(value) for key, value in pairs.items()}
