@@ -170,3 +170,39 @@ def test_an_overdue_job_on_a_shared_board_alerts_the_creator_and_the_watchers(te
     expected = f"“{task.title}” is overdue"
     eventually(lambda: expected in _inbox(team.owner) and expected in _inbox(team.editor))
     assert expected not in _inbox(team.viewer) and expected not in _inbox(team.outsider)
+
+
+def test_people_removed_from_a_board_hear_no_reminder_or_overdue_alert_of_its_tasks(team, app, stack, gateway):
+    """The task's creator (its only watcher) and its assignee leave the board: its jobs fire to no one."""
+    import json
+    import urllib.request
+    from pathlib import Path
+
+    from tests.integration.boards import board_task, board_version
+    from webapp import overdue, reminders
+    from webapp.tasks import store
+
+    editor_id, viewer_id = user_id_of(team.editor), user_id_of(team.viewer)
+    task_id = board_task(team.editor, team.board_id, title="Left behind", assignee=viewer_id,
+                         due_at="2030-05-01T09:30", remind_at="2030-05-01T09:00")
+    for removed in (editor_id, viewer_id):
+        resp = team.owner.form_post(f"/boards/{team.board_id}/members/{removed}/remove",
+                                    {"version": board_version(team.owner, team.board_id)},
+                                    page_url=f"/boards/{team.board_id}/members")
+        assert resp.status_code == 302
+    with app.app_context():
+        task = store.load(team.board_id, task_id)
+    jobs = {reminders.job_name(task_id): {"kind": "reminder", "task_id": task_id, "user_id": editor_id,
+                                          "board_id": team.board_id, "remind_at": task.remind_at.isoformat()},
+            overdue.job_name(task_id): overdue.job_data(editor_id, task)}
+    for name, data in jobs.items():  # as the scheduler fires them: the handler has sent all it sends on return
+        req = urllib.request.Request(stack.url() + f"/job/{name}", data=json.dumps(data).encode(), method="POST",
+                                     headers={"dapr-api-token": stack.app_token, "Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            assert json.loads(resp.read())["status"] == "notified"
+    deliveries = Path(stack.run_dir, "deliveries")
+    for person in (editor_id, viewer_id):
+        assert not list(deliveries.glob(f"{person}-*{task_id}*.json"))
+    for person in (team.editor, team.viewer):
+        inbox = _inbox(person)
+        assert "Reminder: “Left behind”" not in inbox and "“Left behind” is overdue" not in inbox

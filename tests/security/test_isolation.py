@@ -16,6 +16,8 @@ import pytest
 from tests.conftest import csrf_token, without_csrf
 from tests.integration.boards import Team, make_team, user_id_of
 from tests.integration.test_api import make_token
+from tests.integration.test_list_reads import sidecar_calls  # noqa: F401  (a fixture)
+from webapp.tasks.store import task_key
 
 ROLES = ("owner", "editor", "viewer", "outsider")
 STALE = {"If-Match": '"0"'}
@@ -187,3 +189,17 @@ def test_an_outsiders_answer_is_the_same_as_for_nothing_there(team):
         a, b = outsider.get(theirs), outsider.get(missing)
         assert a.status_code == b.status_code == 404
         assert without_csrf(a.get_data(as_text=True)) == without_csrf(b.get_data(as_text=True))
+
+
+def test_an_outsider_searching_a_board_reads_none_of_its_documents(team, sidecar_calls):  # noqa: F811
+    """The membership is checked with the board's index (one read) before a search reads its tasks."""
+    calls = sidecar_calls
+    team.outsider.get("/tasks")  # consume the welcome flash
+    for url in (f"/tasks?board={team.board_id}&q=Shared", f"/tasks?board={team.board_id}"):
+        calls.clear()
+        resp = team.outsider.get(url)
+        assert resp.status_code == 404
+        assert "Shared work" not in resp.get_data(as_text=True)
+        read = [key for _, keys in calls for key in keys]
+        assert task_key(team.task_id) not in read, calls
+        assert [name for name, _ in calls] == ["get_many"], calls

@@ -109,3 +109,38 @@ def test_a_task_is_on_its_creators_personal_board_unless_told_otherwise():
     assert new_task("u1", TaskFields("t"), NOW, board_id="b_x").board_id == "b_x"
     legacy = {k: v for k, v in task.to_dict().items() if k != "board_id"}
     assert type(task).from_dict(legacy).board_id == "u1"
+
+
+def test_access_is_the_lower_of_the_users_record_and_the_board_record():
+    from webapp.boards.access import effective_role
+    from webapp.dapr_gateway import Item
+
+    board = board_with(("u2", "editor"))
+    record = Item("board:b", board, "3")
+
+    def listed(role):
+        return Item("boards-of:u2", {"boards": {board["id"]: {"role": role, "name": "Team"}}}, "1")
+
+    assert effective_role(listed("owner"), record, "u2", board["id"]) == "editor"  # a raise not on the board
+    assert effective_role(listed("viewer"), record, "u2", board["id"]) == "viewer"  # a lowering under way
+    assert effective_role(listed("editor"), Item("board:b", model.without_member(board, "u2"), "4"), "u2",
+                          board["id"]) is None  # removed from the board: its record decides
+    assert effective_role(Item("boards-of:u2", None, None), record, "u2", board["id"]) is None  # half invited
+    assert effective_role(listed("editor"), Item("board:b", None, None), "u2", board["id"]) is None
+
+
+def test_a_board_being_deleted_or_deleted_has_no_members():
+    from webapp.boards.access import effective_role
+    from webapp.dapr_gateway import Item
+
+    board = board_with(("u2", "editor"))
+    listed = Item("boards-of:u1", {"boards": {board["id"]: {"role": "owner", "name": "Team"}}}, "1")
+    closing = model.closing(board)
+    assert not model.is_open(closing) and model.is_open(model.reopened(closing))
+    assert model.reopened(closing)["revision"] == board["revision"] + 2
+    assert effective_role(listed, Item("board:b", closing, "2"), "u1", board["id"]) is None
+    assert effective_role(listed, Item("board:b", closing, "2"), "u1", board["id"], closing=True) == "owner"
+    gone = model.deleted(closing)
+    assert not model.is_open(gone) and set(gone["members"]) == {"u1", "u2"}
+    assert effective_role(listed, Item("board:b", gone, "3"), "u1", board["id"], closing=True) is None
+    assert model.lower("owner", "viewer", "editor") == "viewer" and model.lower("owner", None) is None

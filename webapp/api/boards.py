@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask import abort, g, url_for
 
 from ..auth import users
-from ..boards import access, model, store
+from ..boards import access, deletion, model, store
 from ..boards.model import MembershipError
 from ..tasks import listing, service
 from ..tasks.model import ListQuery
@@ -71,9 +71,9 @@ def get_board(board_id):
 @IF_MATCH
 def delete_board(board_id):
     """Delete a board without tasks (owners; If-Match: its version); 422 while it has tasks."""
-    access.board_role(g.api_user.id, board_id, "manage")
+    access.board_item(g.api_user.id, board_id, "manage", closing=True)  # repeated: finishes a stopped deletion
     try:
-        store.delete(board_id, expected_version())
+        deletion.delete(board_id, expected_version())
     except MembershipError as err:
         _refused(err)
     return "", 204

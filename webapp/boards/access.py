@@ -1,14 +1,18 @@
-"""Authorization is membership: the caller's role on the board a task is on, checked in one read.
+"""Authorization is membership: the caller's role on the board a task is on.
 
-A task's page, form, API route and action read the task document and the caller's ``boards-of`` record
-together (one bulk get). Someone who is not a member of the task's board gets ``NotFound``, exactly like
-for a missing task (nothing tells them it exists); a member whose role does not allow the request gets
-``NotAllowed`` (403).
+The role is the LOWER of what the caller's ``boards-of`` record and the board record say (``store.py``: the
+writes of a membership change are ordered so that this never grants more than before or after the change,
+whatever runs at the same time), and a board being deleted or deleted has no members. A task's page, form,
+API route and action read the task document and the caller's ``boards-of`` record together (one bulk get),
+then, for a shared board's task, the board record (with whatever the page reads next: ``also``). Someone who
+is not a member of the task's board gets ``NotFound``, exactly like for a missing task (nothing tells them it
+exists); a member whose role does not allow the request gets ``NotAllowed`` (403).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Callable
 
 from ..dapr_gateway import Item, NotFound
 from ..sidecar import gateway
@@ -28,6 +32,7 @@ class TaskAccess:
     role: str
     item: Item  # the document as read
     reads: dict[str, Item]  # what the check read that a change starts from: the document (and the index)
+    extra: dict[str, Item] = field(default_factory=dict)  # the board record (shared boards) and ``also``, by key
 
     @property
     def can_edit(self) -> bool:
@@ -42,13 +47,31 @@ def _check(role: str | None, need: str, missing: str) -> str:
     return role
 
 
-def task_access(user_id: str, task_id: str, need: str = "view", deleted: bool = False) -> TaskAccess:
+def effective_role(memberships: Item | None, board: Item | None, user_id: str, board_id: str,
+                   closing: bool = False) -> str | None:
+    """The user's role on the board from their ``boards-of`` record and the board record as read: the lower of
+    the two; None if either does not name them or the board is deleted or being deleted (``closing``: a board
+    being deleted still counts, for its owners to finish the deletion). Their personal board: owner."""
+    if board_id == user_id:
+        return "owner"
+    listed = role_in(memberships, user_id, board_id)
+    if listed is None or board is None or not board.exists:
+        return None
+    if not model.is_open(board.value) and not (closing and not board.value.get("deleted")):
+        return None
+    return model.lower(listed, model.role_of(board.value, user_id))
+
+
+def task_access(user_id: str, task_id: str, need: str = "view", deleted: bool = False,
+                also: Callable[[str], list[str]] | None = None) -> TaskAccess:
     """The task (``deleted``: its tombstone) if the user's role on its board allows ``need``.
 
     ``NotFound`` if missing, deleted (or not, for ``deleted``) or on a board the user is not on;
-    ``NotAllowed`` if their role does not allow ``need``. For a change (``need`` "edit") the same read
-    also takes the user's personal board's index: a change of a task there writes its row with the task
-    from what this read (one sidecar call fewer); for a shared board's task the change reads its index.
+    ``NotAllowed`` if their role does not allow ``need``. A shared board's task costs a second read, of the
+    board record; ``also(board_id)`` names keys the caller needs next, read with it (or alone, for a personal
+    board's task) into ``extra``. For a change (``need`` "edit") the board's index is read too (the personal
+    board's with the task, a shared board's with its record): the change writes the task's row from what
+    these reads found (``reads``), without reading again.
     """
     if not task_store.valid_id(task_id):
         raise NotFound(task_id)
@@ -58,11 +81,19 @@ def task_access(user_id: str, task_id: str, need: str = "view", deleted: bool = 
     if not item.exists or bool(item.value.get("deleted")) != deleted:
         raise NotFound(item.key)
     board_id = task_store.board_of(item.value)
-    role = _check(role_in(memberships, user_id, board_id), need, item.key)
+    shared = board_id != user_id
+    if shared and role_in(memberships, user_id, board_id) is None:
+        raise NotFound(item.key)  # not a member: no further read
+    index_key = task_store.index_key(board_id)
+    wanted = list(dict.fromkeys(([board_key(board_id)] if shared else []) + (also(board_id) if also else [])
+                                + ([index_key] if shared and need == "edit" else [])))
+    extra = {it.key: it for it in gateway().get_many(wanted)} if wanted else {}
+    role = _check(effective_role(memberships, extra.get(board_key(board_id)), user_id, board_id), need, item.key)
     reads = {item.key: item}
-    if len(read) > 2 and board_id == user_id and read[2].exists:
-        reads[read[2].key] = read[2]
-    return TaskAccess(task_store.task_of(item), board_id, role, item, reads)
+    index = read[2] if len(read) > 2 and not shared else extra.get(index_key)
+    if index is not None and index.exists:
+        reads[index.key] = index
+    return TaskAccess(task_store.task_of(item), board_id, role, item, reads, extra)
 
 
 def board_role(user_id: str, board_id: str, need: str = "view") -> str:
@@ -70,16 +101,16 @@ def board_role(user_id: str, board_id: str, need: str = "view") -> str:
     return membership(user_id, board_id, need)["role"]
 
 
-def membership(user_id: str, board_id: str, need: str = "view", record: Item | None = None) -> dict:
-    """The user's entry for the board ({"role", "name"}) if its role allows ``need`` (personal: no read;
-    ``record``: the user's ``boards-of`` record as the caller already read it)."""
+def membership(user_id: str, board_id: str, need: str = "view", records: tuple[Item, Item] | None = None) -> dict:
+    """The user's role and the board's name ({"role", "name"}) if the role allows ``need`` (personal: no read;
+    ``records``: the user's ``boards-of`` record and the board record as the caller already read them)."""
     if board_id == user_id:
         return {"role": "owner", "name": model.PERSONAL_NAME}
     if not board_id or len(board_id) > 64:
         raise NotFound(board_id)
-    record = record if record is not None else gateway().get(memberships_key(user_id))
-    _check(role_in(record, user_id, board_id), need, board_id)
-    return record.value["boards"][board_id]
+    memberships, board = records or gateway().get_many([memberships_key(user_id), board_key(board_id)])
+    role = _check(effective_role(memberships, board, user_id, board_id), need, board_id)
+    return {"role": role, "name": board.value["name"]}
 
 
 @dataclass(frozen=True)
@@ -98,8 +129,8 @@ def read_board(user_id: str, board_id: str, need: str = "view") -> BoardRead:
         raise NotFound(board_id)
     memberships, board, index, changes = gateway().get_many(
         [memberships_key(user_id), board_key(board_id), task_store.index_key(board_id), feed.feed_key(board_id)])
-    role = _check(role_in(memberships, user_id, board_id), need, board_id)
-    record = load_board(board_id, board)  # NotFound if deleted meanwhile
+    role = _check(effective_role(memberships, board, user_id, board_id), need, board_id)
+    record = load_board(board_id, board)  # a personal board without a record yet: from its owner
     return BoardRead(record.value, role, index.value or {}, changes)
 
 
@@ -107,8 +138,10 @@ def board_changes(user_id: str, board_id: str) -> Item:
     """The board's feed (its change counter) if the user may view the board: one read, the membership with it."""
     if not board_id or len(board_id) > 64:
         raise NotFound(board_id)
-    memberships, changes = gateway().get_many([memberships_key(user_id), feed.feed_key(board_id)])
-    _check(role_in(memberships, user_id, board_id), "view", board_id)
+    shared = board_id != user_id
+    memberships, changes, *board = gateway().get_many(
+        [memberships_key(user_id), feed.feed_key(board_id), *([board_key(board_id)] if shared else [])])
+    _check(effective_role(memberships, board[0] if board else None, user_id, board_id), "view", board_id)
     return changes
 
 
@@ -117,7 +150,11 @@ def is_member(board: dict, user_id: str | None) -> bool:
     return bool(user_id) and user_id in (board.get("members") or {})
 
 
-def board_item(user_id: str, board_id: str, need: str = "view") -> tuple[Item, str]:
-    """The board record with its ETag and the user's role, if it allows ``need`` (two reads)."""
-    role = board_role(user_id, board_id, need)
-    return load_board(board_id), role
+def board_item(user_id: str, board_id: str, need: str = "view", closing: bool = False) -> tuple[Item, str]:
+    """The board record with its ETag and the user's role, if it allows ``need`` (one read); ``closing``: a
+    board being deleted too (its deletion repeated)."""
+    if not board_id or len(board_id) > 64:
+        raise NotFound(board_id)
+    memberships, board = gateway().get_many([memberships_key(user_id), board_key(board_id)])
+    role = _check(effective_role(memberships, board, user_id, board_id, closing), need, board_id)
+    return (board if closing and board.exists else load_board(board_id, board)), role

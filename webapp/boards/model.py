@@ -1,8 +1,9 @@
 """Boards as values: roles, what each allows, membership changes, the board view's columns. No I/O.
 
 A board record (``board:<id>``) is ``{"id", "name", "personal", "members": {<user id>: {"role", "username"}},
-"revision", "created_at"}``. A user's personal board has the user's id and only them as its owner; a board
-someone creates has an id ``b_<hex>`` (never a user id: user ids are hex only).
+"revision", "created_at"}``, plus ``"closing": true`` while it is being deleted and ``"deleted": true`` once it
+is (``deletion.py``): either way it is answered as missing. A user's personal board has the user's id and only
+them as its owner; a board someone creates has an id ``b_<hex>`` (never a user id: user ids are hex only).
 """
 
 from __future__ import annotations
@@ -64,6 +65,32 @@ def new_board(name: str, owner_id: str, owner_name: str, now: datetime) -> dict:
         raise MembershipError(f"Give the board a name of at most {NAME_MAX} characters.")
     return {"id": new_board_id(), "name": name, "personal": False, "revision": 1, "created_at": now.isoformat(),
             "members": {owner_id: {"role": "owner", "username": owner_name}}}
+
+
+def is_open(board: dict | None) -> bool:
+    """A board in use: not being deleted, not deleted (``None``: no record)."""
+    return board is not None and not board.get("closing") and not board.get("deleted")
+
+
+def closing(board: dict) -> dict:
+    """``board`` marked as being deleted: from this write on it is answered as missing."""
+    return {**board, "closing": True, "revision": int(board.get("revision") or 0) + 1}
+
+
+def reopened(board: dict) -> dict:
+    """``board`` back in use (a deletion that found live tasks)."""
+    return {**{k: v for k, v in board.items() if k != "closing"}, "revision": int(board.get("revision") or 0) + 1}
+
+
+def deleted(board: dict) -> dict:
+    """What stays of a deleted board: its id, name and members (for repairs) and the mark."""
+    return {"id": board["id"], "name": board.get("name"), "members": board.get("members") or {}, "deleted": True,
+            "revision": int(board.get("revision") or 0) + 1}
+
+
+def lower(*roles: str | None) -> str | None:
+    """The least of the roles (None: no role at all)."""
+    return min(roles, key=lambda role: RANK[role])
 
 
 def role_of(board: dict, user_id: str) -> str | None:

@@ -13,7 +13,7 @@ from ..sidecar import gateway
 from ..tasks.forms import ActionForm
 from ..tasks import listing
 from ..tasks.service import utcnow
-from . import access, feed, model, store
+from . import access, deletion, feed, model, store
 from .forms import BoardActionForm, BoardForm, InviteForm, MoveForm, RoleForm
 from .model import MembershipError, NotAllowed
 
@@ -35,10 +35,13 @@ def index():
 
 def _index_page(form: BoardForm, status: int = 200):
     mine = store.memberships(current_user.id)
-    records = gateway().get_many([store.board_key(b) for b in mine])
+    records = dict(zip(mine, gateway().get_many([store.board_key(b) for b in mine])))
     boards = [{"id": it.value["id"], "name": it.value["name"], "role": mine[it.value["id"]]["role"],
                "members": len(it.value.get("members") or {}), "personal": it.value.get("personal", False)}
-              for it in records if it.exists]  # a board deleted meanwhile is left out
+              for it in records.values() if it.exists and model.is_open(it.value)]  # being deleted: left out
+    gone = [b for b, it in records.items() if b != current_user.id and (not it.exists or it.value.get("deleted"))]
+    if gone:
+        store.forget_gone(current_user.id, gone)  # a deletion that stopped half-way: its entries go now
     return render_template("boards/index.html", boards=boards, form=form), status
 
 
@@ -167,11 +170,11 @@ def leave(board_id: str):
 @bp.post("/boards/<board_id>/delete")
 @login_required
 def delete(board_id: str):
-    item, role = access.board_item(current_user.id, board_id, "manage")
+    item, role = access.board_item(current_user.id, board_id, "manage", closing=True)
     if not BoardActionForm().validate_on_submit():
         abort(400)
     try:
-        store.delete(board_id, _version())
+        deletion.delete(board_id, _version())
     except MembershipError as err:
         return _members_page(item.value, role, error=str(err), status=422)
     flash(f"Deleted the board “{item.value['name']}”.", "success")

@@ -1,16 +1,21 @@
 """Where boards and memberships live in Dapr state.
 
-    board:<id>           the board record (``model.py``): name, members with roles; ETag-guarded
+    board:<id>           the board record (``model.py``): name, members with roles; ETag-guarded. While it
+                         is deleted it says ``closing``, then ``deleted`` (``deletion.py``)
     boards-of:<user id>  {"boards": {<board id>: {"role", "name"}}}: the user's memberships, read once
                          by every request that checks a role (``access.py``)
     tasks-of:<board id>  the board's tasks (``webapp/tasks/store.py``); a personal board's id is its
-                         user's, so this is the index every user had before boards
+                         user's, so this is the index every user had before boards. A deleted board's
+                         is left closed (``deletion.py``)
 
-**Which record decides.** ``boards-of:<user>`` is what access checks read (one read); the board record
-is what membership changes are made against (its ETag serialises them, and it knows the owners). A change
-writes both, in the order that never grants more than the board says: a removal or a lower role is taken
-from the user's record first, an invitation or a higher role is written there after the board. Whatever
-happens, the user's record is then set from the board as saved, so repeating the change repairs it.
+**Which record decides.** The board record is the truth: membership changes are made against it (its ETag
+serialises them, and it knows the owners). ``boards-of:<user>`` lists the user's boards and counts them
+against ``MAX_BOARDS``; access checks read both and grant the LOWER of the two roles (``access.py``), so a
+member is someone both records name. A change writes both, in the order that never grants more than before
+or after: a removal or a lower role is taken from the user's record first, an invitation or a higher role
+is written there after the board; an invitation the user's record cannot take (their limit) is refused before
+the board is written, or taken off the board again if the limit was reached meanwhile. The user's record is
+then set from the board as stored (``sync_membership``), so repeating a change repairs it.
 
 A personal board needs no record to be used (its owner is known from its id); its records are written
 lazily on the first visit of the boards page, or all at once by ``flask --app wsgi migrate-boards``.
@@ -22,7 +27,7 @@ from datetime import datetime, timezone
 from typing import Callable
 
 from ..auth import users
-from ..dapr_gateway import Conflict, Delete, Item, NotFound
+from ..dapr_gateway import Conflict, Item, NotFound
 from ..sidecar import gateway, retry_on_conflict
 from ..tasks import store as task_store
 from . import model
@@ -57,13 +62,16 @@ def memberships(user_id: str) -> dict[str, dict]:
 
 
 def load_board(board_id: str, item: Item | None = None, owner: Item | None = None) -> Item:
-    """The board record with its ETag (``item``: as already read); ``NotFound`` if there is none.
+    """The board record with its ETag (``item``: as already read); ``NotFound`` if there is none, or it is
+    being deleted or deleted.
 
     A personal board without a record yet is answered as a record without an ETag, from its
     owner's ``user:<id>`` (``owner``: as already read).
     """
     item = item if item is not None else gateway().get(board_key(board_id))
     if item.exists:
+        if not model.is_open(item.value):
+            raise NotFound(item.key)
         return item
     if model.is_personal(board_id):
         user = users.load(board_id, owner)  # the owner's name, for the members list
@@ -86,11 +94,11 @@ def ensure_personal(user_id: str, username: str) -> bool:
         wrote = True
     except Conflict:
         pass  # already there (an earlier run, or a concurrent first visit)
-    wrote |= _set_membership(user_id, user_id, {"role": "owner", "name": model.PERSONAL_NAME})
+    wrote |= set_membership(user_id, user_id, {"role": "owner", "name": model.PERSONAL_NAME})
     return wrote
 
 
-def _set_membership(user_id: str, board_id: str, entry: dict | None) -> bool:
+def set_membership(user_id: str, board_id: str, entry: dict | None) -> bool:
     """Set (``None``: drop) one board in the user's ``boards-of`` record; True if it changed."""
     gw = gateway()
     key = memberships_key(user_id)
@@ -103,7 +111,7 @@ def _set_membership(user_id: str, board_id: str, entry: dict | None) -> bool:
         if entry is None:
             boards.pop(board_id, None)
         else:
-            if board_id not in boards and len(boards) >= model.MAX_BOARDS:
+            if _full(boards, user_id, board_id):
                 raise MembershipError(f"A person can be on at most {model.MAX_BOARDS} boards.")
             boards[board_id] = entry
         gw.save_versioned(key, {"boards": boards}, item.etag)
@@ -122,7 +130,7 @@ def create(user_id: str, username: str, name: str) -> dict:
     board = model.new_board(name, user_id, username, utcnow())
     gateway().create(board_key(board["id"]), board)
     try:
-        _set_membership(user_id, board["id"], _entry(board, user_id))
+        set_membership(user_id, board["id"], _entry(board, user_id))
     except MembershipError:
         gateway().delete(board_key(board["id"]))
         raise
@@ -134,55 +142,117 @@ def change_membership(board_id: str, user_id: str, change: Callable[[dict], dict
     """Apply ``change`` (a ``model`` function of the board) for member ``user_id``; returns the board as saved.
 
     ``expected_version``: the board's revision the caller saw (``Conflict`` if it moved on; None: any).
-    Raises ``MembershipError`` as ``change`` does, ``NotFound`` for a missing board.
+    Raises ``MembershipError`` as ``change`` does, or when the user is on ``MAX_BOARDS`` boards already;
+    ``NotFound`` for a missing (or deleted) board.
     """
     gw = gateway()
 
     def attempt() -> dict:
         item = load_board(board_id)
-        if not _at_version(item, expected_version):
-            raise _Stale(board_id)
+        if not at_version(item, expected_version):
+            raise Stale(board_id)
         changed = change(item.value)
-        if model.RANK[model.role_of(changed, user_id)] < model.RANK[model.role_of(item.value, user_id)]:
-            _set_membership(user_id, board_id, _entry(changed, user_id))  # take rights away first
+        before, after = model.role_of(item.value, user_id), model.role_of(changed, user_id)
+        if model.RANK[after] < model.RANK[before]:
+            set_membership(user_id, board_id, _entry(changed, user_id))  # take rights away first
+        elif before is None and after is not None:
+            _check_room(user_id, board_id)  # refused before the board names them: nothing to undo
         gw.save_versioned(board_key(board_id), changed, item.etag)
         return changed
 
     try:
         saved = retry_on_conflict(attempt, "board members")
-    except _Stale:
-        raise Conflict(f"board {board_id} is no longer at version {expected_version}") from None
-    except MembershipError:
-        _set_membership(user_id, board_id, _entry(load_board(board_id).value, user_id))  # undo a step taken
+    except (Stale, MembershipError, Conflict) as err:
+        _repair(user_id, board_id)  # a right an earlier attempt took away first, given back as the board says
+        if isinstance(err, Stale):
+            raise Conflict(f"board {board_id} is no longer at version {expected_version}") from None
         raise
-    _set_membership(user_id, board_id, _entry(saved, user_id))
+    try:
+        sync_membership(user_id, board_id)
+    except MembershipError:
+        _take_off(board_id, user_id)  # their limit was reached since the check: the board lets them go again
+        raise
     return saved
 
 
-def _at_version(item: Item, expected_version: str | None) -> bool:
+def _check_room(user_id: str, board_id: str) -> None:
+    """``MembershipError`` if the user is on ``MAX_BOARDS`` boards already (not counting this one)."""
+    boards = (gateway().get(memberships_key(user_id)).value or {}).get("boards") or {}
+    if _full(boards, user_id, board_id):
+        raise MembershipError(f"A person can be on at most {model.MAX_BOARDS} boards; this one is on as many.")
+
+
+def _full(boards: dict, user_id: str, board_id: str) -> bool:
+    """Whether adding ``board_id`` to the user's boards (as read) would pass ``MAX_BOARDS`` (their personal
+    board is always let in: it is theirs before any other)."""
+    return board_id not in boards and board_id != user_id and len(boards) >= model.MAX_BOARDS
+
+
+def sync_membership(user_id: str, board_id: str) -> bool:
+    """Set the user's entry for the board from the board record as stored now; True if it changed.
+
+    The user's record is read BEFORE the board and written with its ETag: a sync that read the board before
+    another sync wrote conflicts and reads both again, so the last write made is from the board's last state.
+    A board being deleted is left to its deletion. ``MembershipError`` if the entry would be one too many.
+    """
+    gw = gateway()
+    key = memberships_key(user_id)
+
+    def attempt() -> bool:
+        item = gw.get(key)
+        board = gw.get(board_key(board_id))
+        if board.exists and board.value.get("closing"):
+            return False
+        entry = _entry(board.value, user_id) if board.exists and model.is_open(board.value) else None
+        boards = dict((item.value or {}).get("boards") or {})
+        if boards.get(board_id) == entry:
+            return False
+        if entry is None:
+            boards.pop(board_id, None)
+        elif _full(boards, user_id, board_id):
+            raise MembershipError(f"A person can be on at most {model.MAX_BOARDS} boards.")
+        else:
+            boards[board_id] = entry
+        gw.save_versioned(key, {"boards": boards}, item.etag)
+        return True
+
+    return retry_on_conflict(attempt, "memberships")
+
+
+def _repair(user_id: str, board_id: str) -> None:
+    """The user's entry as the board says, after a refused change (never adding one past their limit)."""
+    try:
+        sync_membership(user_id, board_id)
+    except MembershipError:
+        pass  # not on the board's record's side either: nothing grants them anything
+
+
+def _take_off(board_id: str, user_id: str) -> None:
+    """Take a member off the board record again (an invitation their own record could not take)."""
+    gw = gateway()
+
+    def attempt() -> None:
+        item = gw.get(board_key(board_id))
+        members = dict((item.value or {}).get("members") or {})
+        if not item.exists or user_id not in members:
+            return
+        members.pop(user_id)
+        gw.save_versioned(item.key, {**item.value, "members": members,
+                                     "revision": int(item.value.get("revision") or 0) + 1}, item.etag)
+
+    retry_on_conflict(attempt, "board members")
+
+
+def at_version(item: Item, expected_version: str | None) -> bool:
     """The board is at the version the caller saw (None or ``*``: whatever version)."""
     return expected_version in (None, task_store.ANY_VERSION) or str(item.value.get("revision")) == expected_version
 
 
-class _Stale(Exception):
+class Stale(Exception):
     """The board changed since the version the caller sent (not retried: the caller must look again)."""
 
 
-def delete(board_id: str, expected_version: str | None = None) -> None:
-    """Delete a shared board that has no tasks left; ``MembershipError`` otherwise, ``Conflict`` if stale."""
-    if model.is_personal(board_id):
-        raise MembershipError("A personal board cannot be deleted.")
-    gw = gateway()
-    item = load_board(board_id)
-    if not _at_version(item, expected_version):
-        raise Conflict(f"board {board_id} is no longer at version {expected_version}")
-    if task_store.load_all(board_id):
-        raise MembershipError("Delete or complete-and-delete the board's tasks first: a board with tasks "
-                              "cannot be deleted.")
-    index = gw.get(task_store.index_key(board_id))
-    ops = [Delete(board_key(board_id), etag=item.etag)]
-    if index.exists:
-        ops.append(Delete(index.key, etag=index.etag))
-    gw.transact(ops)  # the board is gone: a membership left behind by a failure below opens nothing
-    for member in item.value.get("members") or {}:
-        _set_membership(member, board_id, None)
+def forget_gone(user_id: str, board_ids: list[str]) -> None:
+    """Drop from the user's record the boards that are deleted or gone (a deletion that stopped half-way)."""
+    for board_id in board_ids:
+        sync_membership(user_id, board_id)

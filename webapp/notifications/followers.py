@@ -80,12 +80,19 @@ def _send(notification_id: str, user_id: str, task_id: str, kind: str, message: 
     return notification_id
 
 
-def notify_followers(task, notification_id: str, kind: str, message: str) -> list[str]:
-    """A notification about the task (due soon, overdue) to each follower, once per follower (one read).
+def alerted(task, board: dict, watching: set[str]) -> set[str]:
+    """Who hears of the task coming due or overdue: its followers on the board; on a personal board its owner
+    always (the only member). No one who is not on the board (a board being deleted has no one)."""
+    members = board.get("members") or {}
+    owner = {task.owner} if board.get("personal") and task.owner in members else set()
+    return followers(task, board, watching) | owner
 
-    For ``webapp/reminders.py`` and ``webapp/overdue.py`` (the lead's), which today notify the creator only:
-    ``followers.notify_followers(task, <their id>, "task.reminder", <message>)`` in place of ``send``. The
-    creator keeps the notification id they use today, so a reminder fired twice is still delivered once.
+
+def notify_followers(task, notification_id: str, kind: str, message: str) -> list[str]:
+    """A notification about the task (due soon, overdue) to each of ``alerted``, once each (one read).
+
+    The creator keeps the notification id of the task's own alerts, so a reminder fired twice is still
+    delivered once; every other recipient gets that id with theirs appended.
     """
     board_item, watching = gateway().get_many([board_key(task.board_id), watchers_key(task.id)])
     try:
@@ -93,7 +100,7 @@ def notify_followers(task, notification_id: str, kind: str, message: str) -> lis
     except NotFound:
         board = {}
     sent = []
-    for user_id in sorted(followers(task, board, watchers(watching, task.owner)) or {task.owner}):
+    for user_id in sorted(alerted(task, board, watchers(watching, task.owner))):
         nid = notification_id if user_id == task.owner else f"{notification_id}-{user_id}"
         sent.append(_send(nid, user_id, task.id, kind, message))
     return sent

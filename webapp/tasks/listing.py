@@ -1,6 +1,6 @@
 """Reading a board's list: the index's rows pick (and, for the page, show) what is listed.
 
-The list page (``read_rows``) is one sidecar call without search: the index is
+The list page (``read_index``, then ``rows_page``) is one sidecar call without search: the index is
 read in one bulk get with whatever else the page needs (the inbox head for the
 badge, the caller's memberships and the board record for a shared board), its
 rows are filtered, sorted, paged and rendered as they are — every column the
@@ -25,16 +25,19 @@ from .rows import Summary, is_row, known
 from .store import index_key, is_live, merge_from, owned, task_key, task_of
 
 
-def read_rows(board_id: str, query: ListQuery, also: Sequence[str] = ()) -> tuple[Page, list[Item]]:
-    """One page of the board's list as rows (``Summary``), and the items at ``also``, read with the index.
-
-    One bulk get without search; a search (``query.q``) reads the board's tasks too (a page of ``Task``).
-    """
+def read_index(board_id: str, also: Sequence[str] = ()) -> tuple[dict, list[Item]]:
+    """The board's index and the items at ``also``, in one bulk get (the caller checks access with them
+    before ``rows_page`` reads any document of the board)."""
     index, *extra = gateway().get_many([index_key(board_id), *also])
-    index = index.value or {}
+    return index.value or {}, extra
+
+
+def rows_page(board_id: str, index: dict, query: ListQuery) -> Page:
+    """One page of the board's list from its ``index`` as read: rows (``Summary``), no further read; a search
+    (``query.q``) reads the board's tasks (a page of ``Task``)."""
     if query.q.strip():
-        return model.select(_tasks_of(board_id, index), query), extra
-    return model.select(summaries(board_id, index), query), extra
+        return model.select(_tasks_of(board_id, index), query)
+    return model.select(summaries(board_id, index), query)
 
 
 def load_page(board_id: str, query: ListQuery) -> Page:

@@ -17,7 +17,6 @@ from ..dapr_gateway import Conflict
 from ..errors import TaskLimitReached
 from ..notifications import followers, inbox
 from ..security import safe_redirect_target
-from ..sidecar import gateway
 from . import listing, service
 from .fields import FIELDS
 from .forms import ActionForm, ListFilterForm, TaskForm
@@ -59,10 +58,12 @@ def list_tasks():
     shared = bool(board) and board != user_id
     # One sidecar call without search: the index (its rows are what the page shows), the inbox head for the
     # badge and, for a shared board, the caller's memberships (access) and the board (assignees' names).
-    page, (head, *records) = listing.read_rows(board or user_id, query, also=[
+    index, (head, *records) = listing.read_index(board or user_id, also=[
         inbox.head_key(user_id), *([memberships_key(user_id), board_key(board)] if shared else [])])
     notifications.badge_from(user_id, head)  # first: a 404 page shows the badge too
-    entry = access.membership(user_id, board or user_id, record=records[0] if shared else None)
+    # Access before any document of the board is read (a search reads them all, a row rebuild some).
+    entry = access.membership(user_id, board or user_id, records=(records[0], records[1]) if shared else None)
+    page = listing.rows_page(board or user_id, index, query)
     names = member_names(records[1].value or {}) if shared else {user_id: current_user.username}
     return render_template("tasks/list.html", page=page, form=form, query=query, board=board,
                            board_name=entry["name"], can_edit=boards.allows(entry["role"], "edit"),
@@ -101,11 +102,13 @@ def new_task():
 @bp.get("/tasks/<task_id>")
 @login_required
 def detail(task_id: str):
-    seen = access.task_access(current_user.id, task_id)
+    # The board record, watchers, the board's change counter and history: one read besides the access check's.
+    seen = access.task_access(current_user.id, task_id, also=lambda board_id: [
+        board_key(board_id), followers.watchers_key(task_id), feed.feed_key(board_id), activity.history_key(task_id)])
     task = seen.task
-    board, watching, changes, history = gateway().get_many([  # one read besides the access check's
+    board, watching, changes, history = (seen.extra[key] for key in (
         board_key(seen.board_id), followers.watchers_key(task.id), feed.feed_key(seen.board_id),
-        activity.history_key(task.id)])
+        activity.history_key(task.id)))
     board = load_board(seen.board_id, board).value
     action_form = ActionForm(version=task.version)
     return render_template("tasks/detail.html", task=task, action_form=action_form, can_edit=seen.can_edit,

@@ -195,7 +195,9 @@ def _index_to_change(user_id: str) -> Item:
 
     An ETag cannot guard a key that does not exist yet (a write without one is
     last-write-wins: a new user's first concurrent creates overwrote each
-    other's index), so the index is created if absent, once.
+    other's index), so the index is created if absent, once. ``NotFound`` if the
+    board was deleted: its deletion leaves the index closed (``"closed": true``,
+    ``boards.deletion.CLOSED_INDEX``), so nothing writes a task into it again.
     """
     gw = gateway()
     index = gw.get(index_key(user_id))
@@ -205,6 +207,8 @@ def _index_to_change(user_id: str) -> Item:
         except Conflict:
             pass  # another request created it first
         index = gw.get(index_key(user_id))
+    if (index.value or {}).get("closed"):
+        raise NotFound(index.key)
     return index
 
 

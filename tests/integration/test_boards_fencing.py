@@ -1,0 +1,214 @@
+"""Membership and board deletion hold under concurrency on the real stack (Redis keeps the parts of a
+transaction whose ETag matched; a write with an ETag on a key that is gone succeeds there).
+
+* A board deleted while its members create tasks: afterwards it either exists with every task it
+  acknowledged, or it is gone with no member access, no task stored on it and no index listing anything.
+* An invitation of someone already on ``MAX_BOARDS`` boards changes nothing anywhere.
+* A role raise racing a removal never leaves access that the board's members list does not show.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
+
+import devstack_data
+import pytest
+
+from tests.conftest import Browser
+from tests.faults.test_faults import Http
+from tests.integration.boards import user_id_of
+from tests.integration.test_api import make_token
+from webapp.boards import model
+from webapp.boards.store import board_key, memberships_key
+from webapp.tasks import store
+
+ROUNDS = 12
+CREATORS = 3
+
+# Every stored value whose text names the board, as {key: value}: one script run by the store itself.
+_SCAN = """
+local found = {}
+for _, key in ipairs(redis.call('KEYS', ARGV[1])) do
+  local data = redis.call('HGET', key, 'data')
+  if data and string.find(data, ARGV[2], 1, true) then
+    table.insert(found, key)
+    table.insert(found, data)
+  end
+end
+return found
+"""
+
+
+def stored_tasks_naming(stack, board_id: str) -> dict[str, dict]:
+    """Every task document in the store whose text names ``board_id`` (listed by an index or not)."""
+    pattern = "taskboard||task:*"
+    if stack.stack_name == "redis":
+        out = subprocess.run(["redis-cli", "-p", str(stack.ports.redis), "--raw", "EVAL", _SCAN, "0", pattern,
+                              board_id], capture_output=True, text=True, check=True).stdout.splitlines()
+        pairs = dict(zip(out[0::2], out[1::2]))
+    else:
+        rows = devstack_data.psql(stack.postgres_bin, stack.ports.postgres,
+                                  "SELECT key || chr(9) || convert_from(value, 'UTF8') "
+                                  f"FROM {devstack_data.TABLE_PREFIX}state WHERE key LIKE 'taskboard||task:%' "
+                                  f"AND convert_from(value, 'UTF8') LIKE '%{board_id}%' "
+                                  "AND (expires_at IS NULL OR expires_at > now())")
+        pairs = dict(line.split("\t", 1) for line in rows.splitlines() if line)
+    return {key.removeprefix("taskboard||"): json.loads(value) for key, value in pairs.items()}
+
+
+def _in_use(record) -> bool:
+    """A board record there and neither being deleted nor deleted."""
+    return record.exists and not record.value.get("closing") and not record.value.get("deleted")
+
+
+def _person(app) -> Browser:
+    browser = Browser(app.test_client())
+    browser.register()
+    return browser
+
+
+@pytest.fixture(scope="module")
+def crew(app, stack):
+    """An owner and an editor, each with an API token over real HTTP to the stack's gunicorn."""
+    owner, editor = _person(app), _person(app)
+    people = {}
+    for name, browser in (("owner", owner), ("editor", editor)):
+        client = Http(stack.url(), make_token(browser, "fencing"))
+        client.id, client.browser = user_id_of(browser), browser
+        people[name] = client
+    return people
+
+
+def test_a_board_deleted_while_tasks_are_created_keeps_them_all_or_leaves_nothing(crew, gateway, stack):
+    owner, editor = crew["owner"], crew["editor"]
+    outcomes = []
+    for round_no in range(ROUNDS):
+        status, board, _ = owner.call("POST", "/api/v1/boards", {"name": f"Doomed {round_no}"})
+        assert status == 201, board
+        board_id = board["id"]
+        status, _, _ = owner.call("POST", f"/api/v1/boards/{board_id}/members",
+                                  {"username": editor.browser.username, "role": "editor"}, {"If-Match": "*"})
+        assert status == 201
+
+        def create(n, who):
+            return who.call("POST", f"/api/v1/boards/{board_id}/tasks", {"title": f"r{round_no}-{n}"}, timeout=60)
+
+        def delete():
+            answers = []
+            for _ in range(4):  # again while it is refused for its tasks: some attempts land between creates
+                answers.append(owner.call("DELETE", f"/api/v1/boards/{board_id}", headers={"If-Match": "*"},
+                                          timeout=60)[0])
+                if answers[-1] == 204:
+                    break
+            return answers
+
+        with ThreadPoolExecutor(max_workers=CREATORS + 1) as pool:
+            deleting = pool.submit(delete)
+            creating = [pool.submit(create, n, editor if n % 2 else owner) for n in range(CREATORS)]
+            created = [f.result() for f in creating]
+            deletes = deleting.result()
+        assert {s for s, _, _ in created} <= {201, 404}, created
+        assert set(deletes) <= {204, 422}, deletes
+        acknowledged = {body["id"] for s, body, _ in created if s == 201}
+        record, index = gateway.get_many([board_key(board_id), store.index_key(board_id)])
+        stored = stored_tasks_naming(stack, board_id)
+        on_board = {key for key, doc in stored.items() if store.board_of(doc) == board_id}
+        if deletes[-1] == 204:
+            outcomes.append("deleted")
+            assert not acknowledged, f"round {round_no}: tasks {acknowledged} acknowledged on a deleted board"
+            assert not _in_use(record)
+            assert not on_board, f"round {round_no}: tasks left on the deleted board: {on_board}"
+            assert not (index.value or {}).get("ids"), f"round {round_no}: the index lists {index.value}"
+            for who in (owner, editor):
+                assert board_id not in (gateway.get(memberships_key(who.id)).value or {}).get("boards", {})
+                assert who.call("GET", f"/api/v1/boards/{board_id}")[0] == 404
+                assert who.call("POST", f"/api/v1/boards/{board_id}/tasks", {"title": "late"})[0] == 404
+            assert not stored_tasks_naming(stack, board_id).keys() - stored.keys()  # the late creates left nothing
+        else:
+            outcomes.append("kept")
+            assert _in_use(record)
+            assert acknowledged and on_board == {store.task_key(i) for i in acknowledged}
+            listed = owner.call("GET", f"/api/v1/boards/{board_id}/tasks")[1]
+            assert {t["id"] for t in listed["items"]} == acknowledged
+            for task_id in acknowledged:
+                assert editor.call("GET", f"/api/v1/tasks/{task_id}")[0] == 200
+    print(f"\n{ROUNDS} rounds of a deletion racing {CREATORS} creates: {outcomes}")
+
+
+def test_inviting_someone_on_as_many_boards_as_allowed_changes_nothing(app, crew, gateway):
+    owner = crew["owner"]
+    full = _person(app)
+    full_id = user_id_of(full)
+    boards = {f"b_{n:032x}": {"role": "viewer", "name": f"Elsewhere {n}"} for n in range(model.MAX_BOARDS)}
+    gateway.create(memberships_key(full_id), {"boards": boards})
+    status, board, _ = owner.call("POST", "/api/v1/boards", {"name": "No room"})
+    board_id = board["id"]
+    before = gateway.get(board_key(board_id)).value
+
+    status, body, _ = owner.call("POST", f"/api/v1/boards/{board_id}/members",
+                                 {"username": full.username, "role": "editor"}, {"If-Match": "*"})
+    assert status == 422 and str(model.MAX_BOARDS) in body["message"]
+    assert gateway.get(board_key(board_id)).value == before  # not named on the board, not even for a moment
+    assert gateway.get(memberships_key(full_id)).value == {"boards": boards}
+    assert full.get(f"/boards/{board_id}").status_code == 404
+
+
+def test_a_role_raise_racing_a_removal_never_leaves_hidden_access(app, crew, gateway):
+    owner = crew["owner"]
+    member = _person(app)
+    member_id = user_id_of(member)
+    status, board, _ = owner.call("POST", "/api/v1/boards", {"name": "Contested"})
+    board_id = board["id"]
+    status, task, _ = owner.call("POST", f"/api/v1/boards/{board_id}/tasks", {"title": "Secret plan"})
+    outcomes = []
+    for round_no in range(ROUNDS * 2):
+        assert owner.call("POST", f"/api/v1/boards/{board_id}/members",
+                          {"username": member.username, "role": "viewer"}, {"If-Match": "*"})[0] == 201
+        url = f"/api/v1/boards/{board_id}/members/{member_id}"
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            raises = [pool.submit(owner.call, "PUT", url, {"role": "editor"}, {"If-Match": "*"}) for _ in range(3)]
+            removal = pool.submit(owner.call, "DELETE", url, None, {"If-Match": "*"})
+            answers = [f.result()[0] for f in raises] + [removal.result()[0]]
+        listed = model.role_of(gateway.get(board_key(board_id)).value, member_id)
+        can_read = member.get(f"/tasks/{task['id']}").status_code
+        outcomes.append((tuple(answers), listed))
+        assert can_read == (200 if listed else 404), f"round {round_no}: {answers}, board lists {listed}"
+        if listed:
+            assert owner.call("DELETE", url, None, {"If-Match": "*"})[0] == 204
+        assert member.get(f"/tasks/{task['id']}").status_code == 404
+    print(f"\nraise × 3 racing a removal: {outcomes}")
+
+
+def test_a_deletion_that_fails_half_way_leaves_no_access_and_repeating_it_finishes_it(app, monkeypatch, gateway):
+    """The sidecar fails while the members' records are being updated: no member can reach the board
+    meanwhile, and the owner's repeated DELETE completes the deletion."""
+    from webapp.boards import store as board_store
+    from webapp.dapr_gateway import Unavailable
+
+    owner, member = _person(app), _person(app)
+    auth = {"Authorization": f"Bearer {make_token(owner, 'half-way')}"}
+    client = app.test_client()
+    board_id = client.post("/api/v1/boards", json={"name": "Half gone"}, headers=auth).get_json()["id"]
+    assert client.post(f"/api/v1/boards/{board_id}/members", json={"username": member.username, "role": "editor"},
+                       headers={**auth, "If-Match": "*"}).status_code == 201
+    real = board_store.set_membership
+
+    def failing(user_id, board, entry):
+        if entry is None:  # the first member's record to drop the board: every member still lists it
+            raise Unavailable("the sidecar went away")
+        return real(user_id, board, entry)
+
+    monkeypatch.setattr(board_store, "set_membership", failing)
+    assert client.delete(f"/api/v1/boards/{board_id}", headers={**auth, "If-Match": "*"}).status_code == 503
+    for person in (owner, member):
+        assert board_id in gateway.get(memberships_key(user_id_of(person))).value["boards"]  # still listed there
+        for url in (f"/boards/{board_id}", f"/tasks?board={board_id}", f"/boards/{board_id}/changes",
+                    f"/boards/{board_id}/members", f"/tasks/new?board={board_id}"):
+            assert person.get(url).status_code == 404, (url, person.username)
+    monkeypatch.setattr(board_store, "set_membership", real)
+    assert client.delete(f"/api/v1/boards/{board_id}", headers={**auth, "If-Match": "*"}).status_code == 204
+    for person in (owner, member):
+        assert board_id not in (gateway.get(memberships_key(user_id_of(person))).value or {}).get("boards", {})
+    assert client.delete(f"/api/v1/boards/{board_id}", headers={**auth, "If-Match": "*"}).status_code == 404

@@ -1,0 +1,109 @@
+"""Deleting a board, in an order that holds whatever runs at the same time.
+
+On Redis the only atomic step is a single-key ETag-guarded write: a transaction keeps the parts whose ETag
+matched, and a write with an ETag on a key that is gone succeeds (it creates the key). So a deletion never
+deletes what a concurrent writer may hold an ETag of: it marks the board record (``closing``, then
+``deleted``) and leaves the board's index closed (``CLOSED_INDEX``, which ``tasks.store._index_to_change``
+refuses), both for ``DELETED_TTL_SECONDS``. Access checks answer a board that is not open as missing
+(``access.py``), task creation reads the board record (its access check) and the index (its write).
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from ..dapr_gateway import Conflict, Upsert
+from ..sidecar import gateway, retry_on_conflict
+from ..tasks import store as task_store
+from ..tasks.outbox import relay_items
+from . import model, store
+from .model import MembershipError
+
+# What stays of a deleted board (its record, its closed index) outlives every request holding their ETags and
+# every event of its tasks (outbox items live 30 days).
+DELETED_TTL_SECONDS = 31 * 86400
+CLOSED_INDEX = {"ids": [], "rows": {}, "closed": True}
+
+
+def delete(board_id: str, expected_version: str | None = None) -> None:
+    """Delete a shared board that has no live tasks: no member keeps access, no task or index is left on it.
+
+    In an order that holds whatever runs at the same time (a Redis transaction keeps the parts whose ETag
+    matched, so only single-key ETag-guarded writes fence): 1. the board record is marked ``closing`` (access
+    checks and task creation answer it as missing from then on); 2. its index is read, its tasks checked
+    (live ones: the mark is undone and ``MembershipError`` raised), the tombstones' pending events published
+    (their handlers delete their jobs), the tombstones taken off the board (no undo can bring one back), and
+    the index closed with the ETag read — a task written meanwhile makes that fail and step 2 run again;
+    3. every member's record drops the board; 4. the record is marked ``deleted``. A deletion that stopped
+    half-way (the sidecar gone) leaves the board ``closing``, reachable by no one but a repeated deletion.
+    Raises ``MembershipError`` (a personal board, live tasks), ``Conflict`` if stale, ``NotFound``.
+    """
+    if model.is_personal(board_id):
+        raise MembershipError("A personal board cannot be deleted.")
+    members = _close(board_id, expected_version)
+    try:
+        retry_on_conflict(lambda: _close_index(board_id), "board deletion")
+    except (MembershipError, Conflict):
+        _reopen(board_id)
+        raise
+    for member in members:
+        store.set_membership(member, board_id, None)
+    _mark(board_id, model.deleted, ttl_seconds=DELETED_TTL_SECONDS)
+
+
+def _close(board_id: str, expected_version: str | None) -> list[str]:
+    """Mark the board ``closing`` (one ETag-guarded write; already marked: a deletion that stopped half-way,
+    carried on); returns its members, owners last (one who can repeat the deletion keeps their entry longest).
+    ``NotFound`` if it is gone."""
+    gw = gateway()
+
+    def attempt() -> list[str]:
+        item = gw.get(store.board_key(board_id))
+        if not (item.exists and item.value.get("closing")):
+            item = store.load_board(board_id, item)
+            if not store.at_version(item, expected_version):
+                raise store.Stale(board_id)
+            gw.save_versioned(item.key, model.closing(item.value), item.etag)
+        members = item.value.get("members") or {}
+        return sorted(members, key=lambda member: members[member].get("role") == "owner")
+
+    try:
+        return retry_on_conflict(attempt, "board deletion")
+    except store.Stale:
+        raise Conflict(f"board {board_id} is no longer at version {expected_version}") from None
+
+
+def _close_index(board_id: str) -> None:
+    """Close the board's index if it lists no live task (``MembershipError`` if it does); ``Conflict`` if it
+    changed since it was read. Its tombstones are taken off the board first, each at the version read."""
+    gw = gateway()
+    index = gw.get(task_store.index_key(board_id))
+    ids = (index.value or {}).get("ids") or []
+    tasks = [it for it in gw.get_many([task_store.task_key(i) for i in ids]) if task_store.owned(it, board_id)]
+    if any(not it.value.get("deleted") for it in tasks):
+        raise MembershipError("Delete or complete-and-delete the board's tasks first: a board with tasks "
+                              "cannot be deleted.")
+    relay_items(tasks)
+    if tasks:
+        gw.transact([Upsert(it.key, {**it.value, "board_id": f"{board_id}:deleted"}, etag=it.etag,
+                            ttl_seconds=task_store.UNDO_SECONDS) for it in tasks])
+    gw.save_versioned(index.key, CLOSED_INDEX, index.etag, ttl_seconds=DELETED_TTL_SECONDS)
+
+
+def _reopen(board_id: str) -> None:
+    """Undo the ``closing`` mark of a deletion that could not go on."""
+    _mark(board_id, model.reopened, only_closing=True)
+
+
+def _mark(board_id: str, change: Callable[[dict], dict], ttl_seconds: int | None = None,
+          only_closing: bool = False) -> None:
+    """Write ``change`` of the board record at the ETag read (retried); nothing if it is gone (or not closing)."""
+    gw = gateway()
+
+    def attempt() -> None:
+        item = gw.get(store.board_key(board_id))
+        if not item.exists or item.value.get("deleted") or (only_closing and not item.value.get("closing")):
+            return
+        gw.save_versioned(item.key, change(item.value), item.etag, ttl_seconds=ttl_seconds)
+
+    retry_on_conflict(attempt, "board deletion")
