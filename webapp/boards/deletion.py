@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from ..dapr_gateway import Conflict, Upsert
+from ..dapr_gateway import Conflict
 from ..sidecar import gateway, retry_on_conflict
 from ..tasks import store as task_store
 from ..tasks.outbox import relay_items
@@ -84,9 +84,9 @@ def _close_index(board_id: str) -> None:
         raise MembershipError("Delete or complete-and-delete the board's tasks first: a board with tasks "
                               "cannot be deleted.")
     relay_items(tasks)
-    if tasks:
-        gw.transact([Upsert(it.key, {**it.value, "board_id": f"{board_id}:deleted"}, etag=it.etag,
-                            ttl_seconds=task_store.UNDO_SECONDS) for it in tasks])
+    for it in tasks:  # one guarded save each: in a transaction Redis would set the TTL even if the guard failed
+        gw.save(it.key, {**it.value, "board_id": f"{board_id}:deleted"}, etag=it.etag,
+                ttl_seconds=task_store.UNDO_SECONDS)
     gw.save_versioned(index.key, CLOSED_INDEX, index.etag, ttl_seconds=DELETED_TTL_SECONDS)
 
 
