@@ -1,0 +1,122 @@
+"""Invariants on what events did: each handled exactly once (history, feed, inbox, deliveries, next
+instances), and nobody removed from a board reads it or hears of it afterwards."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime, timezone
+
+from webapp.tasks import model
+
+from .history import OK, UNKNOWN, Op
+from .invariants_data import Violation, board_of, changes_by_task, is_next_instance
+from .store_view import Snapshot
+
+
+def _event_of(notification_id: str) -> str:
+    """A notification's id starts with its event's id (``<event>``, ``<event>-<user>``, ``<event>-assigned``)."""
+    return notification_id.split("-", 1)[0]
+
+
+def exactly_once(ops: list[Op], snap: Snapshot) -> list[Violation]:
+    out = []
+    for task_id, events in sorted(snap.pending_outbox.items()):
+        out.append(Violation("exactly-once", f"task {task_id} still lists {len(events)} unhandled event(s) after "
+                             f"settling: {events[:3]}", [task_id]))
+    by_task = changes_by_task(ops)
+    for task_id, doc in sorted(snap.tasks.items()):
+        entries = (snap.histories.get(task_id) or {}).get("items", [])
+        dupes = [i for i, n in Counter(e["id"] for e in entries).items() if n > 1]
+        if dupes:
+            out.append(Violation("exactly-once", f"history of {task_id} has event(s) {dupes} more than once", [task_id]))
+        task_ops = by_task.get(task_id, [])
+        acked = sum(op.ok for op in task_ops) + (1 if is_next_instance(doc, task_id) else 0)
+        doubtful = sum(op.outcome == UNKNOWN for op in task_ops)
+        if len(entries) > acked + doubtful:
+            out.append(Violation("exactly-once", f"history of {task_id} has {len(entries)} entries for {acked} "
+                                 f"acknowledged and {doubtful} unanswered changes", [task_id]))
+        ever_deleted = any(op.kind == "delete" and op.outcome != "fail" for op in task_ops)
+        if not ever_deleted and not doc.get("deleted") and len({e["id"] for e in entries}) < acked:
+            out.append(Violation("exactly-once", f"history of {task_id} has {len(entries)} entries for {acked} "
+                                 "acknowledged changes: some event was never handled", [task_id]))
+        if (not ever_deleted and not doc.get("deleted") and doc.get("status") == "completed"
+                and doc.get("recurrence", "none") != "none" and doc.get("series_id")):
+            nxt = model.next_instance(Task_from(doc), datetime.now(timezone.utc))
+            if nxt is not None and nxt.id not in snap.tasks:
+                out.append(Violation("exactly-once", f"completed recurring task {task_id} has no next instance "
+                                     f"({nxt.id})", [task_id]))
+    series = Counter((d.get("series_id"), d.get("occurrence")) for d in snap.tasks.values() if d.get("series_id"))
+    for (sid, n), count in series.items():
+        if count > 1:
+            out.append(Violation("exactly-once", f"series {sid} has {count} instances numbered {n}", [sid]))
+    for board_id, feed in sorted(snap.feeds.items()):
+        dupes = [i for i, n in Counter(e.get("id") for e in (feed or {}).get("items", [])).items() if n > 1]
+        if dupes:
+            out.append(Violation("exactly-once", f"board-feed:{board_id} has {dupes} more than once", boards=[board_id]))
+    delivered = Counter((d.get("user_id"), d.get("notification_id")) for d in snap.deliveries)
+    for (user, nid), n in sorted(delivered.items()):
+        if n > 1:
+            task = next((d.get("task_id") for d in snap.deliveries if d.get("notification_id") == nid), "")
+            out.append(Violation("exactly-once", f"notification {nid} delivered {n} times to {user}", [task], users=[user]))
+    for user, items in sorted(snap.inboxes.items()):
+        ids = Counter(i["id"] for i in items)
+        for nid, n in ids.items():
+            if n > 1:
+                out.append(Violation("exactly-once", f"inbox of {user} has {nid} {n} times", users=[user]))
+        sent = {nid for (u, nid) in delivered if u == user}
+        for nid in sorted(sent - set(ids)):
+            task = next((d.get("task_id") for d in snap.deliveries if d.get("notification_id") == nid), "")
+            out.append(Violation("exactly-once", f"notification {nid} was delivered to {user} but never reached "
+                                 "their inbox", [task], users=[user]))
+        for item in items:
+            if item["id"] not in sent and item.get("task_id") in snap.tasks:
+                out.append(Violation("exactly-once", f"inbox of {user} has {item['id']} ({item.get('kind')}) that "
+                                     "was never delivered", [item.get("task_id")], users=[user]))
+    return out
+
+
+def Task_from(doc: dict):  # noqa: N802 (a constructor by another name)
+    return model.Task.from_dict(doc)
+
+
+def _removed_at(ops: list[Op], board: str, user: str, at: float) -> Op | None:
+    """The acknowledged removal (or board deletion) that had certainly taken ``user`` off ``board`` by ``at``:
+    acknowledged before ``at``, and no invitation back (answered or not) started between it and ``at``."""
+    removal = None
+    for op in ops:
+        if op.board != board or not op.ok or op.end >= at:
+            continue
+        if op.kind == "delete_board" or (op.kind == "remove" and op.args.get("member") == user):
+            removal = op if removal is None or op.end > removal.end else removal
+    if removal is None:
+        return None
+    back = [op for op in ops if op.kind == "invite" and op.board == board and op.args.get("member") == user
+            and op.outcome in (OK, UNKNOWN) and removal.start < op.start < at]
+    return None if back else removal
+
+
+def removed_members(ops: list[Op], snap: Snapshot) -> list[Violation]:
+    """Nobody removed from a board reads it (200) or is notified of a change made on it after the removal."""
+    out = []
+    for op in ops:
+        if op.kind != "read" or op.status != 200 or not op.board:
+            continue
+        board = board_of(snap.tasks[op.task]) if op.task in snap.tasks else op.board
+        removal = _removed_at(ops, board, op.user, op.start)
+        if removal is not None:
+            out.append(Violation("removed-member", f"#{op.id}: {op.user} read {'task ' + op.task if op.task else 'board'} "
+                                 f"on {board} (200) after #{removal.id} {removal.kind} took them off it",
+                                 [op.task] if op.task else [], [board], [op.user]))
+    times = {e["id"]: e.get("at") for h in snap.histories.values() for e in (h or {}).get("items", [])}
+    for note in snap.deliveries:
+        task_id, user = note.get("task_id"), note.get("user_id")
+        at = times.get(_event_of(note.get("notification_id") or ""))
+        if task_id not in snap.tasks or not at:
+            continue
+        board = board_of(snap.tasks[task_id])
+        removal = _removed_at(ops, board, user, datetime.fromisoformat(at).timestamp())
+        if removal is not None:
+            out.append(Violation("removed-member", f"{user} was notified ({note.get('kind')}, "
+                                 f"{note.get('notification_id')}) of a change on {board} made at {at}, after "
+                                 f"#{removal.id} {removal.kind} took them off it", [task_id], [board], [user]))
+    return out

@@ -1,0 +1,293 @@
+"""The seeded workload: each client (one user) picks operations by weight from what it knows of the boards
+and tasks, runs each through the pages or the API, and records it with its answer in the history.
+
+What a client knows may be stale (another client moved the task on, removed it from a board): that is the
+point, the stale operations are the races. The choice of operations is a function of the seed and the
+client's number; the interleaving of clients and faults is not, so a replay runs the same operations in a
+similar, not identical, order.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+
+from .client import User
+from .history import FAIL, OK, History, Op
+
+WEIGHTS = {"create": 12, "edit": 12, "status": 12, "delete": 6, "restore": 4, "read": 10,
+           "invite": 3, "remove": 3, "new_board": 1, "delete_board": 2}
+STATUSES = ("pending", "in_progress", "completed")
+BLANK = {"description": "", "tags": "", "due_at": "", "remind_at": "", "recurrence": "none", "estimate": "",
+         "priority": "medium", "assignee": ""}
+
+
+def etag_revision(headers) -> int | None:
+    raw = (headers.get("ETag") or "").strip('W/"') if headers else ""
+    return int(raw) if raw.isdigit() else None
+
+
+class World:
+    """What the clients believe (shared, behind one lock): boards with their owner and members, tasks with
+    their board, version, status and whether they are deleted."""
+
+    def __init__(self, users: list[User]):
+        self.users = users
+        self.lock = threading.Lock()
+        self.boards: dict[str, dict] = {u.id: {"owner": n, "members": {u.id}, "personal": True, "gone": False}
+                                        for n, u in enumerate(users)}
+        self.tasks: dict[str, dict] = {}
+
+    def learn(self, task_id: str, **facts) -> None:
+        with self.lock:
+            self.tasks.setdefault(task_id, {"board": "", "version": "1", "status": "pending", "deleted": False})
+            self.tasks[task_id].update({k: v for k, v in facts.items() if v is not None})
+
+
+class Client:
+    """One user's thread of operations."""
+
+    def __init__(self, number: int, seed: int, world: World, history: History, ops: int):
+        self.n, self.world, self.history, self.ops = number, world, history, ops
+        self.user = world.users[number]
+        self.rng = random.Random(f"{seed}:{number}")
+        self.edits = 0
+
+    def run(self) -> None:
+        kinds, weights = zip(*WEIGHTS.items())
+        for _ in range(self.ops):
+            kind = self.rng.choices(kinds, weights)[0]
+            getattr(self, kind)(self.rng.choice(("api", "page")))
+            time.sleep(self.rng.random() * 0.05)
+
+    # -- choices ------------------------------------------------------------------------------------
+    def _board(self, mine: bool = True, shared: bool = False) -> str:
+        with self.world.lock:
+            boards = [b for b, v in self.world.boards.items() if not v["gone"] and not (shared and v["personal"])
+                      and (not v["personal"] or b == self.user.id)]
+            own = [b for b in boards if self.user.id in self.world.boards[b]["members"]]
+        pool = own if (mine and own and self.rng.random() < 0.85) else boards
+        return self.rng.choice(sorted(pool)) if pool else self.user.id
+
+    def _task(self, deleted: bool = False) -> str | None:
+        board = self._board()
+        with self.world.lock:
+            ids = sorted(t for t, v in self.world.tasks.items() if v["board"] == board and v["deleted"] == deleted)
+        return self.rng.choice(ids) if ids else None
+
+    def _member(self, board: str) -> str:
+        with self.world.lock:
+            members = sorted(self.world.boards.get(board, {}).get("members", ()))
+        return self.rng.choice(members) if members and self.rng.random() < 0.5 else ""
+
+    def _begin(self, kind: str, via: str, **kw) -> Op:
+        return self.history.begin(self.n, self.user.id, kind, via, **kw)
+
+    def _refresh(self, task_id: str) -> None:
+        """Look at the task again after a refusal (a read, recorded like any other)."""
+        op = self._begin("read", "api", task=task_id, board=self.world.tasks[task_id]["board"])
+        status, headers, body = self.user.api("GET", f"/tasks/{task_id}")
+        self.history.end(op, status)
+        if status == 200:
+            self.world.learn(task_id, version=str(etag_revision(headers)), status=body["status"], deleted=False)
+        elif status == 404:
+            self.world.learn(task_id, deleted=True)
+
+    # -- task operations ----------------------------------------------------------------------------
+    def create(self, via: str) -> None:
+        board = self._board()
+        op = self._begin("create", via, board=board)
+        title = f"c{op.id}"
+        fields = {"title": title, "assignee": self._member(board) if board != self.user.id else ""}
+        if via == "api":
+            if self.rng.random() < 0.3:  # recurring: its completions create next instances
+                due = datetime.now(timezone.utc) + timedelta(days=1 + self.rng.randrange(5))
+                fields.update(recurrence="daily", due_at=due.isoformat(timespec="seconds"))
+            path = "/tasks" if board == self.user.id else f"/boards/{board}/tasks"
+            status, headers, body = self.user.api("POST", path, {**fields, "assignee": fields["assignee"] or None})
+            task_id = body.get("id", "") if status == 201 and body else ""
+        else:
+            status, headers, _ = self.user.form(f"/tasks/new?board={board}", {**BLANK, **fields, "status": "pending"})
+            task_id = headers.get("Location", "").rsplit("/", 1)[-1] if status == 302 else ""
+        op.task, op.args = task_id, {"title": title, **({"assignee": fields["assignee"]} if fields["assignee"] else {})}
+        self.history.end(op, status, OK if task_id else None)
+        if task_id:
+            op.revision, op.result = 1, {"title": title, "status": "pending", "deleted": False}
+            self.world.learn(task_id, board=board, version="1", status="pending", deleted=False)
+
+    def _change(self, kind: str, via: str, task_id: str, api_call, page_call, result: dict) -> Op:
+        facts = self.world.tasks[task_id]
+        version = facts["version"]
+        op = self._begin(kind, via, task=task_id, board=facts["board"], args={"version": version, **result})
+        if via == "api":
+            status, headers, body = api_call(version)
+            outcome = None
+            op.revision = etag_revision(headers) if 200 <= status < 300 else None
+        else:
+            status, headers, _ = page_call(version, op.id)
+            location = headers.get("Location", "") if status == 302 else ""
+            outcome = (OK if f"ack={op.id}" in location or kind in ("edit", "delete") else FAIL) if location else None
+            op.revision = int(version) + 1 if outcome == OK else None
+        self.history.end(op, status, outcome)
+        if op.ok:
+            op.result = result
+            if kind == "delete" and op.revision is None:
+                op.revision = int(version) + 1
+            self.world.learn(task_id, version=str(op.revision) if op.revision else None,
+                             status=result.get("status"), deleted=result.get("deleted"))
+        elif op.outcome == FAIL:
+            self._refresh(task_id)
+        return op
+
+    def edit(self, via: str) -> None:
+        task_id = self._task()
+        if task_id is None:
+            return self.create(via)
+        facts = self.world.tasks[task_id]
+        self.edits += 1
+        title, priority = f"e{self.n}.{self.edits}", self.rng.choice(("low", "medium", "high"))
+        assignee = self._member(facts["board"]) if facts["board"] not in (self.user.id,) else ""
+        data = {"title": title, "priority": priority, "status": facts["status"]}
+        self._change("edit", via, task_id,
+                     lambda v: self.user.api("PUT", f"/tasks/{task_id}", {**data, "assignee": assignee or None}, v),
+                     lambda v, _: self.user.form(f"/tasks/{task_id}/edit",
+                                                 {**BLANK, **data, "assignee": assignee, "version": v, "original": ""}),
+                     {"title": title, "status": facts["status"], **({"assignee": assignee} if assignee else {})})
+
+    def status(self, via: str) -> None:
+        task_id = self._task()
+        if task_id is None:
+            return self.create(via)
+        facts = self.world.tasks[task_id]
+        new = self.rng.choice([s for s in STATUSES if s != facts["status"]])
+        action = {"completed": "complete"}.get(new) or ("reopen" if facts["status"] == "completed" and new == "pending"
+                                                          else "move")
+
+        def page(version, op_id):
+            data = {"version": version, "next": f"/tasks?ack={op_id}", **({"status": new} if action == "move" else {})}
+            return self.user.form(f"/tasks/{task_id}/{action}", data, page=f"/tasks/{task_id}")
+        self._change("status", via, task_id,
+                     lambda v: self.user.api("PUT", f"/tasks/{task_id}/status", {"status": new}, v), page,
+                     {"status": new})
+
+    def delete(self, via: str, task_id: str | None = None) -> None:
+        task_id = task_id or self._task()
+        if task_id is None:
+            return None
+        self._change("delete", via, task_id, lambda v: self.user.api("DELETE", f"/tasks/{task_id}", None, v),
+                     lambda v, _: self.user.form(f"/tasks/{task_id}/delete", {"version": v}, page=f"/tasks/{task_id}"),
+                     {"deleted": True})
+
+    def restore(self, via: str) -> None:
+        task_id = self._task(deleted=True)
+        if task_id is None:
+            return None
+        op = self._begin("restore", via, task=task_id, board=self.world.tasks[task_id]["board"])
+        if via == "api":
+            status, headers, body = self.user.api("POST", f"/tasks/{task_id}/restore")
+            op.revision = etag_revision(headers) if status == 200 else None
+        else:
+            status, headers, _ = self.user.form(f"/tasks/{task_id}/restore", {}, page="/tasks")
+        self.history.end(op, status)
+        if op.ok:
+            op.result = {"deleted": False}
+            self.world.learn(task_id, deleted=False, version=str(op.revision) if op.revision else None)
+            if op.revision is None:
+                self._refresh(task_id)
+
+    def read(self, via: str) -> None:
+        board = self._board(mine=False)
+        task_id = self._task() if self.rng.random() < 0.5 else None
+        if task_id:
+            op = self._begin("read", "api", task=task_id, board=self.world.tasks[task_id]["board"])
+            self.history.end(op, self.user.api("GET", f"/tasks/{task_id}")[0])
+        else:
+            op = self._begin("read", via, board=board)
+            path = f"/boards/{board}" if board != self.user.id else "/tasks"
+            status = (self.user.api("GET", f"/boards/{board}/tasks")[0] if via == "api" else self.user.page(path)[0])
+            self.history.end(op, status)
+
+    # -- boards and memberships ---------------------------------------------------------------------
+    def _my_boards(self, extra_only: bool = False) -> list[str]:
+        with self.world.lock:
+            return sorted(b for b, v in self.world.boards.items() if v["owner"] == self.n and not v["personal"]
+                          and not v["gone"] and not (extra_only and v.get("initial")))
+
+    def invite(self, via: str, board: str | None = None, member: str | None = None) -> None:
+        board = board or (self.rng.choice(self._my_boards()) if self._my_boards() else None)
+        if not board:
+            return None
+        with self.world.lock:
+            outside = [u for u in self.world.users if u.id not in self.world.boards[board]["members"]]
+        invitee = next((u for u in self.world.users if u.id == member), None) or (
+            self.rng.choice(outside) if outside else None)
+        if invitee is None:
+            return None
+        op = self._begin("invite", via, board=board, args={"member": invitee.id})
+        if via == "api":
+            status = self.user.api("POST", f"/boards/{board}/members", {"username": invitee.username,
+                                                                         "role": "editor"}, "*")[0]
+        else:
+            status = self.user.form(f"/boards/{board}/members", {"username": invitee.username, "role": "editor",
+                                                                 "version": ""})[0]
+        self.history.end(op, status)
+        if op.ok:
+            with self.world.lock:
+                self.world.boards[board]["members"].add(invitee.id)
+
+    def remove(self, via: str) -> None:
+        boards = self._my_boards()
+        if not boards:
+            return None
+        board = self.rng.choice(boards)
+        with self.world.lock:
+            members = sorted(self.world.boards[board]["members"] - {self.user.id})
+        if not members:
+            return self.invite(via, board)
+        member = self.rng.choice(members)
+        op = self._begin("remove", via, board=board, args={"member": member})
+        if via == "api":
+            status = self.user.api("DELETE", f"/boards/{board}/members/{member}", None, "*")[0]
+        else:
+            status = self.user.form(f"/boards/{board}/members/{member}/remove", {"version": ""},
+                                    page=f"/boards/{board}/members")[0]
+        self.history.end(op, status)
+        if op.ok:
+            with self.world.lock:
+                self.world.boards[board]["members"].discard(member)
+
+    def new_board(self, via: str = "api", initial: bool = False) -> str | None:
+        op = self._begin("new_board", "api")
+        status, _, body = self.user.api("POST", "/boards", {"name": f"b{op.id}"})
+        op.board = body["id"] if status == 201 and body else ""
+        self.history.end(op, status)
+        if not op.ok:
+            return None
+        with self.world.lock:
+            self.world.boards[op.board] = {"owner": self.n, "members": {self.user.id}, "personal": False,
+                                           "gone": False, "initial": initial}
+        for other in self.world.users:
+            if other is not self.user and (initial or self.rng.random() < 0.6):
+                self.invite(via if not initial else "api", op.board, other.id)
+        return op.board
+
+    def delete_board(self, via: str) -> None:
+        boards = self._my_boards(extra_only=True)
+        if not boards:
+            return None if self.new_board() else None
+        board = self.rng.choice(boards)
+        with self.world.lock:
+            live = sorted(t for t, v in self.world.tasks.items() if v["board"] == board and not v["deleted"])
+        for task_id in live:  # empty it first (others may be adding meanwhile: the race this is after)
+            self.delete(via, task_id)
+        op = self._begin("delete_board", via, board=board)
+        if via == "api":
+            status = self.user.api("DELETE", f"/boards/{board}", None, "*")[0]
+        else:
+            status = self.user.form(f"/boards/{board}/delete", {"version": ""}, page=f"/boards/{board}/members")[0]
+        self.history.end(op, status)
+        if op.ok:
+            with self.world.lock:
+                self.world.boards[board]["gone"] = True
