@@ -128,8 +128,19 @@ def expected_row(doc: dict):
     return Summary.of(Task.from_dict(doc)).to_row()
 
 
-def indexes(ops: list[Op], snap: Snapshot) -> list[Violation]:
-    """Every index row equals its task; every live task has its row on its board; no row without a live task."""
+def indexes(ops: list[Op], snap: Snapshot, only: set[str] | None = None, when: str = "") -> list[Violation]:
+    """Every index row equals its task; every live task has its row on its board; no row without a live task.
+
+    ``only``: check these tasks alone; ``when``: what the snapshot is, named in each violation."""
+    found = _indexes(ops, snap)
+    if only is not None:
+        found = [v for v in found if set(v.tasks) <= only]
+    for v in found:
+        v.invariant += f" ({when})" if when else ""
+    return found
+
+
+def _indexes(ops: list[Op], snap: Snapshot) -> list[Violation]:
     out = []
     for board_id, index in sorted(snap.indexes.items()):
         rows = (index or {}).get("rows", {})

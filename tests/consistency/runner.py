@@ -50,15 +50,19 @@ class Result:
     history: History
     violations: list[Violation] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
+    stored: dict[str, int] = field(default_factory=dict)
     injector_error: BaseException | None = None
 
     def report(self, settings: Settings) -> str:
         lines = [f"consistency run: seed {self.seed} ({settings.clients} clients x {settings.ops} ops, faults "
                  f"{','.join(settings.faults) or 'none'}): {len(self.violations)} violation(s); "
-                 f"ops {self.history.counts()}; seconds {self.seconds}",
+                 f"ops {self.history.counts()}; checked {self.stored}; seconds {self.seconds}",
                  f"replay: CONSISTENCY_SEED={self.seed} CONSISTENCY_CLIENTS={settings.clients} "
                  f"CONSISTENCY_OPS={settings.ops} CONSISTENCY_FAULTS={','.join(settings.faults) or 'none'} "
                  "make test-consistency"]
+        faults = [f"{op.args['fault']} +{op.start - self.history.t0:.1f}s {op.end - op.start:.1f}s"
+                  for op in self.history.ops if op.kind == "fault"]
+        lines.append(f"faults: {', '.join(faults) or 'none'}")
         if self.injector_error:
             lines.append(f"the fault injector failed: {self.injector_error!r}")
         shown = set()
@@ -100,9 +104,17 @@ def run_once(stack, gateway, settings: Settings, seed: int) -> Result:
     boards = set(world.boards) | {op.board for op in history.ops if op.board}
     users = {u.id for u in world.users}
     known = {op.task for op in history.ops if op.task}
-    snap, took = settle(stack, gateway, boards, users, known, settings.settle_seconds)
-    result.seconds["settle"] = round(took, 1)
-    ops = list(history.ops)
+    settled = settle(stack, gateway, boards, users, known, settings.settle_seconds)
+    result.seconds["settle"] = round(settled.seconds, 1)
+    result.seconds["sweeps fired"] = settled.sweeps
+    snap, ops = settled.final, list(history.ops)
+    # Rows are written in their change's transaction: before the sweep repairs anything, the row of a task
+    # whose every change was answered must already equal it.
+    answered = {op.task for op in ops if op.task} - {op.task for op in ops if op.task and op.outcome == "unknown"}
+    result.violations += indexes(ops, settled.before_sweep, only=answered, when="before the sweep")
+    result.stored = {"tasks": len(snap.tasks), "tombstones": sum(bool(d.get("deleted")) for d in snap.tasks.values()),
+                     "history entries": sum(len((h or {}).get("items", [])) for h in snap.histories.values()),
+                     "deliveries": len(snap.deliveries), "inbox items": sum(map(len, snap.inboxes.values()))}
     for check in CHECKS:
         result.violations += check(ops, snap)
     return result

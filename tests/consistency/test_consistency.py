@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from tests.conftest import app_config, running_stack
+from tests.conftest import ARTIFACTS, app_config, running_stack
 
 from .runner import Settings, run_once
 
@@ -45,7 +45,10 @@ def test_no_lost_or_ghost_data_under_faults(checked_stack, store_gateway, settin
     while True:
         result = run_once(checked_stack, store_gateway, settings, seed)
         report = result.report(settings)
-        print("\n" + report.splitlines()[0], flush=True)
+        ARTIFACTS.mkdir(exist_ok=True)
+        kept = ARTIFACTS / f"consistency-{seed}.log"
+        kept.write_text(report + "\n\nthe whole history:\n" + result.history.render(result.history.ops, 10 ** 6) + "\n")
+        print("\n" + "\n".join(report.splitlines()[:3]) + f"\n(history in {kept})", flush=True)
         assert not result.violations and result.injector_error is None, report
         seed += 1
         if time.monotonic() >= deadline:

@@ -9,6 +9,7 @@ similar, not identical, order.
 
 from __future__ import annotations
 
+import copy
 import random
 import threading
 import time
@@ -17,8 +18,9 @@ from datetime import datetime, timedelta, timezone
 from .client import User
 from .history import FAIL, OK, History, Op
 
-WEIGHTS = {"create": 12, "edit": 12, "status": 12, "delete": 6, "restore": 4, "read": 10,
+WEIGHTS = {"create": 12, "edit": 12, "status": 12, "delete": 6, "restore": 4, "read": 10, "race": 6,
            "invite": 3, "remove": 3, "new_board": 1, "delete_board": 2}
+PACE = 0.3  # the most a client waits between two operations (seconds): the run spans several faults
 STATUSES = ("pending", "in_progress", "completed")
 BLANK = {"description": "", "tags": "", "due_at": "", "remind_at": "", "recurrence": "none", "estimate": "",
          "priority": "medium", "assignee": ""}
@@ -53,14 +55,13 @@ class Client:
         self.n, self.world, self.history, self.ops = number, world, history, ops
         self.user = world.users[number]
         self.rng = random.Random(f"{seed}:{number}")
-        self.edits = 0
 
     def run(self) -> None:
         kinds, weights = zip(*WEIGHTS.items())
         for _ in range(self.ops):
             kind = self.rng.choices(kinds, weights)[0]
             getattr(self, kind)(self.rng.choice(("api", "page")))
-            time.sleep(self.rng.random() * 0.05)
+            time.sleep(self.rng.random() * PACE)
 
     # -- choices ------------------------------------------------------------------------------------
     def _board(self, mine: bool = True, shared: bool = False) -> str:
@@ -141,13 +142,27 @@ class Client:
             self._refresh(task_id)
         return op
 
-    def edit(self, via: str) -> None:
+    def race(self, via: str) -> None:
+        """Two or three different changes of one task at the same version at once (one may win)."""
         task_id = self._task()
         if task_id is None:
             return self.create(via)
+        twins = []
+        for kind in self.rng.sample(("delete", "status", "edit"), self.rng.choice((2, 3))):
+            twin = copy.copy(self)
+            twin.rng = random.Random(self.rng.random())
+            twins.append(threading.Thread(target=getattr(twin, kind), args=(self.rng.choice(("api", "page")), task_id)))
+        for t in twins:
+            t.start()
+        for t in twins:
+            t.join()
+
+    def edit(self, via: str, task_id: str | None = None) -> None:
+        task_id = task_id or self._task()
+        if task_id is None:
+            return self.create(via)
         facts = self.world.tasks[task_id]
-        self.edits += 1
-        title, priority = f"e{self.n}.{self.edits}", self.rng.choice(("low", "medium", "high"))
+        title, priority = f"e{self.n}.{self.rng.randrange(10 ** 9)}", self.rng.choice(("low", "medium", "high"))
         assignee = self._member(facts["board"]) if facts["board"] not in (self.user.id,) else ""
         data = {"title": title, "priority": priority, "status": facts["status"]}
         self._change("edit", via, task_id,
@@ -156,8 +171,8 @@ class Client:
                                                  {**BLANK, **data, "assignee": assignee, "version": v, "original": ""}),
                      {"title": title, "status": facts["status"], **({"assignee": assignee} if assignee else {})})
 
-    def status(self, via: str) -> None:
-        task_id = self._task()
+    def status(self, via: str, task_id: str | None = None) -> None:
+        task_id = task_id or self._task()
         if task_id is None:
             return self.create(via)
         facts = self.world.tasks[task_id]
