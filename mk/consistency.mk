@@ -6,7 +6,7 @@
 #   CONSISTENCY_FAULTS=sidecar,pause,broker,notifier   (or none)
 #   CONSISTENCY_SETTLE_SECONDS=180   the most the events may take to be handled after the workload
 #   make soak SOAK_MINUTES=30   seed after seed on one stack until the time is up (each seed and its op counts
-#                               printed), stopping at the first violation
+#                               printed), the failing seeds reported at the end
 SOAK_MINUTES ?= 30
 
 .PHONY: test-consistency soak

@@ -120,3 +120,35 @@ def removed_members(ops: list[Op], snap: Snapshot) -> list[Violation]:
                                  f"{note.get('notification_id')}) of a change on {board} made at {at}, after "
                                  f"#{removal.id} {removal.kind} took them off it", [task_id], [board], [user]))
     return out
+
+
+def memberships(ops: list[Op], snap: Snapshot) -> list[Violation]:
+    """A board's members and each user's list of boards agree with the last answered membership change:
+    removed (or the board deleted) means on neither; invited means on both."""
+    out = []
+    deleted = {op.board for op in ops if op.kind == "delete_board" and op.ok}
+    for board in sorted(deleted):
+        listed = sorted(u for u, boards in snap.memberships.items() if board in boards)
+        if board in snap.boards or listed:
+            out.append(Violation("removed-member", f"board {board} was deleted (acknowledged) but "
+                                 f"{'its record is still stored' if board in snap.boards else ''} "
+                                 f"{'and ' if board in snap.boards and listed else ''}"
+                                 f"{f'boards-of still lists it for {listed}' if listed else ''}".strip(),
+                                 boards=[board], users=listed))
+    changes: dict[tuple[str, str], list[Op]] = {}
+    for op in ops:
+        if op.kind in ("invite", "remove") and op.outcome != "fail":
+            changes.setdefault((op.board, op.args["member"]), []).append(op)
+    for (board, user), seq in sorted(changes.items()):
+        last = max(seq, key=lambda op: op.end)
+        if board in deleted or not last.ok or any(op.start > last.start and op is not last for op in seq):
+            continue  # a later change with no answer, or one running alongside: either state may hold
+        on_board = user in ((snap.boards.get(board) or {}).get("members") or {})
+        listed = board in snap.memberships.get(user, {})
+        want = last.kind == "invite"
+        if (on_board, listed) != (want, want):
+            out.append(Violation("removed-member" if not want else "acknowledged",
+                                 f"#{last.id} {last.kind} of {user} on {board} was the last acknowledged change; "
+                                 f"the board {'lists' if on_board else 'does not list'} them, their boards-of "
+                                 f"{'lists' if listed else 'does not list'} it", boards=[board], users=[user]))
+    return out

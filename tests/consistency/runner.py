@@ -13,11 +13,12 @@ from .client import User
 from .faults import FAULTS, Injector, parse_faults
 from .history import History
 from .invariants_data import Violation, acknowledged_changes, expiries, indexes
-from .invariants_events import exactly_once, removed_members
+from .invariants_events import exactly_once, memberships, removed_members
 from .store_view import settle
 from .workload import Client, World
 
-CHECKS = (acknowledged_changes, lambda ops, snap: expiries(snap), indexes, exactly_once, removed_members)
+CHECKS = (acknowledged_changes, lambda ops, snap: expiries(snap), indexes, exactly_once, removed_members,
+          memberships)
 
 
 @dataclass
@@ -25,7 +26,8 @@ class Settings:
     """``CONSISTENCY_SEED`` (default: a new random seed, printed), ``CONSISTENCY_CLIENTS`` (4: one user
     each), ``CONSISTENCY_OPS`` (25 per client), ``CONSISTENCY_FAULTS`` (all of sidecar,pause,broker,notifier;
     "none" for none), ``CONSISTENCY_SETTLE_SECONDS`` (180: the most the events may take to settle),
-    ``CONSISTENCY_SOAK_SECONDS`` (0: one run; else runs with seeds seed, seed+1, ... until the time is up)."""
+    ``CONSISTENCY_SOAK_SECONDS`` (0: one run; else runs with seeds seed, seed+1, ... until the time is up,
+    each failing seed reported at the end)."""
 
     seed: int
     clients: int = 4

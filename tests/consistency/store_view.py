@@ -60,6 +60,7 @@ class Snapshot:
     histories: dict[str, dict] = field(default_factory=dict)
     feeds: dict[str, dict] = field(default_factory=dict)
     inboxes: dict[str, list] = field(default_factory=dict)
+    memberships: dict[str, dict] = field(default_factory=dict)  # user -> {board id: entry} (boards-of:<user>)
     pending_outbox: dict[str, list] = field(default_factory=dict)  # task id -> event ids still in the outbox
     ttls: dict[str, int] = field(default_factory=dict)
     deliveries: list[dict] = field(default_factory=list)
@@ -103,6 +104,8 @@ def snapshot(stack, gateway, board_ids: set[str], user_ids: set[str], known_task
     for user in user_ids:
         snap.inboxes[user] = [*(heads.get(f"inbox:{user}") or {}).get("items", []),
                               *(heads.get(f"inbox-archive:{user}") or {}).get("items", [])]
+    snap.memberships = {k.split(":", 1)[1]: (v or {}).get("boards") or {} for k, v in
+                        values(gateway, [f"boards-of:{u}" for u in sorted(user_ids)]).items()}
     snap.pending_outbox = pending_events(gateway, snap.tasks)
     keys = ([f"task:{t}" for t in snap.tasks] + [f"activity:{t}" for t in snap.histories]
             + [f"tasks-of:{b}" for b in snap.indexes] + [f"board:{b}" for b in snap.boards]

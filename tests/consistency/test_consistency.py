@@ -40,8 +40,10 @@ def store_gateway(checked_stack):
 
 
 def test_no_lost_or_ghost_data_under_faults(checked_stack, store_gateway, settings):
+    """One run at the configured size; in a soak (CONSISTENCY_SOAK_SECONDS), seed after seed until the time
+    is up, every failing seed kept and reported at the end."""
     deadline = time.monotonic() + settings.soak_seconds
-    seed = settings.seed
+    seed, failed = settings.seed, []
     while True:
         result = run_once(checked_stack, store_gateway, settings, seed)
         report = result.report(settings)
@@ -49,7 +51,9 @@ def test_no_lost_or_ghost_data_under_faults(checked_stack, store_gateway, settin
         kept = ARTIFACTS / f"consistency-{seed}.log"
         kept.write_text(report + "\n\nthe whole history:\n" + result.history.render(result.history.ops, 10 ** 6) + "\n")
         print("\n" + "\n".join(report.splitlines()[:3]) + f"\n(history in {kept})", flush=True)
-        assert not result.violations and result.injector_error is None, report
+        if result.violations or result.injector_error is not None:
+            failed.append(report)
         seed += 1
         if time.monotonic() >= deadline:
             break
+    assert not failed, f"{len(failed)} of {seed - settings.seed} run(s) broke an invariant:\n\n" + "\n\n".join(failed)

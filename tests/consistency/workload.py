@@ -15,6 +15,7 @@ import threading
 import time
 from datetime import datetime, timedelta, timezone
 
+from .boards_ops import BoardOps
 from .client import User
 from .history import FAIL, OK, History, Op
 
@@ -48,8 +49,8 @@ class World:
             self.tasks[task_id].update({k: v for k, v in facts.items() if v is not None})
 
 
-class Client:
-    """One user's thread of operations."""
+class Client(BoardOps):
+    """One user's thread of operations (the task operations here, the boards' in ``BoardOps``)."""
 
     def __init__(self, number: int, seed: int, world: World, history: History, ops: int):
         self.n, self.world, self.history, self.ops = number, world, history, ops
@@ -97,11 +98,11 @@ class Client:
             self.world.learn(task_id, deleted=True)
 
     # -- task operations ----------------------------------------------------------------------------
-    def create(self, via: str) -> None:
-        board = self._board()
+    def create(self, via: str, board: str | None = None, assignee: str | None = None) -> None:
+        board = board or self._board()
         op = self._begin("create", via, board=board)
         title = f"c{op.id}"
-        fields = {"title": title, "assignee": self._member(board) if board != self.user.id else ""}
+        fields = {"title": title, "assignee": assignee or (self._member(board) if board != self.user.id else "")}
         if via == "api":
             if self.rng.random() < 0.3:  # recurring: its completions create next instances
                 due = datetime.now(timezone.utc) + timedelta(days=1 + self.rng.randrange(5))
@@ -157,13 +158,13 @@ class Client:
         for t in twins:
             t.join()
 
-    def edit(self, via: str, task_id: str | None = None) -> None:
+    def edit(self, via: str, task_id: str | None = None, assignee: str | None = None) -> None:
         task_id = task_id or self._task()
         if task_id is None:
             return self.create(via)
         facts = self.world.tasks[task_id]
         title, priority = f"e{self.n}.{self.rng.randrange(10 ** 9)}", self.rng.choice(("low", "medium", "high"))
-        assignee = self._member(facts["board"]) if facts["board"] not in (self.user.id,) else ""
+        assignee = assignee or (self._member(facts["board"]) if facts["board"] != self.user.id else "")
         data = {"title": title, "priority": priority, "status": facts["status"]}
         self._change("edit", via, task_id,
                      lambda v: self.user.api("PUT", f"/tasks/{task_id}", {**data, "assignee": assignee or None}, v),
@@ -223,86 +224,3 @@ class Client:
             path = f"/boards/{board}" if board != self.user.id else "/tasks"
             status = (self.user.api("GET", f"/boards/{board}/tasks")[0] if via == "api" else self.user.page(path)[0])
             self.history.end(op, status)
-
-    # -- boards and memberships ---------------------------------------------------------------------
-    def _my_boards(self, extra_only: bool = False) -> list[str]:
-        with self.world.lock:
-            return sorted(b for b, v in self.world.boards.items() if v["owner"] == self.n and not v["personal"]
-                          and not v["gone"] and not (extra_only and v.get("initial")))
-
-    def invite(self, via: str, board: str | None = None, member: str | None = None) -> None:
-        board = board or (self.rng.choice(self._my_boards()) if self._my_boards() else None)
-        if not board:
-            return None
-        with self.world.lock:
-            outside = [u for u in self.world.users if u.id not in self.world.boards[board]["members"]]
-        invitee = next((u for u in self.world.users if u.id == member), None) or (
-            self.rng.choice(outside) if outside else None)
-        if invitee is None:
-            return None
-        op = self._begin("invite", via, board=board, args={"member": invitee.id})
-        if via == "api":
-            status = self.user.api("POST", f"/boards/{board}/members", {"username": invitee.username,
-                                                                         "role": "editor"}, "*")[0]
-        else:
-            status = self.user.form(f"/boards/{board}/members", {"username": invitee.username, "role": "editor",
-                                                                 "version": ""})[0]
-        self.history.end(op, status)
-        if op.ok:
-            with self.world.lock:
-                self.world.boards[board]["members"].add(invitee.id)
-
-    def remove(self, via: str) -> None:
-        boards = self._my_boards()
-        if not boards:
-            return None
-        board = self.rng.choice(boards)
-        with self.world.lock:
-            members = sorted(self.world.boards[board]["members"] - {self.user.id})
-        if not members:
-            return self.invite(via, board)
-        member = self.rng.choice(members)
-        op = self._begin("remove", via, board=board, args={"member": member})
-        if via == "api":
-            status = self.user.api("DELETE", f"/boards/{board}/members/{member}", None, "*")[0]
-        else:
-            status = self.user.form(f"/boards/{board}/members/{member}/remove", {"version": ""},
-                                    page=f"/boards/{board}/members")[0]
-        self.history.end(op, status)
-        if op.ok:
-            with self.world.lock:
-                self.world.boards[board]["members"].discard(member)
-
-    def new_board(self, via: str = "api", initial: bool = False) -> str | None:
-        op = self._begin("new_board", "api")
-        status, _, body = self.user.api("POST", "/boards", {"name": f"b{op.id}"})
-        op.board = body["id"] if status == 201 and body else ""
-        self.history.end(op, status)
-        if not op.ok:
-            return None
-        with self.world.lock:
-            self.world.boards[op.board] = {"owner": self.n, "members": {self.user.id}, "personal": False,
-                                           "gone": False, "initial": initial}
-        for other in self.world.users:
-            if other is not self.user and (initial or self.rng.random() < 0.6):
-                self.invite(via if not initial else "api", op.board, other.id)
-        return op.board
-
-    def delete_board(self, via: str) -> None:
-        boards = self._my_boards(extra_only=True)
-        if not boards:
-            return None if self.new_board() else None
-        board = self.rng.choice(boards)
-        with self.world.lock:
-            live = sorted(t for t, v in self.world.tasks.items() if v["board"] == board and not v["deleted"])
-        for task_id in live:  # empty it first (others may be adding meanwhile: the race this is after)
-            self.delete(via, task_id)
-        op = self._begin("delete_board", via, board=board)
-        if via == "api":
-            status = self.user.api("DELETE", f"/boards/{board}", None, "*")[0]
-        else:
-            status = self.user.form(f"/boards/{board}/delete", {"version": ""}, page=f"/boards/{board}/members")[0]
-        self.history.end(op, status)
-        if op.ok:
-            with self.world.lock:
-                self.world.boards[board]["gone"] = True
