@@ -2,7 +2,8 @@
 # and the API, with faults injected, then invariants on what is stored and delivered. `make test` runs it once
 # at the CI size; a failure prints its seed and the history that breaks an invariant. The Makefile includes this.
 #   CONSISTENCY_SEED=<n>        replay a seed (default: a new random seed, printed)
-#   CONSISTENCY_CLIENTS=4       concurrent users;  CONSISTENCY_OPS=25  operations per user
+#   CONSISTENCY_CLIENTS=4       concurrent users;  CONSISTENCY_OPS=25  operations per user at least (each goes
+#                               on until every fault below has happened once)
 #   CONSISTENCY_FAULTS=sidecar,pause,broker,notifier   (or none)
 #   CONSISTENCY_SETTLE_SECONDS=180   the most the events may take to be handled after the workload
 #   make soak SOAK_MINUTES=30   seed after seed on one stack until the time is up (each seed and its op counts

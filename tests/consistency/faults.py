@@ -39,16 +39,22 @@ class Injector(threading.Thread):
         self.stack, self.faults, self.history = stack, faults, history
         self.rng = random.Random(f"{seed}:faults")
         self.stopping = threading.Event()
+        self.all_injected = threading.Event()  # each configured fault has happened at least once
         self.error: BaseException | None = None
 
     def run(self) -> None:
         try:
             turn: list[str] = []
+            if not self.faults:
+                self.all_injected.set()
             while self.faults and not self.stopping.wait(1 + self.rng.random() * 2):
                 turn = turn or self.rng.sample(self.faults, len(self.faults))
                 self.inject(turn.pop())
+                if not turn:
+                    self.all_injected.set()
         except BaseException as err:  # reported by the test: a stack that cannot recover is a failure too
             self.error = err
+            self.all_injected.set()
 
     def inject(self, fault: str) -> None:
         length = round(1 + self.rng.random() * (2 if fault in ("sidecar", "pause") else 3) +

@@ -77,11 +77,22 @@ class History:
         return {op.id: op for op in self.ops}
 
     def touching(self, tasks=(), boards=(), users=()) -> list[Op]:
-        """The operations on any of these tasks or boards or by/about these users, and the faults among them."""
-        tasks, boards, users = set(tasks), set(boards), set(users)
-        picked = [op for op in self.ops if op.task in tasks or op.board in boards
-                  or (users and op.kind in ("invite", "remove") and op.args.get("member") in users)
-                  or (users and op.user in users and op.kind == "read" and op.board in boards)]
+        """The slice of the history a violation is about: the operations on its tasks; its boards' own
+        operations (created, deleted, memberships: of its users only, if it names users; every operation
+        on the board if it names no task); and the faults while they ran."""
+        tasks, boards, users = set(tasks) - {""}, set(boards) - {""}, set(users) - {""}
+        membership = ("new_board", "delete_board", "invite", "remove")
+
+        def about(op: Op) -> bool:
+            if op.task and op.task in tasks:
+                return True
+            if op.board not in boards:
+                return False
+            if op.kind in ("invite", "remove") and users:
+                return op.args.get("member") in users
+            return op.kind in membership or not tasks or (op.user in users and op.kind == "read")
+
+        picked = [op for op in self.ops if op.kind != "fault" and about(op)]
         if not picked:
             return []
         first, last = picked[0].start, max(op.end for op in picked)

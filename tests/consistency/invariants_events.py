@@ -117,7 +117,9 @@ def removed_members(ops: list[Op], snap: Snapshot) -> list[Violation]:
         removal = _removed_at(ops, board, user, datetime.fromisoformat(at).timestamp())
         if removal is not None:
             out.append(Violation("removed-member", f"{user} was notified ({note.get('kind')}, "
-                                 f"{note.get('notification_id')}) of a change on {board} made at {at}, after "
+                                 f"{note.get('notification_id')}) of a change to task {task_id} (created by "
+                                 f"{snap.tasks[task_id].get('owner')}, now {'deleted' if snap.tasks[task_id].get('deleted') else snap.tasks[task_id].get('status')}) "
+                                 f"on {board} made at {at}, after "
                                  f"#{removal.id} {removal.kind} took them off it", [task_id], [board], [user]))
     return out
 

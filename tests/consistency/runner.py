@@ -24,8 +24,9 @@ CHECKS = (acknowledged_changes, lambda ops, snap: expiries(snap), indexes, exact
 @dataclass
 class Settings:
     """``CONSISTENCY_SEED`` (default: a new random seed, printed), ``CONSISTENCY_CLIENTS`` (4: one user
-    each), ``CONSISTENCY_OPS`` (25 per client), ``CONSISTENCY_FAULTS`` (all of sidecar,pause,broker,notifier;
-    "none" for none), ``CONSISTENCY_SETTLE_SECONDS`` (180: the most the events may take to settle),
+    each), ``CONSISTENCY_OPS`` (25 per client at least: they go on until every fault has happened),
+    ``CONSISTENCY_FAULTS`` (all of sidecar,pause,broker,notifier; "none" for none),
+    ``CONSISTENCY_SETTLE_SECONDS`` (180: the most the events may take to settle),
     ``CONSISTENCY_SOAK_SECONDS`` (0: one run; else runs with seeds seed, seed+1, ... until the time is up,
     each failing seed reported at the end)."""
 
@@ -93,8 +94,9 @@ def run_once(stack, gateway, settings: Settings, seed: int) -> Result:
     started = time.monotonic()
     world = set_up(stack.url(), settings, history)
     clients = [Client(n, seed, world, history, settings.ops) for n in range(settings.clients)]
-    threads = [threading.Thread(target=c.run, name=f"client-{c.n}") for c in clients]
     injector = Injector(stack, seed, settings.faults, history)
+    threads = [threading.Thread(target=c.run, args=(injector.all_injected.is_set,), name=f"client-{c.n}")
+               for c in clients]
     injector.start()
     for t in threads:
         t.start()

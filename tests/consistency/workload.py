@@ -10,6 +10,7 @@ similar, not identical, order.
 from __future__ import annotations
 
 import copy
+import itertools
 import random
 import threading
 import time
@@ -57,9 +58,12 @@ class Client(BoardOps):
         self.user = world.users[number]
         self.rng = random.Random(f"{seed}:{number}")
 
-    def run(self) -> None:
+    def run(self, until=lambda: True) -> None:
+        """``ops`` operations, then more until ``until()`` (e.g. every fault has happened meanwhile)."""
         kinds, weights = zip(*WEIGHTS.items())
-        for _ in range(self.ops):
+        for done in itertools.count():
+            if done >= self.ops and until():
+                break
             kind = self.rng.choices(kinds, weights)[0]
             getattr(self, kind)(self.rng.choice(("api", "page")))
             time.sleep(self.rng.random() * PACE)
