@@ -12,7 +12,7 @@ from webapp.tasks.rows import tombstone_row
 
 from .history import History
 from .invariants_data import acknowledged_changes, expected_row, expiries, indexes
-from .invariants_events import exactly_once, removed_members
+from .invariants_events import exactly_once, memberships, removed_members
 from .store_view import Snapshot
 
 pytestmark = pytest.mark.consistency
@@ -115,3 +115,15 @@ def test_a_removed_member_reading_or_notified_is_caught_until_invited_back():
     ops.add("invite", 201, args={"member": BOB})
     ops.ops[-1].start = (removal.end + read.start) / 2  # invited back before that read started
     assert removed_members(ops.ops, snap) == []
+
+
+def test_membership_records_follow_the_last_acknowledged_change():
+    ops = Ops()
+    ops.add("invite", 201, args={"member": BOB})
+    ops.add("remove", 204, args={"member": BOB})
+    snap = Snapshot(boards={BOARD: {"members": {ALICE: {}}}}, memberships={BOB: {BOARD: {"role": "editor"}}})
+    assert [v.users for v in memberships(ops.ops, snap)] == [[BOB]]  # boards-of still lists the board
+    snap.memberships[BOB] = {}
+    assert memberships(ops.ops, snap) == []
+    ops.add("delete_board", 204)
+    assert len(memberships(ops.ops, snap)) == 1  # the deleted board's record is still stored
