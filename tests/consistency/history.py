@@ -64,6 +64,8 @@ class History:
     def begin(self, client: int, user: str, kind: str, via: str, **kw) -> Op:
         with self._lock:
             op = Op(next(self._ids), client, user, kind, via, start=time.time(), **kw)
+            if not self.ops:
+                self.t0 = op.start  # times in the report are seconds after the first operation
             self.ops.append(op)
         return op
 

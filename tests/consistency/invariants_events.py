@@ -79,9 +79,11 @@ def Task_from(doc: dict):  # noqa: N802 (a constructor by another name)
     return model.Task.from_dict(doc)
 
 
-def _removed_at(ops: list[Op], board: str, user: str, at: float) -> Op | None:
-    """The acknowledged removal (or board deletion) that had certainly taken ``user`` off ``board`` by ``at``:
-    acknowledged before ``at``, and no invitation back (answered or not) started between it and ``at``."""
+def _removed_at(ops: list[Op], board: str, user: str, at: float, until: float | None = None) -> Op | None:
+    """The acknowledged removal (or board deletion) that had certainly taken ``user`` off ``board`` from ``at``
+    to ``until`` (default: ``at``): acknowledged before ``at``, and no invitation back (answered or not)
+    started between it and ``until``."""
+    until = at if until is None else until
     removal = None
     for op in ops:
         if op.board != board or not op.ok or op.end >= at:
@@ -91,18 +93,19 @@ def _removed_at(ops: list[Op], board: str, user: str, at: float) -> Op | None:
     if removal is None:
         return None
     back = [op for op in ops if op.kind == "invite" and op.board == board and op.args.get("member") == user
-            and op.outcome in (OK, UNKNOWN) and removal.start < op.start < at]
+            and op.outcome in (OK, UNKNOWN) and removal.start < op.start < until]
     return None if back else removal
 
 
 def removed_members(ops: list[Op], snap: Snapshot) -> list[Violation]:
-    """Nobody removed from a board reads it (200) or is notified of a change made on it after the removal."""
+    """Nobody removed from a board reads it (200) or is notified of a change made on it after the removal
+    (unless invited back by the time the notice went out)."""
     out = []
     for op in ops:
         if op.kind != "read" or op.status != 200 or not op.board:
             continue
         board = board_of(snap.tasks[op.task]) if op.task in snap.tasks else op.board
-        removal = _removed_at(ops, board, op.user, op.start)
+        removal = _removed_at(ops, board, op.user, op.start, op.end)
         if removal is not None:
             out.append(Violation("removed-member", f"#{op.id}: {op.user} read {'task ' + op.task if op.task else 'board'} "
                                  f"on {board} (200) after #{removal.id} {removal.kind} took them off it",
@@ -114,8 +117,13 @@ def removed_members(ops: list[Op], snap: Snapshot) -> list[Violation]:
         if task_id not in snap.tasks or not at:
             continue
         board = board_of(snap.tasks[task_id])
-        removal = _removed_at(ops, board, user, datetime.fromisoformat(at).timestamp())
+        at_seconds = datetime.fromisoformat(at).timestamp()
+        # Off the board when the change was made, and still off it when the notice went out.
+        sent = note.get("delivered_at")
+        removal = _removed_at(ops, board, user, at_seconds,
+                              max(at_seconds, datetime.fromisoformat(sent).timestamp()) if sent else None)
         if removal is not None:
+            at = f"{at} (+{at_seconds - ops[0].start:.3f}s)"
             out.append(Violation("removed-member", f"{user} was notified ({note.get('kind')}, "
                                  f"{note.get('notification_id')}) of a change to task {task_id} (created by "
                                  f"{snap.tasks[task_id].get('owner')}, now {'deleted' if snap.tasks[task_id].get('deleted') else snap.tasks[task_id].get('status')}) "

@@ -8,6 +8,7 @@ import random
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 
 from .client import User
 from .faults import FAULTS, Injector, parse_faults
@@ -62,7 +63,8 @@ class Result:
                  f"ops {self.history.counts()}; checked {self.stored}; seconds {self.seconds}",
                  f"replay: CONSISTENCY_SEED={self.seed} CONSISTENCY_CLIENTS={settings.clients} "
                  f"CONSISTENCY_OPS={settings.ops} CONSISTENCY_FAULTS={','.join(settings.faults) or 'none'} "
-                 "make test-consistency"]
+                 "make test-consistency",
+                 f"times are seconds after {datetime.fromtimestamp(self.history.t0, timezone.utc).isoformat()}"]
         faults = [f"{op.args['fault']} +{op.start - self.history.t0:.1f}s {op.end - op.start:.1f}s"
                   for op in self.history.ops if op.kind == "fault"]
         lines.append(f"faults: {', '.join(faults) or 'none'}")
