@@ -137,11 +137,13 @@ class Settled:
 
 
 def settle(stack, gateway, board_ids: set[str], user_ids: set[str], known_tasks: set[str],
-           timeout: float, quiet_for: float = 12.0) -> Settled:
-    """Wait until no task lists an unhandled event and nothing delivered changes for ``quiet_for`` seconds
-    (at most ``timeout``). Events still pending once things are quiet were stranded (the publish failed and
-    so did marking them for the relay): the sweep is fired for them (it takes events older than a minute).
-    A store that cannot be read yet (just restarted) is read again."""
+           timeout: float, quiet_for: float = 20.0) -> Settled:
+    """Wait until no task lists an unhandled event, every delivered notification is in its inbox and nothing
+    changes for ``quiet_for`` seconds (at most ``timeout``). The quiet spell outlasts a notification-service
+    circuit breaker's 15 s and a redelivery's backoff (components/resiliency.yaml): an event whose history is
+    recorded may still be retried for its notifications. Events still pending once things are quiet were
+    stranded (the publish failed and so did marking them for the relay): the sweep is fired for them (it
+    takes events older than a minute). A store that cannot be read yet (just restarted) is read again."""
     started = time.monotonic()
     last, quiet_since, before, sweeps = None, time.monotonic(), None, 0
     while time.monotonic() - started < timeout:
@@ -152,9 +154,13 @@ def settle(stack, gateway, board_ids: set[str], user_ids: set[str], known_tasks:
         except Exception:  # noqa: BLE001 (the sidecar or store still coming back: read again)
             time.sleep(1)
             continue
-        mark = (len(tasks), sum(len(v) for v in pending.values()), len(deliveries(stack)),
+        delivered = deliveries(stack)
+        in_inbox = {(u, i.get("id")) for u in user_ids for i in (inbox.get(f"inbox:{u}") or {}).get("items", [])}
+        unannounced = [d for d in delivered if d.get("user_id") in user_ids
+                       and (d.get("user_id"), d.get("notification_id")) not in in_inbox]
+        mark = (len(tasks), sum(len(v) for v in pending.values()), len(delivered), len(unannounced),
                 json.dumps(inbox, sort_keys=True, default=str))
-        if mark != last:
+        if mark != last or unannounced:
             last, quiet_since = mark, time.monotonic()
         elif time.monotonic() - quiet_since >= quiet_for:
             if before is None:
