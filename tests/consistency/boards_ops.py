@@ -77,8 +77,8 @@ class BoardOps:
         # Someone else assigns the member a task of the board as they are removed: may they hear of it?
         with self.world.lock:
             live = sorted(t for t, v in self.world.tasks.items() if v["board"] == board and not v["deleted"])
-        way = self.rng.choice(("api", "page"))
-        change = ((lambda: twin.edit(way, self.rng.choice(live), assignee=member)) if live
+        way, task_id = self.rng.choice(("api", "page")), (self.rng.choice(live) if live else None)
+        change = ((lambda: twin.edit(way, task_id, assignee=member)) if task_id
                   else (lambda: twin.create(way, board, assignee=member)))
         together(lambda: self._remove(via, board, member), change)
 
