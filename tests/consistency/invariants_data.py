@@ -167,7 +167,7 @@ def _indexes(ops: list[Op], snap: Snapshot) -> list[Violation]:
         if board_id in gone or (board_id not in snap.boards and any(op.kind == "new_board" and op.board == board_id
                                                                     for op in ops)):
             out.append(Violation("index", f"live task {task_id} ({doc.get('title')!r}) is on board {board_id}, "
-                                 "which was deleted: nobody can see it", [task_id], [board_id]))
+                                 "whose record is gone: nobody can see it", [task_id], [board_id]))
         elif task_id not in ((snap.indexes.get(board_id) or {}).get("ids", [])):
             out.append(Violation("index", f"hidden card: live task {task_id} is not in tasks-of:{board_id}",
                                  [task_id], [board_id]))

@@ -145,13 +145,22 @@ def memberships(ops: list[Op], snap: Snapshot) -> list[Violation]:
                                  f"{'and ' if board in snap.boards and listed else ''}"
                                  f"{f'boards-of still lists it for {listed}' if listed else ''}".strip(),
                                  boards=[board], users=listed))
+    created = {op.board for op in ops if op.kind == "new_board" and op.ok}
+    attempted = {op.board for op in ops if op.kind == "delete_board" and op.outcome != "fail"}
+    vanished = sorted(b for b in created - attempted - deleted if b not in snap.boards)
+    for board in vanished:
+        refused = [f"#{op.id} {op.status}" for op in ops if op.kind == "delete_board" and op.board == board]
+        listed = sorted(u for u, boards in snap.memberships.items() if board in boards)
+        out.append(Violation("unacknowledged", f"board {board} is gone, though no deletion of it was acknowledged "
+                             f"(refused: {', '.join(refused) or 'none asked'}); boards-of still lists it for "
+                             f"{listed or 'nobody'}", boards=[board], users=listed))
     changes: dict[tuple[str, str], list[Op]] = {}
     for op in ops:
         if op.kind in ("invite", "remove") and op.outcome != "fail":
             changes.setdefault((op.board, op.args["member"]), []).append(op)
     for (board, user), seq in sorted(changes.items()):
         last = max(seq, key=lambda op: op.end)
-        if board in deleted or not last.ok or any(op.start > last.start and op is not last for op in seq):
+        if board in deleted or board in vanished or not last.ok or any(op.start > last.start and op is not last for op in seq):
             continue  # a later change with no answer, or one running alongside: either state may hold
         on_board = user in ((snap.boards.get(board) or {}).get("members") or {})
         listed = board in snap.memberships.get(user, {})

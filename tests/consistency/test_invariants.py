@@ -127,3 +127,14 @@ def test_membership_records_follow_the_last_acknowledged_change():
     assert memberships(ops.ops, snap) == []
     ops.add("delete_board", 204)
     assert len(memberships(ops.ops, snap)) == 1  # the deleted board's record is still stored
+
+
+def test_a_board_gone_though_its_deletion_was_refused_is_caught():
+    ops = Ops()
+    ops.add("new_board", 201)
+    ops.add("invite", 201, args={"member": BOB})
+    ops.add("delete_board", 409)
+    snap = Snapshot(memberships={BOB: {BOARD: {"role": "editor"}}})
+    found = memberships(ops.ops, snap)
+    assert [(v.invariant, v.users) for v in found] == [("unacknowledged", [BOB])]
+    assert "409" in found[0].detail
