@@ -21,8 +21,12 @@ def _event_of(notification_id: str) -> str:
 def exactly_once(ops: list[Op], snap: Snapshot) -> list[Violation]:
     out = []
     for task_id, events in sorted(snap.pending_outbox.items()):
-        out.append(Violation("exactly-once", f"task {task_id} still lists {len(events)} unhandled event(s) after "
-                             f"settling: {events[:3]}", [task_id]))
+        doc = snap.tasks.get(task_id) or {}
+        board = board_of(doc)
+        where = "" if board in snap.boards or board in snap.indexes else f" (its board {board} is gone)"
+        out.append(Violation("exactly-once", f"{'deleted ' if doc.get('deleted') else ''}task {task_id} still lists "
+                             f"{len(events)} unhandled event(s) after settling{where}: {events[:3]}",
+                             [task_id], [board]))
     by_task = changes_by_task(ops)
     for task_id, doc in sorted(snap.tasks.items()):
         entries = (snap.histories.get(task_id) or {}).get("items", [])
