@@ -54,6 +54,6 @@ GROWTH_USERS ?= 1000,100000
 bench-growth: venv dapr
 	@$(PY) bench/growth.py --users $(GROWTH_USERS)
 
-# Fragments: the local Kubernetes cluster (deploy/local-cluster/k8s.mk), the component-set switch (mk/stacks.mk)
-# and the benchmark counters on both stacks (mk/bench.mk).
--include deploy/local-cluster/k8s.mk mk/stacks.mk mk/bench.mk
+# Fragments: the local Kubernetes cluster (deploy/local-cluster/k8s.mk), the component-set switch (mk/stacks.mk),
+# the benchmark counters on both stacks (mk/bench.mk) and the consistency checker's soak (mk/consistency.mk).
+-include deploy/local-cluster/k8s.mk mk/stacks.mk mk/bench.mk mk/consistency.mk

@@ -15,9 +15,10 @@ data-tier:
 	@bash scripts/provision-kafka.sh >/dev/null
 
 # The integration, fault and scale suites on the second stack (what CI runs besides `make test`): every test
-# that depends on the data tier (ETags, transactions, TTLs, bulk reads, consumer groups across replicas, faults).
+# that depends on the data tier (ETags, transactions, TTLs, bulk reads, consumer groups across replicas, faults,
+# the consistency checker's invariants).
 test-postgres-kafka: venv dapr
-	@TASKBOARD_STACK=postgres-kafka $(PY) -m pytest tests/integration tests/faults tests/scale $(PYTEST_ARGS)
+	@TASKBOARD_STACK=postgres-kafka $(PY) -m pytest tests/integration tests/faults tests/scale tests/consistency $(PYTEST_ARGS)
 
 # The benchmark's full-stack scenarios (create, list 100/1,000, complete -> inbox) and event latency on
 # both stacks in one run, as ratios: bench/results/stacks.md (about 15 minutes on 2 cores).

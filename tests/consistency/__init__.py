@@ -1,0 +1,1 @@
+"""The consistency checker: a seeded concurrent workload with faults, then invariants on stored state."""
