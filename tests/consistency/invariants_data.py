@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from webapp.tasks.model import Task
 from webapp.tasks.rows import Summary, is_row, tombstone_row
-from webapp.tasks.store import OUTBOX_TTL_SECONDS, TOMBSTONE_TTL_SECONDS
+from webapp.tasks.store import OUTBOX_TTL_SECONDS, UNDO_SECONDS
 
 from .history import FAIL, UNKNOWN, Op
 from .store_view import Snapshot
@@ -98,14 +98,24 @@ def acknowledged_changes(ops: list[Op], snap: Snapshot) -> list[Violation]:
 
 
 def expiries(snap: Snapshot) -> list[Violation]:
-    """No live item carries an expiry; no tombstone (or outbox item) lives for ever."""
+    """No live item carries an expiry; no tombstone (or outbox item) lives for ever.
+
+    A tombstone carries no expiry while its board's index lists it (the sweep purges it from there, with a
+    guarded delete); one taken off a deleted board (``<board>:deleted``) must expire within the undo window.
+    A deleted board's record and closed index are kept for a bounded time.
+    """
     out = []
     for task_id, doc in sorted(snap.tasks.items()):
         ttl = snap.ttls.get(f"task:{task_id}")
         if doc.get("deleted"):
-            if ttl == NEVER or (ttl is not None and ttl > TOMBSTONE_TTL_SECONDS):
-                out.append(Violation("expiry", f"tombstone of task {task_id} has TTL {ttl}: it would live "
-                                     f"for ever (bound {TOMBSTONE_TTL_SECONDS} s)", [task_id]))
+            board = str(doc.get("board_id") or doc.get("owner") or "")
+            if board.endswith(":deleted"):
+                if not (ttl is not None and 0 < ttl <= UNDO_SECONDS):
+                    out.append(Violation("expiry", f"tombstone of task {task_id}, taken off its deleted board, has "
+                                         f"TTL {ttl} (want 0 < TTL <= {UNDO_SECONDS})", [task_id]))
+            elif task_id not in ((snap.indexes.get(board) or {}).get("ids") or []):
+                out.append(Violation("expiry", f"tombstone of task {task_id} is listed by no index: the sweep "
+                                     f"never purges it (TTL {ttl})", [task_id], [board]))
         else:
             if ttl not in (NEVER, None):
                 out.append(Violation("expiry", f"live task {task_id} (revision {doc.get('revision')}, "
@@ -115,8 +125,10 @@ def expiries(snap: Snapshot) -> list[Violation]:
                 out.append(Violation("expiry", f"the history of live task {task_id} expires in {history_ttl} s",
                                      [task_id]))
     for key, ttl in sorted(snap.ttls.items()):
-        if key.startswith(("tasks-of:", "board:")) and ttl != NEVER:
-            out.append(Violation("expiry", f"{key} expires in {ttl} s", boards=[key.split(":", 1)[1]]))
+        board_id = key.split(":", 1)[1]
+        gone = (snap.indexes.get(board_id) or {}).get("closed") or (snap.boards.get(board_id) or {}).get("deleted")
+        if key.startswith(("tasks-of:", "board:")) and ttl != NEVER and not gone:
+            out.append(Violation("expiry", f"{key} expires in {ttl} s", boards=[board_id]))
         if key.startswith("outbox:") and not 0 < ttl <= OUTBOX_TTL_SECONDS:
             out.append(Violation("expiry", f"{key} has TTL {ttl} (want 0 < TTL <= {OUTBOX_TTL_SECONDS})"))
     return out

@@ -80,7 +80,12 @@ def test_two_changes_acknowledged_as_one_revision_are_caught():
 
 def test_a_live_task_with_an_expiry_and_an_immortal_tombstone_are_caught():
     snap = Snapshot(tasks={"t1": doc(), "t2": doc("t2", deleted=True)}, ttls={"task:t1": 604_000, "task:t2": -1})
-    assert [v.tasks for v in expiries(snap)] == [["t1"], ["t2"]]
+    assert [v.tasks for v in expiries(snap)] == [["t1"], ["t2"]]  # t2: listed by no index, so never purged
+    listed = Snapshot(tasks={"t2": doc("t2", deleted=True)}, indexes={BOARD: {"ids": ["t2"]}}, ttls={"task:t2": -1})
+    assert expiries(listed) == []  # the sweep purges it from its board's index
+    detached = Snapshot(tasks={"t3": {**doc("t3", deleted=True), "board_id": f"{BOARD}:deleted"}},
+                        ttls={"task:t3": -1})
+    assert [v.tasks for v in expiries(detached)] == [["t3"]]  # off a deleted board: it must expire
 
 
 def test_ghost_and_hidden_cards_are_caught():

@@ -212,3 +212,27 @@ def test_a_deletion_that_fails_half_way_leaves_no_access_and_repeating_it_finish
     for person in (owner, member):
         assert board_id not in (gateway.get(memberships_key(user_id_of(person))).value or {}).get("boards", {})
     assert client.delete(f"/api/v1/boards/{board_id}", headers={**auth, "If-Match": "*"}).status_code == 404
+
+
+def test_a_board_deleted_while_the_broker_is_down_strands_no_event_of_its_deleted_tasks(user, gateway, monkeypatch):
+    """Its tombstones' events must be out before they are taken off the board: afterwards no index lists them."""
+    from tests.conftest import eventually
+    from tests.integration.boards import board_task, board_version, create_board
+    from webapp.dapr_gateway import Unavailable
+
+    def broker_down(*_args, **_kwargs):
+        raise Unavailable("publish: the broker is down")
+
+    board_id = create_board(user, "Deleted during an outage")
+    task_id = board_task(user, board_id, title="Deleted while the broker is down")
+    version = board_version(user, board_id)
+    monkeypatch.setattr(gateway, "publish", broker_down)
+    assert user.action(task_id, "delete").status_code == 302  # stored; its event waits in the outbox
+    event_id = gateway.get(store.task_key(task_id)).value["outbox"][-1]
+    refused = user.form_post(f"/boards/{board_id}/delete", {"version": version}, page_url="/boards")
+    assert refused.status_code == 503
+    assert gateway.get(store.task_key(task_id)).value["board_id"] == board_id  # still listed: the relay finds it
+    assert user.get(f"/boards/{board_id}").status_code == 404  # closing: nobody reaches it meanwhile
+    monkeypatch.undo()  # the broker is back; the owner deletes it again
+    assert user.form_post(f"/boards/{board_id}/delete", {"version": version}, page_url="/boards").status_code == 302
+    eventually(lambda: not gateway.get(store.outbox_key(event_id)).exists)  # published and handled

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from ..dapr_gateway import Conflict
+from ..dapr_gateway import Conflict, Unavailable
 from ..sidecar import gateway, retry_on_conflict
 from ..tasks import store as task_store
 from ..tasks.outbox import relay_items
@@ -36,7 +36,8 @@ def delete(board_id: str, expected_version: str | None = None) -> None:
     the index closed with the ETag read — a task written meanwhile makes that fail and step 2 run again;
     3. every member's record drops the board; 4. the record is marked ``deleted``. A deletion that stopped
     half-way (the sidecar gone) leaves the board ``closing``, reachable by no one but a repeated deletion.
-    Raises ``MembershipError`` (a personal board, live tasks), ``Conflict`` if stale, ``NotFound``.
+    Raises ``MembershipError`` (a personal board, live tasks), ``Conflict`` if stale, ``NotFound``, and
+    ``Unavailable`` while its deleted tasks' last events cannot be published (the board stays closing).
     """
     if model.is_personal(board_id):
         raise MembershipError("A personal board cannot be deleted.")
@@ -83,7 +84,10 @@ def _close_index(board_id: str) -> None:
     if any(not it.value.get("deleted") for it in tasks):
         raise MembershipError("Delete or complete-and-delete the board's tasks first: a board with tasks "
                               "cannot be deleted.")
-    relay_items(tasks)
+    if relay_items(tasks)[1]:
+        # Once detached, no index lists these tombstones: neither the relay nor the sweep would find their
+        # events again. The board stays closing; repeating the deletion finishes it once the broker is back.
+        raise Unavailable(f"board {board_id}: its deleted tasks' last events are not out yet")
     for it in tasks:  # one guarded save each: in a transaction Redis would set the TTL even if the guard failed
         gw.save(it.key, {**it.value, "board_id": f"{board_id}:deleted"}, etag=it.etag,
                 ttl_seconds=task_store.UNDO_SECONDS)
