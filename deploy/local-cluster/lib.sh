@@ -8,6 +8,7 @@ ETCD_VERSION="${ETCD_VERSION:-v3.6.4}"
 DAPR_VERSION="${DAPR_VERSION:-1.18.3}"
 COREDNS_VERSION="${COREDNS_VERSION:-v1.15.0}"
 HELM_VERSION="${HELM_VERSION:-v3.22.0}"
+TRAEFIK_VERSION="${TRAEFIK_VERSION:-v3.6.12}"
 NETNS="${TASKBOARD_NETNS:-taskboard-k8s}"
 STATE="$CACHE/k8s-cluster"          # the running cluster: pki, data, logs, pids (removed by down.sh)
 BIN="$STATE/bin"                    # symlinks to the cached builds in use
