@@ -20,6 +20,7 @@ NODE_IP=$POD_GW
 SERVICE_CIDR=198.19.0.0/16
 KUBE_API_SVC_IP=198.19.0.1
 DNS_SVC_IP=198.19.0.10
+INGRESS_SVC_IP=198.19.0.20   # Traefik's Service: the address of taskboard.local, published on the Ingresses
 BRIDGE=tbk8s0
 
 say() { echo "[k8s $(date +%H:%M:%S)] $*" >&2; }

@@ -121,7 +121,7 @@ traefik_crds="$(go env GOMODCACHE)/github.com/traefik/traefik/v3@$TRAEFIK_VERSIO
 [ -f "$traefik_crds" ] || (cd "$LC/go/traefik" && go mod download github.com/traefik/traefik/v3)
 kubectl_ apply --server-side -f "$traefik_crds" >/dev/null
 kubectl_ wait --for condition=established --timeout=60s crd/middlewares.traefik.io >/dev/null
-kubectl_ apply -f "$LC/config/traefik.yaml" >/dev/null
+sed -e "s#@INGRESS_SVC_IP@#$INGRESS_SVC_IP#g" "$LC/config/traefik.yaml" | kubectl_ apply -f - >/dev/null
 step "Dapr $DAPR_VERSION control plane from its Helm chart"
 bash "$LC/dapr-chart.sh" > "$STATE/dapr-chart.yaml"
 kubectl_ apply --server-side -f "$(go env GOMODCACHE)/github.com/dapr/dapr@v$DAPR_VERSION/charts/dapr/crds" >/dev/null

@@ -84,6 +84,12 @@ class Ingress:
         """Verification on, hostname checked, the local web CA as the only trusted root."""
         return ssl.create_default_context(cafile=str(INGRESS_CA))
 
+    origin = f"https://{HOST}"
+
+    def user(self) -> WebUser:
+        """A new web user of https://taskboard.local."""
+        return WebUser(self.connection, origin=self.origin)
+
     def connection(self, timeout: float = 10.0, tls: bool = True) -> http.client.HTTPConnection:
         """A connection to taskboard.local (https on 443, or http on 80) that resolves it to the ingress."""
         if tls:
@@ -116,11 +122,13 @@ class WebUser:
     """A user of the web app (a new connection per request), through the ingress or straight to the Service.
 
     The production app sets Secure cookies; http.cookiejar would withhold them over plain http to the Service,
-    so the session cookie is kept by hand (this client only ever talks to the one site).
+    so the session cookie is kept by hand (this client only ever talks to the one site). With an origin
+    (https://taskboard.local), requests carry the same-origin Referer a browser sends: the app's CSRF check
+    requires one on https.
     """
 
-    def __init__(self, connect: Connect, timeout: float = 10.0):
-        self.connect, self.timeout = connect, timeout
+    def __init__(self, connect: Connect, timeout: float = 10.0, origin: str | None = None):
+        self.connect, self.timeout, self.origin = connect, timeout, origin
         self.cookies: dict[str, str] = {}
 
     def request(self, method: str, path: str, body: dict | None = None, headers: dict | None = None,
@@ -128,6 +136,8 @@ class WebUser:
         """One request with a form body or a JSON body; (status, headers, text). Connection errors propagate."""
         conn = self.connect(self.timeout)
         hdrs = {"Connection": "close", **(headers or {})}
+        if self.origin:
+            hdrs.setdefault("Referer", f"{self.origin}{path}")
         if self.cookies:
             hdrs["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         data = None
@@ -191,6 +201,6 @@ class WebUser:
 @pytest.fixture
 def web_user(ingress) -> WebUser:
     """A freshly registered user of https://taskboard.local."""
-    user = WebUser(ingress.connection)
+    user = ingress.user()
     user.register()
     return user

@@ -17,14 +17,14 @@ APP_HEADERS = ("x-request-id", "content-security-policy")
 
 @pytest.mark.parametrize("method, path", ROUTES)
 def test_dapr_routes_are_refused_at_the_ingress(ingress, method, path):
-    status, headers, text = WebUser(ingress.connection).request(
+    status, headers, text = ingress.user().request(
         method, path, headers={"Content-Type": "application/json"})
     assert status == 403, (status, text[:300])
     assert not [h for h in APP_HEADERS if h in headers], headers
 
 
 def test_the_app_answers_through_the_ingress(ingress):
-    status, headers, text = WebUser(ingress.connection).request("GET", "/login")
+    status, headers, text = ingress.user().request("GET", "/login")
     assert status == 200 and "csrf_token" in text
     assert all(h in headers for h in APP_HEADERS), headers
 

@@ -63,13 +63,13 @@ def failed_login(user: WebUser, username: str, forwarded_for: str) -> int:
 
 
 def test_the_app_counts_logins_under_the_address_that_reached_the_ingress(ingress):
-    owner = WebUser(ingress.connection)
+    owner = ingress.user()
     username = owner.register()
     with socket.create_connection((ingress.address, 443), timeout=10) as probe:
         client_address = probe.getsockname()[0]  # the address the ingress sees this client connect from
     traefik = {p["status"]["podIP"] for p in pods("app.kubernetes.io/name=traefik", namespace="traefik")}
 
-    guesser = WebUser(ingress.connection)
+    guesser = ingress.user()
     assert failed_login(guesser, username, "203.0.113.7") == 422
     assert attempt_keys(username) == {client_address}, (client_address, traefik)
     assert client_address not in traefik

@@ -29,7 +29,7 @@ def test_deleting_a_taskboard_pod_under_load_loses_nothing(ingress, web_user):
     completed: list[str] = []
 
     def reader():
-        client = WebUser(ingress.connection)
+        client = ingress.user()
         while not stop.is_set():
             try:
                 status, _, _ = client.request("GET", "/login")

@@ -46,7 +46,7 @@ def test_an_api_round_trip(web_user):
 def test_another_users_task_is_answered_like_no_task(ingress, web_user):
     task_id = web_user.create_task(f"Mine {uuid.uuid4().hex[:6]}")
     assert web_user.request("GET", f"/tasks/{task_id}")[0] == 200
-    other = WebUser(ingress.connection)
+    other = ingress.user()
     other.register()
     theirs, _, _ = other.request("GET", f"/tasks/{task_id}")
     nothing, _, _ = other.request("GET", f"/tasks/{uuid.uuid4().hex}")
@@ -56,10 +56,10 @@ def test_another_users_task_is_answered_like_no_task(ingress, web_user):
 
 
 def test_login_next_never_leaves_the_site(ingress):
-    username = WebUser(ingress.connection).register()
+    username = ingress.user().register()
     for payload in BYPASS_PAYLOADS:
         path = "/login?" + urllib.parse.urlencode({"next": payload})
-        status, headers, text = WebUser(ingress.connection).form_post(
+        status, headers, text = ingress.user().form_post(
             path, {"username": username, "password": PASSWORD})
         assert status == 302, (payload, status, text[:300])
         where = browser_resolve(f"{SITE}/login", headers["location"])
