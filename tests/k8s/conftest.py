@@ -90,10 +90,12 @@ class Ingress:
         """A new web user of https://taskboard.local."""
         return WebUser(self.connection, origin=self.origin)
 
-    def connection(self, timeout: float = 10.0, tls: bool = True) -> http.client.HTTPConnection:
-        """A connection to taskboard.local (https on 443, or http on 80) that resolves it to the ingress."""
+    def connection(self, timeout: float = 10.0, tls: bool = True,
+                   context: ssl.SSLContext | None = None) -> http.client.HTTPConnection:
+        """A connection to taskboard.local (https on 443, or http on 80) that resolves it to the ingress;
+        https trusts the local web CA unless another context is given."""
         if tls:
-            conn = http.client.HTTPSConnection(HOST, 443, timeout=timeout, context=self.tls_context())
+            conn = http.client.HTTPSConnection(HOST, 443, timeout=timeout, context=context or self.tls_context())
         else:
             conn = http.client.HTTPConnection(HOST, 80, timeout=timeout)
         conn._create_connection = lambda addr, *args: socket.create_connection((self.address, addr[1]), *args)
