@@ -4,6 +4,7 @@
 #   etcd        etcd server (go/etcd)
 #   dapr-cp     Dapr's operator, sentry, injector, placement, scheduler (tools/dapr's wrapper module, as daprd)
 #   coredns     CoreDNS, helm   Helm (renders Dapr's chart); both have no replace directives: `go install`
+#   traefik     Traefik, the ingress controller (go/traefik: its replace and exclude directives copied)
 # Each lands in $CACHE/k8s-<name>-<version>-<hash of its wrapper>/ and is reused while that key holds.
 #   build.sh [--background] [NAME...]   (default: all; --background starts the missing builds and returns)
 #   build.sh --print-dir NAME           the directory of NAME's built binaries
@@ -34,6 +35,7 @@ out_dir() {
     dapr-cp) echo "$CACHE/k8s-dapr-cp-$DAPR_VERSION-$(hash_of "$ROOT"/tools/dapr/go.{mod,sum})" ;;
     coredns) echo "$CACHE/k8s-coredns-$COREDNS_VERSION" ;;
     helm) echo "$CACHE/k8s-helm-$HELM_VERSION" ;;
+    traefik) echo "$CACHE/k8s-traefik-$TRAEFIK_VERSION-$(hash_of "$LC"/go/traefik/go.{mod,sum})" ;;
     *) die "unknown component $1" ;;
   esac
 }
@@ -44,6 +46,7 @@ bins_of() {
     dapr-cp) echo operator sentry injector placement scheduler ;;
     coredns) echo coredns ;;
     helm) echo helm ;;
+    traefik) echo traefik ;;
   esac
 }
 is_built() { local d b; d="$(out_dir "$1")"; for b in $(bins_of "$1"); do [ -x "$d/$b" ] || return 1; done; }
@@ -85,6 +88,10 @@ build_one() {
       CGO_ENABLED=0 GOBIN="$tmp" nice -n 10 go install -trimpath -ldflags "-s -w" "github.com/coredns/coredns@$COREDNS_VERSION" ;;
     helm)
       CGO_ENABLED=0 GOBIN="$tmp" nice -n 10 go install -trimpath -ldflags "-s -w" "helm.sh/helm/v3/cmd/helm@$HELM_VERSION" ;;
+    traefik)
+      (cd "$LC/go/traefik" && CGO_ENABLED=0 nice -n 10 go build -trimpath \
+        -ldflags "-s -w -X github.com/traefik/traefik/v3/pkg/version.Version=${TRAEFIK_VERSION#v}" \
+        -o "$tmp/traefik" github.com/traefik/traefik/v3/cmd/traefik) ;;
   esac > "$LOGS/$name.log" 2>&1 || { tail -20 "$LOGS/$name.log" >&2; die "$name: build failed"; }
   rm -rf "$out"; mv "$tmp" "$out"
   say "$name: built in $(( $(date +%s) - start ))s"
@@ -97,7 +104,7 @@ fi
 BACKGROUND=0
 if [ "${1:-}" = "--background" ]; then BACKGROUND=1; shift; fi
 names=("$@")
-[ ${#names[@]} -gt 0 ] || names=(kubernetes dapr-cp etcd coredns helm)
+[ ${#names[@]} -gt 0 ] || names=(kubernetes dapr-cp etcd coredns helm traefik)
 command -v go >/dev/null || die "Go is needed to build the cluster's binaries (go >= 1.26)"
 
 if [ "$BACKGROUND" = 1 ]; then

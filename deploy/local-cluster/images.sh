@@ -7,6 +7,7 @@
 #   taskboard localhost/taskboard/taskboard:local   deploy/Dockerfile's intent on a debootstrap rootfs
 #   redis     localhost/taskboard/redis:local       Debian's redis-server
 #   coredns   localhost/taskboard/coredns:local     CoreDNS built by build.sh
+#   traefik   localhost/taskboard/traefik:local     Traefik (the ingress controller) built by build.sh
 # Prints NAME=TARBALL lines on stdout.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -77,6 +78,20 @@ image_coredns() {
   rm -rf "$root"; done_key "$key" coredns
 }
 
+image_traefik() {
+  local dir key root
+  dir="$(bash "$LC/build.sh" --print-dir traefik)"
+  key="$(hash_of "$dir/traefik" "${BASH_SOURCE[0]}")"
+  fresh "$key" traefik && { echo "traefik=$IMAGES/traefik.tar"; return; }
+  root="$WORK/root-traefik"; rm -rf "$root"; mkdir -p "$root/etc" "$root/tmp"
+  chmod 1777 "$root/tmp"
+  cp "$dir/traefik" "$root/traefik"
+  printf 'root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n' > "$root/etc/passwd"
+  printf 'root:x:0:\nnonroot:x:65532:\n' > "$root/etc/group"
+  oci_image traefik localhost/taskboard/traefik:local "$root" --config.entrypoint /traefik --config.user 65532:65532
+  rm -rf "$root"; done_key "$key" traefik
+}
+
 image_redis() {
   local base key
   base="$(bash "$LC/rootfs.sh" redis | tail -n 1)"
@@ -109,7 +124,7 @@ image_taskboard() {
 }
 
 rm -rf "$WORK"; mkdir -p "$WORK"
-for name in "${@:-pause dapr coredns redis taskboard}"; do
+for name in "${@:-pause dapr coredns traefik redis taskboard}"; do
   for n in $name; do
     say "image $n..."
     "image_$n"

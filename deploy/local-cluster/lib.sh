@@ -8,6 +8,7 @@ ETCD_VERSION="${ETCD_VERSION:-v3.6.4}"
 DAPR_VERSION="${DAPR_VERSION:-1.18.3}"
 COREDNS_VERSION="${COREDNS_VERSION:-v1.15.0}"
 HELM_VERSION="${HELM_VERSION:-v3.22.0}"
+TRAEFIK_VERSION="${TRAEFIK_VERSION:-v3.6.12}"
 NETNS="${TASKBOARD_NETNS:-taskboard-k8s}"
 STATE="$CACHE/k8s-cluster"          # the running cluster: pki, data, logs, pids (removed by down.sh)
 BIN="$STATE/bin"                    # symlinks to the cached builds in use
@@ -19,6 +20,7 @@ NODE_IP=$POD_GW
 SERVICE_CIDR=198.19.0.0/16
 KUBE_API_SVC_IP=198.19.0.1
 DNS_SVC_IP=198.19.0.10
+INGRESS_SVC_IP=198.19.0.20   # Traefik's Service: the address of taskboard.local, published on the Ingresses
 BRIDGE=tbk8s0
 
 say() { echo "[k8s $(date +%H:%M:%S)] $*" >&2; }

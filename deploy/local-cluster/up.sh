@@ -13,12 +13,12 @@ if ip netns list | grep -qw "$NETNS"; then die "namespace $NETNS exists: run mak
 step "host tools (Debian packages when missing)"
 bash "$LC/deps.sh"
 step "binaries (cached builds are reused; cold: ~10 min on an idle 2-core machine, much longer on a shared one)"
-bash "$LC/build.sh" --background kubernetes dapr-cp etcd coredns helm   # all at once: Go parallelises
+bash "$LC/build.sh" --background kubernetes dapr-cp etcd coredns helm traefik   # all at once: Go parallelises
 bash "$ROOT/scripts/provision-dapr.sh" >/dev/null
-step "images (pause, dapr, coredns, redis, taskboard)"
+step "images (pause, dapr, coredns, traefik, redis, taskboard)"
 ( bash "$LC/rootfs.sh" python >/dev/null; bash "$LC/rootfs.sh" redis >/dev/null ) &
 rootfs_pid=$!
-bash "$LC/build.sh" kubernetes dapr-cp etcd coredns helm
+bash "$LC/build.sh" kubernetes dapr-cp etcd coredns helm traefik
 wait "$rootfs_pid" || die "debootstrap failed"
 images="$(bash "$LC/images.sh")"
 
@@ -116,12 +116,19 @@ wait_for "node Ready" 120 kubectl_ wait --for=condition=Ready node/taskboard-nod
 
 step "CoreDNS (cluster.local only: nothing is forwarded outside)"
 sed -e "s#@DNS_SVC_IP@#$DNS_SVC_IP#g" "$LC/config/coredns.yaml" | kubectl_ apply -f - >/dev/null
+step "Traefik $TRAEFIK_VERSION ingress controller (class traefik; its CRDs from its module download)"
+traefik_crds="$(go env GOMODCACHE)/github.com/traefik/traefik/v3@$TRAEFIK_VERSION/docs/content/reference/dynamic-configuration/kubernetes-crd-definition-v1.yml"
+[ -f "$traefik_crds" ] || (cd "$LC/go/traefik" && go mod download github.com/traefik/traefik/v3)
+kubectl_ apply --server-side -f "$traefik_crds" >/dev/null
+kubectl_ wait --for condition=established --timeout=60s crd/middlewares.traefik.io >/dev/null
+sed -e "s#@INGRESS_SVC_IP@#$INGRESS_SVC_IP#g" "$LC/config/traefik.yaml" | kubectl_ apply -f - >/dev/null
 step "Dapr $DAPR_VERSION control plane from its Helm chart"
 bash "$LC/dapr-chart.sh" > "$STATE/dapr-chart.yaml"
 kubectl_ apply --server-side -f "$(go env GOMODCACHE)/github.com/dapr/dapr@v$DAPR_VERSION/charts/dapr/crds" >/dev/null
 kubectl_ wait --for condition=established --timeout=60s crd/configurations.dapr.io crd/components.dapr.io >/dev/null
 kubectl_ apply --server-side -f "$STATE/dapr-chart.yaml" >/dev/null
 kubectl_ -n kube-system rollout status deploy/coredns --timeout=180s
+kubectl_ -n traefik rollout status deploy/traefik --timeout=180s
 for w in deploy/dapr-sentry deploy/dapr-operator deploy/dapr-sidecar-injector statefulset/dapr-placement-server \
   statefulset/dapr-scheduler-server; do
   kubectl_ -n dapr-system rollout status "$w" --timeout=300s

@@ -1,7 +1,10 @@
-"""Fixtures for the live local cluster (`make k8s-up`): kubectl, the taskboard Service, a plain HTTP user.
+"""Fixtures for the live local cluster (`make k8s-up`): kubectl, the taskboard Service, the ingress
+(https://taskboard.local, served by Traefik) and a web user of either.
 
 Run only by `make k8s-test` (deploy/local-cluster/test.sh), inside the cluster's network namespace: Service
-ClusterIPs are reached through kube-proxy the way a process on the node reaches them.
+ClusterIPs are reached through kube-proxy the way a process on the node reaches them. taskboard.local resolves
+to the address the ingress controller published on the Ingress, and its certificate is checked against the
+local CA that k8s-up made (nothing is resolved through the host, no certificate check is turned off).
 """
 
 from __future__ import annotations
@@ -12,10 +15,12 @@ import json
 import os
 import re
 import socket
+import ssl
 import subprocess
-import threading
 import urllib.parse
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -26,6 +31,8 @@ from ..conftest import eventually as shared_eventually
 STATE = Path(os.environ.get("TASKBOARD_K8S_STATE", Path.home() / ".cache/taskboard/k8s-cluster"))
 NS = "taskboard"
 PASSWORD = "correct horse battery"
+HOST = "taskboard.local"
+INGRESS_CA = STATE / "pki" / "ingress-ca.crt"
 
 
 def kubectl(*args: str, check: bool = True, timeout: float = 120) -> str:
@@ -67,28 +74,81 @@ def service(cluster) -> tuple[str, int]:
     return svc["spec"]["clusterIP"], svc["spec"]["ports"][0]["port"]
 
 
-class WebUser:
-    """A user of the web app over plain HTTP through the Service (a new connection per request).
+@dataclass(frozen=True)
+class Ingress:
+    """The ingress controller's address for taskboard.local, and connections to it as a browser makes them."""
 
-    The production app sets Secure cookies; http.cookiejar would withhold them over http, so the session
-    cookie is kept by hand (this client only ever talks to the one Service).
+    address: str
+
+    def tls_context(self) -> ssl.SSLContext:
+        """Verification on, hostname checked, the local web CA as the only trusted root."""
+        return ssl.create_default_context(cafile=str(INGRESS_CA))
+
+    origin = f"https://{HOST}"
+
+    def user(self) -> WebUser:
+        """A new web user of https://taskboard.local."""
+        return WebUser(self.connection, origin=self.origin)
+
+    def connection(self, timeout: float = 10.0, tls: bool = True,
+                   context: ssl.SSLContext | None = None) -> http.client.HTTPConnection:
+        """A connection to taskboard.local (https on 443, or http on 80) that resolves it to the ingress;
+        https trusts the local web CA unless another context is given."""
+        if tls:
+            conn = http.client.HTTPSConnection(HOST, 443, timeout=timeout, context=context or self.tls_context())
+        else:
+            conn = http.client.HTTPConnection(HOST, 80, timeout=timeout)
+        conn._create_connection = lambda addr, *args: socket.create_connection((self.address, addr[1]), *args)
+        return conn
+
+
+@pytest.fixture(scope="session")
+def ingress(cluster) -> Ingress:
+    """taskboard.local's address: the one Traefik publishes in the Ingress's status (its Service's ClusterIP)."""
+    def published() -> str | None:
+        lb = kube_json("-n", NS, "get", "ingress", "taskboard").get("status", {}).get("loadBalancer", {})
+        return next((i.get("ip") for i in lb.get("ingress") or [] if i.get("ip")), None)
+    assert INGRESS_CA.exists(), f"no local web CA at {INGRESS_CA}"
+    return Ingress(eventually(published))
+
+
+Connect = Callable[[float], http.client.HTTPConnection]
+
+
+def through_service(service: tuple[str, int]) -> Connect:
+    """Connections straight to the taskboard Service (bypassing the ingress)."""
+    return lambda timeout: http.client.HTTPConnection(*service, timeout=timeout)
+
+
+class WebUser:
+    """A user of the web app (a new connection per request), through the ingress or straight to the Service.
+
+    The production app sets Secure cookies; http.cookiejar would withhold them over plain http to the Service,
+    so the session cookie is kept by hand (this client only ever talks to the one site). With an origin
+    (https://taskboard.local), requests carry the same-origin Referer a browser sends: the app's CSRF check
+    requires one on https.
     """
 
-    def __init__(self, host: str, port: int, timeout: float = 10.0):
-        self.host, self.port, self.timeout = host, port, timeout
+    def __init__(self, connect: Connect, timeout: float = 10.0, origin: str | None = None):
+        self.connect, self.timeout, self.origin = connect, timeout, origin
         self.cookies: dict[str, str] = {}
 
-    def request(self, method: str, path: str, body: dict | None = None,
-                headers: dict | None = None) -> tuple[int, dict, str]:
-        """One request; (status, headers, text). Connection errors propagate."""
-        conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+    def request(self, method: str, path: str, body: dict | None = None, headers: dict | None = None,
+                json_body: object = None) -> tuple[int, dict, str]:
+        """One request with a form body or a JSON body; (status, headers, text). Connection errors propagate."""
+        conn = self.connect(self.timeout)
         hdrs = {"Connection": "close", **(headers or {})}
+        if self.origin:
+            hdrs.setdefault("Referer", f"{self.origin}{path}")
         if self.cookies:
             hdrs["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         data = None
         if body is not None:
             data = urllib.parse.urlencode(body)
             hdrs["Content-Type"] = "application/x-www-form-urlencoded"
+        elif json_body is not None:
+            data = json.dumps(json_body)
+            hdrs["Content-Type"] = "application/json"
         try:
             conn.request(method, path, body=data, headers=hdrs)
             resp = conn.getresponse()
@@ -141,52 +201,8 @@ class WebUser:
 
 
 @pytest.fixture
-def web_user(service) -> WebUser:
-    """A freshly registered user talking to the taskboard Service."""
-    user = WebUser(*service)
+def web_user(ingress) -> WebUser:
+    """A freshly registered user of https://taskboard.local."""
+    user = ingress.user()
     user.register()
     return user
-
-
-@pytest.fixture(scope="session")
-def localhost_relay(service):
-    """http://localhost:<port> relayed byte for byte to the taskboard Service, for Chromium.
-
-    The production app's session cookie is Secure: Chromium keeps Secure cookies only from https or from
-    localhost. Without an ingress controller with TLS here, the browser uses localhost and this relay (no
-    headers added: the app sees a direct client, as it would behind a TCP load balancer).
-    """
-    listener = socket.create_server(("127.0.0.1", 0))
-    port = listener.getsockname()[1]
-    stop = threading.Event()
-
-    def pipe(src, dst):
-        try:
-            while chunk := src.recv(65536):
-                dst.sendall(chunk)
-        except OSError:
-            pass
-        finally:
-            for s in (src, dst):
-                try:
-                    s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-
-    def serve():
-        listener.settimeout(0.5)
-        while not stop.is_set():
-            try:
-                client, _ = listener.accept()
-            except TimeoutError:
-                continue
-            upstream = socket.create_connection(service, timeout=10)
-            threading.Thread(target=pipe, args=(client, upstream), daemon=True).start()
-            threading.Thread(target=pipe, args=(upstream, client), daemon=True).start()
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    yield f"http://localhost:{port}"
-    stop.set()
-    thread.join(timeout=2)
-    listener.close()

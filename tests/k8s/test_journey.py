@@ -1,23 +1,44 @@
 """The browser journey against the cluster: register, create, complete, and the notification reaches the inbox
 (taskboard -> its sidecar -> notification-service's sidecar -> the webhook binding -> pub/sub -> the inbox).
-Chromium runs inside the cluster's network namespace, reaching the taskboard Service through the localhost relay."""
+Chromium runs inside the cluster's network namespace and opens https://taskboard.local: the name maps to the
+ingress's address (--host-resolver-rules) and the local CA is a trusted root in the NSS database of the
+browser's own HOME (certutil), as a user would import it — certificate checks stay on."""
 
 from __future__ import annotations
 
+import os
+import subprocess
 import uuid
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
 from ..browser.actions import DESKTOP, create_task, register, reload_until, submit
 from ..browser.conftest import CHROMIUM, CHROMIUM_ARGS
+from .conftest import HOST, INGRESS_CA
+
+
+@pytest.fixture(scope="session")
+def browser_home(tmp_path_factory) -> Path:
+    """A HOME whose NSS database (Chromium's certificate store on Linux) trusts the local web CA."""
+    home = tmp_path_factory.mktemp("chromium-home")
+    nssdb = home / ".pki" / "nssdb"
+    nssdb.mkdir(parents=True)
+    subprocess.run(["certutil", "-N", "-d", f"sql:{nssdb}", "--empty-password"], check=True)
+    subprocess.run(["certutil", "-A", "-d", f"sql:{nssdb}", "-n", "taskboard-local-web-ca", "-t", "C,,",
+                    "-i", str(INGRESS_CA)], check=True)
+    return home
 
 
 @pytest.fixture
-def page(localhost_relay):
+def page(ingress, browser_home):
+    args = [*CHROMIUM_ARGS, f"--host-resolver-rules=MAP {HOST} {ingress.address}"]
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        context = browser.new_context(base_url=localhost_relay, viewport=DESKTOP, locale="en-GB", timezone_id="UTC")
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=args,
+                                    env={**os.environ, "HOME": str(browser_home)})
+        context = browser.new_context(base_url=f"https://{HOST}", viewport=DESKTOP, locale="en-GB",
+                                      timezone_id="UTC")
         context.set_default_timeout(20_000)
         context.set_default_navigation_timeout(30_000)
         yield context.new_page()

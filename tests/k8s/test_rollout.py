@@ -1,6 +1,6 @@
-"""Deleting one taskboard pod under constant load loses no request and no event: readiness turns 503 first
-(preStop drain file), the Service drops the pod, gunicorn drains its requests, and the sidecar stays up until
-the app is done (dapr.io/block-shutdown-duration)."""
+"""Deleting one taskboard pod under constant load through the ingress loses no request and no event: readiness
+turns 503 first (preStop drain file), the pod leaves the Service's endpoints (which Traefik balances over),
+gunicorn drains its requests, and the sidecar stays up until the app is done (dapr.io/block-shutdown-duration)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ def ready_pods() -> list[str]:
     return out
 
 
-def test_deleting_a_taskboard_pod_under_load_loses_nothing(service, web_user):
+def test_deleting_a_taskboard_pod_under_load_loses_nothing(ingress, web_user):
     assert len(ready_pods()) >= 2, "the test needs two ready taskboard pods"
     stop = threading.Event()
     failures: list[tuple] = []
@@ -29,7 +29,7 @@ def test_deleting_a_taskboard_pod_under_load_loses_nothing(service, web_user):
     completed: list[str] = []
 
     def reader():
-        client = WebUser(*service)
+        client = ingress.user()
         while not stop.is_set():
             try:
                 status, _, _ = client.request("GET", "/login")
