@@ -12,8 +12,16 @@ help:
 	@echo "make run    start Redis, the Dapr scheduler, both sidecars and both apps (Ctrl-C stops all)"
 	@echo "make run REPLICAS=2   two instances of each app (each with its own daprd) behind HAProxy on :8000"
 	@echo "make test   run the whole test suite against the real daprd, Redis and Chromium"
+	@echo "make test-unit   the pure-logic tests only (no sidecar, no Go)"
+	@echo "make test-postgres-kafka   the integration, fault, scale and consistency suites on PostgreSQL + Kafka"
+	@echo "make test-consistency   the consistency checker once (CONSISTENCY_SEED=<n> replays a seed)"
+	@echo "make soak SOAK_MINUTES=30   the consistency checker, seed after seed, for that long"
+	@echo "make k8s-up / k8s-test / k8s-down   a one-node Kubernetes with Dapr's chart, Traefik and Taskboard"
+	@echo "make bench / bench-counters / bench-stacks / bench-growth   benchmarks (bench/README.md)"
 	@echo "make dapr   build or find the pinned Dapr runtime only"
+	@echo "make data-tier   provision PostgreSQL and Kafka only"
 	@echo "make prepare  the venv and .run/ (secret key) that \`dapr run -f .\` (dapr.yaml) uses"
+	@echo "make clean   remove .run/ and test artifacts"
 
 run: venv dapr
 	@$(PY) scripts/devstack.py --replicas $(REPLICAS)
