@@ -141,17 +141,19 @@ def memberships(ops: list[Op], snap: Snapshot) -> list[Violation]:
     removed (or the board deleted) means on neither; invited means on both."""
     out = []
     deleted = {op.board for op in ops if op.kind == "delete_board" and op.ok}
+    # A deleted board's record is kept for a while, marked deleted (no access check lets anyone in).
+    live = {b for b, record in snap.boards.items() if not (record or {}).get("deleted")}
     for board in sorted(deleted):
         listed = sorted(u for u, boards in snap.memberships.items() if board in boards)
-        if board in snap.boards or listed:
+        if board in live or listed:
             out.append(Violation("removed-member", f"board {board} was deleted (acknowledged) but "
-                                 f"{'its record is still stored' if board in snap.boards else ''} "
-                                 f"{'and ' if board in snap.boards and listed else ''}"
+                                 f"{'its record is still live' if board in live else ''} "
+                                 f"{'and ' if board in live and listed else ''}"
                                  f"{f'boards-of still lists it for {listed}' if listed else ''}".strip(),
                                  boards=[board], users=listed))
     created = {op.board for op in ops if op.kind == "new_board" and op.ok}
     attempted = {op.board for op in ops if op.kind == "delete_board" and op.outcome != "fail"}
-    vanished = sorted(b for b in created - attempted - deleted if b not in snap.boards)
+    vanished = sorted(b for b in created - attempted - deleted if b not in live)
     for board in vanished:
         refused = [f"#{op.id} {op.status}" for op in ops if op.kind == "delete_board" and op.board == board]
         listed = sorted(u for u, boards in snap.memberships.items() if board in boards)
