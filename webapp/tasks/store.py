@@ -262,11 +262,12 @@ def _still_pending(previous: dict | None) -> tuple[list[str], list[dict]]:
 
 
 def insert(task: Task, events: list[dict], with_history: bool = True) -> bool:
-    """Store a new task, its row in its board's index and its events, in ONE state transaction.
+    """Store a new task (a fresh id), its row in its board's index and its events, in ONE state transaction.
 
-    False when the task was already there: a derived id (the next instance of a
-    recurring task) that a concurrent delivery created first. Checked whenever the
-    index lists the id, not left to the store: PostgreSQL would overwrite the task.
+    The index is the transaction's one guarded write; the task, its outbox items and its
+    (empty) history are new keys, so an attempt that loses on the index leaves only keys no
+    index lists, rewritten whole by the retry. False when the index already lists the id
+    and the task is stored (ids derived from something else go through ``insert_once``).
     The task's (empty) history is created with it, so the event handler always finds
     it and appends with its ETag (``with_history``).
     Raises ``Busy`` when the index kept changing through every retry (a burst of
