@@ -12,9 +12,7 @@ from datetime import datetime, timedelta, timezone
 
 
 from . import task_jobs, timezones
-from .dapr_gateway import NotFound
 from .notifications import followers
-from .tasks import store
 from .tasks.model import Task
 from .sidecar import gateway
 
@@ -43,17 +41,8 @@ def local_time(value: datetime, tz_name: str) -> str:
     return f"{timezones.to_local(value, tz_name):%Y-%m-%d %H:%M} {timezones.zone(tz_name).key}"
 
 
-def sync(user_id: str, task_id: str, created: bool = False) -> str:
-    """Create, move or delete the task's job to match the stored task."""
-    try:
-        task = store.load(user_id, task_id)
-    except NotFound:
-        task = None
-    return sync_with(user_id, task_id, task, created)
-
-
 def sync_with(user_id: str, task_id: str, task: Task | None, created: bool = False) -> str:
-    """``sync`` with the task as just read (None: gone).
+    """Create, move or delete the task's job to match the task as just read (None: gone).
 
     ``created``: the event is the task's creation. A job exists only if an
     earlier sync scheduled one, and every event after the creation syncs

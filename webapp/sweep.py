@@ -123,7 +123,7 @@ def relay(budget_seconds: float = RELAY_BUDGET_SECONDS, max_boards: int = RELAY_
     return {"users": visited, "events": sent}
 
 
-def run(now: datetime | None = None) -> dict[str, int]:
+def run() -> dict[str, int]:
     """One page of the walk: publish stranded outbox events and repair list rows of the next ``PAGE_USERS`` users.
 
     Each run takes the page after the stored cursor (``sweep-cursor``) and moves

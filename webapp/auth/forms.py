@@ -45,10 +45,6 @@ class SettingsForm(FlaskForm):
         self.timezone.choices = timezones.choices()
 
 
-class LogoutForm(FlaskForm):
-    """Just the CSRF token of the logout button."""
-
-
 class TokenForm(FlaskForm):
     name = StringField("Token name", validators=[DataRequired(), Length(max=60)],
                        description="What the token is for, e.g. “laptop script”.")

@@ -12,7 +12,6 @@ from .fields import BY_NAME, FIELDS, NAMES
 
 STATUSES = BY_NAME["status"].values
 PRIORITIES = BY_NAME["priority"].values
-RECURRENCES = BY_NAME["recurrence"].values
 PRIORITY_RANK = {"high": 0, "medium": 1, "low": 2}
 _SORTABLE = {spec.name: spec for spec in FIELDS if spec.sort}
 SORTS = {
