@@ -30,7 +30,7 @@ from .dapr_gateway import Conflict, Delete, Item, NotFound, Rejected
 from .notifications.followers import watchers_key
 from .sidecar import gateway
 from .tasks import store
-from .tasks.outbox import SWEEP_GRACE, pending_ids
+from .tasks.outbox import SWEEP_GRACE, flush_board, pending_ids, relay_items
 
 log = logging.getLogger(__name__)
 PENDING = store.PENDING_BOARDS
@@ -113,7 +113,7 @@ def relay(budget_seconds: float = RELAY_BUDGET_SECONDS, max_boards: int = RELAY_
         if visited and time.monotonic() - started > budget_seconds:
             break
         visited += 1
-        done, left = store.flush_user(entry["id"])
+        done, left = flush_board(entry["id"])
         sent += done
         if left:
             break
@@ -189,7 +189,7 @@ def sweep_batch(user_ids: list[str]) -> Counter:
     for board_id, index in indexes.items():
         items = [found[k] for k in (store.task_key(i) for i in index.get("ids", [])) if k in found]
         items = [it for it in items if store.owned(it, board_id)]
-        counts["relayed"] += store.relay_items(items, SWEEP_GRACE)[0]  # events a crash or the broker stranded
+        counts["relayed"] += relay_items(items, SWEEP_GRACE)[0]  # events a crash or the broker stranded
         kept = purge_tombstones(items)
         counts["purged"] += len(items) - len(kept)
         store.reindex(board_id, kept, index)  # rows that missed an update; ids of purged or expired tombstones

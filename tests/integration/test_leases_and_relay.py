@@ -11,7 +11,7 @@ import pytest
 from tests.conftest import Browser, eventually
 from webapp import state_lists, sweep
 from webapp.dapr_gateway import Unavailable
-from webapp.tasks import service, store
+from webapp.tasks import outbox, service, store
 from webapp.tasks.model import TaskFields
 
 
@@ -61,7 +61,7 @@ def three_pending_boards(app, gateway, monkeypatch):
         def refused(events):
             raise Unavailable("publish: the broker is down")
         with monkeypatch.context() as broker_down:
-            broker_down.setattr(store, "publish", refused)
+            broker_down.setattr(outbox, "publish", refused)
             for n, board in enumerate(boards):
                 service.create(board, TaskFields(f"Stranded {n}"))
         assert sorted(e["id"] for e in state_lists.read(sweep.PENDING)[0]) == sorted(boards)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from tests.conftest import eventually
 from webapp import sweep
 from webapp.dapr_gateway import Unavailable
-from webapp.tasks import store
+from webapp.tasks import outbox, store
 
 
 def _history_types(gateway, task_id: str) -> list[str]:
@@ -22,7 +22,7 @@ def test_an_event_neither_published_nor_marked_goes_out_once_the_sidecar_answers
                                                                                      monkeypatch):
     task_id = user.create_task(title="Stranded by a dying sidecar")
     eventually(lambda: "task.created" in _history_types(gateway, task_id), timeout=30)
-    monkeypatch.setattr(store, "publish", _sidecar_gone)
+    monkeypatch.setattr(outbox, "publish", _sidecar_gone)
     monkeypatch.setattr(store, "mark_pending", _sidecar_gone)
     response = user.action(task_id, "complete")
     assert response.status_code == 302  # acknowledged: the change and its event are stored

@@ -55,7 +55,7 @@ def _pending_event(task: dict, user_id: str, event_id: str) -> dict:
 def test_the_relay_publishes_without_making_a_version_stale(app, user, http, gateway):
     """The broker was down at the change: the relay publishes its event after the client read the task, and
     neither the task's document nor its version changes (the relay deletes the event's outbox item only)."""
-    from webapp.tasks import store
+    from webapp.tasks import outbox, store
     task = http.call("POST", "/api/v1/tasks", {"title": "Event still pending"})[1]
     item = gateway.get(store.task_key(task["id"]))
     gateway.save(store.outbox_key("relayed-later"), _pending_event(task, http.user_id, "relayed-later"))
@@ -63,8 +63,8 @@ def test_the_relay_publishes_without_making_a_version_stale(app, user, http, gat
     status, _, headers = http.call("GET", f"/api/v1/tasks/{task['id']}")
     page_version, before = user.version_of(task["id"]), gateway.get(item.key)
     with app.app_context():
-        assert store.flush_user(http.user_id) == (1, 0)  # the relay: one sent, none left
-        assert store.flush_user(http.user_id) == (0, 0)  # and only once
+        assert outbox.flush_board(http.user_id) == (1, 0)  # the relay: one sent, none left
+        assert outbox.flush_board(http.user_id) == (0, 0)  # and only once
     assert not gateway.get(store.outbox_key("relayed-later")).exists
     assert gateway.get(item.key).etag == before.etag  # the document was not written again
     assert http.call("GET", f"/api/v1/tasks/{task['id']}")[2]["ETag"] == headers["ETag"]
@@ -78,14 +78,14 @@ def test_the_relay_publishes_without_making_a_version_stale(app, user, http, gat
 
 def test_events_stored_whole_by_the_earlier_layout_are_still_relayed(app, user, http, gateway):
     """A document written before outbox items (its events inside it) is published and cleared, version kept."""
-    from webapp.tasks import store
+    from webapp.tasks import outbox, store
     task = http.call("POST", "/api/v1/tasks", {"title": "Stored the old way"})[1]
     item = gateway.get(store.task_key(task["id"]))
     gateway.save(item.key, {**item.value, "outbox": [_pending_event(task, http.user_id, "old-layout")]},
                  etag=item.etag)
     etag = http.call("GET", f"/api/v1/tasks/{task['id']}")[2]["ETag"]
     with app.app_context():
-        assert store.flush_user(http.user_id) == (1, 0)
+        assert outbox.flush_board(http.user_id) == (1, 0)
     assert gateway.get(item.key).value["outbox"] == []
     assert http.call("GET", f"/api/v1/tasks/{task['id']}")[2]["ETag"] == etag
     assert http.call("PUT", f"/api/v1/tasks/{task['id']}", {"title": "Edited"}, {"If-Match": etag})[0] == 200

@@ -4,7 +4,7 @@
 one transaction. ``publish`` sends them right after (the request's fast path); nothing is written back: the
 task-events handler deletes an event's item once it has handled it. ``relay_items`` is the backstop for events the
 fast path could not send (the broker was down, the process died before the publish): for documents as read it
-publishes the listed events whose items are still there, then deletes those items. ``flush_user`` runs it over
+publishes the listed events whose items are still there, then deletes those items. ``flush_board`` runs it over
 one board (the relay of boards marked pending, ``webapp/sweep.py``); the sweep runs it over every board in turn,
 leaving alone events younger than ``SWEEP_GRACE`` (their fast path or handler may still be under way).
 ``publish_later`` covers the one gap the relay cannot see: a sidecar that died between a change's transaction and its
@@ -154,7 +154,7 @@ def _flush_document(task_id: str) -> int:
     return len(pending)
 
 
-def flush_user(board_id: str) -> tuple[int, int]:
+def flush_board(board_id: str) -> tuple[int, int]:
     """The relay for one board: its pending events published, its rows repaired from the documents;
     (events sent, events still pending)."""
     gw = gateway()

@@ -45,7 +45,7 @@ def _announce(events: list[dict], board_id: str) -> None:
     after the transaction), this process publishes them once the sidecar is back.
     """
     try:
-        store.publish(events)
+        outbox.publish(events)
     except GatewayError as err:
         log.warning("events %s stay in the outbox for the relay: %s", [e["event_id"] for e in events], err)
         metrics.EVENTS_FAILED.labels(current_app.config["TASK_EVENTS_TOPIC"]).inc()

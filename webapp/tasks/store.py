@@ -474,5 +474,3 @@ def restore(board_id: str, task_id: str, apply: Change, read: Reads | None = Non
     """Bring back the board's deleted task as ``apply`` makes it; ``NotFound`` unless its tombstone is there."""
     return _write(board_id, task_id, apply, read, restoring=True)
 
-
-from .outbox import flush_user, publish, relay_items  # noqa: E402,F401  (publishing the outbox; callers know them here)
