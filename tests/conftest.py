@@ -75,6 +75,15 @@ def running_stack(request, replicas: int = 1, logs_name: str = "logs"):
         shutil.rmtree(run_dir, ignore_errors=True)
 
 
+@contextmanager
+def gateway_of(the_stack):
+    """A gateway to the stack's (first) taskboard sidecar, inside an app context."""
+    from webapp.app import create_app
+    app = create_app(app_config(the_stack))
+    with app.app_context():
+        yield app.extensions["dapr"]
+
+
 @pytest.fixture(scope="session")
 def stack(request):
     """The real stack for this test session."""

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from tests.conftest import ARTIFACTS, app_config, running_stack
+from tests.conftest import ARTIFACTS, gateway_of, running_stack
 
 from .runner import Settings, run_once
 
@@ -33,10 +33,8 @@ def checked_stack(request):
 
 @pytest.fixture(scope="module")
 def store_gateway(checked_stack):
-    from webapp.app import create_app
-    app = create_app(app_config(checked_stack))
-    with app.app_context():
-        yield app.extensions["dapr"]
+    with gateway_of(checked_stack) as gateway:
+        yield gateway
 
 
 def test_no_lost_or_ghost_data_under_faults(checked_stack, store_gateway, settings):

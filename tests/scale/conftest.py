@@ -11,7 +11,7 @@ from http.cookiejar import CookieJar
 
 import pytest
 
-from tests.conftest import app_config, csrf_token, running_stack, unique_name
+from tests.conftest import csrf_token, gateway_of, running_stack, unique_name
 
 REPLICAS = 2
 
@@ -26,10 +26,8 @@ def replicas(request):
 @pytest.fixture(scope="package")
 def gateway(replicas):
     """A gateway to the first taskboard replica's sidecar (all replicas share the store)."""
-    from webapp.app import create_app
-    app = create_app(app_config(replicas))
-    with app.app_context():
-        yield app.extensions["dapr"]
+    with gateway_of(replicas) as gw:
+        yield gw
 
 
 class _NoRedirects(urllib.request.HTTPRedirectHandler):
