@@ -117,9 +117,9 @@ def relay(budget_seconds: float = RELAY_BUDGET_SECONDS, max_boards: int = RELAY_
         sent += done
         if left:
             break
-        flushed.add(entry["id"])
-    if flushed:
-        state_lists.update(PENDING, lambda xs: [x for x in xs if x["id"] not in flushed])
+        flushed.add((entry["id"], entry.get("mark")))
+    if flushed:  # only the marks read: one made meanwhile (a request's publish failed during the flush) stays
+        state_lists.update(PENDING, lambda xs: [x for x in xs if (x["id"], x.get("mark")) not in flushed])
     return {"users": visited, "events": sent}
 
 

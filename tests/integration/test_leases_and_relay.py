@@ -90,3 +90,23 @@ def test_a_relay_run_is_bounded_by_its_time_budget_and_its_number_of_boards(app,
         assert sweep.relay(max_boards=1) == {"users": 1, "events": 1}
         assert sweep.relay() == {"users": 1, "events": 1}
         assert state_lists.read(sweep.PENDING)[0] == []
+
+
+def test_a_board_marked_again_while_the_relay_goes_through_it_stays_marked(app, owner, monkeypatch):
+    """A request whose publish failed marks the board while a relay run is flushing it: the next run must
+    still go through it (else its event waits for the sweep's walk)."""
+    with app.app_context():
+        store.mark_pending(owner)
+        flush = sweep.flush_board
+
+        def flush_with_a_new_mark(board_id):
+            done = flush(board_id)
+            store.mark_pending(board_id)  # the concurrent request's mark, after the flush read the board
+            return done
+
+        monkeypatch.setattr(sweep, "flush_board", flush_with_a_new_mark)
+        sweep.relay()
+        monkeypatch.undo()
+        assert [m for m in state_lists.read(store.PENDING_BOARDS)[0] if m["id"] == owner]
+        sweep.relay()
+        assert not [m for m in state_lists.read(store.PENDING_BOARDS)[0] if m["id"] == owner]

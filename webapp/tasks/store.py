@@ -51,6 +51,7 @@ events are handled, and drops its row.
 from __future__ import annotations
 
 import logging
+import uuid
 from typing import Callable
 
 from flask import current_app
@@ -94,8 +95,13 @@ def board_of(document: dict) -> str:
 
 
 def mark_pending(board_id: str) -> None:
-    """Have the relay go through the board's documents (events not yet out, or a row that missed its write)."""
-    state_lists.append(PENDING_BOARDS, {"id": board_id}, limit=100_000)
+    """Have the relay go through the board's documents (events not yet out, or a row that missed its write).
+
+    Each mark carries a new token, replacing the board's earlier mark: a relay that read the earlier one
+    removes only that, so a mark made while it was going through the board is kept for the next run.
+    """
+    mark = {"id": board_id, "mark": uuid.uuid4().hex}
+    state_lists.update(PENDING_BOARDS, lambda marks: [mark, *[m for m in marks if m["id"] != board_id]][:100_000])
 
 
 def owned(item: Item, board_id: str) -> bool:
