@@ -15,8 +15,8 @@ from typing import Callable
 
 from flask import current_app
 
-from .. import activity, events, metrics
-from ..dapr_gateway import Delete, GatewayError, NotFound
+from .. import events, metrics
+from ..dapr_gateway import GatewayError, NotFound
 from ..errors import TaskLimitReached
 from ..sidecar import gateway
 from . import model, outbox, store
@@ -60,24 +60,10 @@ def create(user_id: str, fields: TaskFields, tz: str = "UTC", board_id: str | No
     announce it; ``Busy`` under a burst, ``TaskLimitReached`` when the board is full."""
     task = model.new_task(user_id, fields, utcnow(), tz=tz, board_id=board_id)
     created = [_event("task.completed" if task.is_completed else "task.created", task, actor=user_id)]
-    _insert(task, created)
+    store.insert(task, created)
     metrics.TASKS_CREATED.inc()
     _announce(created, task.board_id)
     return task
-
-
-def _insert(task: Task, created: list[dict]) -> bool:
-    """``store.insert``; ``NotFound`` if the board was deleted meanwhile, leaving nothing of the new task.
-
-    A Redis transaction keeps the writes whose ETag matched: an attempt whose index write met the closed
-    index (``boards.deletion.delete``) still wrote the task, its history and events, under ids no one else has.
-    """
-    try:
-        return store.insert(task, created)
-    except NotFound:
-        gateway().transact([Delete(store.task_key(task.id)), Delete(activity.history_key(task.id)),
-                            *(Delete(store.outbox_key(e["event_id"])) for e in created)])
-        raise
 
 
 def _edit(fields_for: Callable[[Task], TaskFields], tz: str | None = None, actor: str | None = None) -> store.Change:
