@@ -42,17 +42,23 @@ def _announce(events: list[dict], board_id: str) -> None:
     If the broker is down they stay in their outbox items and the relay publishes
     them later (the board is marked for it): the request still succeeds because the
     change and its events are safely stored. If the mark fails too (the sidecar died
-    after the transaction), this process publishes them once the sidecar is back.
+    after the transaction), this process publishes them, and makes the mark a row
+    that missed its write is owed, once the sidecar is back.
     """
+    row_owed = store.take_owed_mark(board_id)
+    unsent: list[dict] = []
     try:
         outbox.publish(events)
     except GatewayError as err:
         log.warning("events %s stay in the outbox for the relay: %s", [e["event_id"] for e in events], err)
         metrics.EVENTS_FAILED.labels(current_app.config["TASK_EVENTS_TOPIC"]).inc()
-        try:
-            store.mark_pending(board_id)  # the relay goes through the board's documents
-        except GatewayError:
-            outbox.publish_later(events)  # the sidecar is gone: held here; the sweep's walk if this process dies
+        unsent = events
+    if not (unsent or row_owed):
+        return
+    try:
+        store.mark_pending(board_id)  # the relay goes through the board's documents
+    except GatewayError:  # the sidecar is gone: held here (the sweep's walk if this process dies)
+        outbox.publish_later(unsent, boards=[board_id])
 
 
 def create(user_id: str, fields: TaskFields, tz: str = "UTC", board_id: str | None = None) -> Task:

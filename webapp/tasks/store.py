@@ -51,6 +51,7 @@ events are handled, and drops its row.
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
 from typing import Callable
 
@@ -74,6 +75,8 @@ PENDING_BOARDS = "outbox-pending-users"  # boards whose outbox or rows the relay
 OUTBOX_CARRY = 8  # pending event ids a change carries over without checking which are still pending
 Reads = dict[str, Item]  # what a request already read, by key (a change starts from it)
 Change = Callable[[Task], tuple[Task, list[dict]]]  # the task as read → (the changed task, its events)
+_OWED_MARKS: set[str] = set()  # boards whose row and mark both failed after a commit (``take_owed_mark``)
+_OWED_LOCK = threading.Lock()
 
 
 def task_key(task_id: str) -> str:
@@ -465,8 +468,18 @@ def _write(board_id: str, task_id: str, apply: Change, reads: Reads | None, *, e
         try:
             mark_pending(board_id)
         except GatewayError:
-            pass  # the sweep's walk repairs the row in its round
+            with _OWED_LOCK:
+                _OWED_MARKS.add(board_id)  # the sidecar is gone: the caller holds the mark (take_owed_mark)
     return done
+
+
+def take_owed_mark(board_id: str) -> bool:
+    """Whether a change on the board in this process could write neither its row nor the relay's mark (the
+    sidecar went away after its commit) since the last call; the caller then makes the mark or holds it."""
+    with _OWED_LOCK:
+        owed = board_id in _OWED_MARKS
+        _OWED_MARKS.discard(board_id)
+    return owed
 
 
 def change(board_id: str, task_id: str, expected_version: str | None, apply: Change,
