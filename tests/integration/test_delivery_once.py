@@ -188,6 +188,20 @@ def test_when_only_the_announcement_failed_the_retry_announces_and_does_not_deli
     assert inbox_ids(gateway, note["user_id"]).count(note["notification_id"]) == 1
 
 
+def test_an_announcement_that_failed_is_made_by_the_notifier_itself_once_the_broker_is_back(stack, gateway):
+    """The caller's retry cannot be relied on to announce (the task may be deleted before it comes, and its
+    handler then notifies nobody): a delivered notification whose announcement failed still reaches the inbox."""
+    from dataclasses import replace
+    no_broker = notifier_app_on(stack, PUBSUB="no-such-pubsub")
+    note = a_notification()
+    code, body = notify_in_process(no_broker, stack, note)
+    assert (code, body["error"]) == (503, "unavailable")
+    notifier_gateway = no_broker.extensions["dapr"]
+    notifier_gateway.settings = replace(notifier_gateway.settings, pubsub="pubsub")  # the broker is back
+    eventually(lambda: note["notification_id"] in inbox_ids(gateway, note["user_id"]), timeout=60)
+    assert len(deliveries(stack, note["user_id"], note["notification_id"])) == 1
+
+
 def test_creating_a_key_that_exists_is_a_conflict(gateway):
     """The first-write primitive the claim relies on, against the real daprd and Redis."""
     from webapp.dapr_gateway import Conflict

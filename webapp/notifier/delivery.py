@@ -30,6 +30,7 @@ from flask import current_app
 
 from .. import events, metrics
 from ..dapr_gateway import Conflict, GatewayError, Item
+from ..held import Held
 from ..sidecar import gateway
 
 log = logging.getLogger(__name__)
@@ -126,9 +127,26 @@ def mark_done(notification: dict, status: str, now: datetime, done: Item | None 
 
 
 def publish_sent(notification: dict, now: datetime) -> None:
-    """Publish ``notification.sent`` (its event id derives from the notification: the inbox de-duplicates)."""
+    """Publish ``notification.sent`` (its event id derives from the notification: the inbox de-duplicates).
+
+    On failure the announcement is also held by this process and published once the broker is back (the
+    caller's retry may never come: a task deleted meanwhile has its events handled without notifications),
+    and the ``GatewayError`` raised, so the caller retries too.
+    """
     sent = events.notification_sent(notification, now)
-    gateway().publish(current_app.config["TASK_UPDATES_TOPIC"], sent, events.publish_metadata(sent))
+    try:
+        _publish([sent])
+    except GatewayError:
+        _HELD.hold(current_app._get_current_object(), {sent["event_id"]: sent})
+        raise
+
+
+def _publish(announcements: list[dict]) -> None:
+    for sent in announcements:
+        gateway().publish(current_app.config["TASK_UPDATES_TOPIC"], sent, events.publish_metadata(sent))
+
+
+_HELD = Held("announcements-held", _publish)
 
 
 def resume(notification: dict, now: datetime, claim_id: str) -> str | None:
