@@ -7,5 +7,5 @@ Importing this package imports nothing else, so each app loads only what it uses
     app_token, events                       routes, the app-token check of inbound calls
     app (wsgi.py)                           the web app (app-id ``taskboard``): pages, API,
                                             sign-in, CSRF, inbound Dapr routes
-    notifier                                notification-service: ``POST /notify`` only
+    notification_service                    notification-service: ``POST /notify`` only
 """

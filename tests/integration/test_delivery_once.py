@@ -43,7 +43,7 @@ def notify(stack, notification: dict) -> tuple[int, dict]:
 
 def notifier_app_on(stack, **overrides):
     """notification-service in-process, talking to its own sidecar (its keys live under its app-id)."""
-    from webapp.notifier import create_app
+    from webapp.notification_service import create_app
     ports = stack.ports.apps["notification-service"]
     return create_app(app_config(stack, DAPR_GRPC_PORT=ports.grpc, DAPR_HTTP_PORT=ports.http, **overrides))
 
@@ -106,7 +106,7 @@ def test_twenty_concurrent_calls_for_one_notification_deliver_it_once(stack):
 
 
 def test_a_claim_in_progress_blocks_a_second_delivery_and_a_stale_one_is_taken_over(stack, notifier_state):
-    from webapp.notifier.delivery import done_key, record_key
+    from webapp.notification_service.delivery import done_key, record_key
     fresh, stale = a_notification(), a_notification()
     now = datetime.now(timezone.utc)
     # An attempt that is delivering right now, and one that died two minutes ago mid-delivery.
@@ -125,7 +125,7 @@ def test_a_claim_in_progress_blocks_a_second_delivery_and_a_stale_one_is_taken_o
 def test_through_dapr_an_attempt_in_progress_is_a_conflict_for_the_caller(gateway, notifier_state):
     """Dapr turns the 409 into gRPC ALREADY_EXISTS; the gateway makes it a Conflict (retry later), not an outage."""
     from webapp.dapr_gateway import Conflict
-    from webapp.notifier.delivery import record_key
+    from webapp.notification_service.delivery import record_key
     note = a_notification()
     notifier_state.create(record_key(note["notification_id"]),
                           {**note, "status": "claimed", "claimed_at": datetime.now(timezone.utc).isoformat()})
@@ -134,7 +134,7 @@ def test_through_dapr_an_attempt_in_progress_is_a_conflict_for_the_caller(gatewa
 
 
 def test_a_failed_delivery_gives_up_its_claim_so_the_retry_delivers_at_once(stack, notifier_state):
-    from webapp.notifier.delivery import record_key
+    from webapp.notification_service.delivery import record_key
     # The channel fails for real: the binding must create a folder where a file already is.
     blocker = Path(stack.run_dir, "deliveries", f"blocked-{uuid.uuid4().hex[:8]}")
     blocker.write_text("not a folder")
@@ -150,7 +150,7 @@ def test_a_failed_delivery_gives_up_its_claim_so_the_retry_delivers_at_once(stac
 def test_a_notification_costs_four_sidecar_calls_and_a_repeat_two(stack, notifier_app, notifier_calls, gateway):
     """Claim (no read first), deliver, mark delivered, announce; a repeat is its refused claim, one bulk read and
     the announcement again (the inbox keeps one entry per notification id)."""
-    from webapp.notifier.delivery import CLAIM_TTL_SECONDS, RECORD_TTL_SECONDS, done_key, record_key
+    from webapp.notification_service.delivery import CLAIM_TTL_SECONDS, RECORD_TTL_SECONDS, done_key, record_key
     note = a_notification()
     assert notify_in_process(notifier_app, stack, note) == (200, {"status": "sent",
                                                                   "notification_id": note["notification_id"]})
@@ -172,7 +172,7 @@ def test_a_notification_costs_four_sidecar_calls_and_a_repeat_two(stack, notifie
 def test_when_only_the_announcement_failed_the_retry_announces_and_does_not_deliver_again(stack, notifier_state,
                                                                                           gateway):
     """A real publish failure (an instance whose pub/sub component does not exist) after a real delivery."""
-    from webapp.notifier.delivery import done_key, record_key
+    from webapp.notification_service.delivery import done_key, record_key
     no_broker = notifier_app_on(stack, PUBSUB="no-such-pubsub")
     note = a_notification()
     code, body = notify_in_process(no_broker, stack, note)
@@ -211,7 +211,7 @@ def test_creating_a_key_that_exists_is_a_conflict(gateway):
 
 def test_an_overdue_alert_is_sent_once_even_after_the_notifiers_record_expired(app, stack, owner, notifier_state,
                                                                                gateway, monkeypatch):
-    from webapp.notifier.delivery import done_key, record_key
+    from webapp.notification_service.delivery import done_key, record_key
     due = datetime.now(timezone.utc).replace(second=0, microsecond=0) - timedelta(hours=3)
     task = service.create(owner, TaskFields("Late invoice", due_at=due))
     alert_id = f"overdue-{task.id}-{due:%Y%m%dT%H%M}"
@@ -246,7 +246,7 @@ def test_an_overdue_alert_is_sent_once_even_after_the_notifiers_record_expired(a
 def test_a_digest_another_attempt_is_delivering_holds_up_only_its_own_job(app, stack, user, other_user,
                                                                           notifier_state):
     from webapp import digests, timezones
-    from webapp.notifier.delivery import record_key
+    from webapp.notification_service.delivery import record_key
     due = datetime.now(timezone.utc).replace(second=0, microsecond=0) - timedelta(hours=1)
     alerts = {}
     for browser in (user, other_user):

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 from tests.conftest import eventually
 from tests.integration.test_delivery_once import deliveries, notifier_app, notifier_state  # noqa: F401  (fixtures)
 from webapp import digests, horizon, overdue, reminders, sweep, timezones
-from webapp.notifier.delivery import record_key
+from webapp.notification_service.delivery import record_key
 from webapp.tasks import service
 from webapp.tasks.model import TaskFields
 
