@@ -7,7 +7,7 @@ import logging
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from .. import digests
+from ..background import digests
 from ..dapr_gateway import GatewayError
 from ..extensions import login_manager
 from ..security import safe_redirect_target

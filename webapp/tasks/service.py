@@ -15,9 +15,10 @@ from typing import Callable
 
 from flask import current_app
 
-from .. import activity, events, metrics
+from .. import events, metrics
 from ..dapr_gateway import Delete, GatewayError, NotFound
 from ..errors import TaskLimitReached
+from ..keys import history_key, outbox_key, task_key
 from ..sidecar import gateway
 from . import model, outbox, store
 from .model import Task, TaskFields
@@ -75,8 +76,8 @@ def _insert(task: Task, created: list[dict]) -> bool:
     try:
         return store.insert(task, created)
     except NotFound:
-        gateway().transact([Delete(store.task_key(task.id)), Delete(activity.history_key(task.id)),
-                            *(Delete(store.outbox_key(e["event_id"])) for e in created)])
+        gateway().transact([Delete(task_key(task.id)), Delete(history_key(task.id)),
+                            *(Delete(outbox_key(e["event_id"])) for e in created)])
         raise
 
 
