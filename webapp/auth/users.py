@@ -169,6 +169,11 @@ def patch(user_id: str, what: str = "user", **fields) -> User:
     return retry_on_conflict(attempt, what)
 
 
+def set_digest_time(user_id: str, value: str) -> User:
+    """Store the user's digest time ("HH:MM") (``NotFound``, ``Conflict`` if it kept changing)."""
+    return patch(user_id, "digest time", digest_time=value)
+
+
 def set_admin(username: str, admin: bool) -> User:
     """Grant or revoke operator rights of an existing account; ``NotFound`` if there is none."""
     claim = gateway().get(username_key(username))

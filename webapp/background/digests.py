@@ -19,7 +19,6 @@ from datetime import date, datetime, time, timedelta, timezone
 from flask import current_app
 
 from .. import notifications, timezones
-from ..auth import users
 from ..dapr_gateway import GatewayError, Item
 from ..keys import digest_next_key, index_key, user_key
 from ..sidecar import gateway
@@ -98,11 +97,6 @@ def _schedule_job(user_id: str, due: datetime, data: dict) -> None:
 def stored_time(user_id: str) -> str:
     """The user's digest time as "HH:MM" (the default if they never chose one)."""
     return parse_time((_record(user_id) or {}).get("digest_time")).strftime("%H:%M")
-
-
-def set_time(user_id: str, value: str) -> None:
-    """Store the user's digest time ("HH:MM") on ``user:<id>`` (``NotFound``, ``Conflict`` if it kept changing)."""
-    users.patch(user_id, "digest time", digest_time=value)
 
 
 def counts(user_id: str, today: date, tz_name: str, now: datetime) -> tuple[int, int]:
