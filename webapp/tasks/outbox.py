@@ -5,7 +5,7 @@ one transaction. ``publish`` sends them right after (the request's fast path); n
 task-events handler deletes an event's item once it has handled it. ``relay_items`` is the backstop for events the
 fast path could not send (the broker was down, the process died before the publish): for documents as read it
 publishes the listed events whose items are still there, then deletes those items. ``flush_board`` runs it over
-one board (the relay of boards marked pending, ``webapp/sweep.py``); the sweep runs it over every board in turn,
+one board (the relay of boards marked pending, ``webapp/background/relay.py``); the sweep runs it over every board in turn,
 leaving alone events younger than ``SWEEP_GRACE`` (their fast path or handler may still be under way).
 ``publish_later`` covers the one gap the relay cannot see: a sidecar that died between a change's transaction and its
 publish also refuses the write that marks the board for the relay, so the process that acknowledged the change keeps
@@ -23,9 +23,11 @@ from flask import current_app
 from ..dapr_gateway import Conflict, Delete, GatewayError, Item
 from ..events import publish_metadata
 from ..held import Held
+from ..keys import index_key, outbox_key, task_id_of, task_key
 from ..metrics import EVENTS_PUBLISHED
 from ..sidecar import gateway, retry_on_conflict
-from .store import index_key, mark_pending, outbox_key, owned, reindex, task_key
+from .index import reindex
+from .store import mark_pending, owned
 
 log = logging.getLogger(__name__)
 SWEEP_GRACE = timedelta(seconds=60)
@@ -45,7 +47,7 @@ def publish_later(events: list[dict], boards: list[str] | tuple[str, ...] = ()) 
     """Hold events whose publish and relay mark both failed, and ``boards`` to mark for the relay (their rows
     missed their writes); a thread of this process does both once the sidecar answers again."""
     _HELD.hold(current_app._get_current_object(),
-               {**{f"event:{e['event_id']}": e for e in events}, **{f"board:{b}": b for b in boards}})
+               {**{e["event_id"]: e for e in events}, **{f"mark {b}": b for b in boards}})
 
 
 def _publish_held(items: list) -> None:
@@ -75,7 +77,7 @@ def relay_items(items: list[Item], grace: timedelta = timedelta(0)) -> tuple[int
     sent = left = 0
     for item in items:
         if any(isinstance(e, dict) for e in item.value.get("outbox") or []):
-            sent += _flush_document(item.key.removeprefix("task:"))  # stored before outbox items existed
+            sent += _flush_document(task_id_of(item.key))  # stored before outbox items existed
     keys = [outbox_key(i) for item in items for i in pending_ids(item)]
     now = datetime.now(timezone.utc)
     for at in range(0, len(keys), KEYS_PER_READ):
