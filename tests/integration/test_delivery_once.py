@@ -204,6 +204,20 @@ def test_an_announcement_that_failed_is_made_by_the_notifier_itself_once_the_bro
     assert len(deliveries(stack, note["user_id"], note["notification_id"])) == 1
 
 
+def test_a_retry_naming_another_recipient_announces_the_notification_as_it_was_delivered(stack, gateway):
+    """The caller derives the recipient from the task as it is when the event is handled again (the assignee
+    may have changed): the retry must not put the first recipient's delivered notification in someone else's
+    inbox."""
+    no_broker = notifier_app_on(stack, PUBSUB="no-such-pubsub")
+    note = a_notification()
+    assert notify_in_process(no_broker, stack, note)[0] == 503  # delivered to its recipient, not announced
+    someone_else = f"u{uuid.uuid4().hex[:8]}"
+    assert notify(stack, {**note, "user_id": someone_else})[1]["status"] == "duplicate"
+    eventually(lambda: note["notification_id"] in inbox_ids(gateway, note["user_id"]))
+    assert inbox_ids(gateway, someone_else) == []
+    assert deliveries(stack, someone_else, note["notification_id"]) == []
+
+
 def test_creating_a_key_that_exists_is_a_conflict(gateway):
     """The first-write primitive the claim relies on, against the real daprd and Redis."""
     from webapp.dapr_gateway import Conflict

@@ -140,6 +140,13 @@ def _publish(announcements: list[dict]) -> None:
 _HELD = Held("announcements-held", _publish)
 
 
+def as_delivered(notification: dict, record: Item) -> dict:
+    """The notification as it was delivered (the record's copy): a caller's retry may name another recipient or
+    text (it derives them from the task as it is now), and the announcement must match the delivery."""
+    stored = record.value if isinstance(record.value, dict) else {}
+    return {**notification, **{k: stored[k] for k in ("user_id", "task_id", "kind", "message") if k in stored}}
+
+
 def resume(notification: dict, now: datetime, claim_id: str) -> str | None:
     """The record exists: ``duplicate`` (announcing again if only that failed), ``in_progress``, or None
     when this attempt took a dead attempt's claim over and must deliver."""
@@ -150,7 +157,7 @@ def resume(notification: dict, now: datetime, claim_id: str) -> str | None:
     if status == "sent":
         return "duplicate"
     if status == "delivered":  # delivered: only announce again (the inbox keeps one entry per id)
-        publish_sent(notification, now)
+        publish_sent(as_delivered(notification, done if done.exists else claim), now)
         return "duplicate"
     if status != "stale":  # claimed by a live attempt, or released since the create: the caller retries later
         return "in_progress"
