@@ -18,6 +18,7 @@ from datetime import datetime
 from flask import current_app
 
 from . import activity, digests, jobs, notifications, overdue, reminders
+from .accounts import mail
 from .auth import users
 from .boards import feed
 from .boards import model as boards_model
@@ -166,6 +167,7 @@ def on_task_update(data: dict) -> None:
     if data["type"] == "notification.sent":
         check_notification_sent(data)
         notifications.deliver_to_inbox(data)
+        mail.notification_sent(data)  # by e-mail too, if its user chose so (a failure: RETRY, inbox unchanged)
     else:
         log.info("ignoring task-update of type %s", data["type"])
 
@@ -182,6 +184,8 @@ def on_job(name: str, data: dict) -> str:
     if kind == "digest":
         _require(data, "user_id")
         return digests.fire(data)
+    if kind == "mail":
+        return mail.fire(data)
     if kind == "horizon":
         return jobs.on_horizon(data)
     if kind == "probe":

@@ -9,6 +9,8 @@ from flask import (Blueprint, abort, current_app, flash, redirect, render_templa
 from flask_login import current_user, login_required
 
 from .. import activity, notifications
+from ..accounts import sessions
+from ..auth.users import user_key
 from ..boards import access, feed
 from ..boards import model as boards
 from ..boards.forms import MoveForm
@@ -58,8 +60,9 @@ def list_tasks():
     shared = bool(board) and board != user_id
     # One sidecar call without search: the index (its rows are what the page shows), the inbox head for the
     # badge and, for a shared board, the caller's memberships (access) and the board (assignees' names).
-    index, (head, *records) = listing.read_index(board or user_id, also=[
-        inbox.head_key(user_id), *([memberships_key(user_id), board_key(board)] if shared else [])])
+    index, (head, account, *records) = listing.read_index(board or user_id, also=[
+        inbox.head_key(user_id), user_key(user_id), *([memberships_key(user_id), board_key(board)] if shared else [])])
+    sessions.check_read(user_id, account)  # the session's generation, read with the page's data (no extra call)
     notifications.badge_from(user_id, head)  # first: a 404 page shows the badge too
     # Access before any document of the board is read (a search reads them all, a row rebuild some).
     entry = access.membership(user_id, board or user_id, records=(records[0], records[1]) if shared else None)
