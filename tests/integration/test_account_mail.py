@@ -169,3 +169,18 @@ def test_nothing_is_sent_to_an_address_before_it_is_verified(app, mailbox):
     confirm, = mailbox.wait_for(email, "Confirm")
     subjects = [m["Subject"] for m in mailbox.to(email)]
     assert subjects == [confirm["Subject"]], subjects  # the confirmation only: no notification, no reset
+
+
+def test_the_daily_digest_goes_by_email_when_chosen(app, mailbox):
+    from datetime import datetime, timedelta, timezone
+    from webapp import digests
+    user, email = verified_user(app, mailbox)
+    assert user.form_post("/account/email", {"form": "prefs", "prefs-digest": "y"}).status_code == 302
+    yesterday = (datetime.now(timezone.utc) - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
+    user.create_task(title="Late work", due_at=yesterday)
+    with app.app_context():
+        assert digests.fire({"user_id": user_id_of(user)}) == "sent"
+    message, = mailbox.wait_for(email, "Daily digest")
+    assert [to["Address"] for to in message["To"]] == [email]
+    assert "1 overdue" in message["HTML"]
+    assert any("/unsubscribe/" in link for link in links_in(message))

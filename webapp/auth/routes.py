@@ -152,8 +152,7 @@ def settings():
                 token_form.name.errors.append(f"You already have {tokens.LIMIT} tokens, the most allowed. "
                                               "Revoke one you no longer use, then create this one.")
             else:  # POST-redirect-GET: a reload of the page does not create a second token
-                security_log.record(current_user.id, "token-created", request.remote_addr,
-                                    name=token_form.name.data)
+                security_log.record(current_user.id, "token-created", request.remote_addr)
                 session[NEW_TOKEN] = shown_once.hold(token)
                 flash(f"Token “{token_form.name.data}” created.", "success")
                 return redirect(url_for("auth.settings"))
@@ -168,6 +167,6 @@ def settings():
 @login_required
 def revoke_token(token_id: str):
     tokens.revoke(current_user.id, token_id)  # NotFound (404) when it is not the user's
-    security_log.record(current_user.id, "token-revoked", request.remote_addr, token_id=token_id)
+    security_log.record(current_user.id, "token-revoked", request.remote_addr)
     flash("Token revoked.", "success")
     return redirect(url_for("auth.settings"))
