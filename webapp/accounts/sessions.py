@@ -21,6 +21,7 @@ from .profile import change_user
 SESSION_FIELD = "generation"
 # Endpoints that read the inbox head with their own data check the generation themselves (``check_read``).
 CHECKS_ITSELF = {"tasks.list_tasks"}
+NEVER_CHECKED = {"auth.logout", "static"}  # signing out needs no store; files are the same for everyone
 UNCHECKED_BLUEPRINTS = {"health", "inbound", "api", "api-docs", None}
 
 
@@ -71,7 +72,7 @@ def register(app: Flask) -> None:
     @app.before_request
     def check_generation():
         if not current_user.is_authenticated or request.blueprint in UNCHECKED_BLUEPRINTS \
-                or request.endpoint in CHECKS_ITSELF or request.endpoint == "static":
+                or request.endpoint in CHECKS_ITSELF or request.endpoint in NEVER_CHECKED:
             return None
         user_id = current_user.id
         record, head = gateway().get_many([user_key(user_id), inbox.head_key(user_id)])
