@@ -81,3 +81,38 @@ def test_a_security_log_entry_is_bounded_in_bytes():
 ])
 def test_the_notifier_takes_one_bounded_message_to_one_address(message, problem):
     assert email.check(message) == problem
+
+
+def test_a_security_event_is_one_json_line_for_operators_and_one_entry_for_the_user(monkeypatch):
+    import io
+    import logging
+
+    from pythonjsonlogger.json import JsonFormatter
+    kept = []
+    monkeypatch.setattr(security_log.state_lists, "append", lambda key, entry, limit: kept.append((key, entry, limit)))
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter("%(levelname)s %(name)s %(message)s"))
+    security_log.log.addHandler(handler)
+    level = security_log.log.level
+    security_log.log.setLevel(logging.INFO)  # as configure_logging sets the root logger in the apps
+    try:
+        security_log.record("u1", "password-changed", "203.0.113.9", via="settings")
+    finally:
+        security_log.log.removeHandler(handler)
+        security_log.log.setLevel(level)
+    line = json.loads(stream.getvalue().strip())
+    assert line["security_event"] == "password-changed" and line["user_id"] == "u1"
+    assert line["client_address"] == "203.0.113.9" and line["detail_via"] == "settings"
+    (key, entry, limit), = kept
+    assert key == "security-log:u1" and limit == security_log.LIMIT
+    assert entry["kind"] == "password-changed" and entry["address"] == "203.0.113.9"
+
+
+def test_a_security_event_the_store_cannot_keep_never_fails_the_action(monkeypatch):
+    from webapp.dapr_gateway import Unavailable
+
+    def down(*_args):
+        raise Unavailable("store down")
+    monkeypatch.setattr(security_log.state_lists, "append", down)
+    security_log.record("u1", "sign-in", "203.0.113.9")  # no exception
