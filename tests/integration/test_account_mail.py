@@ -184,3 +184,26 @@ def test_the_daily_digest_goes_by_email_when_chosen(app, mailbox):
     assert [to["Address"] for to in message["To"]] == [email]
     assert "1 overdue" in message["HTML"]
     assert any("/unsubscribe/" in link for link in links_in(message))
+
+
+def test_changing_the_address_asks_the_password_and_keeps_the_old_one_until_the_new_is_confirmed(app, mailbox):
+    user, email = verified_user(app, mailbox)
+    bad = user.form_post("/account/email", {"form": "address", "address-email": "two@example.test; three@x.test",
+                                            "address-current_password": PASSWORD})
+    assert bad.status_code == 422 and "Enter one e-mail address" in bad.get_data(as_text=True)
+    wrong = user.form_post("/account/email", {"form": "address", "address-email": address("new"),
+                                              "address-current_password": "not my password"})
+    assert wrong.status_code == 422 and "not your current password" in wrong.get_data(as_text=True)
+    new = address("new")
+    assert user.form_post("/account/email", {"form": "address", "address-email": new,
+                                             "address-current_password": PASSWORD}).status_code == 302
+    message, = mailbox.wait_for(new, "Confirm")
+    settings = user.get("/settings").get_data(as_text=True)
+    assert f"<strong>{email}</strong> (verified)" in settings and f"Waiting for confirmation: {new}" in settings
+    assert user.get(path_of(links_in(message)[0])).status_code == 200
+    assert f"<strong>{new}</strong> (verified)" in user.get("/settings").get_data(as_text=True)
+    removed = user.form_post("/account/email", {"form": "address", "address-email": "",
+                                                "address-current_password": PASSWORD})
+    assert removed.status_code == 302
+    page = user.get("/settings").get_data(as_text=True)
+    assert new not in page and "E-mail address removed" in page
