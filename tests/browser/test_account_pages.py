@@ -67,9 +67,17 @@ def test_a_forgotten_password_is_reset_through_the_mailed_link(page: Page, stack
     expect(page.locator(".flash-success")).to_contain_text("Your password was changed")
 
     page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)  # the old one: refused, and counted on the account
+    assert submit(page, page.get_by_role("button", name="Sign in")).status == 422
+    page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(NEW_PASSWORD)
     assert submit(page, page.get_by_role("button", name="Sign in")).status == 200
     expect(page.locator(".nav .user")).to_have_text(username)
+    page.goto("/settings")
+    expect(page.locator("#security-log")).to_contain_text("1 failed sign-in since")
+    expect(page.locator("#security-log")).to_contain_text("Password reset by e-mail link")
+    page.locator("#account").scroll_into_view_if_needed()
+    shoot(page, screenshots, "settings-after-reset")
 
     assert page.goto(link).status == 400  # used: a clear page
     expect(page.get_by_role("heading", name="This link cannot be used")).to_be_visible()

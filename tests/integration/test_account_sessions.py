@@ -90,3 +90,12 @@ def test_reset_requests_are_throttled_per_name_and_client(app, anonymous):
     codes = [anonymous.form_post("/password-reset", {"identifier": "someone-throttled"}).status_code
              for _ in range(6)]
     assert codes[:5] == [200] * 5 and codes[5] == 429
+
+
+def test_failed_sign_ins_are_counted_on_the_account_without_pushing_its_events_out(app, user):
+    stranger = Browser(app.test_client())
+    for _ in range(3):
+        assert stranger.form_post("/login", {"username": username_of(user), "password": "guess"}).status_code == 422
+    page = " ".join(user.get("/settings").get_data(as_text=True).split())
+    assert "3 failed sign-ins since" in page and "Signed in" in page  # the real events are all still there
+    assert "failed sign-in" not in Browser(app.test_client()).get("/login").get_data(as_text=True)

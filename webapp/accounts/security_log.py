@@ -2,6 +2,9 @@
 
     security-log:<user id>   {"items": [{id, kind, at, address, details}]}   — newest first, at most ``LIMIT``
                              entries, each detail cut to ``DETAIL_MAX`` characters (≈ 25 kB at most)
+    failed-sign-ins:<user id> {count, since, last_at, last_address}   — failed sign-ins at the account, counted
+                             apart (anyone can cause them: as entries they could push the real events out);
+                             TTL 30 days from the last one
 
 ``record`` never raises: the operator's log line is written first, and a store that cannot take the
 entry is logged as a warning (a security event never fails the action it describes).
@@ -15,10 +18,12 @@ from datetime import datetime, timezone
 
 from .. import state_lists
 from ..dapr_gateway import GatewayError
+from ..sidecar import gateway, retry_on_conflict
 
 log = logging.getLogger("taskboard.security")
 LIMIT = 50
 DETAIL_MAX = 200
+FAILURES_KEPT_SECONDS = 30 * 86400  # the count of failed sign-ins ends after 30 days without one
 KINDS = {
     "sign-in": "Signed in",
     "sign-in-failed": "Failed sign-in",
@@ -58,6 +63,35 @@ def record(user_id: str, kind: str, address: str | None = None, **details) -> No
         state_lists.append(log_key(user_id), entry, LIMIT)
     except GatewayError as err:
         log.warning("security event %s of user %s not kept in their log: %s", kind, user_id, err)
+
+
+def failures_key(user_id: str) -> str:
+    return f"failed-sign-ins:{user_id}"
+
+
+def failed_sign_in(user_id: str, address: str | None) -> None:
+    """Count a failed sign-in at an existing account (operators' log line too). Never raises."""
+    operator_only("sign-in-failed", address, user_id=user_id)
+    now = datetime.now(timezone.utc).isoformat()
+
+    def attempt() -> None:
+        item = gateway().get(failures_key(user_id))
+        value = item.value or {}
+        counted = {"count": int(value.get("count", 0)) + 1, "since": value.get("since") or now,
+                   "last_at": now, "last_address": (address or "")[:64] or None}
+        gateway().save_versioned(failures_key(user_id), counted, item.etag, ttl_seconds=FAILURES_KEPT_SECONDS)
+
+    try:
+        retry_on_conflict(attempt, "failed-sign-ins")
+    except GatewayError as err:
+        log.warning("failed sign-in of user %s not counted: %s", user_id, err)
+
+
+def failures(value: dict | None) -> dict | None:
+    """The failed sign-ins as read (``failed-sign-ins:<user>``'s value) with times as datetimes, or None."""
+    if not value or not value.get("count"):
+        return None
+    return {**value, "since": datetime.fromisoformat(value["since"]), "last_at": datetime.fromisoformat(value["last_at"])}
 
 
 def operator_only(kind: str, address: str | None = None, **details) -> None:

@@ -14,12 +14,14 @@ from . import profile, security_log
 def section(user_id: str) -> dict:
     """The account part of Settings: ``email``, ``pending``, ``log`` (None each when the store does not answer)."""
     try:
-        record, log_item = gateway().get_many([user_key(user_id), security_log.log_key(user_id)])
+        record, log_item, failed = gateway().get_many([user_key(user_id), security_log.log_key(user_id),
+                                                       security_log.failures_key(user_id)])
     except GatewayError:
-        return {"email": None, "pending": None, "log": None, "unavailable": True}
+        return {"email": None, "pending": None, "log": None, "failures": None, "unavailable": True}
     value = record.value or {}
     return {"email": value.get("email"), "pending": (value.get("email_pending") or {}).get("address"),
-            "log": security_log.entries(log_item.value), "unavailable": False,
+            "log": security_log.entries(log_item.value), "failures": security_log.failures(failed.value),
+            "unavailable": False,
             "mailed": [label for name, label in profile.PREFERENCES.items() if profile.preferences(value)[name]]}
 
 

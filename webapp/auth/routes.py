@@ -106,11 +106,23 @@ def login():
             _sign_in(user)
             flash(f"Signed in as {user.username}.", "success")
             return redirect(_after_sign_in())
-        security_log.operator_only("sign-in-failed", request.remote_addr, username=form.username.data[:32])
+        _count_failure(form.username.data)
         form.password.errors.append("Wrong username or password.")
     if form.is_submitted():
         status = 422 if form.errors else 200
     return render_template("auth/login.html", form=form), status
+
+
+def _count_failure(username: str) -> None:
+    """A wrong password at an existing account is counted in that account's security log."""
+    try:
+        record = users.find(username)
+    except GatewayError:
+        record = None
+    if record:
+        security_log.failed_sign_in(record["id"], request.remote_addr)
+    else:
+        security_log.operator_only("sign-in-failed", request.remote_addr, username=username[:32])
 
 
 @bp.post("/logout")
