@@ -173,7 +173,7 @@ def test_nothing_is_sent_to_an_address_before_it_is_verified(app, mailbox):
 
 def test_the_daily_digest_goes_by_email_when_chosen(app, mailbox):
     from datetime import datetime, timedelta, timezone
-    from webapp import digests
+    from webapp.background import digests
     user, email = verified_user(app, mailbox)
     assert user.form_post("/account/email", {"form": "prefs", "prefs-digest": "y"}).status_code == 302
     yesterday = (datetime.now(timezone.utc) - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")

@@ -10,7 +10,7 @@ from unittest import mock
 import pytest
 
 from webapp.accounts import links, profile, security_log
-from webapp.notifier import email
+from webapp.notification_service import email
 
 KEY = "k" * 32
 

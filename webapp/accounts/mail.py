@@ -27,6 +27,7 @@ from flask import current_app, render_template
 from .. import admin
 from ..auth import users
 from ..dapr_gateway import GatewayError, NotFound
+from ..keys import user_key
 from ..sidecar import gateway
 from . import links, profile
 
@@ -69,7 +70,7 @@ def _account_for(identifier: str) -> dict | None:
     identifier = identifier.strip()
     user_id = profile.user_of_address(identifier) if "@" in identifier else None
     if user_id:
-        item = gateway().get(users.user_key(user_id))
+        item = gateway().get(user_key(user_id))
         return item.value if item.exists else None
     return users.find(identifier) if "@" not in identifier else None
 
@@ -135,7 +136,7 @@ def notification_sent(event: dict) -> str:
     preference = profile.preference_of(str(event.get("kind")))
     if preference is None:
         return "not an e-mail kind"
-    item = gateway().get(users.user_key(event["user_id"]))
+    item = gateway().get(user_key(event["user_id"]))
     record = item.value if item.exists else {}
     if not record.get("email") or not profile.preferences(record).get(preference):
         return "not wanted"

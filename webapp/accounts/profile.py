@@ -15,13 +15,12 @@ and the owner index of verified addresses:
 
 from __future__ import annotations
 
-import hashlib
 import re
 import secrets
 from datetime import datetime, timezone
 from typing import Callable
 
-from ..auth.users import user_key
+from ..keys import email_owner_key, user_key
 from ..dapr_gateway import Conflict, GatewayError, NotFound
 from ..sidecar import gateway, retry_on_conflict
 
@@ -52,8 +51,7 @@ def valid_address(address: str) -> bool:
     return len(address) <= EMAIL_MAX and bool(EMAIL_SHAPE.match(address))
 
 
-def owner_key(address: str) -> str:
-    return "email-owner:" + hashlib.sha256(address.strip().lower().encode()).hexdigest()
+owner_key = email_owner_key
 
 
 def preferences(record: dict) -> dict[str, bool]:

@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 
 from .. import state_lists
 from ..dapr_gateway import GatewayError
+from ..keys import failed_sign_ins_key, security_log_key
 from ..sidecar import gateway, retry_on_conflict
 
 log = logging.getLogger("taskboard.security")
@@ -42,8 +43,7 @@ KINDS = {
 }
 
 
-def log_key(user_id: str) -> str:
-    return f"security-log:{user_id}"
+log_key = security_log_key
 
 
 def entry_for(kind: str, address: str | None, details: dict, now: datetime) -> dict:
@@ -65,8 +65,7 @@ def record(user_id: str, kind: str, address: str | None = None, **details) -> No
         log.warning("security event %s of user %s not kept in their log: %s", kind, user_id, err)
 
 
-def failures_key(user_id: str) -> str:
-    return f"failed-sign-ins:{user_id}"
+failures_key = failed_sign_ins_key
 
 
 def failed_sign_in(user_id: str, address: str | None) -> None:

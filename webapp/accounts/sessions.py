@@ -13,8 +13,7 @@ from flask import Flask, flash, redirect, request, session, url_for
 from flask_login import current_user, logout_user
 
 from .. import notifications
-from ..auth.users import user_key
-from ..notifications import inbox
+from ..keys import inbox_key, user_key
 from ..sidecar import gateway
 from .profile import change_user
 
@@ -75,7 +74,7 @@ def register(app: Flask) -> None:
                 or request.endpoint in CHECKS_ITSELF or request.endpoint in NEVER_CHECKED:
             return None
         user_id = current_user.id
-        record, head = gateway().get_many([user_key(user_id), inbox.head_key(user_id)])
+        record, head = gateway().get_many([user_key(user_id), inbox_key(user_id)])
         if not current(record.value if record.exists else None):
             return _signed_out()
         notifications.badge_from(user_id, head)

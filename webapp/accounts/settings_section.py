@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from ..auth.users import user_key
+from ..keys import user_key
 from ..dapr_gateway import GatewayError
 from ..sidecar import gateway
 from . import profile, security_log
