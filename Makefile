@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 REPLICAS ?= 1
 
-.PHONY: run test test-unit dapr browser venv prepare clean help
+.PHONY: run test test-unit dapr mailpit browser venv prepare clean help
 
 help:
 	@echo "make run    start Redis, the Dapr scheduler, both sidecars and both apps (Ctrl-C stops all)"
@@ -19,14 +19,15 @@ help:
 	@echo "make k8s-up / k8s-test / k8s-down   a one-node Kubernetes with Dapr's chart, Traefik and Taskboard"
 	@echo "make bench / bench-counters / bench-stacks / bench-growth   benchmarks (bench/README.md)"
 	@echo "make dapr   build or find the pinned Dapr runtime only"
+	@echo "make mailpit   build or find the pinned Mailpit (the stack's mail server) only"
 	@echo "make data-tier   provision PostgreSQL and Kafka only"
 	@echo "make prepare  the venv and .run/ (secret key) that \`dapr run -f .\` (dapr.yaml) uses"
 	@echo "make clean   remove .run/ and test artifacts"
 
-run: venv dapr
+run: venv dapr mailpit
 	@$(PY) scripts/devstack.py --replicas $(REPLICAS)
 
-test: venv dapr browser
+test: venv dapr mailpit browser
 	@$(PY) -m pytest $(PYTEST_ARGS)
 
 test-unit: venv
@@ -34,6 +35,9 @@ test-unit: venv
 
 dapr:
 	@bash scripts/provision-dapr.sh >/dev/null
+
+mailpit:
+	@bash scripts/provision-mailpit.sh >/dev/null
 
 prepare: venv
 	@$(PY) scripts/devstack.py --prepare

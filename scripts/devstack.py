@@ -33,6 +33,7 @@ if _HERE not in sys.path:
 
 import devstack_commands as commands  # noqa: E402
 import devstack_data  # noqa: E402
+import devstack_mail as mail  # noqa: E402
 import devstack_proxy as proxy  # noqa: E402
 from devstack_ports import APPS, AppPorts, Ports, app_id_of, free_port, http_ok, port_open  # noqa: E402
 from devstack_processes import COLOURS, Processes, StackError  # noqa: E402
@@ -77,6 +78,7 @@ class Stack(DataTier):
         self.daprd_log_level = daprd_log_level
         self.components_dir = components_dir or devstack_data.components_dir(self.stack_name, self.run_dir)
         self.dapr_bin: Path | None = None
+        self.mailpit_bin: Path | None = None
         self.logs_dir = self.run_dir / "logs"
         self.processes = Processes(self.logs_dir, console=console)
         self.procs = self.processes.procs  # {name: Popen}, in start order
@@ -95,6 +97,7 @@ class Stack(DataTier):
     def provision(self) -> None:
         """Find or build daprd/scheduler; find or install the data tier's servers."""
         self.dapr_bin = provision(redis=self.stack_name == "redis")
+        self.mailpit_bin = mail.provision_mailpit()
         self.provision_servers()
 
     def daprd_version(self) -> str:
@@ -109,7 +112,8 @@ class Stack(DataTier):
         return secrets_file(self.run_dir)
 
     def sidecar_env(self, app_id: str = "taskboard") -> dict[str, str]:
-        return commands.sidecar_env(self.tier_env(), self.api_tokens.get(app_id), self.app_tokens.get(app_id))
+        return commands.sidecar_env({**self.tier_env(), **mail.smtp_env(self.ports.mail_smtp)},
+                                    self.api_tokens.get(app_id), self.app_tokens.get(app_id))
 
     def app_token_for(self, app_id: str) -> str | None:
         """The token ``app_id``'s sidecar presents to it (its inbound routes check it)."""
@@ -124,6 +128,8 @@ class Stack(DataTier):
         if self.ports.proxy and app_id_of(instance) == "taskboard":
             extra.setdefault("TASKBOARD_PROXY_FIX_HOPS", "1")  # behind the proxy: trust its X-Forwarded-*
         app_id = app_id_of(instance)
+        extra.setdefault("TASKBOARD_PUBLIC_URL", self.url())  # where links in e-mail point
+        extra.setdefault("TASKBOARD_MAIL_LOCK_FILE", str(self.run_dir / f"{instance}.mail.lock"))
         return commands.app_env(instance, app_id, self.ports.apps[instance], self.run_dir,
                                 self.workers, extra, self.api_tokens.get(app_id), self.app_tokens.get(app_id))
 
@@ -183,7 +189,22 @@ class Stack(DataTier):
             self.provision()
         self.prepare()
         self.start_servers()
+        self._start_mailpit()
         self._start_scheduler()
+
+    def _start_mailpit(self) -> None:
+        p = self.ports
+        if self.mailpit_bin is None:
+            self.mailpit_bin = mail.provision_mailpit()
+        self.say(f"starting mailpit: SMTP 127.0.0.1:{p.mail_smtp}, web UI and API http://127.0.0.1:{p.mail_http}")
+        self.processes.spawn("mailpit", mail.mailpit_argv(self.mailpit_bin, p.mail_smtp, p.mail_http, self.run_dir),
+                             env={}, cwd=self.run_dir)
+        self._wait("mailpit", lambda: self._http_ok(f"http://127.0.0.1:{p.mail_http}/readyz"),
+                   timeout=30, proc_name="mailpit")
+
+    def mail_api(self) -> str:
+        """Mailpit's HTTP API (``/api/v1/messages`` …), where tests read what was sent."""
+        return f"http://127.0.0.1:{self.ports.mail_http}/api/v1"
 
     def _start_scheduler(self) -> None:
         p = self.ports
@@ -230,6 +251,8 @@ class Stack(DataTier):
             self.start_server(name)
         elif name == "scheduler":
             self._start_scheduler()
+        elif name == "mailpit":
+            self._start_mailpit()
         elif name == "proxy":
             self._start_proxy()
         elif name.startswith("daprd-"):

@@ -87,6 +87,8 @@ class Ports:
     kafka_controller: int
     apps: dict[str, AppPorts] = field(default_factory=dict)  # by instance name (see ``instances``)
     proxy: int | None = None  # the ingress in front of taskboard's replicas, when there are several
+    mail_smtp: int = 1025  # Mailpit: SMTP (notification-service's notify-email binding sends there)
+    mail_http: int = 8025  # Mailpit: web UI and HTTP API (read what arrived)
 
     @classmethod
     def default(cls, replicas: int = 1) -> "Ports":
@@ -114,7 +116,7 @@ class Ports:
                    postgres=free_port(), kafka=free_port(), kafka_controller=free_port(),
                    apps={instance: AppPorts(*(free_port() for _ in fields(AppPorts)))
                          for app in APPS for instance in instances(app, replicas)},
-                   proxy=free_port() if replicas > 1 else None)
+                   proxy=free_port() if replicas > 1 else None, mail_smtp=free_port(), mail_http=free_port())
 
     def replicas(self, app_id: str) -> dict[str, AppPorts]:
         """The instances of one app and their ports."""

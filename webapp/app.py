@@ -10,6 +10,9 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
 
 from . import api, commands, errors, notifications, security, sidecar, timezones
+from .accounts import routes as account_routes
+from .accounts import sessions as account_sessions
+from .accounts import settings_section as account_settings
 from .admin import routes as admin_routes
 from .auth import routes as auth_routes
 from .background import routes as inbound
@@ -43,7 +46,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(notification_routes.bp)
     app.register_blueprint(inbound.bp)
     app.register_blueprint(admin_routes.bp)
+    app.register_blueprint(account_routes.bp)
     csrf.exempt(inbound.bp)
+    csrf.exempt(account_routes.unsubscribe)  # mail clients post the signed link with no session (RFC 8058)
+    account_sessions.register(app)
+    account_settings.register(app)
     errors.register(app)
     security.register(app)
     _register_template_helpers(app)

@@ -39,6 +39,12 @@ DEFAULTS: dict[str, object] = {
     "NOTIFY_BINDING": "notify-delivery",
     "NOTIFY_BINDING_OPERATION": "create",
     "SECRET_KEY_NAME": "flask-secret-key",
+    # E-mail: the SMTP output binding of notification-service, where links in mail point, and how long an
+    # account mail is retried before it is dead-lettered (webapp/accounts/mail.py)
+    "NOTIFY_EMAIL_BINDING": "notify-email",
+    "PUBLIC_URL": "http://127.0.0.1:8000",
+    "MAIL_GIVE_UP_SECONDS": 900,
+    "MAIL_LOCK_FILE": "/tmp/taskboard-notify-email.lock",
     "REQUIRED_COMPONENTS": "statestore,pubsub,secretstore",
     # Product
     "TASKS_PER_PAGE": 20,

@@ -15,7 +15,7 @@ from datetime import date
 
 
 def user_key(user_id: str) -> str:
-    """``user:<user id>`` = {id, username, password_hash, timezone, created_at, is_admin, digest_time}; TTL: none; owner: auth/users.py."""
+    """``user:<user id>`` = {id, username, password_hash, timezone, created_at, is_admin, digest_time, email, email_pending, email_prefs, session_generation}; TTL: none; owner: auth/users.py."""
     return f"user:{user_id}"
 
 
@@ -47,6 +47,21 @@ def login_attempts_key(username: str, client: str) -> str:
 def login_account_key(username: str) -> str:
     """``login-account:<lower name>`` = {count, last_at}; TTL: the quiet time that ends the count; owner: auth/throttling.py."""
     return f"login-account:{username.lower()}"
+
+
+def email_owner_key(address: str) -> str:
+    """``email-owner:<sha256 of the lower-cased address>`` = {user_id}, created first-write at verification; TTL: none; owner: accounts/profile.py."""
+    return "email-owner:" + hashlib.sha256(address.strip().lower().encode()).hexdigest()
+
+
+def security_log_key(user_id: str) -> str:
+    """``security-log:<user id>`` = {"items": [{id, kind, at, address, details}], newest first, at most 50}; TTL: none; owner: accounts/security_log.py."""
+    return f"security-log:{user_id}"
+
+
+def failed_sign_ins_key(user_id: str) -> str:
+    """``failed-sign-ins:<user id>`` = {count, since, last_at, last_address}; TTL: 30 days from the last failure; owner: accounts/security_log.py."""
+    return f"failed-sign-ins:{user_id}"
 
 
 USERS_INDEX_SHARDS = 256

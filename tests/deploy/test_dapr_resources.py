@@ -28,7 +28,7 @@ DAPR_LEVEL_METADATA = {
 }
 # Binding metadata the app sends with each request (webapp/notification_service/delivery.py: deliver()), so a
 # component need not set it.
-BINDING_REQUEST_METADATA = {"fileName", "subject"}
+BINDING_REQUEST_METADATA = {"fileName", "subject", "emailTo"}  # bindings/smtp: emailTo per message
 # Older spellings components-contrib still accepts (common/component/redis/redis.go).
 LEGACY_METADATA = {"state.redis": {"maxRetries", "maxRetryBackoff"}}
 

@@ -220,6 +220,8 @@ def test_dapr_run_f_starts_both_sidecars_with_all_their_components(cli_checkout)
     apps = render((checkout / "dapr.yaml").read_text(), checkout)
     shell = {k: v for k, v in os.environ.items() if not k.startswith(("TASKBOARD_", "DAPR_", "APP_", "GUNICORN_"))}
     shell["TASKBOARD_REDIS_HOST"] = f"localhost:{infra.ports.redis}"  # dapr init's is localhost:6379
+    # dapr init starts no mail server: the shell names one (here the infrastructure's Mailpit) for notify-email
+    shell.update({"TASKBOARD_SMTP_HOST": "127.0.0.1", "TASKBOARD_SMTP_PORT": str(infra.ports.mail_smtp)})
     procs: dict[str, subprocess.Popen] = {}
     logs = checkout / ".run" / "logs"
     try:

@@ -88,7 +88,8 @@ def test_the_list_page_is_one_sidecar_call_and_shows_every_column_from_the_rows(
     user.get("/tasks")  # the "Created" flash goes
     html, calls, unread = _page_with_badge(user, owner, "/tasks", sidecar_calls)
     print(f"\nsidecar calls of one list page: {calls}")
-    assert calls == [("get_many", [store.index_key(owner), keys.inbox_key(owner)])]
+    # The account record rides along: the session's generation is checked with the page's own read.
+    assert calls == [("get_many", [store.index_key(owner), keys.inbox_key(owner), keys.user_key(owner)])]
 
     row = _row_html(html, full)
     assert 'class="task  overdue"' in row or "overdue" in row.split(">", 1)[0]
@@ -106,7 +107,9 @@ def test_the_list_page_is_one_sidecar_call_and_shows_every_column_from_the_rows(
 
     # Every other page keeps its own one-read badge.
     detail, calls, unread = _page_with_badge(user, owner, f"/tasks/{full}", sidecar_calls)
-    assert _badge(detail) == unread and ("get", [keys.inbox_key(owner)]) in calls
+    # (read with the account record that checks the session's generation: still one call)
+    assert _badge(detail) == unread and ("get_many", [keys.user_key(owner), keys.inbox_key(owner)]) in calls
+    assert not any(key == [keys.inbox_key(owner)] for _, key in calls)
 
 
 def test_a_shared_board_list_is_one_sidecar_call_with_membership_and_assignee_names(app, sidecar_calls):
@@ -121,7 +124,7 @@ def test_a_shared_board_list_is_one_sidecar_call_with_membership_and_assignee_na
     owner.get(f"/tasks?board={board_id}")  # the "Created" flash goes
 
     html, calls = _page(editor, f"/tasks?board={board_id}", sidecar_calls)
-    assert calls == [("get_many", [store.index_key(board_id), keys.inbox_key(editor_id),
+    assert calls == [("get_many", [store.index_key(board_id), keys.inbox_key(editor_id), keys.user_key(editor_id),
                                    f"boards-of:{editor_id}", f"board:{board_id}"])]
     row = _row_html(html, task_id)
     assert f"@{editor.username}" in row and "#team" in row and "Tasks of Reads team" in html

@@ -122,6 +122,19 @@ NOT_BOARD_SCOPED = {
     ("GET", "/dapr/subscribe"): "the sidecar's (app token)", ("POST", "/events/<stream>"): "the sidecar's (app token)",
     ("POST", "/events/dead-letters"): "the sidecar's", ("POST", "/job/<name>"): "the sidecar's",
     ("POST", "/<any(cron, relay):binding>"): "the sidecar's",
+    # The caller's own account (tests/integration/test_account_sessions.py, test_account_mail.py and
+    # test_account_isolation.py: one account's pages, links and changes never reach another's).
+    ("GET", "/account/email"): "the caller's address", ("POST", "/account/email"): "the caller's address",
+    ("GET", "/account/password"): "the caller's password", ("POST", "/account/password"): "the caller's password",
+    ("GET", "/account/sign-out-everywhere"): "the caller's sessions",
+    ("POST", "/account/sign-out-everywhere"): "the caller's sessions",
+    ("GET", "/password-reset"): "anyone; the same answer for every name",
+    ("POST", "/password-reset"): "anyone; the same answer for every name",
+    ("GET", "/password-reset/<token>"): "the account the signed link names",
+    ("POST", "/password-reset/<token>"): "the account the signed link names",
+    ("GET", "/verify-email/<token>"): "the account the signed link names",
+    ("GET", "/unsubscribe/<token>"): "the account the signed link names",
+    ("POST", "/unsubscribe/<token>"): "the account the signed link names",
 }
 
 

@@ -7,6 +7,7 @@ from wtforms import PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp
 
 from .. import timezones
+from ..accounts.forms import address_shape
 
 USERNAME_RULE = Regexp(r"^[A-Za-z0-9_.-]+$", message="Use letters, digits, dots, dashes and underscores only.")
 
@@ -21,6 +22,10 @@ class RegisterForm(FlaskForm):
                             validators=[DataRequired(), EqualTo("password", message="The passwords differ.")],
                             render_kw={"autocomplete": "new-password"})
     timezone = SelectField("Time zone", default="UTC")
+    email = StringField("E-mail address (optional)", validators=[Optional(), Length(max=254), address_shape],
+                        render_kw={"autocomplete": "email", "type": "email"},
+                        description="For password resets and the notifications you choose; we send a link "
+                                    "to confirm it first.")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -7,6 +7,9 @@ import logging
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
+from ..accounts import mail as account_mail
+from ..accounts import profile as account_profile
+from ..accounts import security_log, sessions
 from ..background import digests
 from ..dapr_gateway import GatewayError
 from ..extensions import login_manager
@@ -28,12 +31,14 @@ def load_user(user_id: str):
     return None
 
 
-def _sign_in(user: users.User) -> None:
+def _sign_in(user: users.User, record: dict | None = None) -> None:
     # A fresh session at login: nothing from before survives (session fixation).
     session.clear()
     session["profile"] = {"id": user.id, "username": user.username, "timezone": user.timezone,
                           "is_admin": user.is_admin}
+    sessions.remember(record if record is not None else account_profile.record_of(user.id))
     login_user(user)
+    security_log.record(user.id, "sign-in", request.remote_addr)
 
 
 def _after_sign_in() -> str:
@@ -52,11 +57,24 @@ def register():
             form.username.errors.append("This username is taken. Choose another one.")
         else:
             _schedule_digest(user.id)
-            _sign_in(user)
+            _sign_in(user, record={})  # a new account is at the first session generation
+            if form.email.data:
+                _ask_to_verify(user.id, form.email.data.strip())
             flash(f"Welcome, {user.username}! Create your first task.", "success")
             return redirect(url_for("tasks.new_task"))
     status = 422 if form.is_submitted() else 200
     return render_template("auth/register.html", form=form), status
+
+
+def _ask_to_verify(user_id: str, address: str) -> None:
+    """Send the new account's address its confirmation link; if that fails, Settings can send it again."""
+    try:
+        nonce = account_profile.set_pending_address(user_id, address)
+        account_mail.queue("verify-email", user_id=user_id, nonce=nonce)
+    except GatewayError as err:
+        logging.getLogger(__name__).warning("verification of new user %s not sent: %s", user_id, err)
+        return
+    flash(f"We sent a link to {address}: open it to confirm the address.", "info")
 
 
 def _schedule_digest(user_id: str) -> None:
@@ -88,10 +106,23 @@ def login():
             _sign_in(user)
             flash(f"Signed in as {user.username}.", "success")
             return redirect(_after_sign_in())
+        _count_failure(form.username.data)
         form.password.errors.append("Wrong username or password.")
     if form.is_submitted():
         status = 422 if form.errors else 200
     return render_template("auth/login.html", form=form), status
+
+
+def _count_failure(username: str) -> None:
+    """A wrong password at an existing account is counted in that account's security log."""
+    try:
+        record = users.find(username)
+    except GatewayError:
+        record = None
+    if record:
+        security_log.failed_sign_in(record["id"], request.remote_addr)
+    else:
+        security_log.operator_only("sign-in-failed", request.remote_addr, username=username[:32])
 
 
 @bp.post("/logout")
@@ -133,6 +164,7 @@ def settings():
                 token_form.name.errors.append(f"You already have {tokens.LIMIT} tokens, the most allowed. "
                                               "Revoke one you no longer use, then create this one.")
             else:  # POST-redirect-GET: a reload of the page does not create a second token
+                security_log.record(current_user.id, "token-created", request.remote_addr)
                 session[NEW_TOKEN] = shown_once.hold(token)
                 flash(f"Token “{token_form.name.data}” created.", "success")
                 return redirect(url_for("auth.settings"))
@@ -147,5 +179,6 @@ def settings():
 @login_required
 def revoke_token(token_id: str):
     tokens.revoke(current_user.id, token_id)  # NotFound (404) when it is not the user's
+    security_log.record(current_user.id, "token-revoked", request.remote_addr)
     flash("Token revoked.", "success")
     return redirect(url_for("auth.settings"))

@@ -21,6 +21,7 @@ from typing import Callable, Iterable
 
 from flask import current_app
 
+from ..accounts import mail
 from ..tasks.model import Task
 from . import digests, horizon, leases, overdue, probe, reconcile, relay, reminders, sweep, task_events, task_updates
 from .checks import Malformed, require
@@ -66,6 +67,7 @@ JOB_KINDS = {
     "digest": JobKind(_by_data(digests.fire), ("user_id",)),
     "horizon": JobKind(lambda name, data: horizon.fire(data, resync_deferred)),
     "probe": JobKind(probe.fire),  # proves the scheduler → sidecar → /job/<name> path (readiness, tests)
+    "mail": JobKind(_by_data(mail.fire), ("mail_id", "template")),  # account mail, sent at once (accounts/mail.py)
 }
 
 PERIODIC = {

@@ -1,10 +1,12 @@
-"""The ``task-updates`` stream: a notification sent by notification-service lands in its user's inbox."""
+"""The ``task-updates`` stream: a notification sent by notification-service lands in its user's inbox, and in
+their mailbox when they chose its kind (``accounts/mail.py``)."""
 
 from __future__ import annotations
 
 import logging
 
 from .. import notifications
+from ..accounts import mail
 from .checks import require, require_time
 
 log = logging.getLogger(__name__)
@@ -22,5 +24,6 @@ def on_task_update(data: dict) -> None:
     if data["type"] == "notification.sent":
         check_notification_sent(data)
         notifications.deliver_to_inbox(data)
+        mail.notification_sent(data)  # by e-mail too, if its user chose so (a failure: RETRY, inbox unchanged)
     else:
         log.info("ignoring task-update of type %s", data["type"])

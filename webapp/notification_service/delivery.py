@@ -33,9 +33,10 @@ from ..keys import notification_done_key, notification_key
 from ..dapr_gateway import Conflict, GatewayError, Item
 from ..held import Held
 from ..sidecar import gateway
+from . import email
 
 log = logging.getLogger(__name__)
-KINDS = ("task.completed", "task.assigned", "task.reminder", "task.overdue", "digest", "info")
+KINDS = ("task.completed", "task.assigned", "task.reminder", "task.overdue", "digest", "info", "email")
 RECORD_TTL_SECONDS = 30 * 86400
 CLAIM_TTL_SECONDS = RECORD_TTL_SECONDS + 86400  # outlives the done marker, written at most minutes later
 # Far longer than one delivery can take (binding timeout 5 s, two retries) and
@@ -50,8 +51,13 @@ def delivery_name(notification: dict) -> str:
 
 
 def deliver(notification: dict, now: datetime) -> None:
-    """Hand the notification to the delivery binding (a file, e-mail or webhook by component)."""
+    """Hand the notification to its channel: an e-mail (``email``) or the delivery binding (a file, e-mail or
+    webhook by component)."""
     cfg = current_app.config
+    if notification.get("email"):
+        email.send(notification["email"])
+        metrics.NOTIFICATIONS_DELIVERED.labels(notification["kind"]).inc()
+        return
     document = {**notification, "delivered_at": now.isoformat()}
     gateway().invoke_binding(
         cfg["NOTIFY_BINDING"], cfg["NOTIFY_BINDING_OPERATION"], document,
@@ -78,9 +84,17 @@ def status_of(claim: Item, done: Item, now: datetime) -> str:
     return record_status(done, now) if done.exists else record_status(claim, now)
 
 
+def stored(notification: dict) -> dict:
+    """What the records keep of a notification: an e-mail's recipient, not its body (links in it are secrets)."""
+    kept = {k: v for k, v in notification.items() if k != "email"}
+    if notification.get("email"):
+        kept["email_to"] = notification["email"]["to"]
+    return kept
+
+
 def claim_value(notification: dict, now: datetime, claim_id: str) -> dict:
     """The claim of one attempt."""
-    return {**notification, "status": "claimed", "claimed_at": now.isoformat(), "claim": claim_id}
+    return {**stored(notification), "status": "claimed", "claimed_at": now.isoformat(), "claim": claim_id}
 
 
 def release(notification: dict, claim_id: str) -> None:
@@ -99,7 +113,7 @@ def release(notification: dict, claim_id: str) -> None:
 def mark_done(notification: dict, status: str, now: datetime, done: Item | None = None) -> None:
     """Write the done marker at ``status`` (over ``done``'s ETag, or create it); someone else's marker stays.
     Tries again after each of ``MARKER_ATTEMPTS``; the last ``GatewayError`` if every write failed."""
-    value = {**notification, "status": status, f"{status}_at": now.isoformat()}
+    value = {**stored(notification), "status": status, f"{status}_at": now.isoformat()}
     for number, delay in enumerate(MARKER_ATTEMPTS, start=1):
         time.sleep(delay)
         try:
@@ -157,7 +171,7 @@ def resume(notification: dict, now: datetime, claim_id: str) -> str | None:
     if status == "sent":
         return "duplicate"
     if status == "delivered":  # delivered: only announce again (the inbox keeps one entry per id)
-        publish_sent(as_delivered(notification, done if done.exists else claim), now)
+        announce(as_delivered(notification, done if done.exists else claim), now)
         return "duplicate"
     if status != "stale":  # claimed by a live attempt, or released since the create: the caller retries later
         return "in_progress"
@@ -190,5 +204,11 @@ def send_once(notification: dict) -> str:
         mark_done(notification, "delivered", now)
     except GatewayError as err:  # the claim stays: a call after it turns stale delivers again (see above)
         log.error("notification %s: delivered but not marked (%s)", notification["notification_id"], err)
-    publish_sent(notification, now)  # failing: the caller's retry finds the marker and only announces
+    announce(notification, now)  # failing: the caller's retry finds the marker and only announces
     return "sent"
+
+
+def announce(notification: dict, now: datetime) -> None:
+    """Tell the web app's inbox; an e-mail is the copy of something already there, or account mail: no entry."""
+    if not notification.get("email"):
+        publish_sent(notification, now)

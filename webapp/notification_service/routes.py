@@ -8,6 +8,7 @@ from flask import Blueprint, jsonify, request
 
 from ..app_token import app_token_rejection
 from ..dapr_gateway import GatewayError
+from . import email
 from .delivery import KINDS, send_once
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,11 @@ def notify():
         return _invalid(f"unknown kind {body['kind']!r}")
     notification = {k: str(body[k])[:1000] if body.get(k) is not None else None
                     for k in ("notification_id", "user_id", "task_id", "kind", "message")}
+    if body.get("email") is not None:
+        problem = email.check(body["email"])
+        if problem:
+            return _invalid(problem)
+        notification["email"] = {k: body["email"][k] for k in ("to", "subject", "html")}
     notification_id = notification["notification_id"]
     try:
         outcome = send_once(notification)

@@ -9,13 +9,14 @@ from flask import (Blueprint, abort, current_app, flash, redirect, render_templa
 from flask_login import current_user, login_required
 
 from .. import activity, notifications
+from ..accounts import sessions
 from ..boards import access, feed
 from ..boards import model as boards
 from ..boards.forms import MoveForm
 from ..boards.store import load_board
 from ..dapr_gateway import Conflict
 from ..errors import TaskLimitReached
-from ..keys import board_key, feed_key, history_key, inbox_key, memberships_key, watchers_key
+from ..keys import board_key, feed_key, history_key, inbox_key, memberships_key, user_key, watchers_key
 from ..notifications import followers
 from ..security import safe_redirect_target
 from . import listing, service
@@ -59,8 +60,9 @@ def list_tasks():
     shared = bool(board) and board != user_id
     # One sidecar call without search: the index (its rows are what the page shows), the inbox head for the
     # badge and, for a shared board, the caller's memberships (access) and the board (assignees' names).
-    index, (head, *records) = listing.read_index(board or user_id, also=[
-        inbox_key(user_id), *([memberships_key(user_id), board_key(board)] if shared else [])])
+    index, (head, account, *records) = listing.read_index(board or user_id, also=[
+        inbox_key(user_id), user_key(user_id), *([memberships_key(user_id), board_key(board)] if shared else [])])
+    sessions.check_read(user_id, account)  # the session's generation, read with the page's data (no extra call)
     notifications.badge_from(user_id, head)  # first: a 404 page shows the badge too
     # Access before any document of the board is read (a search reads them all, a row rebuild some).
     entry = access.membership(user_id, board or user_id, records=(records[0], records[1]) if shared else None)
