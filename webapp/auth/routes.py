@@ -9,6 +9,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from .. import digests
 from ..dapr_gateway import GatewayError
+from ..accounts import second_step, two_factor
 from ..extensions import login_manager
 from ..security import safe_redirect_target
 from . import shown_once, throttling, tokens, users
@@ -34,6 +35,11 @@ def _sign_in(user: users.User) -> None:
     session["profile"] = {"id": user.id, "username": user.username, "timezone": user.timezone,
                           "is_admin": user.is_admin}
     login_user(user)
+
+
+def sign_in(user: users.User) -> None:
+    """Start the signed-in session of ``user``: where every way in ends (password, second step, single sign-on)."""
+    _sign_in(user)
 
 
 def _after_sign_in() -> str:
@@ -84,6 +90,9 @@ def login():
             form.username.errors.append("Too many failed attempts for this account from here. "
                                         "Try again in a few minutes.")
             return render_template("auth/login.html", form=form), 429
+        if user and two_factor.is_enabled(user.id):
+            second_step.begin(user, request.args.get("next"), via="password")
+            return redirect(url_for("two_factor.second_step_page"))
         if user:
             _sign_in(user)
             flash(f"Signed in as {user.username}.", "success")
