@@ -23,7 +23,7 @@ STATE_CHANGING = ["/register", "/login", "/logout", "/settings", "/tasks/new", "
                   "/notifications/read", "/notifications/read-all", "/tasks/{id}/move", "/boards",
                   "/boards/abc/members", "/boards/abc/members/abc/role", "/boards/abc/members/abc/remove",
                   "/boards/abc/leave", "/boards/abc/delete", "/tasks/{id}/watch",
-                  "/account/two-factor", "/login/two-factor"]
+                  "/account/two-factor", "/login/two-factor", "/login/oidc/link"]
 
 
 def test_every_state_changing_form_requires_the_csrf_token(app, user):

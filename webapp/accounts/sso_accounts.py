@@ -1,0 +1,87 @@
+"""Which account a single sign-on identity signs in to.
+
+    sso-identity:<sha256 of issuer + "\\n" + subject>   {user_id, issuer, subject, linked_at}
+
+A link is written once, create-if-absent (two first sign-ins of one identity cannot link it twice); a link
+whose account was deleted is replaced, guarded by the ETag read. An identity is linked to an existing
+account only after that account's password was entered (``users.authenticate``, throttled); otherwise a new
+account is made for it, named after what the provider tells of the person, made unique.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from datetime import datetime, timezone
+
+from ..auth import users
+from ..dapr_gateway import Conflict
+from ..sidecar import gateway
+from .oidc import Identity
+
+NAME_MIN, NAME_MAX = 3, 32
+_NOT_IN_NAMES = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+class AlreadyLinked(ValueError):
+    """The identity was linked to an account meanwhile (another first sign-in of it came first)."""
+
+
+def key(issuer: str, subject: str) -> str:
+    return "sso-identity:" + hashlib.sha256(f"{issuer}\n{subject}".encode()).hexdigest()
+
+
+def linked_user(identity: Identity) -> users.User | None:
+    """The account the identity signs in to, or None (never linked, or its account was deleted)."""
+    item = gateway().get(key(identity.issuer, identity.subject))
+    return users.load(item.value["user_id"]) if item.exists else None
+
+
+def link(identity: Identity, user_id: str) -> None:
+    """Link the identity to ``user_id``; ``AlreadyLinked`` if it signs in to another live account already."""
+    gw = gateway()
+    item = gw.get(key(identity.issuer, identity.subject))
+    if item.exists:
+        if item.value["user_id"] == user_id:
+            return
+        if users.load(item.value["user_id"]) is not None:
+            raise AlreadyLinked(identity.subject)
+    value = {"user_id": user_id, "issuer": identity.issuer, "subject": identity.subject,
+             "linked_at": datetime.now(timezone.utc).isoformat()}
+    try:
+        gw.save_versioned(item.key, value, item.etag)
+    except Conflict as err:
+        raise AlreadyLinked(identity.subject) from err
+
+
+def name_base(identity: Identity) -> str:
+    """A username to try first: the provider's preferred username, the e-mail's local part, or the name."""
+    for candidate in (identity.preferred_username, (identity.email or "").split("@")[0], identity.name):
+        cleaned = _NOT_IN_NAMES.sub("-", (candidate or "").split("@")[0]).strip("-.")[:NAME_MAX - 5]
+        if len(cleaned) >= NAME_MIN:
+            return cleaned
+    return "user"
+
+
+def candidate_names(base: str):
+    """``base``, ``base-2`` … ``base-9``, then ``base-`` and random hex until one is free."""
+    yield base
+    for n in range(2, 10):
+        yield f"{base}-{n}"
+    while True:
+        yield f"{base}-{secrets.token_hex(3)}"
+
+
+def new_account(identity: Identity, tz: str = "UTC") -> users.User:
+    """A new account for the identity (a unique username; a random password no one knows), linked to it."""
+    for attempt, name in enumerate(candidate_names(name_base(identity))):
+        try:
+            user = users.register(name, secrets.token_urlsafe(32), tz)
+        except users.UsernameTaken:
+            if attempt > 30:
+                raise
+            continue
+        link(identity, user.id)
+        return user
+    raise AssertionError("unreachable")
