@@ -10,7 +10,7 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
 
 from . import api, commands, errors, inbound, notifications, security, sidecar, timezones
-from .accounts import oidc_views, two_factor_views
+from .accounts import data_views, oidc_views, two_factor_views
 from .admin import routes as admin_routes
 from .auth import routes as auth_routes
 from .boards import routes as board_routes
@@ -45,6 +45,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(admin_routes.bp)
     app.register_blueprint(two_factor_views.bp)
     app.register_blueprint(oidc_views.bp)
+    app.register_blueprint(data_views.bp)
     csrf.exempt(inbound.bp)
     errors.register(app)
     security.register(app)

@@ -147,3 +147,16 @@ def test_the_provider_unreachable_is_a_503_page(sso):
 def test_without_a_provider_the_routes_are_not_there(app):
     assert app.test_client().get("/login/oidc").status_code == 404
     assert "Sign in with" not in app.test_client().get("/login").get_data(as_text=True)
+
+
+def test_an_account_made_by_single_sign_on_is_deleted_without_a_password_just_after_signing_in(sso_app):
+    browser = Browser(sso_app.test_client())
+    _via_provider(browser, "person07")
+    assert browser.form_post("/login/oidc/link", {"action": "new"}).status_code == 302
+    page = browser.get("/account/delete").get_data(as_text=True)
+    assert "a moment ago" in page and 'name="password"' not in page
+    gone = browser.form_post("/account/delete", {"confirm": "DELETE"})
+    assert gone.status_code == 302 and _username(browser) is None
+    again = Browser(sso_app.test_client())
+    answer, _ = _via_provider(again, "person07")  # the identity's account is gone: a first sign-in again
+    assert answer.headers["Location"].endswith("/login/oidc/link")

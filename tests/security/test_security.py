@@ -23,7 +23,8 @@ STATE_CHANGING = ["/register", "/login", "/logout", "/settings", "/tasks/new", "
                   "/notifications/read", "/notifications/read-all", "/tasks/{id}/move", "/boards",
                   "/boards/abc/members", "/boards/abc/members/abc/role", "/boards/abc/members/abc/remove",
                   "/boards/abc/leave", "/boards/abc/delete", "/tasks/{id}/watch",
-                  "/account/two-factor", "/login/two-factor", "/login/oidc/link"]
+                  "/account/two-factor", "/login/two-factor", "/login/oidc/link",
+                  "/account/delete"]
 
 
 def test_every_state_changing_form_requires_the_csrf_token(app, user):

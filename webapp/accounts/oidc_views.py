@@ -21,6 +21,7 @@ from ..dapr_gateway import GatewayError
 from ..errors import error_response
 from ..security import safe_redirect_target
 from . import oidc, second_step, security_events, sso_accounts, two_factor
+from .data_views import SSO_SIGNED_IN_AT
 from .forms import LinkAccountForm, NewAccountForm
 
 bp = Blueprint("oidc", __name__)
@@ -116,6 +117,7 @@ def _signed_in_or_second_step(user: users.User, next_url: str | None):
         second_step.begin(user, next_url, via="sso")
         return redirect(url_for("two_factor.second_step_page"))
     sign_in(user)
+    session[SSO_SIGNED_IN_AT] = time.time()  # confirms who this is to /account/delete for a while
     security_events.record("signed_in", user.id, _address(), via="sso")
     flash(f"Signed in as {user.username}.", "success")
     return redirect(safe_redirect_target(next_url) or url_for("tasks.list_tasks"))
@@ -187,6 +189,7 @@ def _finish_new_account(identity: oidc.Identity, next_url: str | None):
         log.warning("digest of new user %s not scheduled yet: %s", user.id, err)
     security_events.record("sso_account_created", user.id, _address(), issuer=identity.issuer)
     sign_in(user)
+    session[SSO_SIGNED_IN_AT] = time.time()
     flash(f"Welcome, {user.username}! Your account signs in with {current_app.config['OIDC_PROVIDER_LABEL']}.",
           "success")
     return redirect(safe_redirect_target(next_url) or url_for("tasks.list_tasks"))
