@@ -116,9 +116,16 @@ def test_guessing_codes_is_throttled_like_the_password(app, user):
     assert not _signed_in(browser)
 
 
-def test_the_second_step_lapses_and_cannot_be_reached_without_the_password(app, anonymous):
+def test_the_second_step_lapses_and_cannot_be_reached_without_the_password(app, user, anonymous):
     resp = anonymous.get("/login/two-factor")
     assert resp.status_code == 302 and resp.headers["Location"].endswith("/login")
+    secret, _ = enable_two_factor(user)
+    browser = password_step(app, user.username, "198.51.100.60")
+    with browser.client.session_transaction() as session:
+        session["second_step"] = {**session["second_step"], "since": time.time() - 301}  # five minutes on
+    late = browser.form_post("/login/two-factor", {"code": pyotp.TOTP(secret).at(time.time() + 30)},
+                             page_url="/login")
+    assert late.status_code == 302 and late.headers["Location"].endswith("/login") and not _signed_in(browser)
 
 
 def test_turning_it_off_needs_the_password_and_a_code(app, user):
