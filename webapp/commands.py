@@ -8,6 +8,7 @@ from flask import Flask
 from flask.cli import with_appcontext
 
 from . import jobs
+from .accounts import security_events
 from .accounts import two_factor as two_factor_admin
 from .auth import users
 from .boards import store as boards
@@ -97,6 +98,8 @@ def remove_two_factor(username):
         raise click.ClickException(f"no account named {username!r}") from None
     except GatewayError as err:
         raise click.ClickException(f"the state store could not be updated: {err}") from None
+    if removed:
+        security_events.record("two_factor_removed_by_operator", users.find(username)["id"], None)
     click.echo(f"{username}: second factor removed" if removed else f"{username} had no second factor")
 
 

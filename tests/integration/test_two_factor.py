@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 
@@ -22,7 +23,7 @@ def _signed_in(browser: Browser) -> bool:
     return browser.get("/tasks").status_code == 200
 
 
-def test_setup_shows_a_qr_code_and_the_key_and_the_recovery_codes_once(user, gateway):
+def test_setup_shows_a_qr_code_and_the_key_and_the_recovery_codes_once(user, gateway, caplog):
     off = user.get("/account/two-factor").get_data(as_text=True)
     assert "Status: off" in off and "<svg" not in off
     user.form_post("/account/two-factor", {"action": "start"})
@@ -34,6 +35,8 @@ def test_setup_shows_a_qr_code_and_the_key_and_the_recovery_codes_once(user, gat
     assert "Status: <span class=\"status-on\">on</span>" in again and recovery_codes_on_page(again) == []
     stored = gateway.get(f"two-factor:{_user_id(user)}").value
     assert stored["enabled"] and len(stored["recovery"]) == 10
+    events = [json.loads(r.getMessage()) for r in caplog.records if r.name == "taskboard.security"]
+    assert {"security_event": "two_factor_enabled", "user_id": _user_id(user), "address": "127.0.0.1"} in events
     assert not any(code in str(stored) or code.replace("-", "") in str(stored) for code in codes)  # hashed
 
 
