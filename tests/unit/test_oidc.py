@@ -67,3 +67,17 @@ def test_sso_only_without_a_provider_fails_at_start_up():
     with pytest.raises(config.ConfigError, match="OIDC_CLIENT_ID"):
         config.build({"OIDC_ISSUER": ISSUER}, environ={})
     assert config.build({"OIDC_ISSUER": ISSUER, "OIDC_CLIENT_ID": CLIENT, "SSO_ONLY": True}, environ={})["SSO_ONLY"]
+
+
+def test_a_token_signed_with_a_new_key_reads_the_keys_again_once(provider_app, monkeypatch):
+    rotated = RSAKey.generate_key(2048, parameters={"kid": "k2", "alg": "RS256", "use": "sig"})
+    reads = []
+
+    def keys(refresh=False):
+        reads.append(refresh)
+        return KeySet([KEY, rotated] if refresh else [KEY])
+    monkeypatch.setattr(oidc, "_keys", keys)
+    now = int(time.time())
+    token = jwt.encode({"alg": "RS256", "kid": "k2"}, {"iss": ISSUER, "sub": "s-2", "aud": CLIENT, "iat": now,
+                                                     "exp": now + 300, "nonce": "n-1"}, rotated)
+    assert oidc.verify_id_token(token, "n-1")["sub"] == "s-2" and reads == [False, True]

@@ -23,7 +23,7 @@ from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from authlib.oidc.core import CodeIDToken
 from flask import current_app
 from joserfc import jwt
-from joserfc.errors import JoseError
+from joserfc.errors import InvalidKeyIdError, JoseError
 from joserfc.jwk import KeySet
 
 from ..dapr_gateway import GatewayError, NotFound
@@ -31,6 +31,7 @@ from ..sidecar import gateway
 
 CACHE_SECONDS = 3600
 LEEWAY_SECONDS = 60
+ALGORITHMS = ["RS256", "ES256", "PS256", "EdDSA"]  # asymmetric only: never "none" or a secret shared as HS256
 _cache: dict[str, tuple[float, object]] = {}
 _cache_lock = threading.Lock()
 
@@ -168,11 +169,9 @@ def verify_id_token(id_token: str, nonce: str, access_token: str | None = None) 
     """The ID token's claims once its signature (provider's JWKS) and claims are valid; ``SignInFailed``."""
     try:
         try:
-            token = jwt.decode(id_token, _keys(), algorithms=["RS256", "ES256", "PS256", "EdDSA"])
-        except (JoseError, ValueError) as err:  # a key rotated since the keys were read: read them again
-            if "key" not in str(err).lower():
-                raise
-            token = jwt.decode(id_token, _keys(refresh=True), algorithms=["RS256", "ES256", "PS256", "EdDSA"])
+            token = jwt.decode(id_token, _keys(), algorithms=ALGORITHMS)
+        except InvalidKeyIdError:  # signed with a key newer than the ones read: read them again, once
+            token = jwt.decode(id_token, _keys(refresh=True), algorithms=ALGORITHMS)
         claims = CodeIDToken(token.claims, token.header,
                              options={"iss": {"essential": True, "value": _issuer()},
                                       "aud": {"essential": True, "value": _client_id()},

@@ -9,6 +9,7 @@ answers a page that names no account.
 from __future__ import annotations
 
 import logging
+import secrets
 import time
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
@@ -90,7 +91,7 @@ def callback():
     if not oidc.enabled():
         abort(404)
     started = _fresh(session.pop(REQUEST_KEY, None))  # one use: a replayed callback finds nothing
-    if started is None or not request.args.get("state") or request.args.get("state") != started["state"]:
+    if started is None or not secrets.compare_digest(request.args.get("state", ""), started["state"]):
         return _failure(400, START_AGAIN)
     if request.args.get("error"):
         log.info("oidc: the provider answered %s", request.args.get("error"))
