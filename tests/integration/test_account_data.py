@@ -107,7 +107,8 @@ def test_the_export_is_a_zip_of_my_data_only(app, user, other_user):
     assert resp.headers["Cache-Control"] == "no-store"
     archive = zipfile.ZipFile(io.BytesIO(resp.data))
     files = {name: json.loads(archive.read(name)) for name in archive.namelist()}
-    assert set(files) == {"manifest.json", "tasks.json", "boards.json", "notifications.json", "comments.json"}
+    assert set(files) == {"manifest.json", "account.json", "tasks.json", "boards.json", "notifications.json",
+                          "comments.json"}
     manifest = files["manifest.json"]
     assert manifest["format"] == "taskboard-export" and manifest["format_version"] == 1
     assert manifest["account"]["username"] == user.username and "password_hash" not in json.dumps(files)

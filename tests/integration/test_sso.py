@@ -6,12 +6,18 @@ through the provider's own login form.
 
 from __future__ import annotations
 
+import io
+import json
+import zipfile
+
 import pyotp
 import pytest
 
 from tests.conftest import Browser, app_config, without_csrf
 from tests.integration.two_factor_steps import enable_two_factor
 from tests.sso import LABEL, TIMES, running_sso_stack, sign_in_at_provider
+from webapp.accounts import sso_accounts
+from webapp.sidecar import gateway
 
 
 @pytest.fixture(scope="module")
@@ -155,8 +161,16 @@ def test_an_account_made_by_single_sign_on_is_deleted_without_a_password_just_af
     assert browser.form_post("/login/oidc/link", {"action": "new"}).status_code == 302
     page = browser.get("/account/delete").get_data(as_text=True)
     assert "a moment ago" in page and 'name="password"' not in page
+    export = zipfile.ZipFile(io.BytesIO(browser.get("/account/export").data))
+    assert json.loads(export.read("account.json"))["single_sign_on"][0]["issuer"] == sso_app.config["OIDC_ISSUER"]
+    with browser.client.session_transaction() as session:
+        user_id = session["profile"]["id"]
+    with sso_app.app_context():
+        link_key = sso_accounts.links_of(user_id)[0]["id"]
     gone = browser.form_post("/account/delete", {"confirm": "DELETE"})
     assert gone.status_code == 302 and _username(browser) is None
+    with sso_app.app_context():  # the provider's subject is not kept
+        assert not gateway().get(link_key).exists and sso_accounts.links_of(user_id) == []
     again = Browser(sso_app.test_client())
     answer, _ = _via_provider(again, "person07")  # the identity's account is gone: a first sign-in again
     assert answer.headers["Location"].endswith("/login/oidc/link")

@@ -5,7 +5,7 @@ in until the last one): 1. each shared board the user is the last owner of is gi
 (made owner) or deleted with its tasks (every live task deleted, then the fenced ``boards.deletion.delete``);
 2. the user leaves every shared board (their tasks there stay, and show as from a deleted user); 3. their
 personal board's tasks are deleted (tombstones the sweep purges; the id stays in the users index so it does);
-4. API tokens are revoked, second factor, inbox, digest job and memberships removed; 5. ``user:<id>`` becomes
+4. API tokens are revoked, single sign-on links, second factor, inbox, digest job and memberships removed; 5. ``user:<id>`` becomes
 a tombstone ``{id, deleted, deleted_at}`` (a guarded write: no stale write can bring the account back) and the
 username is released. Security events are logged (``security_events``).
 """
@@ -24,7 +24,7 @@ from ..notifications import inbox
 from ..sidecar import gateway, retry_on_conflict
 from ..tasks import service
 from ..tasks import store as task_store
-from . import two_factor
+from . import sso_accounts, two_factor
 
 DELETE = "delete"
 DELETED_NAME = "a deleted user"
@@ -91,6 +91,7 @@ def delete_account(user: users.User, choices: dict[str, str]) -> None:
         _delete_task(user.id, task.id, user.id)
     for token in tokens.listing(user.id):
         tokens.revoke(user.id, token["id"])
+    sso_accounts.unlink_all(user.id)
     gateway().delete_job(digests.job_name(user.id))
     for key in (digests.next_key(user.id), two_factor.key(user.id), two_factor.setup_key(user.id),
                 inbox.head_key(user.id), inbox.archive_key(user.id), store.memberships_key(user.id),

@@ -4,6 +4,7 @@ Format (``format_version`` 1), every file UTF-8 JSON:
 
 * ``manifest.json`` — ``{"format": "taskboard-export", "format_version": 1, "exported_at": <ISO 8601 UTC>,
   "account": {"id", "username", "timezone", "created_at", "digest_time"}, "files": [<names>]}``
+* ``account.json`` — ``{"single_sign_on": [{"issuer", "linked_at"}]}``: the identity providers that sign me in.
 * ``tasks.json`` — ``{"tasks": [<task>, …]}``: every live task on my personal board, and every live task on a
   shared board that I created or that is assigned to me. A task is its stored form: ``id``, ``owner`` (who
   created it), ``board_id``, ``assignee``, ``title``, ``description``, ``status``, ``priority``, ``tags``,
@@ -30,6 +31,7 @@ from ..boards import model, store
 from ..notifications import inbox
 from ..sidecar import gateway
 from ..tasks import store as task_store
+from . import sso_accounts
 
 FORMAT_VERSION = 1
 
@@ -60,6 +62,8 @@ def collect(user: users.User) -> dict[str, dict]:
     head, archive = gateway().get_many([inbox.head_key(user.id), inbox.archive_key(user.id)])
     notifications = [*(head.value or {}).get("items", []), *(archive.value or {}).get("items", [])]
     files = {
+        "account.json": {"single_sign_on": [{"issuer": link["issuer"], "linked_at": link["linked_at"]}
+                                            for link in sso_accounts.links_of(user.id)]},
         "tasks.json": {"tasks": tasks},
         "boards.json": {"boards": owned},
         "notifications.json": {"notifications": notifications},

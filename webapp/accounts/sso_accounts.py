@@ -1,8 +1,10 @@
 """Which account a single sign-on identity signs in to.
 
     sso-identity:<sha256 of issuer + "\\n" + subject>   {user_id, issuer, subject, linked_at}
+    sso-identities-of:<user id>                        {"items": [{id: <link key>, issuer, linked_at}]}
 
-A link is written once, create-if-absent (two first sign-ins of one identity cannot link it twice); a link
+Every link is listed with its account (the entry is written before the link, so no link is unlisted), so
+deleting the account deletes its links and exporting it names them. A link is written once, create-if-absent (two first sign-ins of one identity cannot link it twice); a link
 whose account was deleted is replaced, guarded by the ETag read. An identity is linked to an existing
 account only after that account's password was entered (``users.authenticate``, throttled); otherwise a new
 account is made for it, named after what the provider tells of the person, made unique.
@@ -15,12 +17,14 @@ import re
 import secrets
 from datetime import datetime, timezone
 
+from .. import state_lists
 from ..auth import users
 from ..dapr_gateway import Conflict
 from ..sidecar import gateway
 from .oidc import Identity
 
 NAME_MIN, NAME_MAX = 3, 32
+MAX_LINKS = 20  # identities one account can be signed in to by (a bounded item)
 _NOT_IN_NAMES = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
@@ -30,6 +34,25 @@ class AlreadyLinked(ValueError):
 
 def key(issuer: str, subject: str) -> str:
     return "sso-identity:" + hashlib.sha256(f"{issuer}\n{subject}".encode()).hexdigest()
+
+
+def listed_key(user_id: str) -> str:
+    return f"sso-identities-of:{user_id}"
+
+
+def links_of(user_id: str) -> list[dict]:
+    """The single sign-on identities linked to the account: [{id (the link's key), issuer, linked_at}]."""
+    return state_lists.read(listed_key(user_id))[0]
+
+
+def unlink_all(user_id: str) -> None:
+    """Delete every link to the account (those still naming it), then their list."""
+    gw = gateway()
+    for entry in links_of(user_id):
+        item = gw.get(entry["id"])
+        if item.exists and item.value.get("user_id") == user_id:
+            gw.delete(item.key, etag=item.etag)
+    gw.delete(listed_key(user_id))
 
 
 def linked_user(identity: Identity) -> users.User | None:
@@ -47,8 +70,10 @@ def link(identity: Identity, user_id: str) -> None:
             return
         if users.load(item.value["user_id"]) is not None:
             raise AlreadyLinked(identity.subject)
-    value = {"user_id": user_id, "issuer": identity.issuer, "subject": identity.subject,
-             "linked_at": datetime.now(timezone.utc).isoformat()}
+    now = datetime.now(timezone.utc).isoformat()
+    value = {"user_id": user_id, "issuer": identity.issuer, "subject": identity.subject, "linked_at": now}
+    state_lists.append(listed_key(user_id), {"id": item.key, "issuer": identity.issuer, "linked_at": now},
+                       MAX_LINKS)
     try:
         gw.save_versioned(item.key, value, item.etag)
     except Conflict as err:
