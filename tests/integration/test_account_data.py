@@ -128,3 +128,24 @@ def test_the_account_pages_need_a_signed_in_user(anonymous):
     for url in ("/account/delete", "/account/export", "/account/two-factor"):
         resp = anonymous.get(url)
         assert resp.status_code == 302 and "/login" in resp.headers["Location"], url
+
+
+def test_a_deletion_that_stopped_half_way_is_finished_by_repeating_it(app, user, other_user, monkeypatch):
+    from webapp.accounts import deletion
+    from webapp.dapr_gateway import Unavailable
+    board = create_board(user, "Half-way")
+    assert invite(user, board, other_user, "viewer").status_code == 302
+    make_token(user, "script")
+
+    def store_down(*args, **kwargs):
+        raise Unavailable("store down")
+    monkeypatch.setattr(deletion.tokens, "revoke", store_down)  # after the boards were handled
+    form = {**_delete_form(user), f"board_{board}": user_id_of(other_user)}
+    assert user.form_post("/account/delete", form).status_code == 503
+    assert user.get("/tasks").status_code == 200  # still signed in, the account still there
+    monkeypatch.undo()
+    page = user.get("/account/delete").get_data(as_text=True)
+    assert "Half-way" not in page  # handed over already: nothing left to choose
+    assert user.form_post("/account/delete", _delete_form(user)).status_code == 302
+    assert Browser(app.test_client()).form_post(
+        "/login", {"username": user.username, "password": PASSWORD}).status_code == 422
