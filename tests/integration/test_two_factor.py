@@ -163,3 +163,14 @@ def test_api_tokens_keep_working_with_a_second_factor(user):
     enable_two_factor(user)
     resp = user.client.get("/api/v1/tasks", headers={"Authorization": f"Bearer {token}"})
     assert resp.status_code == 200
+
+
+def test_a_setup_that_expired_says_so_and_changes_nothing(user, gateway):
+    user.form_post("/account/two-factor", {"action": "start"})
+    secret = secret_on_page(user.get("/account/two-factor").get_data(as_text=True))
+    gateway.delete(f"two-factor-setup:{_user_id(user)}")  # as its TTL does after 15 minutes
+    resp = user.form_post("/account/two-factor", {"action": "confirm", "code": pyotp.TOTP(secret).now()})
+    assert resp.status_code == 302
+    page = user.get("/account/two-factor").get_data(as_text=True)
+    assert "That setup expired" in page and "Status: off" in page
+    assert not gateway.get(f"two-factor:{_user_id(user)}").exists
