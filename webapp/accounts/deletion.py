@@ -15,12 +15,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from .. import digests
 from ..auth import tokens, users
+from ..background import digests
 from ..boards import deletion as board_deletion
 from ..boards import model, store
 from ..dapr_gateway import Conflict, NotFound
-from ..notifications import inbox
+from ..keys import board_key, digest_next_key, inbox_archive_key, inbox_key, memberships_key, user_key
 from ..sidecar import gateway, retry_on_conflict
 from ..tasks import service
 from ..tasks import store as task_store
@@ -54,7 +54,7 @@ class Plan:
 def plan(user_id: str) -> Plan:
     """What deleting the account would do (one read of the memberships, one bulk read of the boards)."""
     mine = {b: entry for b, entry in store.memberships(user_id).items() if b != user_id}
-    records = gateway().get_many([store.board_key(b) for b in mine])
+    records = gateway().get_many([board_key(b) for b in mine])
     owned, others = [], []
     for item in records:
         if not (item.exists and model.is_open(item.value)):
@@ -93,9 +93,8 @@ def delete_account(user: users.User, choices: dict[str, str]) -> None:
         tokens.revoke(user.id, token["id"])
     sso_accounts.unlink_all(user.id)
     gateway().delete_job(digests.job_name(user.id))
-    for key in (digests.next_key(user.id), two_factor.key(user.id), two_factor.setup_key(user.id),
-                inbox.head_key(user.id), inbox.archive_key(user.id), store.memberships_key(user.id),
-                store.board_key(user.id)):
+    for key in (digest_next_key(user.id), two_factor.key(user.id), two_factor.setup_key(user.id),
+                inbox_key(user.id), inbox_archive_key(user.id), memberships_key(user.id), board_key(user.id)):
         gateway().delete(key)
     _bury_account(user)
 
@@ -142,7 +141,7 @@ def _leave(board_id: str, user_id: str) -> None:
 
 
 def _bury_account(user: users.User) -> None:
-    key = users.user_key(user.id)
+    key = user_key(user.id)
 
     def attempt() -> None:
         item = gateway().get(key)

@@ -25,10 +25,10 @@ import json
 import zipfile
 from datetime import datetime, timezone
 
-from .. import digests
 from ..auth import users
+from ..background import digests
 from ..boards import model, store
-from ..notifications import inbox
+from ..keys import board_key, inbox_archive_key, inbox_key, user_key
 from ..sidecar import gateway
 from ..tasks import store as task_store
 from . import sso_accounts
@@ -42,10 +42,10 @@ def _json(value) -> bytes:
 
 def collect(user: users.User) -> dict[str, dict]:
     """Every file of the archive as a JSON value ({file name: value}); ``Unavailable`` if the store fails."""
-    record = gateway().get(users.user_key(user.id)).value or {}
+    record = gateway().get(user_key(user.id)).value or {}
     mine = store.memberships(user.id)
     shared = [b for b in mine if b != user.id]
-    boards = {it.value["id"]: it.value for it in gateway().get_many([store.board_key(b) for b in shared])
+    boards = {it.value["id"]: it.value for it in gateway().get_many([board_key(b) for b in shared])
               if it.exists and model.is_open(it.value)}
     tasks, owned = [], []
     for board_id in [user.id, *boards]:
@@ -59,7 +59,7 @@ def collect(user: users.User) -> dict[str, dict]:
                           "members": [{"user_id": uid, "username": m.get("username"), "role": m.get("role")}
                                       for uid, m in (board.get("members") or {}).items()],
                           "task_ids": [t.id for t in board_tasks]})
-    head, archive = gateway().get_many([inbox.head_key(user.id), inbox.archive_key(user.id)])
+    head, archive = gateway().get_many([inbox_key(user.id), inbox_archive_key(user.id)])
     notifications = [*(head.value or {}).get("items", []), *(archive.value or {}).get("items", [])]
     files = {
         "account.json": {"single_sign_on": [{"issuer": link["issuer"], "linked_at": link["linked_at"]}

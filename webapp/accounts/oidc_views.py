@@ -15,8 +15,8 @@ import time
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
-from .. import digests
 from ..auth import throttling, users
+from ..background import digests
 from ..auth.routes import sign_in
 from ..dapr_gateway import GatewayError
 from ..errors import error_response

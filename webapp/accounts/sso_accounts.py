@@ -1,7 +1,7 @@
 """Which account a single sign-on identity signs in to.
 
-    sso-identity:<sha256 of issuer + "\\n" + subject>   {user_id, issuer, subject, linked_at}
-    sso-identities-of:<user id>                        {"items": [{id: <link key>, issuer, linked_at}]}
+    sso-identity:<sha256 of issuer and subject>   the account an identity signs in to
+    sso-identities-of:<user id>                   the account's links (shapes: webapp/keys.py)
 
 Every link is listed with its account (the entry is written before the link, so no link is unlisted), so
 deleting the account deletes its links and exporting it names them. A link is written once, create-if-absent (two first sign-ins of one identity cannot link it twice); a link
@@ -12,7 +12,6 @@ account is made for it, named after what the provider tells of the person, made 
 
 from __future__ import annotations
 
-import hashlib
 import re
 import secrets
 from datetime import datetime, timezone
@@ -20,6 +19,7 @@ from datetime import datetime, timezone
 from .. import state_lists
 from ..auth import users
 from ..dapr_gateway import Conflict
+from ..keys import sso_identities_of_key, sso_identity_key
 from ..sidecar import gateway
 from .oidc import Identity
 
@@ -32,12 +32,8 @@ class AlreadyLinked(ValueError):
     """The identity was linked to an account meanwhile (another first sign-in of it came first)."""
 
 
-def key(issuer: str, subject: str) -> str:
-    return "sso-identity:" + hashlib.sha256(f"{issuer}\n{subject}".encode()).hexdigest()
-
-
-def listed_key(user_id: str) -> str:
-    return f"sso-identities-of:{user_id}"
+key = sso_identity_key
+listed_key = sso_identities_of_key
 
 
 def links_of(user_id: str) -> list[dict]:

@@ -1,9 +1,8 @@
 """A user's second factor (TOTP) in Dapr state: set up, confirm, check, disable, remove.
 
-    two-factor-setup:<user id>  {secret, started_at}                 — TTL SETUP_SECONDS: a setup not confirmed
-    two-factor:<user id>        {enabled: true, secret, confirmed_at, last_step, recovery: [sha256 …]}
-                                or {enabled: false, disabled_at}      — kept: a later guarded write cannot
-                                                                        bring a removed factor back
+    two-factor-setup:<user id>  a setup not confirmed yet (TTL SETUP_SECONDS)
+    two-factor:<user id>        the factor, or a record that it was turned off — kept: a later guarded write
+                                cannot bring a removed factor back (shapes: webapp/keys.py)
 
 Each change is one ETag-guarded write of ``two-factor:<user id>`` (a used code's step, a used recovery code,
 disabling), so two uses of one code race on the ETag and exactly one wins. A disabled factor is overwritten
@@ -18,6 +17,7 @@ from datetime import datetime, timezone
 
 from ..auth import users
 from ..dapr_gateway import Conflict, NotFound
+from ..keys import two_factor_key, two_factor_setup_key
 from ..sidecar import gateway
 from . import totp_codes
 
@@ -32,12 +32,8 @@ class SetupExpired(ValueError):
     """No setup is under way (never started, or older than SETUP_SECONDS)."""
 
 
-def key(user_id: str) -> str:
-    return f"two-factor:{user_id}"
-
-
-def setup_key(user_id: str) -> str:
-    return f"two-factor-setup:{user_id}"
+key = two_factor_key
+setup_key = two_factor_setup_key
 
 
 def _now() -> str:
