@@ -57,8 +57,20 @@ def running_stack(request, replicas: int = 1, logs_name: str = "logs"):
     """A started stack on free ports (``replicas`` instances of each app); stopped afterwards, its logs
     kept in test-artifacts/<logs_name> when a test failed. Its data tier is TASKBOARD_STACK's (default redis)."""
     run_dir = Path(tempfile.mkdtemp(prefix="taskboard-test-"))
-    the_stack = devstack.Stack(run_dir, devstack.Ports.free(replicas), app_token=secrets.token_urlsafe(16),
-                               workers=2, daprd_log_level="info", app_env={"TASKBOARD_LOG_FORMAT": "json"})
+    try:
+        with running_stack_at(request, run_dir, devstack.Ports.free(replicas), logs_name) as the_stack:
+            yield the_stack
+    finally:
+        shutil.rmtree(run_dir, ignore_errors=True)
+
+
+@contextmanager
+def running_stack_at(request, run_dir: Path, ports, logs_name: str = "logs", app_env: dict | None = None,
+                     components_dir: Path | None = None):
+    """``running_stack`` in ``run_dir`` on ``ports``, with extra app settings and another components directory."""
+    the_stack = devstack.Stack(run_dir, ports, app_token=secrets.token_urlsafe(16), workers=2,
+                               daprd_log_level="info", app_env={"TASKBOARD_LOG_FORMAT": "json", **(app_env or {})},
+                               components_dir=components_dir)
     started = False
     try:
         the_stack.start()  # a start that fails keeps its logs too
@@ -72,7 +84,6 @@ def running_stack(request, replicas: int = 1, logs_name: str = "logs"):
             if the_stack.logs_dir.exists():
                 shutil.copytree(the_stack.logs_dir, target)
             print(f"\n[stack] a test failed: logs kept in {target}")
-        shutil.rmtree(run_dir, ignore_errors=True)
 
 
 @contextmanager

@@ -13,6 +13,7 @@ from . import api, commands, errors, notifications, security, sidecar, timezones
 from .accounts import routes as account_routes
 from .accounts import sessions as account_sessions
 from .accounts import settings_section as account_settings
+from .accounts import data_views, oidc_views, two_factor_views
 from .admin import routes as admin_routes
 from .auth import routes as auth_routes
 from .background import routes as inbound
@@ -47,6 +48,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(inbound.bp)
     app.register_blueprint(admin_routes.bp)
     app.register_blueprint(account_routes.bp)
+    app.register_blueprint(two_factor_views.bp)
+    app.register_blueprint(oidc_views.bp)
+    app.register_blueprint(data_views.bp)
     csrf.exempt(inbound.bp)
     csrf.exempt(account_routes.unsubscribe)  # mail clients post the signed link with no session (RFC 8058)
     account_sessions.register(app)

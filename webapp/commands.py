@@ -1,5 +1,5 @@
 """The web app's operator commands: ``flask --app wsgi grant-admin | revoke-admin | reconcile-jobs
-(alias reconcile-reminders) | migrate-users-index | migrate-boards``."""
+(alias reconcile-reminders) | migrate-users-index | migrate-boards | remove-two-factor``."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from flask import Flask
 from flask.cli import with_appcontext
 
 from . import background
+from .accounts import security_events
+from .accounts import two_factor as two_factor_admin
 from .auth import users
 from .boards import store as boards
 from .dapr_gateway import GatewayError, NotFound
@@ -85,8 +87,24 @@ def migrate_boards():
     click.echo(f"checked {checked} users, wrote the personal board of {written}")
 
 
+@click.command("remove-two-factor")
+@click.argument("username")
+@with_appcontext
+def remove_two_factor(username):
+    """Turn off an account's second factor (a user who lost their phone and their recovery codes)."""
+    try:
+        removed = two_factor_admin.remove(username)
+    except NotFound:
+        raise click.ClickException(f"no account named {username!r}") from None
+    except GatewayError as err:
+        raise click.ClickException(f"the state store could not be updated: {err}") from None
+    if removed:
+        security_events.record("two_factor_removed_by_operator", users.find(username)["id"], None)
+    click.echo(f"{username}: second factor removed" if removed else f"{username} had no second factor")
+
+
 def register(app: Flask) -> None:
     """Add the commands to ``flask --app wsgi``."""
     for command in (grant_admin, revoke_admin, reconcile_jobs, reconcile_reminders, migrate_users_index,
-                    migrate_boards):
+                    migrate_boards, remove_two_factor):
         app.cli.add_command(command)

@@ -58,6 +58,16 @@ DEFAULTS: dict[str, object] = {
     # A board's index in bytes as stored: a change that would pass it is refused, so the index and the list
     # page's one bulk read (index, inbox head, memberships, board) stay under daprd's 4 MiB message limit.
     "INDEX_MAX_BYTES": 3 * 1024 * 1024,
+    # Single sign-on with an OpenID Connect provider (webapp/accounts/oidc.py): on when OIDC_ISSUER is set.
+    # The app reaches the provider only through the HTTP output binding OIDC_BINDING (its url: the issuer's origin).
+    "OIDC_ISSUER": None,  # e.g. https://login.example.org/ (exactly the ID tokens' "iss")
+    "OIDC_CLIENT_ID": None,
+    "OIDC_CLIENT_SECRET_NAME": "oidc-client-secret",  # its key in the Dapr secret store
+    "OIDC_BINDING": "oidc-provider",
+    "OIDC_SCOPES": "openid profile email",
+    "OIDC_PROVIDER_LABEL": "single sign-on",  # shown as "Sign in with …"
+    "OIDC_REDIRECT_URI": None,  # default: this app's /login/oidc/callback as the request reached it
+    "SSO_ONLY": False,  # refuse password sign-in and registration: the provider is the only way in
     # Flask
     "SECRET_KEY": None,  # read from the Dapr secret store unless set (tests)
     "SESSION_COOKIE_HTTPONLY": True,
@@ -119,6 +129,10 @@ def build(test_config: dict | None = None, environ: dict[str, str] | None = None
     for name in RETIRED:
         if (environ if environ is not None else os.environ).get(f"TASKBOARD_{name}"):
             raise ConfigError(f"TASKBOARD_{name} is no longer read: {RETIRED[name]}")
+    if config["SSO_ONLY"] and not (config["OIDC_ISSUER"] and config["OIDC_CLIENT_ID"]):
+        raise ConfigError("SSO_ONLY needs OIDC_ISSUER and OIDC_CLIENT_ID: without a provider no one could sign in")
+    if config["OIDC_ISSUER"] and not config["OIDC_CLIENT_ID"]:
+        raise ConfigError("OIDC_ISSUER is set but OIDC_CLIENT_ID is not: single sign-on needs both")
     if production and not config["APP_API_TOKEN"]:
         raise ConfigError("APP_API_TOKEN must be set in production: inbound Dapr routes check it")
     return config

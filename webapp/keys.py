@@ -15,13 +15,33 @@ from datetime import date
 
 
 def user_key(user_id: str) -> str:
-    """``user:<user id>`` = {id, username, password_hash, timezone, created_at, is_admin, digest_time, email, email_pending, email_prefs, session_generation}; TTL: none; owner: auth/users.py."""
+    """``user:<user id>`` = {id, username, password_hash, timezone, created_at, is_admin, digest_time, email, email_pending, email_prefs, session_generation} or, once deleted, {id, deleted, deleted_at}; TTL: none; owner: auth/users.py."""
     return f"user:{user_id}"
 
 
 def username_key(username: str) -> str:
     """``username:<lower name>`` = {user_id, claimed_at while registering}; TTL: none; owner: auth/users.py."""
     return f"username:{username.lower()}"
+
+
+def two_factor_key(user_id: str) -> str:
+    """``two-factor:<user id>`` = {enabled: true, secret, confirmed_at, last_step, recovery: [sha256]} or {enabled: false, disabled_at}; TTL: none; owner: accounts/two_factor.py."""
+    return f"two-factor:{user_id}"
+
+
+def two_factor_setup_key(user_id: str) -> str:
+    """``two-factor-setup:<user id>`` = {secret, started_at}; TTL: SETUP_SECONDS (15 min); owner: accounts/two_factor.py."""
+    return f"two-factor-setup:{user_id}"
+
+
+def sso_identity_key(issuer: str, subject: str) -> str:
+    """``sso-identity:<sha256 of issuer, newline, subject>`` = {user_id, issuer, subject, linked_at}; TTL: none; owner: accounts/sso_accounts.py."""
+    return "sso-identity:" + hashlib.sha256(f"{issuer}\n{subject}".encode()).hexdigest()
+
+
+def sso_identities_of_key(user_id: str) -> str:
+    """``sso-identities-of:<user id>`` = {"items": [{id (the link's key), issuer, linked_at}]}; TTL: none; owner: accounts/sso_accounts.py."""
+    return f"sso-identities-of:{user_id}"
 
 
 def token_key(digest: str) -> str:

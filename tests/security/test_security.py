@@ -26,7 +26,9 @@ STATE_CHANGING = ["/account/email", "/account/password", "/account/sign-out-ever
                   "/settings/tokens/abc/revoke", "/admin/dead-letters/abc/replay",
                   "/notifications/read", "/notifications/read-all", "/tasks/{id}/move", "/boards",
                   "/boards/abc/members", "/boards/abc/members/abc/role", "/boards/abc/members/abc/remove",
-                  "/boards/abc/leave", "/boards/abc/delete", "/tasks/{id}/watch"]
+                  "/boards/abc/leave", "/boards/abc/delete", "/tasks/{id}/watch",
+                  "/account/two-factor", "/login/two-factor", "/login/oidc/link",
+                  "/account/delete"]
 
 
 def test_every_state_changing_form_requires_the_csrf_token(app, user):

@@ -1,4 +1,5 @@
-"""Accounts people trust: e-mail addresses, password change and reset, revocable sessions, the security log.
+"""Accounts people trust: e-mail addresses, password change and reset, revocable sessions, the security log, a
+second factor (TOTP), single sign-on (OpenID Connect), deleting an account and exporting its data.
 
-The package ``__init__`` imports nothing, so domain code never loads the views (``routes``).
+Importing the package loads nothing, so domain code never loads the views (``routes``, ``*_views``).
 """

@@ -39,7 +39,12 @@ KINDS = {
     "token-revoked": "API token revoked",
     "two-factor-enabled": "Two-factor sign-in turned on",
     "two-factor-disabled": "Two-factor sign-in turned off",
+    "two-factor-removed-by-operator": "Two-factor sign-in removed by an operator",
+    "second-factor-failed": "Wrong second-factor code",
     "sso-linked": "Single sign-on linked",
+    "sso-account-created": "Account created by single sign-on",
+    "data-exported": "Data exported",
+    "account-deleted": "Account deleted",
 }
 
 

@@ -12,6 +12,7 @@ from ..accounts import profile as account_profile
 from ..accounts import security_log, sessions
 from ..background import digests
 from ..dapr_gateway import GatewayError
+from ..accounts import second_step, two_factor
 from ..extensions import login_manager
 from ..security import safe_redirect_target
 from . import shown_once, throttling, tokens, users
@@ -39,6 +40,11 @@ def _sign_in(user: users.User, record: dict | None = None) -> None:
     sessions.remember(record if record is not None else account_profile.record_of(user.id))
     login_user(user)
     security_log.record(user.id, "sign-in", request.remote_addr)
+
+
+def sign_in(user: users.User) -> None:
+    """Start the signed-in session of ``user``: where every way in ends (password, second step, single sign-on)."""
+    _sign_in(user)
 
 
 def _after_sign_in() -> str:
@@ -102,6 +108,9 @@ def login():
             form.username.errors.append("Too many failed attempts for this account from here. "
                                         "Try again in a few minutes.")
             return render_template("auth/login.html", form=form), 429
+        if user and two_factor.is_enabled(user.id):
+            second_step.begin(user, request.args.get("next"), via="password")
+            return redirect(url_for("two_factor.second_step_page"))
         if user:
             _sign_in(user)
             flash(f"Signed in as {user.username}.", "success")

@@ -1,6 +1,7 @@
 """Users in Dapr state, unique usernames, operator rights, and sign-in (throttled: see ``throttling``).
 
     user:<id>                       {id, username, password_hash, timezone, created_at, is_admin}
+                                    or, once the account is deleted, {id, deleted, deleted_at}
     username:<lower name>           {user_id}   — the claim that makes a name unique
                                     (+ claimed_at while its registration is under way)
 """
@@ -129,13 +130,20 @@ def find(username: str) -> dict | None:
     """The stored record of ``username``, or None."""
     claim = gateway().get(username_key(username))
     record = gateway().get(user_key(claim.value['user_id'])) if claim.exists else None
-    return record.value if record and record.exists else None
+    return record.value if record and record.exists and not record.value.get("deleted") else None
 
 
 def load(user_id: str, item: Item | None = None) -> User | None:
     """The user stored at ``user:<id>`` (one read; ``item``: as already read), or None."""
     item = item if item is not None else gateway().get(user_key(user_id))
-    return User.from_record(item.value) if item.exists else None
+    return User.from_record(item.value) if item.exists and not item.value.get("deleted") else None
+
+
+def release_name(username: str, user_id: str) -> None:
+    """Free the username of a deleted account (if it still names that account)."""
+    claim = gateway().get(username_key(username))
+    if claim.exists and claim.value.get("user_id") == user_id:
+        gateway().delete(claim.key, etag=claim.etag)
 
 
 def authenticate(username: str, password: str, client: str) -> User | None:

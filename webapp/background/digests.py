@@ -78,7 +78,7 @@ def schedule(user_id: str, now: datetime | None = None, record: dict | None = No
     """(Re)schedule the user's next digest from their zone and time (``record``: their ``user:<id>`` as just
     read; else read here); None if the account is gone."""
     record = record or _record(user_id)
-    if not record:
+    if not record or record.get("deleted"):
         gateway().delete_job(job_name(user_id))
         return None
     due = next_firing(now or datetime.now(timezone.utc), parse_time(record.get("digest_time")),

@@ -10,6 +10,7 @@ from flask_login import current_user, login_required
 
 from .. import activity, notifications
 from ..accounts import sessions
+from ..auth import users
 from ..boards import access, feed
 from ..boards import model as boards
 from ..boards.forms import MoveForm
@@ -114,11 +115,26 @@ def detail(task_id: str):
         history_key(task.id)))
     board = load_board(seen.board_id, board).value
     action_form = ActionForm(version=task.version)
+    creator = creator_name(board, task.owner)
+    entries = activity.history_of(task.owner, (history.value or {}).get("items") or [])
+    if creator == DELETED_USER:
+        entries = [{**e, "actor": DELETED_USER} if e.get("actor_id") == task.owner else e for e in entries]
     return render_template("tasks/detail.html", task=task, action_form=action_form, can_edit=seen.can_edit,
-                           board_id=seen.board_id,
-                           history=activity.history_of(task.owner, (history.value or {}).get("items") or []),
+                           board_id=seen.board_id, creator=creator,
+                           history=entries,
                            now=service.utcnow(), member_names=member_names(board), seq=feed.seq_of(changes),
                            watching=current_user.id in followers.watchers(watching, task.owner))
+
+
+DELETED_USER = "a deleted user"
+
+
+def creator_name(board: dict, owner: str) -> str:
+    """Who made a task: a member's username; else "a former member", or "a deleted user" (one more read)."""
+    name = member_names(board).get(owner)
+    if name:
+        return name
+    return "a former member" if users.load(owner) is not None else DELETED_USER
 
 
 def member_names(board: dict) -> dict[str, str]:
