@@ -13,6 +13,7 @@ LABELS = {
     "task.completed": "Completed",
     "task.reopened": "Reopened",
     "task.deleted": "Deleted",
+    "task.commented": "Commented",
 }
 
 

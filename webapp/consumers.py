@@ -22,11 +22,12 @@ from .auth import users
 from .boards import feed
 from .boards import model as boards_model
 from .boards import store as boards_store
+from .comments.notices import notify_comment
 from .dapr_gateway import Delete, Item, NotFound, Upsert
 from .notifications import followers
 from .tasks import service, store
 from .tasks.model import Task
-from .events import TASK_EVENT_TYPES
+from .events import COMMENTED, TASK_EVENT_TYPES
 from .sidecar import gateway, retry_on_conflict
 
 log = logging.getLogger(__name__)
@@ -74,6 +75,8 @@ def check_task_event(data: dict) -> None:
         raise Malformed("changes is not a list")
     if data.get("title") is not None and not isinstance(data["title"], str):
         raise Malformed("title is not text")
+    if not isinstance(data.get("mentions") or [], list):
+        raise Malformed("mentions is not a list")
 
 
 def check_notification_sent(data: dict) -> None:
@@ -147,6 +150,10 @@ def on_task_event(data: dict) -> None:
     task's followers hear of it."""
     check_task_event(data)
     task, board, watching = retry_on_conflict(lambda: _record(data), "task event")
+    if data["type"] == COMMENTED:  # the task did not change: its jobs stay as they are
+        if task is not None:
+            notify_comment(data, task, board, followers.watchers(watching, task.owner))
+        return
     quiet = _no_job_yet(data, task)
     reminders.sync_with(data["user_id"], data["task_id"], task, created=quiet)
     overdue.sync_with(data["user_id"], data["task_id"], task, created=quiet)

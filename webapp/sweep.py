@@ -24,6 +24,7 @@ from typing import Callable
 
 from . import digests, horizon, overdue, state_lists, users_index
 from .activity import history_key
+from .comments.model import comment_key
 from .auth.users import user_key
 from .boards.store import memberships_key
 from .dapr_gateway import Conflict, Delete, Item, NotFound, Rejected
@@ -198,7 +199,7 @@ def sweep_batch(user_ids: list[str]) -> Counter:
 
 def purge_tombstones(items: list[Item]) -> list[Item]:
     """Delete the tombstones among ``items`` that are past the undo window and whose events are all handled,
-    with their history, overdue marker and watchers; returns the documents still stored.
+    with their history, overdue marker, watchers and comments; returns the documents still stored.
 
     Each tombstone goes with a delete guarded by the ETag it was read at: an undo that came
     first keeps it (on every store: one guarded single-key delete is atomic on its own).
@@ -218,6 +219,7 @@ def purge_tombstones(items: list[Item]) -> list[Item]:
         except Conflict:
             continue  # restored (or changed) since it was read
         task_id = item.key.removeprefix("task:")
-        gw.transact([Delete(history_key(task_id)), Delete(overdue.marker_key(task_id)), Delete(watchers_key(task_id))])
+        gw.transact([Delete(history_key(task_id)), Delete(overdue.marker_key(task_id)), Delete(watchers_key(task_id)),
+                     *(Delete(comment_key(task_id, cid)) for cid in item.value.get("comments") or [])])
         gone.add(item.key)
     return [it for it in items if it.key not in gone]

@@ -192,3 +192,4 @@ def restore_task(task_id):
 
 
 from . import boards  # noqa: E402,F401  (the board routes, on this blueprint)
+from . import comments  # noqa: E402,F401  (the comment routes, on this blueprint)

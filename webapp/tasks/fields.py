@@ -216,7 +216,8 @@ TIME_HELP = f"ISO 8601 with its offset, {RANGE_TEXT}: 422 otherwise; answered in
 FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("title", TEXT, "Title", default="", required="Give the task a title.", max_length=TITLE_MAX,
               in_row=True),
-    FieldSpec("description", TEXT, "Description", default="", max_length=DESCRIPTION_MAX, multiline=True),
+    FieldSpec("description", TEXT, "Description", default="", max_length=DESCRIPTION_MAX, multiline=True,
+              help="Markdown works: **bold**, lists, [links](https://example.org)."),
     FieldSpec("status", CHOICE, "Status", default="pending", choices=STATUS_CHOICES, badge=True, in_row=True),
     FieldSpec("priority", CHOICE, "Priority", default="medium", choices=PRIORITY_CHOICES, badge=True,
               in_row=True),

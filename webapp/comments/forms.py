@@ -1,0 +1,37 @@
+"""Comment forms: shape only (the text's limits); who may comment is checked by the views."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, TextAreaField
+from wtforms.validators import DataRequired, Length, ValidationError
+
+from .model import TEXT_MAX
+
+
+def _not_blank(form, field):
+    if field.data is not None and not field.data.strip():
+        raise ValidationError("Write a comment.")
+
+
+class CommentForm(FlaskForm):
+    """A new comment (Markdown); ``board``: the board the page showed the task on (read with the task)."""
+
+    text = TextAreaField("Add a comment", validators=[
+        DataRequired(message="Write a comment."), _not_blank,
+        Length(max=TEXT_MAX, message=f"A comment is at most {TEXT_MAX:,} characters.")],
+        description="Markdown works; @username tells a member of this board.")
+    board = HiddenField()
+
+
+class CommentEditForm(CommentForm):
+    """New text for a comment, made at its ``version``."""
+
+    version = HiddenField()
+
+
+class CommentDeleteForm(FlaskForm):
+    """Delete a comment seen at ``version``."""
+
+    version = HiddenField()
+    board = HiddenField()
