@@ -21,7 +21,8 @@ from . import IF_MATCH, blp, document_errors, expected_version
 class CommentInSchema(Schema):
     text = fields.String(required=True, validate=[validate.Length(min=1, max=TEXT_MAX),
                                                   validate.Regexp(r"(?s).*\S", error="Write a comment.")],
-                         metadata={"description": "Markdown; `@username` mentions a member of the task's board"})
+                         metadata={"pattern": r"\S",
+                                   "description": "Markdown; `@username` mentions a member of the task's board"})
 
 
 class CommentOutSchema(Schema):

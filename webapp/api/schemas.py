@@ -54,7 +54,8 @@ class ChecklistItemSchema(Schema):
 
     id = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=32))
     text = fields.String(required=True, validate=[validate.Length(min=1, max=checklist.ITEM_TEXT_MAX),
-                                                  validate.Regexp(r"(?s).*\S", error="Must not be blank.")])
+                                                  validate.Regexp(r"(?s).*\S", error="Must not be blank.")],
+                         metadata={"pattern": r"\S", "description": "Not blank; kept without surrounding spaces"})
     done = fields.Boolean(load_default=False)
 
     @post_load

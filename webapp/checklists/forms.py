@@ -19,9 +19,9 @@ class AddItemForm(FlaskForm):
 
     text = StringField("New item", validators=[
         DataRequired(message="Write what the item is."), _not_blank,
-        Length(max=ITEM_TEXT_MAX, message=f"An item is at most {ITEM_TEXT_MAX} characters.")])
-    version = HiddenField()
-    board = HiddenField()
+        Length(max=ITEM_TEXT_MAX, message=f"An item is at most {ITEM_TEXT_MAX} characters.")], id="new-item")
+    version = HiddenField(id="new-item-version")  # ids of their own: the task page holds other forms' fields too
+    board = HiddenField(id="new-item-board")
 
 
 class ItemForm(FlaskForm):

@@ -20,18 +20,18 @@ class CommentForm(FlaskForm):
     text = TextAreaField("Add a comment", validators=[
         DataRequired(message="Write a comment."), _not_blank,
         Length(max=TEXT_MAX, message=f"A comment is at most {TEXT_MAX:,} characters.")],
-        description="Markdown works; @username tells a member of this board.")
-    board = HiddenField()
+        description="Markdown works; @username tells a member of this board.", id="comment-text")
+    board = HiddenField(id="comment-board")  # ids of their own: the task page holds other forms' fields too
 
 
 class CommentEditForm(CommentForm):
     """New text for a comment, made at its ``version``."""
 
-    version = HiddenField()
+    version = HiddenField(id="comment-version")
 
 
 class CommentDeleteForm(FlaskForm):
     """Delete a comment seen at ``version``."""
 
-    version = HiddenField()
-    board = HiddenField()
+    version = HiddenField(id="delete-version")
+    board = HiddenField(id="delete-board")
