@@ -156,3 +156,18 @@ def test_the_api_reads_and_replaces_the_checklist_through_the_tasks_put(user):
     stale = user.client.put(url, json={"title": "Renamed", "checklist": []},
                             headers={**auth, "If-Match": kept.headers["ETag"]})
     assert stale.status_code == 409
+
+
+def test_a_tick_costs_the_calls_of_any_change(team, sidecar_calls):  # noqa: F811
+    """A tick is a change of the task: the access check's one read (task, memberships, the board and its index,
+    named by the page's form), the commit, the row (its progress), the publish."""
+    task_id = board_task(team.owner, team.board_id, title="Counted ticks")
+    assert add(team.owner, task_id, "Tick me").status_code == 302
+    item = items(team.owner, task_id)[0]
+    token = csrf_token(team.owner.get(f"/tasks/{task_id}").get_data(as_text=True))
+    sidecar_calls.clear()
+    resp = team.owner.client.post(f"/tasks/{task_id}/checklist/{item[0]}", data={
+        "csrf_token": token, "op": "tick", "seen": item[1], "version": "2", "board": team.board_id})
+    assert resp.status_code == 302
+    print(f"\nsidecar calls of a tick on a shared board: {[name for name, _ in sidecar_calls]}")
+    assert [name for name, _ in sidecar_calls] == ["get_many", "transact", "save", "publish"]
