@@ -1,6 +1,7 @@
 """Markdown of descriptions and comments, rendered on the server and sanitised. No I/O.
 
-CommonMark by markdown-it-py with raw HTML off and images off (a remote image is a tracking pixel), then
+CommonMark by markdown-it-py with raw HTML off, images off (a remote image is a tracking pixel) and a line
+break kept as one (text typed in a plain text area reads as typed), then
 nh3 (ammonia) keeps only the tags Markdown makes, links with http(s)/mailto or a path on this site, and
 gives every link ``rel="nofollow noopener"``. ``@username`` becomes a link when ``mentions`` names that
 user (a member of the task's board); any other ``@name`` stays text, and so does one in code.
@@ -53,7 +54,7 @@ def _render_mention(self, tokens, idx, options, env) -> str:
 
 
 def _parser() -> MarkdownIt:
-    md = MarkdownIt("commonmark", {"html": False}).disable("image")
+    md = MarkdownIt("commonmark", {"html": False, "breaks": True}).disable("image")  # a line break stays one
     md.inline.ruler.before("emphasis", "mention", _mention_rule)
     md.add_render_rule("mention", _render_mention)
     return md

@@ -193,3 +193,22 @@ def test_the_api_lists_adds_changes_and_deletes_comments(user):
     paths = client.get("/api/v1/openapi.json").get_json()["paths"]
     assert {"get", "post"} <= set(paths["/api/v1/tasks/{task_id}/comments"])
     assert {"put", "delete"} <= set(paths["/api/v1/tasks/{task_id}/comments/{comment_id}"])
+
+
+def test_a_page_of_the_longest_comments_in_four_byte_characters_stays_far_under_the_message_limit(user, gateway):
+    """Each comment is its own item (≤ 10,000 characters: 40 kB of emoji), so a page of 20 is ≈ 800 kB."""
+    token = make_token(user, "long comments")
+    task_id = user.create_task(title="Emoji thread")
+    text = "🗂" * TEXT_MAX
+    for _ in range(PAGE_SIZE):
+        resp = user.client.post(f"/api/v1/tasks/{task_id}/comments", json={"text": text},
+                                headers={"Authorization": f"Bearer {token}"})
+        assert resp.status_code == 201
+    page = user.get(f"/tasks/{task_id}")
+    assert page.status_code == 200 and len(comment_ids(page.get_data(as_text=True))) == PAGE_SIZE
+    task = gateway.get(store.task_key(task_id))
+    items = gateway.get_many([f"comment:{task_id}:{cid}" for cid in task.value["comments"]])
+    sizes = [item.size for item in items]
+    print(f"\na page of {PAGE_SIZE} comments of {TEXT_MAX:,} emoji: {sum(sizes):,} bytes, "
+          f"the task document {task.size:,} bytes")
+    assert max(sizes) < 41_000 and sum(sizes) < 1024 * 1024 and task.size < 4096

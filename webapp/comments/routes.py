@@ -38,7 +38,7 @@ def add(task_id: str):
     valid = form.validate_on_submit()
     if _csrf_refused(form):
         abort(400)
-    if valid and form.data.get("text") and _previewing():
+    if valid and _previewing():
         return task_page(task_id, comment_form=form, preview=markdown.render(form.text.data))
     if valid:
         try:
