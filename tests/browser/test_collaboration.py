@@ -89,3 +89,66 @@ def test_two_people_tick_a_checklist_at_once_and_one_mentions_the_other(new_cont
         for shot in shots:
             shutil.copy(shot, NOTES_SHOTS / shot.name)
     assert errors == []
+
+
+def test_the_new_pages_fit_1280_and_390_px(new_context, screenshots):
+    """The edit form's preview, a comment's edit and conflict pages, a checklist conflict, and the list row and
+    board card with their progress: each within the viewport at both widths."""
+    run = uuid.uuid4().hex[:6]
+    desk = new_context(viewport=DESKTOP).new_page()
+    name = register(desk)
+    title = f"Review the draft {run}"
+    assert desk.goto("/tasks/new").status == 200
+    desk.get_by_label("Title").fill(title)
+    assert submit(desk, desk.get_by_role("button", name="Create task")).status == 200
+    task_id = desk.url.rstrip("/").rsplit("/", 1)[-1]
+    for item in ("Read it", "Mark it up"):
+        desk.get_by_label("New item").fill(item)
+        assert submit(desk, desk.get_by_role("button", name="Add item")).status == 200
+    desk.get_by_label("Add a comment").fill("First pass done: see **section 2**.")
+    assert submit(desk, desk.get_by_role("button", name="Comment", exact=True)).status == 200
+    comment_id = desk.locator(".comment").first.get_attribute("id").removeprefix("comment-")
+
+    phone = new_context(viewport=MOBILE).new_page()
+    sign_in(phone, name)
+    pages = {}
+    for label, page in (("1280", desk), ("390", phone)):
+        width = DESKTOP["width"] if label == "1280" else MOBILE["width"]
+
+        def shot(what: str, expect_status: int = 200, page=page, label=label, width=width):
+            assert page.evaluate("document.documentElement.scrollWidth") <= width, what
+            path = screenshots / f"collab-{what}-{label}.png"
+            page.screenshot(path=str(path), full_page=True)
+            pages[path.name] = path
+
+        assert page.goto(f"/tasks/{task_id}/edit").status == 200
+        page.get_by_label("Description").fill("# Plan\n\n1. read\n2. **mark up**\n\n> quoted")
+        assert submit(page, page.get_by_role("button", name="Preview description")).status == 200
+        expect(page.get_by_role("region", name="Description preview").locator("ol li")).to_have_count(2)
+        shot("edit-preview")
+        assert page.goto(f"/tasks/{task_id}/comments/{comment_id}/edit").status == 200
+        expect(page.get_by_label("Your comment")).not_to_have_value("")
+        shot("comment-edit")
+        # A save from the first version after another save: the conflict page.
+        page.get_by_label("Your comment").fill(f"Second pass {label}")
+        assert submit(page, page.get_by_role("button", name="Save", exact=True)).status == 200
+        assert page.goto(f"/tasks/{task_id}/comments/{comment_id}/edit").status == 200
+        page.evaluate("document.querySelector('input[name=version]').value = '1'")
+        page.get_by_label("Your comment").fill("From an old version")
+        assert submit(page, page.get_by_role("button", name="Save", exact=True)).status == 409
+        expect(page.locator(".conflict")).to_contain_text(f"Second pass {label}")
+        shot("comment-conflict")
+        # A tick from a page that still shows an item someone renamed since: the checklist conflict page.
+        assert page.goto(f"/tasks/{task_id}").status == 200
+        page.evaluate("document.querySelector('.checklist-item input[name=seen]').value = '000000000000'")
+        assert submit(page, page.locator(".checklist-item").first.get_by_role("button").first).status == 409
+        expect(page.get_by_role("heading", level=1)).to_have_text(
+            "This checklist item was changed while you were working on it")
+        shot("checklist-conflict")
+        assert page.goto("/tasks").status == 200
+        expect(page.locator(".task", has_text=title)).to_contain_text("Checklist: 0/2")
+        shot("list")
+    if NOTES_SHOTS.parent.exists():
+        NOTES_SHOTS.mkdir(exist_ok=True)
+        for name_, path in pages.items():
+            shutil.copy(path, NOTES_SHOTS / name_)

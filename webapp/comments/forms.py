@@ -14,19 +14,24 @@ def _not_blank(form, field):
         raise ValidationError("Write a comment.")
 
 
-class CommentForm(FlaskForm):
-    """A new comment (Markdown); ``board``: the board the page showed the task on (read with the task)."""
-
-    text = TextAreaField("Add a comment", validators=[
+def _text_field(label: str) -> TextAreaField:
+    return TextAreaField(label, validators=[
         DataRequired(message="Write a comment."), _not_blank,
         Length(max=TEXT_MAX, message=f"A comment is at most {TEXT_MAX:,} characters.")],
         description="Markdown works; @username tells a member of this board.", id="comment-text")
+
+
+class CommentForm(FlaskForm):
+    """A new comment (Markdown); ``board``: the board the page showed the task on (read with the task)."""
+
+    text = _text_field("Add a comment")
     board = HiddenField(id="comment-board")  # ids of their own: the task page holds other forms' fields too
 
 
 class CommentEditForm(CommentForm):
     """New text for a comment, made at its ``version``."""
 
+    text = _text_field("Your comment")
     version = HiddenField(id="comment-version")
 
 
