@@ -9,9 +9,10 @@ from flask import Flask, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
 
-from . import api, commands, errors, inbound, markdown, notifications, security, sidecar, timezones
+from . import api, commands, errors, markdown, notifications, security, sidecar, timezones
 from .admin import routes as admin_routes
 from .auth import routes as auth_routes
+from .background import routes as inbound
 from .boards import routes as board_routes
 from .checklists import routes as checklist_routes
 from .comments import routes as comment_routes

@@ -11,11 +11,11 @@ from marshmallow import Schema, fields, validate
 
 from ..boards import access
 from ..boards import model as boards
-from ..boards.store import board_key
-from ..comments import store
-from ..comments.model import TEXT_MAX, CommentsFull, comment_key, valid_id
+from ..comments import service as store
+from ..comments.model import TEXT_MAX, CommentsFull, valid_id
 from ..errors import error_response
-from . import IF_MATCH, blp, document_errors, expected_version
+from ..keys import board_key, comment_key
+from .common import IF_MATCH, blp, document_errors, expected_version
 
 
 class CommentInSchema(Schema):

@@ -15,12 +15,13 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from ..dapr_gateway import Item, NotFound
+from ..keys import board_key, feed_key, index_key, memberships_key, task_key
 from ..sidecar import gateway
 from ..tasks import store as task_store
 from ..tasks.model import Task
 from . import feed, model
 from .model import NotAllowed
-from .store import board_key, load_board, memberships_key, role_in
+from .store import load_board, role_in
 
 
 @dataclass(frozen=True)
@@ -83,10 +84,9 @@ def task_access(user_id: str, task_id: str, need: str = "view", deleted: bool = 
     def wanted(board_id: str) -> list[str]:
         shared = board_id != user_id
         return list(dict.fromkeys(([board_key(board_id)] if shared else []) + (also(board_id) if also else [])
-                                  + ([task_store.index_key(board_id)] if shared and indexed else [])))
+                                  + ([index_key(board_id)] if shared and indexed else [])))
 
-    keys = [task_store.task_key(task_id), memberships_key(user_id)]
-    keys += [task_store.index_key(user_id)] if indexed else []
+    keys = [task_key(task_id), memberships_key(user_id)] + ([index_key(user_id)] if indexed else [])
     guessed = wanted(board_hint) if board_hint and len(board_hint) <= 64 else []
     read = gateway().get_many(keys + guessed)
     item, memberships = read[0], read[1]
@@ -96,14 +96,13 @@ def task_access(user_id: str, task_id: str, need: str = "view", deleted: bool = 
     shared = board_id != user_id
     if shared and role_in(memberships, user_id, board_id) is None:
         raise NotFound(item.key)  # not a member: no further read
-    index_key = task_store.index_key(board_id)
     if guessed and board_id == board_hint:
         extra = {it.key: it for it in read[len(keys):]}
     else:
         extra = {it.key: it for it in gateway().get_many(wanted(board_id))} if wanted(board_id) else {}
     role = _check(effective_role(memberships, extra.get(board_key(board_id)), user_id, board_id), need, item.key)
     reads = {item.key: item}
-    index = read[2] if indexed and not shared else extra.get(index_key)
+    index = read[2] if indexed and not shared else extra.get(index_key(board_id))
     if index is not None and index.exists:
         reads[index.key] = index
     return TaskAccess(task_store.task_of(item), board_id, role, item, reads, extra)
@@ -141,7 +140,7 @@ def read_board(user_id: str, board_id: str, need: str = "view") -> BoardRead:
     if not board_id or len(board_id) > 64:
         raise NotFound(board_id)
     memberships, board, index, changes = gateway().get_many(
-        [memberships_key(user_id), board_key(board_id), task_store.index_key(board_id), feed.feed_key(board_id)])
+        [memberships_key(user_id), board_key(board_id), index_key(board_id), feed_key(board_id)])
     role = _check(effective_role(memberships, board, user_id, board_id), need, board_id)
     record = load_board(board_id, board)  # a personal board without a record yet: from its owner
     return BoardRead(record.value, role, index.value or {}, changes)
@@ -153,7 +152,7 @@ def board_changes(user_id: str, board_id: str) -> Item:
         raise NotFound(board_id)
     shared = board_id != user_id
     memberships, changes, *board = gateway().get_many(
-        [memberships_key(user_id), feed.feed_key(board_id), *([board_key(board_id)] if shared else [])])
+        [memberships_key(user_id), feed_key(board_id), *([board_key(board_id)] if shared else [])])
     _check(effective_role(memberships, board[0] if board else None, user_id, board_id), "view", board_id)
     return changes
 

@@ -31,10 +31,6 @@ class CommentsFull(ValueError):
         super().__init__(f"This task has {MAX_PER_TASK} comments, the most it can hold.")
 
 
-def comment_key(task_id: str, comment_id: str) -> str:
-    return f"comment:{task_id}:{comment_id}"
-
-
 def valid_id(comment_id: str) -> bool:
     return bool(comment_id) and len(comment_id) <= 32 and comment_id.isalnum()
 

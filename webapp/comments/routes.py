@@ -8,11 +8,11 @@ from flask_login import current_user, login_required
 from .. import markdown
 from ..boards import access
 from ..boards import model as boards
-from ..boards.store import board_key
+from ..keys import board_key, comment_key
 from ..tasks.routes import task_page
-from . import store
+from . import service as store
 from .forms import CommentDeleteForm, CommentEditForm, CommentForm
-from .model import CommentsFull, comment_key, valid_id
+from .model import CommentsFull, valid_id
 
 bp = Blueprint("comments", __name__)
 

@@ -1,4 +1,4 @@
-"""Comments in Dapr state: each its own item, listed by its task's document (``model.py`` has the layout).
+"""Comment use cases in Dapr state: each comment its own item, listed by its task's document (``model.py``).
 
 Adding one is a note on the task (``tasks.store.note``): ONE transaction of the task document (its only
 guarded write: the new id in its list, the event in its outbox) with the comment, a new key; then the
@@ -15,12 +15,13 @@ from datetime import datetime, timezone
 from .. import events
 from ..dapr_gateway import Conflict, GatewayError, Item, NotFound, Upsert
 from ..errors import Busy
+from ..keys import comment_key
 from ..sidecar import gateway, retry_on_conflict
 from ..tasks import service as task_service
 from ..tasks import store as task_store
 from ..tasks.model import Task
-from .model import (DELETED_TTL_SECONDS, MAX_PER_TASK, Comment, CommentsFull, comment_key, edited, from_item,
-                    new_comment, page_of)
+from .model import (DELETED_TTL_SECONDS, MAX_PER_TASK, Comment, CommentsFull, edited, from_item, new_comment,
+                    page_of)
 
 log = logging.getLogger(__name__)
 
