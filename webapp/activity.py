@@ -14,6 +14,7 @@ LABELS = {
     "task.completed": "Completed",
     "task.reopened": "Reopened",
     "task.deleted": "Deleted",
+    "task.commented": "Commented",
 }
 
 

@@ -9,7 +9,7 @@ from flask import Flask, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
 
-from . import api, commands, errors, notifications, security, sidecar, timezones
+from . import api, commands, errors, markdown, notifications, security, sidecar, timezones
 from .accounts import routes as account_routes
 from .accounts import sessions as account_sessions
 from .accounts import settings_section as account_settings
@@ -18,6 +18,8 @@ from .admin import routes as admin_routes
 from .auth import routes as auth_routes
 from .background import routes as inbound
 from .boards import routes as board_routes
+from .checklists import routes as checklist_routes
+from .comments import routes as comment_routes
 from .base import base_app
 from .dapr_gateway import GatewayError, Unavailable
 from .extensions import csrf, login_manager
@@ -44,6 +46,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(auth_routes.bp)
     app.register_blueprint(task_routes.bp)
     app.register_blueprint(board_routes.bp)
+    app.register_blueprint(comment_routes.bp)
+    app.register_blueprint(checklist_routes.bp)
     app.register_blueprint(notification_routes.bp)
     app.register_blueprint(inbound.bp)
     app.register_blueprint(admin_routes.bp)
@@ -65,6 +69,8 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 
 def _register_template_helpers(app: Flask) -> None:
+    app.add_template_filter(markdown.render, "markdown")  # descriptions and comments, sanitised
+
     @app.template_filter("localtime")
     def localtime(value):
         """A stored UTC time in the signed-in user's zone, e.g. 'Mon 3 Mar 2025, 14:05'."""

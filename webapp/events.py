@@ -6,7 +6,9 @@ import uuid
 from datetime import datetime
 from typing import Protocol
 
-TASK_EVENT_TYPES = ("task.created", "task.updated", "task.completed", "task.reopened", "task.deleted")
+TASK_EVENT_TYPES = ("task.created", "task.updated", "task.completed", "task.reopened", "task.deleted",
+                    "task.commented")
+COMMENTED = "task.commented"  # someone commented on the task (not a change of its fields: its version stays)
 SOURCE = "taskboard"
 
 
@@ -49,6 +51,13 @@ def task_event(event_type: str, task: Task, now: datetime, version: str | None =
         "version": version,
         "changes": changes or [],
     }
+
+
+def comment_event(task: Task, comment_id: str, mentions: list[str], actor_id: str, now: datetime) -> dict:
+    """The data of ``task.commented``: a task event (at the task's version) naming the comment and the members
+    it mentions (user ids)."""
+    return {**task_event(COMMENTED, task, now, version=task.version, actor_id=actor_id),
+            "comment_id": comment_id, "mentions": list(mentions)}
 
 
 def notification_sent(notification: dict, now: datetime) -> dict:

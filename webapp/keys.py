@@ -116,7 +116,7 @@ def feed_key(board_id: str) -> str:
 
 
 def task_key(task_id: str) -> str:
-    """``task:<task id>`` = the task document with ``outbox`` (its unhandled event ids), ``deleted`` when a tombstone; TTL: none; owner: tasks/store.py."""
+    """``task:<task id>`` = the task document with ``outbox`` (its unhandled event ids), ``comments`` (its comment ids, newest first), ``deleted`` when a tombstone; TTL: none; owner: tasks/store.py."""
     return f"task:{task_id}"
 
 
@@ -152,6 +152,11 @@ def history_key(task_id: str) -> str:
 def watchers_key(task_id: str) -> str:
     """``watchers:<task id>`` = {"users": [user ids]}, absent: its creator alone; TTL: none; owner: notifications/followers.py."""
     return f"watchers:{task_id}"
+
+
+def comment_key(task_id: str, comment_id: str) -> str:
+    """``comment:<task id>:<comment id>`` = {id, task_id, author_id, author, text, mentions, created_at, edited_at, revision} or {id, deleted} once deleted; TTL: none (DELETED_TTL_SECONDS, a day, once deleted; purged with the task); owner: comments/service.py."""
+    return f"comment:{task_id}:{comment_id}"
 
 
 def inbox_key(user_id: str) -> str:

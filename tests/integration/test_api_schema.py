@@ -39,4 +39,4 @@ def test_api_conforms_to_its_openapi_document(app):
         conforms()
         checked.append(operation.label)
     print(f"\nschemathesis: {len(checked)} operations x up to {EXAMPLES_PER_OPERATION} cases, all conform")
-    assert len(checked) == 17  # tasks (7), boards and memberships (10)
+    assert len(checked) == 21  # tasks (7), boards and memberships (10), comments (4)

@@ -63,6 +63,21 @@ CASES = [
     # Watching is reading: every member may watch what they can read; the outsider gets 404.
     Case("POST", "/tasks/<task_id>/watch", "/tasks/{task}/watch", expect(302, 302, 302, 404), form={"watch": "1"}),
     Case("POST", "/tasks/new", "/tasks/new?board={board}", expect(422, 422, 403, 404), form={**TASK_FORM, "title": ""}),
+    # Comments: editors and owners write (an empty one is a field error), only its author edits a comment (the
+    # owner's, here), an owner or its author deletes it; a stale version reaches the conflict page.
+    Case("POST", "/tasks/<task_id>/comments", "/tasks/{task}/comments", expect(422, 422, 403, 404),
+         form={"text": "", "board": "{board}"}),
+    Case("GET", "/tasks/<task_id>/comments/<comment_id>/edit", "/tasks/{task}/comments/{comment}/edit",
+         expect(200, 403, 403, 404), hidden="Shared work"),
+    Case("POST", "/tasks/<task_id>/comments/<comment_id>/edit", "/tasks/{task}/comments/{comment}/edit",
+         expect(409, 403, 403, 404), form={"text": "changed", "version": "0"}),
+    Case("POST", "/tasks/<task_id>/comments/<comment_id>/delete", "/tasks/{task}/comments/{comment}/delete",
+         expect(409, 403, 403, 404), form={"version": "0"}),
+    # The checklist: a blank item is a field error; a change to an item seen otherwise than it is, a conflict.
+    Case("POST", "/tasks/<task_id>/checklist", "/tasks/{task}/checklist", expect(422, 422, 403, 404),
+         form={"text": "", "version": "0"}),
+    Case("POST", "/tasks/<task_id>/checklist/<item_id>", "/tasks/{task}/checklist/{item}", EDIT,
+         form={"op": "tick", "seen": "000000000000", "version": "0"}),
     Case("GET", "/boards/<board_id>", "/boards/{board}", READ, hidden="Shared work"),
     Case("GET", "/boards/<board_id>/members", "/boards/{board}/members", READ, hidden="Team board"),
     Case("GET", "/boards/<board_id>/changes", "/boards/{board}/changes", READ, hidden="Shared work"),
@@ -102,6 +117,13 @@ CASES = [
          json={"role": "owner"}, headers=STALE),
     Case("DELETE", "/api/v1/boards/<board_id>/members/<user_id>", "/api/v1/boards/{board}/members/{member}",
          expect(409, 409, 403, 404), headers=STALE),  # the editor may leave (their own id): reaches the version
+    Case("GET", "/api/v1/tasks/<task_id>/comments", "/api/v1/tasks/{task}/comments", READ, hidden="Shared work"),
+    Case("POST", "/api/v1/tasks/<task_id>/comments", "/api/v1/tasks/{task}/comments", expect(201, 201, 403, 404),
+         json={"text": "From the isolation matrix"}),  # a comment leaves the task's version as it is
+    Case("PUT", "/api/v1/tasks/<task_id>/comments/<comment_id>", "/api/v1/tasks/{task}/comments/{comment}",
+         expect(409, 403, 403, 404), json={"text": "changed"}, headers=STALE),
+    Case("DELETE", "/api/v1/tasks/<task_id>/comments/<comment_id>", "/api/v1/tasks/{task}/comments/{comment}",
+         expect(409, 403, 403, 404), headers=STALE),
 ]
 
 # Routes not scoped to a board or task, each with why (their own tests cover them).
@@ -161,6 +183,12 @@ def test_every_route_has_a_case(app):
 def team(app) -> Team:
     team = make_team(app)
     team.tokens = {role: make_token(team.as_role(role), f"isolation-{role}") for role in ROLES}
+    comment_url = f"/tasks/{team.task_id}/comments"
+    assert team.owner.form_post(comment_url, {"text": "The owner's comment", "board": team.board_id},
+                                page_url=f"/tasks/{team.task_id}").status_code == 302
+    page = team.owner.get(f"/tasks/{team.task_id}").get_data(as_text=True)
+    team.comment_id = re.search(r'id="comment-([0-9a-f]+)"', page).group(1)
+    team.item_id = "0" * 12  # no such checklist item: a change to it is a conflict, as for one changed meanwhile
     return team
 
 
@@ -175,7 +203,8 @@ def _tombstone(team: Team) -> str:
 def _call(team: Team, case: Case, role: str):
     user = team.as_role(role)
     values = {"task": team.task_id, "board": team.board_id, "member": user_id_of(team.editor),
-              "me": user_id_of(user), "outsider_name": team.outsider.username}
+              "me": user_id_of(user), "outsider_name": team.outsider.username, "comment": team.comment_id,
+              "item": team.item_id}
     if "{tomb}" in case.path:
         values["tomb"] = _tombstone(team)
     path = case.path.format(**values)

@@ -26,7 +26,9 @@ STATE_CHANGING = ["/account/email", "/account/password", "/account/sign-out-ever
                   "/settings/tokens/abc/revoke", "/admin/dead-letters/abc/replay",
                   "/notifications/read", "/notifications/read-all", "/tasks/{id}/move", "/boards",
                   "/boards/abc/members", "/boards/abc/members/abc/role", "/boards/abc/members/abc/remove",
-                  "/boards/abc/leave", "/boards/abc/delete", "/tasks/{id}/watch",
+                  "/boards/abc/leave", "/boards/abc/delete", "/tasks/{id}/watch", "/tasks/{id}/comments",
+                  "/tasks/{id}/comments/{comment}/edit", "/tasks/{id}/comments/{comment}/delete",
+                  "/tasks/{id}/checklist", "/tasks/{id}/checklist/abc",
                   "/account/two-factor", "/login/two-factor", "/login/oidc/link",
                   "/account/delete"]
 
@@ -36,10 +38,14 @@ def test_every_state_changing_form_requires_the_csrf_token(app, user):
     # Everything but the bearer-token API and the sidecar's inbound routes (app-token checked).
     rules = {r.rule for r in app.url_map.iter_rules() if "POST" in r.methods
              and not r.endpoint.startswith(("api.", "inbound.")) and r.rule not in SIGNED_LINK_POSTS}
-    covered = {re.sub(r"\{id\}|abc", "x", p) for p in STATE_CHANGING}
+    covered = {re.sub(r"\{id\}|\{comment\}|abc", "x", p) for p in STATE_CHANGING}
     assert {re.sub(r"<[^>]+>", "x", r) for r in rules} <= covered, "a POST route is missing from this test"
+    assert user.form_post(f"/tasks/{task_id}/comments", {"text": "a comment to target"},
+                          page_url=f"/tasks/{task_id}").status_code == 302
+    comment_id = re.search(r'id="comment-([0-9a-f]+)"', user.get(f"/tasks/{task_id}").get_data(as_text=True))[1]
     for path in STATE_CHANGING:
-        resp = user.client.post(path.format(id=task_id), data={"title": "x", "version": "1"})
+        resp = user.client.post(path.format(id=task_id, comment=comment_id),
+                                data={"title": "x", "version": "1", "text": "x", "op": "tick", "seen": "x"})
         # /admin does not exist for a non-operator, even to say the form is bad (operators get 400:
         # tests/integration/test_admin.py).
         assert resp.status_code == (404 if path.startswith("/admin/") else 400), path

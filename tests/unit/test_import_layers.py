@@ -24,8 +24,8 @@ LAYERS = {
              webapp.timezones webapp.recurrence webapp.security webapp.app_token webapp.events webapp.errors
              webapp.sidecar webapp.observability webapp.state_lists webapp.held webapp.dapr_gateway.http_binding""",
     MODELS: """webapp.tasks webapp.tasks.fields webapp.tasks.model webapp.tasks.rows webapp.boards webapp.boards.model
-               webapp.auth webapp.background.checks webapp.accounts webapp.accounts.links
-               webapp.accounts.totp_codes""",
+               webapp.auth webapp.background.checks webapp.accounts webapp.accounts.links webapp.accounts.totp_codes
+               webapp.markdown webapp.tasks.checklist webapp.comments webapp.comments.model webapp.checklists""",
     STORES: """webapp.activity webapp.users_index webapp.auth.users webapp.auth.tokens webapp.auth.throttling
                webapp.auth.shown_once webapp.boards.store webapp.boards.feed webapp.tasks.store webapp.tasks.index
                webapp.tasks.outbox webapp.notifications webapp.notifications.inbox webapp.admin
@@ -37,15 +37,16 @@ LAYERS = {
                  webapp.background.reminders webapp.background.overdue webapp.background.digests
                  webapp.background.sweep webapp.background.relay webapp.background.reconcile
                  webapp.background.task_events webapp.background.task_updates webapp.accounts.sessions
-                 webapp.accounts.password webapp.accounts.mail webapp.accounts.settings_section
-                 webapp.accounts.oidc webapp.accounts.sso_accounts webapp.accounts.deletion
-                 webapp.accounts.export""",
+                 webapp.accounts.password webapp.accounts.mail webapp.accounts.settings_section webapp.accounts.oidc
+                 webapp.accounts.sso_accounts webapp.accounts.deletion webapp.accounts.export webapp.comments.service
+                 webapp.comments.notices""",
     VIEWS: """webapp.tasks.routes webapp.tasks.forms webapp.boards.routes webapp.boards.forms webapp.auth.routes
               webapp.auth.forms webapp.notifications.routes webapp.admin.routes webapp.api webapp.api.common
               webapp.api.tasks webapp.api.boards webapp.api.schemas webapp.background.routes
               webapp.notification_service.routes webapp.health webapp.commands webapp.accounts.forms
               webapp.accounts.routes webapp.accounts.second_step webapp.accounts.two_factor_views
-              webapp.accounts.oidc_views webapp.accounts.data_views""",
+              webapp.accounts.oidc_views webapp.accounts.data_views webapp.comments.routes webapp.comments.forms
+              webapp.checklists.routes webapp.checklists.forms webapp.api.comments""",
     APPS: """webapp.app webapp.base webapp.notification_service""",
 }
 # A module a package adds later takes its package's layer unless LAYERS names it (a new job kind, a migration).

@@ -10,6 +10,7 @@ from flask import Flask
 from .common import API_CONFIG, api, blp
 from . import tasks  # noqa: F401,I001  (the task routes on the shared blueprint, first as ever)
 from . import boards  # noqa: F401  (the board routes)
+from . import comments  # noqa: F401  (the comment routes)
 
 
 def init_app(app: Flask, csrf) -> None:

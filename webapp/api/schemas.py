@@ -6,11 +6,12 @@ marshmallow field per declared field, in and out.
 
 from __future__ import annotations
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from .. import timezones
 from ..boards.model import NAME_MAX, ROLES
-from ..tasks.fields import CHOICE, DATETIME, FIELDS, TAG_MAX, TAGS, TAGS_MAX, TEXT, FieldSpec
+from ..tasks import checklist
+from ..tasks.fields import CHECKLIST, CHOICE, DATETIME, FIELDS, TAG_MAX, TAGS, TAGS_MAX, TEXT, FieldSpec
 from ..tasks.model import PRIORITIES, SORTS, STATUSES
 
 
@@ -48,8 +49,25 @@ def _doc(spec: FieldSpec) -> dict:
     return {"metadata": {key: value for key, value in metadata.items() if value}}
 
 
+class ChecklistItemSchema(Schema):
+    """One checklist item: a new one (no id) gets an id."""
+
+    id = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=32))
+    text = fields.String(required=True, validate=[validate.Length(min=1, max=checklist.ITEM_TEXT_MAX),
+                                                  validate.Regexp(r"(?s).*\S", error="Must not be blank.")],
+                         metadata={"pattern": r"\S", "description": "Not blank; kept without surrounding spaces"})
+    done = fields.Boolean(load_default=False)
+
+    @post_load
+    def item(self, data, **_):
+        return checklist.ChecklistItem(data.get("id") or "", data["text"], data["done"])
+
+
 def field_in(spec: FieldSpec) -> fields.Field:
     """How the API reads a declared field."""
+    if spec.kind is CHECKLIST:  # absent or null: the checklist stays as it is
+        return fields.List(fields.Nested(ChecklistItemSchema), load_default=None, allow_none=True,
+                           validate=validate.Length(max=checklist.ITEMS_MAX), **_doc(spec))
     if spec.kind is TEXT:
         limit = validate.Length(min=1 if spec.required else None, max=spec.max_length or None)
         if spec.required:
@@ -67,6 +85,8 @@ def field_in(spec: FieldSpec) -> fields.Field:
 
 def field_out(spec: FieldSpec) -> fields.Field:
     """How the API writes a declared field."""
+    if spec.kind is CHECKLIST:
+        return fields.List(fields.Nested(ChecklistItemSchema), **_doc(spec))
     if spec.kind is TAGS:
         return fields.List(fields.String(), **_doc(spec))
     if spec.kind is DATETIME:  # in UTC; one stored before the range was checked may lie outside the pattern

@@ -20,8 +20,8 @@ from datetime import datetime, timedelta, timezone
 
 from .. import users_index
 from ..dapr_gateway import Conflict, Delete, Item, NotFound, Rejected
-from ..keys import (SWEEP_CURSOR, digest_next_key, history_key, index_key, memberships_key, outbox_key, overdue_marker_key,
-                    task_id_of, task_key, user_key, watchers_key)
+from ..keys import (SWEEP_CURSOR, comment_key, digest_next_key, history_key, index_key, memberships_key, outbox_key,
+                    overdue_marker_key, task_id_of, task_key, user_key, watchers_key)
 from ..sidecar import gateway
 from ..tasks import store
 from ..tasks.index import reindex
@@ -109,7 +109,7 @@ def sweep_batch(user_ids: list[str]) -> Counter:
 
 def purge_tombstones(items: list[Item]) -> list[Item]:
     """Delete the tombstones among ``items`` that are past the undo window and whose events are all handled,
-    with their history, overdue marker and watchers; returns the documents still stored.
+    with their history, overdue marker, watchers and comments; returns the documents still stored.
 
     Each tombstone goes with a delete guarded by the ETag it was read at: an undo that came
     first keeps it (on every store: one guarded single-key delete is atomic on its own).
@@ -129,6 +129,7 @@ def purge_tombstones(items: list[Item]) -> list[Item]:
         except Conflict:
             continue  # restored (or changed) since it was read
         task_id = task_id_of(item.key)
-        gw.transact([Delete(history_key(task_id)), Delete(overdue_marker_key(task_id)), Delete(watchers_key(task_id))])
+        gw.transact([Delete(history_key(task_id)), Delete(overdue_marker_key(task_id)), Delete(watchers_key(task_id)),
+                     *(Delete(comment_key(task_id, cid)) for cid in item.value.get("comments") or [])])
         gone.add(item.key)
     return [it for it in items if it.key not in gone]

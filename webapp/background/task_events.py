@@ -21,8 +21,9 @@ from .. import activity, notifications
 from ..boards import feed
 from ..boards import model as boards_model
 from ..boards import store as boards_store
+from ..comments.notices import notify_comment
 from ..dapr_gateway import Delete, Item, NotFound, Upsert
-from ..events import TASK_EVENT_TYPES
+from ..events import COMMENTED, TASK_EVENT_TYPES
 from ..keys import board_key, feed_key, history_key, outbox_key, processed_key, task_key, user_key, watchers_key
 from ..notifications import followers
 from ..sidecar import gateway, retry_on_conflict
@@ -46,6 +47,8 @@ def check_task_event(data: dict) -> None:
         raise Malformed("changes is not a list")
     if data.get("title") is not None and not isinstance(data["title"], str):
         raise Malformed("title is not text")
+    if not isinstance(data.get("mentions") or [], list):
+        raise Malformed("mentions is not a list")
 
 
 def board_of(data: dict) -> str:
@@ -117,6 +120,10 @@ def on_task_event(data: dict, sync_jobs: SyncJobs, job_fields: Iterable[str]) ->
     task's followers hear of it (``Malformed``, ``GatewayError``)."""
     check_task_event(data)
     task, board, watching = retry_on_conflict(lambda: _record(data), "task event")
+    if data["type"] == COMMENTED:  # the task did not change: its jobs stay as they are
+        if task is not None:
+            notify_comment(data, task, board, followers.watchers(watching, task.owner))
+        return
     sync_jobs(data["user_id"], data["task_id"], task, no_job_yet(data, task, job_fields))
     if task is not None:
         followers.notify_event(data, task, board, followers.watchers(watching, task.owner))

@@ -64,20 +64,31 @@ def effective_role(memberships: Item | None, board: Item | None, user_id: str, b
 
 
 def task_access(user_id: str, task_id: str, need: str = "view", deleted: bool = False,
-                also: Callable[[str], list[str]] | None = None) -> TaskAccess:
+                also: Callable[[str], list[str]] | None = None, board_hint: str | None = None,
+                indexed: bool = True) -> TaskAccess:
     """The task (``deleted``: its tombstone) if the user's role on its board allows ``need``.
 
     ``NotFound`` if missing, deleted (or not, for ``deleted``) or on a board the user is not on;
     ``NotAllowed`` if their role does not allow ``need``. A shared board's task costs a second read, of the
     board record; ``also(board_id)`` names keys the caller needs next, read with it (or alone, for a personal
-    board's task) into ``extra``. For a change (``need`` "edit") the board's index is read too (the personal
-    board's with the task, a shared board's with its record): the change writes the task's row from what
-    these reads found (``reads``), without reading again.
+    board's task) into ``extra``. ``board_hint``: the board the caller expects the task on (a page's form
+    says it): its record and ``also`` are read with the task, in one call, and again only if the task is
+    elsewhere. For a change (``need`` "edit", unless not ``indexed``) the board's index is read too (the
+    personal board's with the task, a shared board's with its record): the change writes the task's row
+    from what these reads found (``reads``), without reading again.
     """
     if not task_store.valid_id(task_id):
         raise NotFound(task_id)
-    keys = [task_key(task_id), memberships_key(user_id)]
-    read = gateway().get_many(keys + ([index_key(user_id)] if need == "edit" else []))
+    indexed = indexed and need == "edit"
+
+    def wanted(board_id: str) -> list[str]:
+        shared = board_id != user_id
+        return list(dict.fromkeys(([board_key(board_id)] if shared else []) + (also(board_id) if also else [])
+                                  + ([index_key(board_id)] if shared and indexed else [])))
+
+    keys = [task_key(task_id), memberships_key(user_id)] + ([index_key(user_id)] if indexed else [])
+    guessed = wanted(board_hint) if board_hint and len(board_hint) <= 64 else []
+    read = gateway().get_many(keys + guessed)
     item, memberships = read[0], read[1]
     if not item.exists or bool(item.value.get("deleted")) != deleted:
         raise NotFound(item.key)
@@ -85,13 +96,13 @@ def task_access(user_id: str, task_id: str, need: str = "view", deleted: bool = 
     shared = board_id != user_id
     if shared and role_in(memberships, user_id, board_id) is None:
         raise NotFound(item.key)  # not a member: no further read
-    board_index = index_key(board_id)
-    wanted = list(dict.fromkeys(([board_key(board_id)] if shared else []) + (also(board_id) if also else [])
-                                + ([board_index] if shared and need == "edit" else [])))
-    extra = {it.key: it for it in gateway().get_many(wanted)} if wanted else {}
+    if guessed and board_id == board_hint:
+        extra = {it.key: it for it in read[len(keys):]}
+    else:
+        extra = {it.key: it for it in gateway().get_many(wanted(board_id))} if wanted(board_id) else {}
     role = _check(effective_role(memberships, extra.get(board_key(board_id)), user_id, board_id), need, item.key)
     reads = {item.key: item}
-    index = read[2] if len(read) > 2 and not shared else extra.get(board_index)
+    index = read[2] if indexed and not shared else extra.get(index_key(board_id))
     if index is not None and index.exists:
         reads[index.key] = index
     return TaskAccess(task_store.task_of(item), board_id, role, item, reads, extra)

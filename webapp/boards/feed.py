@@ -33,6 +33,8 @@ def describe(data: dict, board: dict, assignee: str | None = None) -> str:
     kind = data["type"]
     if kind == "task.created":
         return f"restored {title}" if "restored" in changes else f"created {title}"
+    if kind == "task.commented":
+        return f"commented on {title}"
     if kind in ("task.completed", "task.reopened", "task.deleted"):
         return f"{kind.split('.')[1]} {title}"
     if changes == ["status"]:

@@ -36,7 +36,8 @@ from ..sidecar import gateway
 from . import email
 
 log = logging.getLogger(__name__)
-KINDS = ("task.completed", "task.assigned", "task.reminder", "task.overdue", "digest", "info", "email")
+KINDS = ("task.completed", "task.assigned", "task.reminder", "task.overdue", "comment.mention", "comment.added",
+         "digest", "info", "email")
 RECORD_TTL_SECONDS = 30 * 86400
 CLAIM_TTL_SECONDS = RECORD_TTL_SECONDS + 86400  # outlives the done marker, written at most minutes later
 # Far longer than one delivery can take (binding timeout 5 s, two retries) and

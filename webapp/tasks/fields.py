@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any, Callable
 
 from ..timezones import IN_RANGE_PATTERN, RANGE_TEXT
+from . import checklist
 
 TITLE_MAX, DESCRIPTION_MAX, TAGS_MAX, TAG_MAX = 200, 5000, 10, 32
 
@@ -44,6 +45,7 @@ class Kind:
     show: Callable[[Any], str] = _text_of  # value → what pages show
     clean: Callable[[Any], Any] = same  # what a task keeps of a set value
     sort_key: Callable[[Any], Any] = same  # never called with None (those sort last)
+    row_of: Callable[[Any], Any] | None = None  # what list rows keep of a value (JSON as it is); None: the value
 
 
 def normalise_tags(raw: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:
@@ -136,6 +138,9 @@ def parse_member(raw: str | None) -> str | None:
 MEMBER = Kind("member", str | None, parse=parse_member, pattern=MEMBER_PATTERN)
 DURATION = Kind("duration", int | None, parse=parse_duration, pattern=DURATION_PATTERN,
                 text=duration_text, show=show_duration)
+# Ordered items (``checklist.ChecklistItem``); list rows keep only the progress [done, total], shown "3/5".
+CHECKLIST = Kind("checklist", tuple, to_json=checklist.to_json, from_json=checklist.from_json,
+                 show=checklist.progress_text, clean=checklist.cleaned, row_of=checklist.progress)
 
 
 @dataclass(frozen=True)
@@ -158,6 +163,7 @@ class FieldSpec:
     in_list: bool = False  # on each list row's line (generic part)
     in_row: bool = False  # kept in the index's list rows: the list filters, sorts or shows it without reading tasks
     sort: str = ""  # the list's sort option on it, by that label
+    in_form: bool = True  # on the edit form; if not, changed by its own forms, and None in ``TaskFields`` keeps it
 
     def __post_init__(self):
         if self.sort and not self.in_row:
@@ -181,6 +187,18 @@ class FieldSpec:
         """The value in its stored (JSON) form."""
         return None if value is None else self.kind.to_json(value)
 
+    def row_value(self, value):
+        """What a list row keeps of ``value`` (and ``rows.Summary`` holds)."""
+        return self.kind.row_of(value) if self.kind.row_of else value
+
+    def dump_row(self, value):
+        """A row's value (``row_value``) in its stored form."""
+        return value if self.kind.row_of else self.dump(value)
+
+    def load_row(self, raw):
+        """A row's value from its stored form."""
+        return raw if self.kind.row_of else self.load(raw)
+
     def display(self, value) -> str:
         """What pages show for ``value`` ("" when there is nothing to show)."""
         if self.choices:
@@ -198,7 +216,8 @@ TIME_HELP = f"ISO 8601 with its offset, {RANGE_TEXT}: 422 otherwise; answered in
 FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("title", TEXT, "Title", default="", required="Give the task a title.", max_length=TITLE_MAX,
               in_row=True),
-    FieldSpec("description", TEXT, "Description", default="", max_length=DESCRIPTION_MAX, multiline=True),
+    FieldSpec("description", TEXT, "Description", default="", max_length=DESCRIPTION_MAX, multiline=True,
+              help="Markdown works: **bold**, lists, [links](https://example.org)."),
     FieldSpec("status", CHOICE, "Status", default="pending", choices=STATUS_CHOICES, badge=True, in_row=True),
     FieldSpec("priority", CHOICE, "Priority", default="medium", choices=PRIORITY_CHOICES, badge=True,
               in_row=True),
@@ -214,6 +233,11 @@ FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("assignee", MEMBER, "Assigned to", heading="Assignee", in_facts=True, in_row=True,
               api_help="The user id of a member of the task's board (GET /boards/{board_id}/members); "
                        "null or empty: nobody. 422 if they are not a member."),
+    FieldSpec("checklist", CHECKLIST, "Checklist", default=(), in_row=True, in_list=True, in_form=False,
+              max_length=checklist.ITEMS_MAX,
+              api_help=f"Ordered items (text up to {checklist.ITEM_TEXT_MAX} characters, done), at most "
+                       f"{checklist.ITEMS_MAX}; an item keeps its id (a new one gets one). Absent: kept as it is."),
 )
 BY_NAME = {spec.name: spec for spec in FIELDS}
 NAMES = tuple(BY_NAME)
+FORM_NAMES = tuple(spec.name for spec in FIELDS if spec.in_form)  # what the edit form carries

@@ -15,10 +15,11 @@ from wtforms import DateTimeLocalField, HiddenField, IntegerField, SelectField, 
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from .. import timezones
-from .fields import BY_NAME, DATETIME, FIELDS, MEMBER, NAMES, TAG_MAX, FieldSpec
+from .fields import BY_NAME, DATETIME, FIELDS, FORM_NAMES, MEMBER, TAG_MAX, FieldSpec
 from .model import SORTS, Task, TaskFields
 
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
+FORM_FIELDS = tuple(spec for spec in FIELDS if spec.in_form)  # the rest have forms of their own (the checklist)
 
 
 def field_text(field) -> str:
@@ -88,7 +89,7 @@ class TaskForm(FlaskForm):
     # The values as the user first saw them (JSON), so a conflict re-applies only what they changed.
     original = HiddenField()
 
-    EDITABLE = NAMES
+    EDITABLE = FORM_NAMES
 
     def __init__(self, *args, tz: str = timezones.DEFAULT_TZ, **kwargs):
         super().__init__(*args, **kwargs)
@@ -106,7 +107,7 @@ class TaskForm(FlaskForm):
         that a DST change repeats, pick the other of the two instants.
         """
         values = {}
-        for spec in FIELDS:
+        for spec in FORM_FIELDS:
             data = self[spec.name].data
             if spec.kind is DATETIME:
                 kept = getattr(editing, spec.name) if editing is not None else None
@@ -124,7 +125,7 @@ class TaskForm(FlaskForm):
 
     def fill(self, task: Task) -> None:
         """Show ``task`` and remember it as what the user first saw."""
-        for spec in FIELDS:
+        for spec in FORM_FIELDS:
             value = getattr(task, spec.name)
             if spec.kind is DATETIME:
                 local = timezones.to_local(value, self.tz)
@@ -138,7 +139,7 @@ class TaskForm(FlaskForm):
         """Offer the board's members (its record as read) in every member field, by name."""
         people = sorted(((uid, m.get("username") or uid) for uid, m in (board.get("members") or {}).items()),
                         key=lambda pair: pair[1].lower())
-        for spec in FIELDS:
+        for spec in FORM_FIELDS:
             if spec.kind is MEMBER:
                 self[spec.name].choices = [NOBODY, *people]
 
@@ -155,7 +156,7 @@ class TaskForm(FlaskForm):
             raise ValidationError("The reminder must be before the due date.")
 
 
-for _spec in FIELDS:
+for _spec in FORM_FIELDS:
     setattr(TaskForm, _spec.name, form_field(_spec))  # WTForms' way to add fields to a form class
 
 

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from .. import recurrence
 from ..timezones import OutOfRange, in_range
+from . import checklist
 from .fields import BY_NAME, FIELDS, NAMES
 
 STATUSES = BY_NAME["status"].values
@@ -29,10 +30,12 @@ class InvalidTransition(ValueError):
     """The task cannot move to the asked status from where it is."""
 
 
-# What a user can set on a task (validated by the forms / API schema): one attribute per field of ``FIELDS``.
+# What a user can set on a task (validated by the forms / API schema): one attribute per field of ``FIELDS``;
+# a field the edit form does not carry (``in_form``) is None unless set, which keeps the task's value.
 TaskFields = make_dataclass(
     "TaskFields",
-    [(s.name, s.kind.type, field(default=MISSING if s.required else s.default)) for s in FIELDS],
+    [(s.name, s.kind.type, field(default=MISSING if s.required else s.default if s.in_form else None))
+     for s in FIELDS],
     frozen=True, namespace={"__module__": __name__, "__doc__": "What a user can set on a task."})
 
 
@@ -68,6 +71,7 @@ class _TaskBehaviour:
         values["revision"] = int(data.get("revision") or 0)
         values["timezone"] = data.get("timezone") or "UTC"
         values["board_id"] = data.get("board_id") or data.get("owner") or ""
+        values["comments"] = tuple(data.get("comments") or ())
         for key in SYSTEM_DATETIMES:
             values[key] = datetime.fromisoformat(data[key]) if data.get(key) else None
         return cls(**values, etag=etag)
@@ -98,6 +102,7 @@ Task = make_dataclass("Task", [
     # The board the task is on: its index is ``tasks-of:<board_id>``. A user's personal board has the
     # user's id, so a task stored before boards existed (no board_id) is on its owner's personal board.
     ("board_id", str, field(default="")),
+    ("comments", tuple, field(default=())),  # the ids of its comments, newest first (``webapp/comments``)
     ("etag", str | None, field(default=None, compare=False)),  # the state ETag it was read at (for the next write)
 ], bases=(_TaskBehaviour,), frozen=True, namespace={"__module__": __name__, "__doc__": "A task on a board (``owner``: who created it)."})
 
@@ -119,10 +124,15 @@ def new_task(owner: str, fields: TaskFields, now: datetime, task_id: str | None 
     ))
 
 
-def _settable(fields: TaskFields) -> dict:
-    """The task attributes a user sets, cleaned."""
-    return {spec.name: spec.kind.clean(value) if (value := getattr(fields, spec.name)) is not None else None
-            for spec in FIELDS}
+def _settable(fields: TaskFields, task: Task | None = None) -> dict:
+    """The task attributes a user sets, cleaned; one not carried by the edit form (None) keeps ``task``'s."""
+    values = {}
+    for spec in FIELDS:
+        value = getattr(fields, spec.name)
+        if value is None and not spec.in_form:
+            value = getattr(task, spec.name) if task is not None else spec.default
+        values[spec.name] = spec.kind.clean(value) if value is not None else None
+    return values
 
 
 def _with_series(task: Task) -> Task:
@@ -145,7 +155,7 @@ def edited(task: Task, fields: TaskFields, now: datetime, tz: str | None = None)
         completed_at = None
     changed = replace(
         task,
-        **_settable(fields),
+        **_settable(fields, task),
         updated_at=now,
         completed_at=completed_at,
         revision=task.revision + 1,
@@ -194,6 +204,7 @@ def next_instance(task: Task, now: datetime) -> Task | None:
         id=uuid.uuid5(uuid.NAMESPACE_URL, f"taskboard:{task.series_id}:{n}").hex,
         status="pending", due_at=due, remind_at=_reminder_before(task, due), occurrence=n,
         created_at=now, updated_at=now, completed_at=None, etag=None, revision=1,
+        checklist=checklist.reset(task.checklist), comments=(),
     )
 
 

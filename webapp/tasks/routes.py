@@ -8,13 +8,16 @@ from flask import (Blueprint, abort, current_app, flash, redirect, render_templa
                    url_for)
 from flask_login import current_user, login_required
 
-from .. import activity, notifications
+from .. import activity, markdown, notifications
 from ..accounts import sessions
 from ..auth import users
 from ..boards import access, feed
 from ..boards import model as boards
 from ..boards.forms import MoveForm
 from ..boards.store import load_board
+from ..checklists.forms import AddItemForm
+from ..comments import service as comment_store
+from ..comments.forms import CommentForm
 from ..dapr_gateway import Conflict
 from ..errors import TaskLimitReached
 from ..keys import board_key, feed_key, history_key, inbox_key, memberships_key, user_key, watchers_key
@@ -90,7 +93,11 @@ def new_task():
     # A personal board's only member is its owner: its record is not read for the choice of assignee.
     form.offer_members(boards.personal_board(current_user.id, current_user.username, service.utcnow())
                        if board_id == current_user.id else load_board(board_id).value)
-    if form.validate_on_submit():
+    valid = form.validate_on_submit()
+    if valid and _previewing():  # the description rendered as it will show; nothing stored
+        return render_template("tasks/form.html", form=form, task=None, board_id=board_id,
+                               preview=markdown.render(form.description.data))
+    if valid:
         try:
             task = service.create(current_user.id, form.task_fields(), current_user.timezone,
                                   board_id=board_id)
@@ -106,7 +113,18 @@ def new_task():
 @bp.get("/tasks/<task_id>")
 @login_required
 def detail(task_id: str):
-    # The board record, watchers, the board's change counter and history: one read besides the access check's.
+    return task_page(task_id)
+
+
+def task_page(task_id: str, status: int = 200, comment_form=None, preview=None, checklist_form=None,
+              checklist_error: tuple[str, str] | None = None):
+    """The task page: the task, its checklist, a page of its comments (``?comments=<n>``) and its history.
+
+    ``comment_form``/``checklist_form``: a submitted form shown again (with its errors, or a ``preview`` of
+    the comment); ``checklist_error``: (item id, message) of a refused change to one item.
+    """
+    # The board record, watchers, the board's change counter and history: one read besides the access check's;
+    # one more, a bulk read, for the page of comments if there are any.
     seen = access.task_access(current_user.id, task_id, also=lambda board_id: [
         board_key(board_id), watchers_key(task_id), feed_key(board_id), history_key(task_id)])
     task = seen.task
@@ -114,16 +132,24 @@ def detail(task_id: str):
         board_key(seen.board_id), watchers_key(task.id), feed_key(seen.board_id),
         history_key(task.id)))
     board = load_board(seen.board_id, board).value
+    comments, comment_page = comment_store.read_page(task, request.args.get("comments", 1, type=int))
     action_form = ActionForm(version=task.version)
+    can_manage = boards.allows(seen.role, "manage")
     creator = creator_name(board, task.owner)
     entries = activity.history_of(task.owner, (history.value or {}).get("items") or [])
     if creator == DELETED_USER:
         entries = [{**e, "actor": DELETED_USER} if e.get("actor_id") == task.owner else e for e in entries]
     return render_template("tasks/detail.html", task=task, action_form=action_form, can_edit=seen.can_edit,
-                           board_id=seen.board_id, creator=creator,
+                           board_id=seen.board_id, can_manage=can_manage, creator=creator,
                            history=entries,
                            now=service.utcnow(), member_names=member_names(board), seq=feed.seq_of(changes),
-                           watching=current_user.id in followers.watchers(watching, task.owner))
+                           watching=current_user.id in followers.watchers(watching, task.owner),
+                           comments=comments, comment_page=comment_page, preview=preview,
+                           comment_form=comment_form or CommentForm(board=seen.board_id),
+                           checklist_form=checklist_form or AddItemForm(board=seen.board_id, version=task.version),
+                           checklist_error=checklist_error,
+                           member_link=lambda uid: url_for("boards.members", board_id=seen.board_id,
+                                                           _anchor=f"member-{uid}")), status
 
 
 DELETED_USER = "a deleted user"
@@ -168,6 +194,8 @@ def edit(task_id: str):
         return render_template("tasks/form.html", form=form, task=task)
     if not form.validate_on_submit():
         return render_template("tasks/form.html", form=form, task=task), 422
+    if _previewing():  # the description rendered as it will show; nothing stored
+        return render_template("tasks/form.html", form=form, task=task, preview=markdown.render(form.description.data))
     try:
         service.update(seen.board_id, task_id, form.version.data, form.task_fields(editing=task),
                        current_user.timezone, actor=current_user.id, read=seen.reads)
@@ -235,6 +263,10 @@ def _transition(action: str, task_id: str, apply, done_message: str):
         return redirect(url_for("tasks.list_tasks"))
     flash(message, "success")
     return redirect(_next_url() or url_for("tasks.detail", task_id=task_id))
+
+
+def _previewing() -> bool:
+    return request.form.get("preview") == "1"
 
 
 def _next_url() -> str | None:

@@ -15,7 +15,8 @@ from .model import Task
 _ROW_SPECS = tuple(spec for spec in FIELDS if spec.in_row)
 ROW_FIELDS = tuple(spec.name for spec in _ROW_SPECS) + ("created_at", "updated_at", "revision")
 # Every list page decodes all of a user's rows: only the columns stored differently from their value are converted.
-_DECODE = tuple((at, spec.load) for at, spec in enumerate(_ROW_SPECS) if spec.kind.from_json is not same) + \
+_DECODE = tuple((at, spec.load_row) for at, spec in enumerate(_ROW_SPECS)
+                if spec.kind.from_json is not same and not spec.kind.row_of) + \
     ((len(_ROW_SPECS), datetime.fromisoformat), (len(_ROW_SPECS) + 1, datetime.fromisoformat))
 
 
@@ -36,10 +37,11 @@ class Summary(namedtuple("_Row", ("id",) + ROW_FIELDS + ("description",), defaul
 
     @classmethod
     def of(cls, task: Task) -> "Summary":
-        return cls(task.id, *(getattr(task, name) for name in ROW_FIELDS))
+        return cls(task.id, *(spec.row_value(getattr(task, spec.name)) for spec in _ROW_SPECS),
+                   task.created_at, task.updated_at, task.revision)
 
     def to_row(self) -> list:
-        return [spec.dump(getattr(self, spec.name)) for spec in _ROW_SPECS] + \
+        return [spec.dump_row(getattr(self, spec.name)) for spec in _ROW_SPECS] + \
             [self.created_at.isoformat(), self.updated_at.isoformat(), self.revision]
 
     # What the list page asks of a task, answered from the row exactly as the task answers it

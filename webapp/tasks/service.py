@@ -36,7 +36,7 @@ def _event(event_type: str, task: Task, changes: list[str] | None = None, actor:
                              actor_id=actor, event_id=event_id)
 
 
-def _announce(events: list[dict], board_id: str) -> None:
+def announce(events: list[dict], board_id: str) -> None:
     """Publish the events just stored with their change (the outbox's fast path; nothing is written back).
 
     If the broker is down they stay in their outbox items and the relay publishes
@@ -68,7 +68,7 @@ def create(user_id: str, fields: TaskFields, tz: str = "UTC", board_id: str | No
     created = [_event("task.completed" if task.is_completed else "task.created", task, actor=user_id)]
     store.insert(task, created)
     metrics.TASKS_CREATED.inc()
-    _announce(created, task.board_id)
+    announce(created, task.board_id)
     return task
 
 
@@ -96,7 +96,7 @@ def _store(board_id: str, task_id: str, version: str | None, change: store.Chang
     changed, stored_events = store.change(board_id, task_id, version, change, read=read)
     if any(e["type"] == "task.completed" for e in stored_events):
         metrics.TASKS_COMPLETED.inc()
-    _announce(stored_events, board_id)
+    announce(stored_events, board_id)
     return changed
 
 
@@ -157,7 +157,7 @@ def create_next_instance(done: Task) -> Task | None:
         return None  # already listed: another handling of the same completion created it
     task, stored_events = listed
     metrics.TASKS_CREATED.inc()
-    _announce(stored_events, task.board_id)
+    announce(stored_events, task.board_id)
     return task
 
 
@@ -168,7 +168,7 @@ def delete(board_id: str, task_id: str, version: str | None, actor: str | None =
         tombstone = model.buried(current, utcnow())
         return tombstone, [_event("task.deleted", tombstone, actor=actor)]
     tombstone, stored_events = store.change(board_id, task_id, version, bury, delete=True, read=read)
-    _announce(stored_events, board_id)
+    announce(stored_events, board_id)
     return tombstone
 
 
@@ -181,5 +181,16 @@ def restore(board_id: str, task_id: str, actor: str | None = None, read: Reads |
         task = model.restored(tombstone, utcnow())
         return task, [_event("task.created", task, ["restored"], actor)]
     task, stored_events = store.restore(board_id, task_id, unbury, read=read)
-    _announce(stored_events, board_id)
+    announce(stored_events, board_id)
     return task
+
+
+def change_checklist(board_id: str, task_id: str, change: Callable[[tuple], tuple], actor: str | None = None,
+                     read: Reads | None = None) -> Task:
+    """Apply ``change`` (the checklist now → the new one) to the task as it is now, whatever its version:
+    item-level changes merge with others' (``change`` refuses one whose item changed). Whatever ``change``
+    raises (``checklist.ItemChanged``, ``ValueError``) passes through; ``NotFound`` if the task is gone."""
+    def apply(current: Task) -> tuple[Task, list[dict]]:
+        items = change(current.checklist)
+        return _edit(lambda t: replace(model.fields_of(t), checklist=items), actor=actor)(current)
+    return _store(board_id, task_id, store.ANY_VERSION, apply, read)

@@ -72,6 +72,7 @@ UNDO_SECONDS = 86400  # how long a tombstone is kept once its events are handled
 PERSIST = -1  # Dapr's ttlInSeconds for "never expires" (a restored tombstone of an older layout had a TTL)
 OUTBOX_TTL_SECONDS = 30 * 86400  # an event not handled by then is given up (the broker down for a month)
 OUTBOX_CARRY = 8  # pending event ids a change carries over without checking which are still pending
+NOTE_ATTEMPTS = 30  # a note (a comment) retried this often: twenty people commenting at once all get theirs in
 Reads = dict[str, Item]  # what a request already read, by key (a change starts from it)
 Change = Callable[[Task], tuple[Task, list[dict]]]  # the task as read → (the changed task, its events)
 _OWED_MARKS: set[str] = set()  # boards whose row and mark both failed after a commit (``take_owed_mark``)
@@ -357,3 +358,33 @@ def restore(board_id: str, task_id: str, apply: Change, read: Reads | None = Non
     """Bring back the board's deleted task as ``apply`` makes it; ``NotFound`` unless its tombstone is there."""
     return _write(board_id, task_id, apply, read, restoring=True)
 
+
+
+Note = Callable[[Task], tuple[Task, list[Upsert | Delete], list[dict]]]  # task → (it with new notes, writes, events)
+
+
+def note(board_id: str, task_id: str, apply: Note, read: Reads | None = None,
+         attempts: int = NOTE_ATTEMPTS) -> tuple[Task, list[dict]]:
+    """Change what the board's live task keeps beside its fields (its comment ids), at whatever revision it is.
+
+    ``apply(task)`` gives the task with its new notes (its revision unchanged: nothing a client edits moved,
+    so no version goes stale and its row stays), the writes of new keys that go with them and the events.
+    ONE transaction writes the document (its only guarded write) with those keys and the events' outbox items,
+    retried on a conflict (``attempts``: notes of many people at once meet on one document). A write of a
+    new key in a lost attempt is rewritten by the next (the same key); ``Conflict`` once attempts run out,
+    ``NotFound`` as ``load``; whatever ``apply`` raises passes through.
+    """
+    gw = gateway()
+    first = dict(read or {})
+    key = task_key(task_id)
+
+    def attempt() -> tuple[Task, list[dict]]:
+        item = first.pop(key) if key in first else gw.get(key)
+        task, document = load_document(board_id, task_id, read=item)
+        changed, writes, events = apply(task)
+        carried, legacy = _still_pending(document)
+        stored = _document(changed, carried + [e["event_id"] for e in events])
+        gw.transact([Upsert(key, stored, etag=task.etag), *writes, *_outbox_writes(legacy + events)])
+        return changed, events
+
+    return retry_on_conflict(attempt, "task note", attempts)
