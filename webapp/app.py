@@ -16,6 +16,7 @@ from .boards import routes as board_routes
 from .base import base_app
 from .dapr_gateway import GatewayError, Unavailable
 from .extensions import csrf, login_manager
+from .my_tasks import routes as my_task_routes
 from .notifications import routes as notification_routes
 from .tasks import routes as task_routes
 
@@ -39,6 +40,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(auth_routes.bp)
     app.register_blueprint(task_routes.bp)
     app.register_blueprint(board_routes.bp)
+    app.register_blueprint(my_task_routes.bp)
     app.register_blueprint(notification_routes.bp)
     app.register_blueprint(inbound.bp)
     app.register_blueprint(admin_routes.bp)

@@ -27,6 +27,7 @@ from .activity import history_key
 from .auth.users import user_key
 from .boards.store import memberships_key
 from .dapr_gateway import Conflict, Delete, Item, NotFound, Rejected
+from .my_tasks import repair as my_tasks_repair
 from .notifications.followers import watchers_key
 from .sidecar import gateway
 from .tasks import store
@@ -114,6 +115,7 @@ def relay(budget_seconds: float = RELAY_BUDGET_SECONDS, max_boards: int = RELAY_
             break
         visited += 1
         done, left = flush_board(entry["id"])
+        my_tasks_repair.reconcile_board(entry["id"])  # "My tasks" entries that missed their write, as rows do
         sent += done
         if left:
             break
@@ -186,6 +188,7 @@ def sweep_batch(user_ids: list[str]) -> Counter:
     found = {it.key: it for at in range(0, len(keys), KEYS_PER_READ)
              for it in gw.get_many(keys[at:at + KEYS_PER_READ]) if it.exists}
     counts = Counter(users=len(user_ids), relayed=0, purged=0, digests=recreated)
+    boards = {}
     for board_id, index in indexes.items():
         items = [found[k] for k in (store.task_key(i) for i in index.get("ids", [])) if k in found]
         items = [it for it in items if store.owned(it, board_id)]
@@ -193,6 +196,9 @@ def sweep_batch(user_ids: list[str]) -> Counter:
         kept = purge_tombstones(items)
         counts["purged"] += len(items) - len(kept)
         store.reindex(board_id, kept, index)  # rows that missed an update; ids of purged or expired tombstones
+        boards[board_id] = (index.get("ids", []), kept)
+    # "My tasks" entries rebuilt from the same documents; entries of boards a user left dropped.
+    counts["my_tasks"] = my_tasks_repair.reconcile(boards, {uid: item.value for uid, item in zip(user_ids, first[n:2 * n])})
     return counts
 
 

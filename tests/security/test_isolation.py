@@ -78,6 +78,7 @@ CASES = [
     Case("GET", "/boards", "/boards", expect(200, 200, 200, 200), hidden="Team board"),
     Case("POST", "/boards", "/boards", expect(422, 422, 422, 422), form={"name": ""}),
     Case("GET", "/tasks", "/tasks", expect(200, 200, 200, 200), hidden="Shared work"),
+    Case("GET", "/my", "/my", expect(200, 200, 200, 200), hidden="Shared work"),
     Case("GET", "/tasks", "/tasks?board={board}", READ, hidden="Shared work"),
     # The API, with each role's token.
     Case("GET", "/api/v1/tasks/<task_id>", "/api/v1/tasks/{task}", READ, hidden="Shared work"),

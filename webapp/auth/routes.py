@@ -10,6 +10,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from .. import digests
 from ..dapr_gateway import GatewayError
 from ..extensions import login_manager
+from ..my_tasks import reading as my_tasks_reading
 from ..security import safe_redirect_target
 from . import shown_once, throttling, tokens, users
 from .forms import LoginForm, RegisterForm, RevokeForm, SettingsForm, TokenForm
@@ -37,7 +38,15 @@ def _sign_in(user: users.User) -> None:
 
 
 def _after_sign_in() -> str:
-    return safe_redirect_target(request.args.get("next")) or url_for("tasks.list_tasks")
+    """Where sign-in leads: the checked ``next``, else My tasks once the user is on a shared board, else the list."""
+    target = safe_redirect_target(request.args.get("next"))
+    if target:
+        return target
+    try:
+        shared = my_tasks_reading.is_on_shared_board(current_user.id)
+    except GatewayError:
+        shared = False  # the list page says what is wrong, if anything still is
+    return url_for("my_tasks.my_tasks") if shared else url_for("tasks.list_tasks")
 
 
 @bp.route("/register", methods=["GET", "POST"])

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from ..dapr_gateway import Item, NotFound
+from ..my_tasks.index import my_key
 from ..sidecar import gateway
 from ..tasks import store as task_store
 from ..tasks.model import Task
@@ -76,7 +77,8 @@ def task_access(user_id: str, task_id: str, need: str = "view", deleted: bool = 
     if not task_store.valid_id(task_id):
         raise NotFound(task_id)
     keys = [task_store.task_key(task_id), memberships_key(user_id)]
-    read = gateway().get_many(keys + ([task_store.index_key(user_id)] if need == "edit" else []))
+    # A change also writes the caller's "My tasks" entry (most changes are of the caller's own tasks).
+    read = gateway().get_many(keys + ([task_store.index_key(user_id), my_key(user_id)] if need == "edit" else []))
     item, memberships = read[0], read[1]
     if not item.exists or bool(item.value.get("deleted")) != deleted:
         raise NotFound(item.key)
@@ -89,7 +91,7 @@ def task_access(user_id: str, task_id: str, need: str = "view", deleted: bool = 
                                 + ([index_key] if shared and need == "edit" else [])))
     extra = {it.key: it for it in gateway().get_many(wanted)} if wanted else {}
     role = _check(effective_role(memberships, extra.get(board_key(board_id)), user_id, board_id), need, item.key)
-    reads = {item.key: item}
+    reads = {item.key: item, **({read[3].key: read[3]} if len(read) > 3 else {})}
     index = read[2] if len(read) > 2 and not shared else extra.get(index_key)
     if index is not None and index.exists:
         reads[index.key] = index

@@ -61,6 +61,7 @@ from ..activity import history_key
 from ..dapr_gateway import Conflict, GatewayError, Item, NotFound, Upsert
 from ..dapr_gateway.values import encoded_size
 from ..errors import Busy, ListFull, TaskLimitReached
+from ..my_tasks import index as my_tasks
 from ..sidecar import gateway, retry_on_conflict
 from .model import Task
 from .rows import Summary, is_tombstone, merged, tombstone_row
@@ -287,9 +288,14 @@ def insert(task: Task, events: list[dict], with_history: bool = True) -> bool:
     document = _document(task, [e["event_id"] for e in events])
     limit = int(current_app.config["MAX_TASKS_PER_USER"])
     extra = [Upsert(history_key(task.id), {"items": []})] if with_history else []
+    # The index and the holder's "My tasks" in one read; the first attempt starts from it.
+    holder = my_tasks.holder_of(task)
+    first = gw.get_many([index_key(task.board_id), *([my_tasks.my_key(holder)] if holder else [])])
+    reads = {it.key: it for it in first[1:]}
+    pending = [first[0]] if first[0].exists and not (first[0].value or {}).get("closed") else []
 
     def attempt() -> bool:
-        index = _index_to_change(task.board_id)
+        index = pending.pop() if pending else _index_to_change(task.board_id)
         listed = (index.value or {}).get("ids", [])
         ids = [i for i in listed if i != task.id]
         if len(ids) < len(listed) and gw.get(task_key(task.id)).exists:
@@ -308,9 +314,22 @@ def insert(task: Task, events: list[dict], with_history: bool = True) -> bool:
         return True
 
     try:
-        return retry_on_conflict(attempt, "task insert")
+        inserted = retry_on_conflict(attempt, "task insert")
     except Conflict as err:
         raise Busy(f"index of {task.board_id} kept changing: {err}") from err
+    if inserted:
+        _follow_mine(None, task, reads=reads)
+    return inserted
+
+
+def _follow_mine(before: Task | None, after: Task, deleted: bool = False, reads: Reads | None = None) -> None:
+    """The task's entry in its holder's "My tasks" (``my_tasks.index``), after its own write passed; if it kept
+    losing, the board is marked for the relay, which rebuilds the entries from the documents."""
+    if not my_tasks.follow(before, after, deleted, reads):
+        try:
+            mark_pending(after.board_id)
+        except GatewayError:
+            pass  # the sweep's walk repairs them in its round
 
 
 def insert_once(task: Task, events_for: Callable[[Task], list[dict]]) -> tuple[Task, list[dict]] | None:
@@ -356,6 +375,8 @@ def insert_once(task: Task, events_for: Callable[[Task], list[dict]]) -> tuple[T
         listed = retry_on_conflict(attempt, "task insert")
     except Conflict as err:
         raise Busy(f"index of {task.board_id} kept changing: {err}") from err
+    if listed:
+        _follow_mine(None, task)
     return (task, events) if listed else None
 
 
@@ -439,10 +460,12 @@ def _write(board_id: str, task_id: str, apply: Change, reads: Reads | None, *, e
     first = dict(reads or {})
     key, ikey = task_key(task_id), index_key(board_id)
     index = first.get(ikey) or gw.get(ikey)  # for its size; the row's first attempt starts from it
+    before: list[Task] = []  # the task as the passing attempt read it (whose it was)
 
     def attempt() -> tuple[Task, list[dict]] | None:
         item = first.pop(key) if key in first else gw.get(key)
         task, document = load_document(board_id, task_id, deleted=restoring, read=item)
+        before[:] = [task]
         if not restoring and not _at_version(task, expected_version):
             return None
         changed, events = apply(task)
@@ -460,6 +483,7 @@ def _write(board_id: str, task_id: str, apply: Change, reads: Reads | None, *, e
             mark_pending(board_id)
         except GatewayError:
             pass  # the sweep's walk repairs the row in its round
+    _follow_mine(None if restoring else before[0], done[0], delete, reads)
     return done
 
 
