@@ -11,8 +11,10 @@ from flask_login import current_user
 
 from . import api, commands, errors, inbound, notifications, security, sidecar, timezones
 from .admin import routes as admin_routes
+from .appearance import routes as appearance_routes
 from .auth import routes as auth_routes
 from .boards import routes as board_routes
+from .calendar_feed import routes as calendar_feed_routes
 from .base import base_app
 from .dapr_gateway import GatewayError, Unavailable
 from .extensions import csrf, login_manager
@@ -41,6 +43,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(task_routes.bp)
     app.register_blueprint(board_routes.bp)
     app.register_blueprint(my_task_routes.bp)
+    app.register_blueprint(calendar_feed_routes.bp)
+    app.register_blueprint(appearance_routes.bp)
     app.register_blueprint(notification_routes.bp)
     app.register_blueprint(inbound.bp)
     app.register_blueprint(admin_routes.bp)

@@ -113,6 +113,12 @@ NOT_BOARD_SCOPED = {
     ("POST", "/logout"): "sign-out",
     ("GET", "/settings"): "the caller's settings", ("POST", "/settings"): "the caller's settings",
     ("POST", "/settings/tokens/<token_id>/revoke"): "the caller's tokens (tests/integration/test_api.py)",
+    ("POST", "/settings/theme"): "the caller's colour scheme (tests/integration/test_calendar_feed.py)",
+    ("POST", "/settings/calendar"): "the caller's feeds: of boards they are on only (test_calendar_feed.py)",
+    ("POST", "/settings/calendar/<feed_id>/replace"): "the caller's feeds (tests/integration/test_calendar_feed.py)",
+    ("POST", "/settings/calendar/<feed_id>/revoke"): "the caller's feeds (tests/integration/test_calendar_feed.py)",
+    ("GET", "/calendar/<secret>.ics"): "the secret is the credential; a removed member's feed drops the board "
+                                       "(tests/integration/test_calendar_feed.py)",
     ("GET", "/notifications"): "the caller's inbox (tests/integration/test_events_and_inbox.py)",
     ("POST", "/notifications/read"): "the caller's inbox", ("POST", "/notifications/read-all"): "the caller's inbox",
     ("GET", "/admin/dead-letters"): "operators only (tests/integration/test_admin.py)",

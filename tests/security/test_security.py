@@ -22,7 +22,8 @@ STATE_CHANGING = ["/register", "/login", "/logout", "/settings", "/tasks/new", "
                   "/settings/tokens/abc/revoke", "/admin/dead-letters/abc/replay",
                   "/notifications/read", "/notifications/read-all", "/tasks/{id}/move", "/boards",
                   "/boards/abc/members", "/boards/abc/members/abc/role", "/boards/abc/members/abc/remove",
-                  "/boards/abc/leave", "/boards/abc/delete", "/tasks/{id}/watch"]
+                  "/boards/abc/leave", "/boards/abc/delete", "/tasks/{id}/watch", "/settings/theme",
+                  "/settings/calendar", "/settings/calendar/abc/replace", "/settings/calendar/abc/revoke"]
 
 
 def test_every_state_changing_form_requires_the_csrf_token(app, user):

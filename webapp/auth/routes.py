@@ -9,6 +9,8 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from .. import digests
 from ..dapr_gateway import GatewayError
+from ..appearance import routes as appearance_routes
+from ..calendar_feed import routes as calendar_feed_routes
 from ..extensions import login_manager
 from ..my_tasks import reading as my_tasks_reading
 from ..security import safe_redirect_target
@@ -33,7 +35,7 @@ def _sign_in(user: users.User) -> None:
     # A fresh session at login: nothing from before survives (session fixation).
     session.clear()
     session["profile"] = {"id": user.id, "username": user.username, "timezone": user.timezone,
-                          "is_admin": user.is_admin}
+                          "is_admin": user.is_admin, "theme": user.theme}
     login_user(user)
 
 
@@ -149,7 +151,8 @@ def settings():
     new_token = shown_once.take(session.pop(NEW_TOKEN, None)) if request.method == "GET" else None
     return render_template("auth/settings.html", form=form, token_form=token_form, new_token=new_token,
                            tokens=tokens.listing(current_user.id), token_limit=tokens.LIMIT,
-                           revoke_form=RevokeForm()), status
+                           revoke_form=RevokeForm(), **appearance_routes.settings_context(),
+                           **calendar_feed_routes.settings_context(current_user.id)), status
 
 
 @bp.post("/settings/tokens/<token_id>/revoke")

@@ -35,6 +35,7 @@ class User:
     username: str
     timezone: str = "UTC"
     is_admin: bool = False
+    theme: str = "system"  # colour scheme: system / light / dark (``webapp/appearance``)
 
     is_authenticated = True
     is_active = True
@@ -46,7 +47,8 @@ class User:
     @classmethod
     def from_record(cls, record: dict) -> "User":
         """The user stored at ``user:<id>``."""
-        return cls(record["id"], record["username"], record.get("timezone", "UTC"), bool(record.get("is_admin")))
+        return cls(record["id"], record["username"], record.get("timezone", "UTC"), bool(record.get("is_admin")),
+                   record.get("theme") or "system")
 
 
 def _claim_key(username: str) -> str:
