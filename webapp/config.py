@@ -52,6 +52,7 @@ DEFAULTS: dict[str, object] = {
     # A board's index in bytes as stored: a change that would pass it is refused, so the index and the list
     # page's one bulk read (index, inbox head, memberships, board) stay under daprd's 4 MiB message limit.
     "INDEX_MAX_BYTES": 3 * 1024 * 1024,
+    "MY_TASKS_MAX_BYTES": 1024 * 1024,  # a person's "My tasks" index: the soonest due of ≈ 4,000 open tasks
     # Flask
     "SECRET_KEY": None,  # read from the Dapr secret store unless set (tests)
     "SESSION_COOKIE_HTTPONLY": True,

@@ -96,3 +96,11 @@ def test_the_reconcile_rebuilds_entries_from_the_documents():
     newer = {"rows": {task.id: entries.live_entry(replace(task, revision=9))}}
     assert index.board_changes("u1", [task.id], {task.id: (moved, False)}, ["u2"], {"u2": newer}) == {"u2": {}}
     assert model.fields_of(task)  # the builder is a real task
+
+
+def test_the_reconcile_drops_a_tombstone_of_a_task_the_board_no_longer_lists():
+    purged = make("Purged")
+    created_since = make("Created after the index was read")
+    current = {"u1": {"rows": {purged.id: entries.gone_entry(purged),
+                               created_since.id: entries.live_entry(created_since)}}}
+    assert index.board_changes("u1", [], {}, ["u1"], current) == {"u1": {purged.id: None}}

@@ -29,7 +29,7 @@ from ..tasks.rows import is_row
 from . import entries
 
 log = logging.getLogger(__name__)
-MAX_BYTES = 1024 * 1024  # default of MY_TASKS_MAX_BYTES: ≈ 4,000 open tasks of plain titles
+MAX_BYTES = 1024 * 1024  # the default of MY_TASKS_MAX_BYTES (webapp/config.py)
 
 
 def my_key(user_id: str) -> str:
@@ -38,7 +38,7 @@ def my_key(user_id: str) -> str:
 
 
 def _limit() -> int:
-    return int(current_app.config.get("MY_TASKS_MAX_BYTES", MAX_BYTES))
+    return int(current_app.config["MY_TASKS_MAX_BYTES"])
 
 
 def _put(user_id: str, change, first: Item | None = None) -> bool:
@@ -102,14 +102,18 @@ def board_changes(board_id: str, listed: Iterable[str], tasks: dict[str, tuple[T
 
     Each member gets the entries of the board's open tasks that are theirs (replacing a differing entry of the
     same revision); an entry of the board for a listed task that is not theirs is dropped, unless it is newer
-    than the document read (a change made since)."""
+    than the document read (a change made since), and so is a tombstone of a task the board no longer lists."""
     listed = set(listed)
     changes: dict[str, dict[str, list | None]] = {}
     for member in members:
         wanted: dict[str, list | None] = {task_id: entries.live_entry(task) for task_id, (task, deleted)
                                           in tasks.items() if entries.holder(task, deleted) == member}
         for task_id, entry in ((current.get(member) or {}).get("rows") or {}).items():
-            if entry[0] != board_id or task_id in wanted or task_id not in listed:
+            if entry[0] != board_id or task_id in wanted:
+                continue
+            if task_id not in listed:  # gone from the board (purged), or created since the index was read
+                if not is_row(entry[1]):
+                    wanted[task_id] = None  # a tombstone of a task no longer listed protects nothing
                 continue
             task = tasks.get(task_id)
             if task is None or _rank(entry) <= task[0].revision:
