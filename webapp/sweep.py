@@ -28,6 +28,7 @@ from .auth.users import user_key
 from .boards.store import memberships_key
 from .dapr_gateway import Conflict, Delete, Item, NotFound, Rejected
 from .my_tasks import repair as my_tasks_repair
+from .my_tasks.index import my_key
 from .notifications.followers import watchers_key
 from .sidecar import gateway
 from .tasks import store
@@ -169,16 +170,18 @@ def sweep_batch(user_ids: list[str]) -> Counter:
     """Some users' part of the sweep: their boards' indexes in bulk reads, the documents in bounded bulk reads,
     and a new digest job for each user whose digest chain ended.
 
-    One read of the users' personal indexes, memberships, accounts and next digests, one more only if they own
-    shared boards. With nothing to repair, relay or re-create that is all: no writes, no further calls.
+    One read of the users' personal indexes, memberships, accounts, next digests and "My tasks", one more only
+    if they own shared boards (with the other members' "My tasks": ``my_tasks.repair``). With nothing to repair,
+    relay or re-create that is all: no writes, no further calls.
     """
     gw = gateway()
     n = len(user_ids)
     first = gw.get_many([store.index_key(u) for u in user_ids] + [memberships_key(u) for u in user_ids]
-                        + [digests.next_key(u) for u in user_ids] + [user_key(u) for u in user_ids])
+                        + [digests.next_key(u) for u in user_ids] + [user_key(u) for u in user_ids]
+                        + [my_key(u) for u in user_ids])
     indexes = {uid: item.value or {} for uid, item in zip(user_ids, first)}
     now = datetime.now(timezone.utc)
-    ended = [(uid, account.value) for uid, marker, account in zip(user_ids, first[2 * n:3 * n], first[3 * n:])
+    ended = [(uid, account.value) for uid, marker, account in zip(user_ids, first[2 * n:3 * n], first[3 * n:4 * n])
              if account.exists and digests.chain_ended(marker, now)]
     recreated = sum(1 for user_id, record in ended if digests.schedule(user_id, now, record))
     shared = [b for uid, item in zip(user_ids, first[n:2 * n]) for b in owned_boards(uid, item.value)[1:]]
@@ -198,7 +201,10 @@ def sweep_batch(user_ids: list[str]) -> Counter:
         store.reindex(board_id, kept, index)  # rows that missed an update; ids of purged or expired tombstones
         boards[board_id] = (index.get("ids", []), kept)
     # "My tasks" entries rebuilt from the same documents; entries of boards a user left dropped.
-    counts["my_tasks"] = my_tasks_repair.reconcile(boards, {uid: item.value for uid, item in zip(user_ids, first[n:2 * n])})
+    repaired = my_tasks_repair.reconcile(
+        boards, {uid: item.value for uid, item in zip(user_ids, first[n:2 * n])}, {it.key: it for it in first[4 * n:]})
+    if repaired:
+        counts["my_tasks"] = repaired
     return counts
 
 

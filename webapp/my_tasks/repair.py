@@ -12,20 +12,24 @@ from ..boards.store import board_key
 from ..dapr_gateway import Item
 from ..sidecar import gateway
 from ..tasks.store import index_key, owned, task_key, task_of
-from . import index
+from . import entries, index
 
 
 def reconcile(boards: dict[str, tuple[list[str], list[Item]]],
-              memberships: dict[str, dict | None] | None = None) -> int:
+              memberships: dict[str, dict | None] | None = None, read: dict[str, Item] | None = None) -> int:
     """Repair the entries of ``boards`` ({board id: (the ids its index listed, its documents as read)}) in
     every member's index, and drop, for the people in ``memberships`` ({user id: their ``boards-of`` value}),
-    entries of boards they are no longer on. Returns how many indexes were written."""
+    entries of boards they are no longer on (``read``: items the caller already read, by key: not read again).
+    Returns how many indexes needed a write."""
     gw = gateway()
+    known = dict(read or {})
     shared = [b for b in boards if not boards_model.is_personal(b)]
     records = dict(zip(shared, gw.get_many([board_key(b) for b in shared]))) if shared else {}
     members = {b: _members(b, records.get(b)) for b in boards}
     people = list(dict.fromkeys([m for ms in members.values() for m in ms] + list(memberships or {})))
-    current = dict(zip(people, gw.get_many([index.my_key(p) for p in people]))) if people else {}
+    missing = [index.my_key(p) for p in people if index.my_key(p) not in known]
+    known.update({it.key: it for it in (gw.get_many(missing) if missing else [])})
+    current = {p: known[index.my_key(p)] for p in people}
     values = {p: item.value for p, item in current.items()}
     wanted: dict[str, dict] = {p: {} for p in people}
     for board_id, (listed, items) in boards.items():
@@ -37,7 +41,8 @@ def reconcile(boards: dict[str, tuple[list[str], list[Item]]],
         wanted[person].update(index.outside(values.get(person), on))
     written = 0
     for person, changes in wanted.items():
-        if changes and index.write_repairs(person, changes, current.get(person)):
+        if changes and entries.merged(values.get(person), changes, repair=True) is not None:
+            index.write_repairs(person, changes, current.get(person))
             written += 1
     return written
 
