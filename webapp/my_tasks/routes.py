@@ -12,6 +12,7 @@ from ..notifications import inbox
 from . import entries, reading
 
 bp = Blueprint("my_tasks", __name__)
+SHOWN_PER_GROUP = 50  # the soonest of each group; the rest are counted (their boards' lists show them all)
 
 
 @bp.get("/my")
@@ -23,4 +24,4 @@ def my_tasks():
     now = datetime.now(timezone.utc)
     groups = entries.grouped(mine.tasks, now, current_user.timezone)
     return render_template("my_tasks/my.html", groups=groups, board_names=mine.board_names, more=mine.more,
-                           total=len(mine.tasks), now=now)
+                           total=len(mine.tasks), now=now, shown=SHOWN_PER_GROUP)
