@@ -27,7 +27,7 @@ from ..dapr_gateway import Conflict, Delete, GatewayError, Item
 from ..events import publish_metadata
 from ..metrics import EVENTS_PUBLISHED
 from ..sidecar import gateway, retry_on_conflict
-from .store import index_key, outbox_key, owned, reindex, task_key
+from .store import index_key, mark_pending, outbox_key, owned, reindex, task_key
 
 log = logging.getLogger(__name__)
 SWEEP_GRACE = timedelta(seconds=60)
@@ -37,11 +37,13 @@ MAX_HELD_EVENTS = 10_000  # beyond this a process holds no more: the sweep's wal
 
 
 class _Held:
-    """This process's events that could be neither published nor marked for the relay, and its one retrying thread."""
+    """This process's events that could be neither published nor marked for the relay, the boards whose rows
+    and marks failed, and its one retrying thread."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.events: dict[str, dict] = {}  # event id → event
+        self.boards: set[str] = set()  # to mark for the relay (rows to repair)
         self.retrying = False
 
 
@@ -57,35 +59,41 @@ def publish(events: list[dict]) -> None:
         EVENTS_PUBLISHED.labels(topic).inc()
 
 
-def publish_later(events: list[dict]) -> None:
-    """Hold events whose publish and relay mark both failed; a thread of this process publishes them once the
-    sidecar answers again (retrying after ``RETRY_DELAYS_SECONDS``)."""
+def publish_later(events: list[dict], boards: list[str] | tuple[str, ...] = ()) -> None:
+    """Hold events whose publish and relay mark both failed, and ``boards`` to mark for the relay (their rows
+    missed their writes); a thread of this process does both once the sidecar answers again (retrying after
+    ``RETRY_DELAYS_SECONDS``)."""
     app = current_app._get_current_object()
     with _HELD.lock:
         for event in events[:max(0, MAX_HELD_EVENTS - len(_HELD.events))]:
             _HELD.events[event["event_id"]] = event
+        _HELD.boards.update(boards)
         start, _HELD.retrying = not _HELD.retrying, True
     if start:
         threading.Thread(target=_publish_held, args=(app,), name="outbox-held", daemon=True).start()
 
 
 def _publish_held(app) -> None:
-    """Publish the held events until none is left (subscribers de-duplicate one that went out twice)."""
+    """Publish the held events and mark the held boards until none is left (subscribers de-duplicate an event
+    that went out twice; a second mark costs the relay one more pass)."""
     for attempt in itertools.count():
         time.sleep(RETRY_DELAYS_SECONDS[min(attempt, len(RETRY_DELAYS_SECONDS) - 1)])
         with _HELD.lock:
-            held = list(_HELD.events.values())
+            held, boards = list(_HELD.events.values()), set(_HELD.boards)
         try:
             with app.app_context():
                 publish(held)
+                for board_id in boards:
+                    mark_pending(board_id)
         except GatewayError as err:
-            log.warning("%d held events still unpublished: %s", len(held), err)
+            log.warning("%d held events and %d marks still not done: %s", len(held), len(boards), err)
             continue
-        log.info("published %d held events: %s", len(held), [e["event_id"] for e in held])
+        log.info("published %d held events %s, marked %s", len(held), [e["event_id"] for e in held], sorted(boards))
         with _HELD.lock:
             for event in held:
                 _HELD.events.pop(event["event_id"], None)
-            if not _HELD.events:
+            _HELD.boards.difference_update(boards)
+            if not _HELD.events and not _HELD.boards:
                 _HELD.retrying = False
                 return
 

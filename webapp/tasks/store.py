@@ -51,6 +51,7 @@ events are handled, and drops its row.
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
 from typing import Callable
 
@@ -58,7 +59,7 @@ from flask import current_app
 
 from .. import state_lists
 from ..activity import history_key
-from ..dapr_gateway import Conflict, GatewayError, Item, NotFound, Upsert
+from ..dapr_gateway import Conflict, Delete, GatewayError, Item, NotFound, Upsert
 from ..dapr_gateway.values import encoded_size
 from ..errors import Busy, ListFull, TaskLimitReached
 from ..my_tasks import index as my_tasks
@@ -75,6 +76,8 @@ PENDING_BOARDS = "outbox-pending-users"  # boards whose outbox or rows the relay
 OUTBOX_CARRY = 8  # pending event ids a change carries over without checking which are still pending
 Reads = dict[str, Item]  # what a request already read, by key (a change starts from it)
 Change = Callable[[Task], tuple[Task, list[dict]]]  # the task as read → (the changed task, its events)
+_OWED_MARKS: set[str] = set()  # boards whose row and mark both failed after a commit (``take_owed_mark``)
+_OWED_LOCK = threading.Lock()
 
 
 def task_key(task_id: str) -> str:
@@ -278,11 +281,12 @@ def insert(task: Task, events: list[dict], with_history: bool = True) -> bool:
     The task's (empty) history is created with it, so the event handler always finds
     it and appends with its ETag (``with_history``).
     Raises ``Busy`` when the index kept changing through every retry (a burst of
-    the owner's writes): nothing was created, and trying again later is safe.
-    Raises ``TaskLimitReached`` when the index already lists ``MAX_TASKS_PER_USER``
+    the owner's writes), ``NotFound`` when the board was deleted meanwhile,
+    ``TaskLimitReached`` when the index already lists ``MAX_TASKS_PER_USER``
     live tasks, or twice as many ids with tombstones (a day's undo of deletions), and
     ``ListFull`` when its row would take the index past ``INDEX_MAX_BYTES`` (titles and
     tags of many-byte characters): the index stays under daprd's 4 MiB message limit.
+    Whichever it raises, the keys earlier attempts wrote are removed: nothing of the task is left.
     """
     gw = gateway()
     document = _document(task, [e["event_id"] for e in events])
@@ -306,17 +310,22 @@ def insert(task: Task, events: list[dict], with_history: bool = True) -> bool:
         row = Summary.of(task).to_row()
         _check_room(index, task.id, row)
         rows = {**rows, task.id: row}
-        gw.transact([
-            Upsert(task_key(task.id), document),
-            Upsert(index_key(task.board_id), {"ids": [task.id, *ids], "rows": rows}, etag=index.etag),
-            *_outbox_writes(events), *extra,
-        ])
+        written.append(True)
+        gw.transact(new_keys + [
+            Upsert(index_key(task.board_id), {"ids": [task.id, *ids], "rows": rows}, etag=index.etag)])
         return True
 
+    new_keys = [Upsert(task_key(task.id), document), *_outbox_writes(events), *extra]
+    written: list[bool] = []
     try:
-        inserted = retry_on_conflict(attempt, "task insert")
-    except Conflict as err:
-        raise Busy(f"index of {task.board_id} kept changing: {err}") from err
+        try:
+            inserted = retry_on_conflict(attempt, "task insert")
+        except Conflict as err:
+            raise Busy(f"index of {task.board_id} kept changing: {err}") from err
+    except (Busy, NotFound, TaskLimitReached, ListFull):
+        if written:  # on Redis an attempt that lost on the index still wrote the new keys (no rollback)
+            gw.transact([Delete(op.key) for op in new_keys])
+        raise
     if inserted:
         _follow_mine(None, task, reads=reads)
     return inserted
@@ -324,12 +333,13 @@ def insert(task: Task, events: list[dict], with_history: bool = True) -> bool:
 
 def _follow_mine(before: Task | None, after: Task, deleted: bool = False, reads: Reads | None = None) -> None:
     """The task's entry in its holder's "My tasks" (``my_tasks.index``), after its own write passed; if it kept
-    losing, the board is marked for the relay, which rebuilds the entries from the documents."""
+    losing, the board is marked for the relay, which rebuilds the entries from the documents (as for a row)."""
     if not my_tasks.follow(before, after, deleted, reads):
         try:
             mark_pending(after.board_id)
         except GatewayError:
-            pass  # the sweep's walk repairs them in its round
+            with _OWED_LOCK:
+                _OWED_MARKS.add(after.board_id)  # the sidecar is gone: the caller holds the mark (take_owed_mark)
 
 
 def insert_once(task: Task, events_for: Callable[[Task], list[dict]]) -> tuple[Task, list[dict]] | None:
@@ -482,9 +492,19 @@ def _write(board_id: str, task_id: str, apply: Change, reads: Reads | None, *, e
         try:
             mark_pending(board_id)
         except GatewayError:
-            pass  # the sweep's walk repairs the row in its round
+            with _OWED_LOCK:
+                _OWED_MARKS.add(board_id)  # the sidecar is gone: the caller holds the mark (take_owed_mark)
     _follow_mine(None if restoring else before[0], done[0], delete, reads)
     return done
+
+
+def take_owed_mark(board_id: str) -> bool:
+    """Whether a change on the board in this process could write neither its row nor the relay's mark (the
+    sidecar went away after its commit) since the last call; the caller then makes the mark or holds it."""
+    with _OWED_LOCK:
+        owed = board_id in _OWED_MARKS
+        _OWED_MARKS.discard(board_id)
+    return owed
 
 
 def change(board_id: str, task_id: str, expected_version: str | None, apply: Change,
