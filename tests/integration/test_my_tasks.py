@@ -7,7 +7,7 @@ import re
 from datetime import date, datetime, timedelta, timezone
 
 from tests.conftest import Browser
-from tests.integration.boards import board_task, invite, make_team, user_id_of
+from tests.integration.boards import board_task, create_board, invite, make_team, user_id_of
 from tests.integration.test_list_reads import sidecar_calls  # noqa: F401  (a fixture)
 from webapp import digests, sweep
 from webapp.my_tasks.index import my_key
@@ -76,9 +76,6 @@ def test_my_tasks_is_two_sidecar_calls_whatever_the_boards(app, sidecar_calls): 
     editor_id = user_id_of(team.editor)
     for n in range(3):
         board_task(team.owner, team.board_id, title=f"Counted {n}", assignee=editor_id)
-    second = Browser(app.test_client())
-    second.register()
-    from tests.integration.boards import create_board
     other_board = create_board(team.owner, "Second board")
     assert invite(team.owner, other_board, team.editor, "editor").status_code == 302
     board_task(team.owner, other_board, title="On the second board", assignee=editor_id)
