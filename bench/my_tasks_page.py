@@ -34,6 +34,7 @@ from bench.board_polls import pct  # noqa: E402
 from bench.webclient import register  # noqa: E402
 from webapp.boards import model as boards_model  # noqa: E402
 from webapp.dapr_gateway.values import encoded_size  # noqa: E402
+from webapp.keys import board_key, index_key, memberships_key, my_tasks_key  # noqa: E402
 from webapp.my_tasks import entries, index  # noqa: E402
 from webapp.tasks.model import TaskFields, new_task  # noqa: E402
 from webapp.tasks.rows import Summary  # noqa: E402
@@ -51,8 +52,8 @@ async def seed(http, sidecar: str, headers: dict, user_id: str, username: str, t
     """The person's boards and full "My tasks" index, and one board of ``tasks`` tasks; returns that board."""
     now = datetime.now(timezone.utc)
     boards = [boards_model.new_board(f"Board {n:03d}", user_id, username, now) for n in range(BOARDS - 1)]
-    items = [{"key": f"board:{b['id']}", "value": b} for b in boards]
-    items.append({"key": f"boards-of:{user_id}", "value": {"boards": {
+    items = [{"key": board_key(b["id"]), "value": b} for b in boards]
+    items.append({"key": memberships_key(user_id), "value": {"boards": {
         user_id: {"role": "owner", "name": boards_model.PERSONAL_NAME},
         **{b["id"]: {"role": "owner", "name": b["name"]} for b in boards}}}})
     board_ids = [user_id] + [b["id"] for b in boards]
@@ -65,7 +66,7 @@ async def seed(http, sidecar: str, headers: dict, user_id: str, username: str, t
         mine["rows"][task.id] = entries.live_entry(task)
         n += 1
     mine = entries.bounded(mine, index.MAX_BYTES)
-    items.append({"key": index.my_key(user_id), "value": mine})
+    items.append({"key": my_tasks_key(user_id), "value": mine})
     big = boards[0]["id"]
     ids, rows = [], {}
     for k in range(tasks):
@@ -74,7 +75,7 @@ async def seed(http, sidecar: str, headers: dict, user_id: str, username: str, t
                         now - timedelta(seconds=k), board_id=big)
         ids.append(task.id)
         rows[task.id] = Summary.of(task).to_row()
-    items.append({"key": f"tasks-of:{big}", "value": {"ids": ids, "rows": rows}})
+    items.append({"key": index_key(big), "value": {"ids": ids, "rows": rows}})
     await _save(http, sidecar, headers, items)
     print(f"seeded: {len(board_ids)} boards, a my-tasks index of {len(mine['rows'])} open tasks "
           f"({encoded_size(mine) / 1024:.0f} KiB, more: {mine.get('more', False)}), one board of {tasks} tasks "

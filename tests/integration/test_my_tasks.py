@@ -9,8 +9,8 @@ from datetime import date, datetime, timedelta, timezone
 from tests.conftest import Browser
 from tests.integration.boards import board_task, create_board, invite, make_team, user_id_of
 from tests.integration.test_list_reads import sidecar_calls  # noqa: F401  (a fixture)
-from webapp import digests, sweep
-from webapp.my_tasks.index import my_key
+from webapp.background import digests, sweep
+from webapp.keys import my_tasks_key as my_key
 
 
 def _section(html: str, name: str) -> str:

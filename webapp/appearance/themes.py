@@ -7,6 +7,7 @@ reads ``data-theme`` on the root element).
 from __future__ import annotations
 
 from ..dapr_gateway import NotFound
+from ..keys import user_key
 from ..sidecar import gateway, retry_on_conflict
 
 THEMES = (("system", "As my system"), ("light", "Light"), ("dark", "Dark"))
@@ -22,7 +23,7 @@ def set_theme(user_id: str, theme: str) -> None:
     """Store the person's theme on ``user:<id>``; ``NotFound`` without an account, ``Conflict`` if it kept
     changing."""
     def attempt() -> None:
-        item = gateway().get(f"user:{user_id}")
+        item = gateway().get(user_key(user_id))
         if not item.exists:
             raise NotFound(item.key)
         gateway().save(item.key, {**item.value, "theme": valid(theme)}, etag=item.etag)

@@ -19,6 +19,7 @@ from datetime import datetime, timezone
 
 from .. import state_lists
 from ..dapr_gateway import NotFound
+from ..keys import calendar_feed_key, calendars_of_key
 from ..sidecar import gateway
 
 LIMIT = 20  # feeds per person
@@ -32,19 +33,9 @@ def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def feed_key(digest: str) -> str:
-    """``calendar:<sha256 of the secret>``: the feed a secret URL opens."""
-    return f"calendar:{digest}"
-
-
-def list_key(user_id: str) -> str:
-    """``calendars-of:<user id>``: the person's feeds."""
-    return f"calendars-of:{user_id}"
-
-
 def listing(user_id: str) -> list[dict]:
     """The person's feeds, newest first."""
-    return state_lists.read(list_key(user_id))[0]
+    return state_lists.read(calendars_of_key(user_id))[0]
 
 
 def create(user_id: str, board_id: str | None, board_name: str) -> dict:
@@ -59,8 +50,8 @@ def create(user_id: str, board_id: str | None, board_name: str) -> dict:
             raise TooManyFeeds(f"You already have {LIMIT} calendar feeds.")
         return [entry, *items]
 
-    state_lists.update(list_key(user_id), add)
-    gateway().create(feed_key(digest), {"user_id": user_id, "board_id": board_id, "created_at": now})
+    state_lists.update(calendars_of_key(user_id), add)
+    gateway().create(calendar_feed_key(digest), {"user_id": user_id, "board_id": board_id, "created_at": now})
     return entry
 
 
@@ -69,8 +60,8 @@ def revoke(user_id: str, feed_id: str) -> dict:
     entry = next((e for e in listing(user_id) if e["id"] == feed_id), None)
     if entry is None:
         raise NotFound(f"calendar feed {feed_id}")
-    gateway().delete(feed_key(_hash(entry["secret"])))
-    state_lists.update(list_key(user_id), lambda items: [e for e in items if e["id"] != feed_id])
+    gateway().delete(calendar_feed_key(_hash(entry["secret"])))
+    state_lists.update(calendars_of_key(user_id), lambda items: [e for e in items if e["id"] != feed_id])
     return entry
 
 
@@ -87,7 +78,7 @@ def opened(secret: str) -> dict:
     """What a secret URL opens ({user_id, board_id}); ``NotFound`` for an unknown or revoked secret."""
     if not secret or len(secret) > 64:
         raise NotFound("calendar feed")
-    item = gateway().get(feed_key(_hash(secret)))
+    item = gateway().get(calendar_feed_key(_hash(secret)))
     if not item.exists or not item.value.get("user_id"):
         raise NotFound("calendar feed")
     return item.value

@@ -23,6 +23,7 @@ from typing import Iterable
 from flask import current_app
 
 from ..dapr_gateway import Conflict, GatewayError, Item
+from ..keys import my_tasks_key
 from ..sidecar import gateway, retry_on_conflict
 from ..tasks.model import Task
 from ..tasks.rows import is_row
@@ -30,11 +31,6 @@ from . import entries
 
 log = logging.getLogger(__name__)
 MAX_BYTES = 1024 * 1024  # the default of MY_TASKS_MAX_BYTES (webapp/config.py)
-
-
-def my_key(user_id: str) -> str:
-    """``my-tasks:<user id>``: the person's open tasks on every board (derived from the task documents)."""
-    return f"my-tasks:{user_id}"
 
 
 def _limit() -> int:
@@ -45,7 +41,7 @@ def _put(user_id: str, change, first: Item | None = None) -> bool:
     """Apply ``change(value as read) -> value | None`` to the person's index: one guarded write, retried; False
     (logged, never raised) when it kept losing or the sidecar failed: ``reconcile`` repairs it."""
     gw = gateway()
-    key = my_key(user_id)
+    key = my_tasks_key(user_id)
     pending = [first] if first is not None else []
 
     def attempt() -> None:
@@ -69,7 +65,7 @@ def follow(before: Task | None, after: Task, deleted: bool = False, reads: dict[
     (``reads``: items the request already read, by key). False when a write kept failing."""
     done = True
     for user_id, changes in entries.changes_for(before, after, deleted).items():
-        done &= _put(user_id, lambda value, c=changes: entries.merged(value, c), (reads or {}).get(my_key(user_id)))
+        done &= _put(user_id, lambda value, c=changes: entries.merged(value, c), (reads or {}).get(my_tasks_key(user_id)))
     return done
 
 

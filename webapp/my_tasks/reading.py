@@ -13,11 +13,10 @@ from typing import Sequence
 
 from ..boards import access
 from ..boards import model as boards_model
-from ..boards.store import board_key, memberships_key
 from ..dapr_gateway import Item
+from ..keys import board_key, memberships_key, my_tasks_key
 from ..sidecar import gateway
 from . import entries
-from .index import my_key
 
 
 @dataclass(frozen=True)
@@ -31,7 +30,7 @@ class Mine:
 
 def read(user_id: str, also: Sequence[str] = (), board_id: str | None = None) -> tuple[Mine, list[Item]]:
     """My tasks (``board_id``: on that board only) and the items at ``also``, in two bulk reads."""
-    mine, memberships, *extra = gateway().get_many([my_key(user_id), memberships_key(user_id), *also])
+    mine, memberships, *extra = gateway().get_many([my_tasks_key(user_id), memberships_key(user_id), *also])
     boards = [b for b in entries.boards_in(mine.value) if board_id in (None, b)]
     shared = [b for b in boards if not boards_model.is_personal(b)]
     records = dict(zip(shared, gateway().get_many([board_key(b) for b in shared]))) if shared else {}

@@ -8,10 +8,10 @@ documents gets one guarded write. Nothing is written when everything matches.
 from __future__ import annotations
 
 from ..boards import model as boards_model
-from ..boards.store import board_key
 from ..dapr_gateway import Item
 from ..sidecar import gateway
-from ..tasks.store import index_key, owned, task_key, task_of
+from ..keys import board_key, index_key, my_tasks_key, task_id_of, task_key
+from ..tasks.store import owned, task_of
 from . import entries, index
 
 
@@ -27,13 +27,13 @@ def reconcile(boards: dict[str, tuple[list[str], list[Item]]],
     records = dict(zip(shared, gw.get_many([board_key(b) for b in shared]))) if shared else {}
     members = {b: _members(b, records.get(b)) for b in boards}
     people = list(dict.fromkeys([m for ms in members.values() for m in ms] + list(memberships or {})))
-    missing = [index.my_key(p) for p in people if index.my_key(p) not in known]
+    missing = [my_tasks_key(p) for p in people if my_tasks_key(p) not in known]
     known.update({it.key: it for it in (gw.get_many(missing) if missing else [])})
-    current = {p: known[index.my_key(p)] for p in people}
+    current = {p: known[my_tasks_key(p)] for p in people}
     values = {p: item.value for p, item in current.items()}
     wanted: dict[str, dict] = {p: {} for p in people}
     for board_id, (listed, items) in boards.items():
-        tasks = {it.key.removeprefix("task:"): (task_of(it), bool(it.value.get("deleted"))) for it in items}
+        tasks = {task_id_of(it.key): (task_of(it), bool(it.value.get("deleted"))) for it in items}
         for member, changes in index.board_changes(board_id, listed, tasks, members[board_id], values).items():
             wanted[member].update(changes)
     for person, value in (memberships or {}).items():
