@@ -8,7 +8,7 @@ from flask import Blueprint, render_template
 from flask_login import current_user, login_required
 
 from .. import notifications
-from ..notifications import inbox
+from ..keys import inbox_key
 from . import entries, reading
 
 bp = Blueprint("my_tasks", __name__)
@@ -19,7 +19,7 @@ SHOWN_PER_GROUP = 50  # the soonest of each group; the rest are counted (their b
 @login_required
 def my_tasks():
     user_id = current_user.id
-    mine, (head,) = reading.read(user_id, also=[inbox.head_key(user_id)])
+    mine, (head,) = reading.read(user_id, also=[inbox_key(user_id)])
     notifications.badge_from(user_id, head)
     now = datetime.now(timezone.utc)
     groups = entries.grouped(mine.tasks, now, current_user.timezone)
