@@ -63,13 +63,13 @@ def test_no_page_scrolls_sideways_at_390_px_whatever_the_text(browser, stack, wo
             page.goto(f"/tasks/{seeded.task_id}/edit")
             _conflict_page(page)
         else:
-            page.goto(path)
+            assert page.goto(path).status == (404 if path.endswith("0" * 32) else 200), path
         found = page.evaluate(OVERFLOW)
         if found["scroll"] > found["viewport"]:
             wide[path] = found
     anonymous = _context(browser, stack, None, MOBILE, "light").new_page()
     for path in seeded.public:
-        anonymous.goto(path)
+        assert anonymous.goto(path).status == 200, path
         found = anonymous.evaluate(OVERFLOW)
         if found["scroll"] > found["viewport"]:
             wide[path] = found
@@ -95,7 +95,7 @@ def test_every_page_has_no_axe_violations(browser, stack, world, axe_script, sch
             tab.goto(f"/tasks/{seeded.task_id}/edit")
             _conflict_page(tab)
         else:
-            tab.goto(path)
+            assert tab.goto(path).status == (404 if path.endswith("0" * 32) else 200), path
         tab.add_script_tag(path=str(axe_script))
         result = tab.evaluate("tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", AXE_TAGS)
         assert "color-contrast" in {p["id"] for p in result["passes"]}, path  # the contrast was really checked
