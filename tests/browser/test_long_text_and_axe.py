@@ -51,6 +51,7 @@ def _conflict_page(page) -> None:
     page.evaluate("() => { document.querySelector('input[name=version]').value = '0'; }")
     resp = submit(page, page.get_by_role("button", name="Save"))
     assert resp.status == 409
+    page.wait_for_load_state("load")  # its stylesheet applied (submit waits for the DOM only)
 
 
 def test_no_page_scrolls_sideways_at_390_px_whatever_the_text(browser, stack, world, screenshots):
