@@ -7,3 +7,8 @@ BENCH_BASELINE ?= 3b7f4fc
 .PHONY: bench-counters
 bench-counters: venv dapr data-tier
 	@$(PY) bench/stacks.py --counters-only $(if $(BENCH_BASELINE),--baseline $(BENCH_BASELINE)) $(BENCH_ARGS)
+# My tasks for a person on 100 boards (a full "My tasks" index) against the list page of one board of 5,000 tasks:
+# p50/p99 of each and the ratio (a few minutes; bench/my_tasks_page.py).
+.PHONY: bench-my-tasks
+bench-my-tasks: venv dapr
+	@$(PY) bench/my_tasks_page.py $(BENCH_ARGS)

@@ -15,14 +15,17 @@ from .accounts import sessions as account_sessions
 from .accounts import settings_section as account_settings
 from .accounts import data_views, oidc_views, two_factor_views
 from .admin import routes as admin_routes
+from .appearance import routes as appearance_routes
 from .auth import routes as auth_routes
 from .background import routes as inbound
 from .boards import routes as board_routes
 from .checklists import routes as checklist_routes
 from .comments import routes as comment_routes
+from .calendar_feed import routes as calendar_feed_routes
 from .base import base_app
 from .dapr_gateway import GatewayError, Unavailable
 from .extensions import csrf, login_manager
+from .my_tasks import routes as my_task_routes
 from .notifications import routes as notification_routes
 from .tasks import routes as task_routes
 
@@ -48,6 +51,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(board_routes.bp)
     app.register_blueprint(comment_routes.bp)
     app.register_blueprint(checklist_routes.bp)
+    app.register_blueprint(my_task_routes.bp)
+    app.register_blueprint(calendar_feed_routes.bp)
+    app.register_blueprint(appearance_routes.bp)
     app.register_blueprint(notification_routes.bp)
     app.register_blueprint(inbound.bp)
     app.register_blueprint(admin_routes.bp)

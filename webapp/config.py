@@ -68,6 +68,7 @@ DEFAULTS: dict[str, object] = {
     "OIDC_PROVIDER_LABEL": "single sign-on",  # shown as "Sign in with …"
     "OIDC_REDIRECT_URI": None,  # default: this app's /login/oidc/callback as the request reached it
     "SSO_ONLY": False,  # refuse password sign-in and registration: the provider is the only way in
+    "MY_TASKS_MAX_BYTES": 1024 * 1024,  # a person's "My tasks" index: the soonest due of ≈ 4,000 open tasks
     # Flask
     "SECRET_KEY": None,  # read from the Dapr secret store unless set (tests)
     "SESSION_COOKIE_HTTPONLY": True,

@@ -15,7 +15,7 @@ from datetime import date
 
 
 def user_key(user_id: str) -> str:
-    """``user:<user id>`` = {id, username, password_hash, timezone, created_at, is_admin, digest_time, email, email_pending, email_prefs, session_generation} or, once deleted, {id, deleted, deleted_at}; TTL: none; owner: auth/users.py."""
+    """``user:<user id>`` = {id, username, password_hash, timezone, created_at, is_admin, digest_time, email, email_pending, email_prefs, session_generation, theme} or, once deleted, {id, deleted, deleted_at}; TTL: none; owner: auth/users.py."""
     return f"user:{user_id}"
 
 
@@ -171,6 +171,24 @@ def inbox_archive_key(user_id: str) -> str:
 
 DEAD_LETTERS = "dead-letters"
 """``dead-letters`` = {"items": [dead-lettered CloudEvents, newest first, at most 500]}; TTL: none; owner: admin/__init__.py."""
+
+
+# -- my tasks and the calendar feed -----------------------------------------------------------------------------
+
+
+def my_tasks_key(user_id: str) -> str:
+    """``my-tasks:<user id>`` = {"rows": {<task id>: [board id, list row or tombstone row, {z, s, a}]}, "more": bool}, at most MY_TASKS_MAX_BYTES; TTL: none; owner: my_tasks/index.py."""
+    return f"my-tasks:{user_id}"
+
+
+def calendar_feed_key(digest: str) -> str:
+    """``calendar:<sha256 of the feed secret>`` = {user_id, board_id (None: every board), created_at}; TTL: none (deleted when revoked); owner: calendar_feed/feeds.py."""
+    return f"calendar:{digest}"
+
+
+def calendars_of_key(user_id: str) -> str:
+    """``calendars-of:<user id>`` = {"items": [{id, secret, board_id, board_name, created_at}]}; TTL: none; owner: calendar_feed/feeds.py."""
+    return f"calendars-of:{user_id}"
 
 
 # -- background work ---------------------------------------------------------------------------------------------

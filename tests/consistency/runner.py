@@ -15,11 +15,12 @@ from .faults import FAULTS, Injector, parse_faults
 from .history import History
 from .invariants_data import Violation, acknowledged_changes, expiries, indexes
 from .invariants_events import exactly_once, memberships, removed_members
+from .invariants_mine import my_tasks
 from .store_view import settle
 from .workload import Client, World
 
 CHECKS = (acknowledged_changes, lambda ops, snap: expiries(snap), indexes, exactly_once, removed_members,
-          memberships)
+          memberships, my_tasks)
 
 
 @dataclass

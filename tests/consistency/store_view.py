@@ -61,6 +61,7 @@ class Snapshot:
     feeds: dict[str, dict] = field(default_factory=dict)
     inboxes: dict[str, list] = field(default_factory=dict)
     memberships: dict[str, dict] = field(default_factory=dict)  # user -> {board id: entry} (boards-of:<user>)
+    mine: dict[str, dict] = field(default_factory=dict)  # user -> their "My tasks" index (my-tasks:<user>)
     pending_outbox: dict[str, list] = field(default_factory=dict)  # task id -> event ids still in the outbox
     ttls: dict[str, int] = field(default_factory=dict)
     deliveries: list[dict] = field(default_factory=list)
@@ -106,6 +107,8 @@ def snapshot(stack, gateway, board_ids: set[str], user_ids: set[str], known_task
                               *(heads.get(f"inbox-archive:{user}") or {}).get("items", [])]
     snap.memberships = {k.split(":", 1)[1]: (v or {}).get("boards") or {} for k, v in
                         values(gateway, [f"boards-of:{u}" for u in sorted(user_ids)]).items()}
+    found = values(gateway, [f"my-tasks:{u}" for u in sorted(user_ids)])
+    snap.mine = {u: found.get(f"my-tasks:{u}") or {} for u in user_ids}
     snap.pending_outbox = pending_events(gateway, snap.tasks)
     keys = ([f"task:{t}" for t in snap.tasks] + [f"activity:{t}" for t in snap.histories]
             + [f"tasks-of:{b}" for b in snap.indexes] + [f"board:{b}" for b in snap.boards]

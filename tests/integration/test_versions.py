@@ -166,8 +166,11 @@ def test_sidecar_calls_per_api_create_and_edit(user, sidecar_calls, gateway):
     # edit / status: the access check's read (task, memberships, personal index), the commit (the task, its
     # only guarded write, with its outbox item), the row (its own guarded write: never in the task's
     # transaction, which Redis would half-apply), the publish. No read-back, no outbox-clearing write.
-    assert (create_calls, edit_calls, status_calls) == (3, 4, 4), (create_detail, edit_detail, status_detail)
-    assert edit_detail == status_detail == {"get_many": 1, "transact": 1, "save": 1, "publish": 1}
+    # Each also writes the task's entry in its holder's "My tasks" (its own guarded write, after the commit),
+    # read with the index (create) or in the access check's bulk read (edit, status).
+    assert (create_calls, edit_calls, status_calls) == (4, 5, 5), (create_detail, edit_detail, status_detail)
+    assert create_detail == {"get_many": 1, "transact": 1, "save": 1, "publish": 1}
+    assert edit_detail == status_detail == {"get_many": 1, "transact": 1, "save": 2, "publish": 1}
 
 
 def test_sidecar_calls_per_task_event_handled(app, user, sidecar_calls, gateway):

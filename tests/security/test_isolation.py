@@ -93,6 +93,7 @@ CASES = [
     Case("GET", "/boards", "/boards", expect(200, 200, 200, 200), hidden="Team board"),
     Case("POST", "/boards", "/boards", expect(422, 422, 422, 422), form={"name": ""}),
     Case("GET", "/tasks", "/tasks", expect(200, 200, 200, 200), hidden="Shared work"),
+    Case("GET", "/my", "/my", expect(200, 200, 200, 200), hidden="Shared work"),
     Case("GET", "/tasks", "/tasks?board={board}", READ, hidden="Shared work"),
     # The API, with each role's token.
     Case("GET", "/api/v1/tasks/<task_id>", "/api/v1/tasks/{task}", READ, hidden="Shared work"),
@@ -145,6 +146,12 @@ NOT_BOARD_SCOPED = {
     ("GET", "/account/delete"): "the caller's own account (tests/integration/test_account_data.py)",
     ("POST", "/account/delete"): "the caller's own account",
     ("GET", "/account/export"): "the caller's own data (tests/integration/test_account_data.py)",
+    ("POST", "/settings/theme"): "the caller's colour scheme (tests/integration/test_calendar_feed.py)",
+    ("POST", "/settings/calendar"): "the caller's feeds: of boards they are on only (test_calendar_feed.py)",
+    ("POST", "/settings/calendar/<feed_id>/replace"): "the caller's feeds (tests/integration/test_calendar_feed.py)",
+    ("POST", "/settings/calendar/<feed_id>/revoke"): "the caller's feeds (tests/integration/test_calendar_feed.py)",
+    ("GET", "/calendar/<secret>.ics"): "the secret is the credential; a removed member's feed drops the board "
+                                       "(tests/integration/test_calendar_feed.py)",
     ("GET", "/notifications"): "the caller's inbox (tests/integration/test_events_and_inbox.py)",
     ("POST", "/notifications/read"): "the caller's inbox", ("POST", "/notifications/read-all"): "the caller's inbox",
     ("GET", "/admin/dead-letters"): "operators only (tests/integration/test_admin.py)",

@@ -30,7 +30,8 @@ STATE_CHANGING = ["/account/email", "/account/password", "/account/sign-out-ever
                   "/tasks/{id}/comments/{comment}/edit", "/tasks/{id}/comments/{comment}/delete",
                   "/tasks/{id}/checklist", "/tasks/{id}/checklist/abc",
                   "/account/two-factor", "/login/two-factor", "/login/oidc/link",
-                  "/account/delete"]
+                  "/account/delete", "/settings/theme",
+                  "/settings/calendar", "/settings/calendar/abc/replace", "/settings/calendar/abc/revoke"]
 
 
 def test_every_state_changing_form_requires_the_csrf_token(app, user):

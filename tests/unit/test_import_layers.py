@@ -25,13 +25,15 @@ LAYERS = {
              webapp.sidecar webapp.observability webapp.state_lists webapp.held webapp.dapr_gateway.http_binding""",
     MODELS: """webapp.tasks webapp.tasks.fields webapp.tasks.model webapp.tasks.rows webapp.boards webapp.boards.model
                webapp.auth webapp.background.checks webapp.accounts webapp.accounts.links webapp.accounts.totp_codes
-               webapp.markdown webapp.tasks.checklist webapp.comments webapp.comments.model webapp.checklists""",
+               webapp.markdown webapp.tasks.checklist webapp.comments webapp.comments.model webapp.checklists
+               webapp.my_tasks webapp.my_tasks.entries webapp.calendar_feed webapp.calendar_feed.ics webapp.appearance""",
     STORES: """webapp.activity webapp.users_index webapp.auth.users webapp.auth.tokens webapp.auth.throttling
                webapp.auth.shown_once webapp.boards.store webapp.boards.feed webapp.tasks.store webapp.tasks.index
                webapp.tasks.outbox webapp.notifications webapp.notifications.inbox webapp.admin
                webapp.background.leases webapp.background.horizon webapp.background.probe
                webapp.notification_service.delivery webapp.notification_service.email webapp.accounts.profile
-               webapp.accounts.security_log webapp.accounts.two_factor webapp.accounts.security_events""",
+               webapp.accounts.security_log webapp.accounts.two_factor webapp.accounts.security_events
+               webapp.my_tasks.index webapp.my_tasks.repair webapp.calendar_feed.feeds webapp.appearance.themes""",
     SERVICES: """webapp.tasks.service webapp.tasks.listing webapp.boards.access webapp.boards.deletion
                  webapp.notifications.followers webapp.background webapp.background.task_jobs
                  webapp.background.reminders webapp.background.overdue webapp.background.digests
@@ -39,14 +41,15 @@ LAYERS = {
                  webapp.background.task_events webapp.background.task_updates webapp.accounts.sessions
                  webapp.accounts.password webapp.accounts.mail webapp.accounts.settings_section webapp.accounts.oidc
                  webapp.accounts.sso_accounts webapp.accounts.deletion webapp.accounts.export webapp.comments.service
-                 webapp.comments.notices""",
+                 webapp.comments.notices webapp.my_tasks.reading""",
     VIEWS: """webapp.tasks.routes webapp.tasks.forms webapp.boards.routes webapp.boards.forms webapp.auth.routes
               webapp.auth.forms webapp.notifications.routes webapp.admin.routes webapp.api webapp.api.common
               webapp.api.tasks webapp.api.boards webapp.api.schemas webapp.background.routes
               webapp.notification_service.routes webapp.health webapp.commands webapp.accounts.forms
               webapp.accounts.routes webapp.accounts.second_step webapp.accounts.two_factor_views
               webapp.accounts.oidc_views webapp.accounts.data_views webapp.comments.routes webapp.comments.forms
-              webapp.checklists.routes webapp.checklists.forms webapp.api.comments""",
+              webapp.checklists.routes webapp.checklists.forms webapp.api.comments webapp.my_tasks.routes
+              webapp.calendar_feed.routes webapp.appearance.routes""",
     APPS: """webapp.app webapp.base webapp.notification_service""",
 }
 # A module a package adds later takes its package's layer unless LAYERS names it (a new job kind, a migration).

@@ -13,7 +13,10 @@ from ..accounts import security_log, sessions
 from ..background import digests
 from ..dapr_gateway import GatewayError
 from ..accounts import second_step, two_factor
+from ..appearance import routes as appearance_routes
+from ..calendar_feed import routes as calendar_feed_routes
 from ..extensions import login_manager
+from ..my_tasks import reading as my_tasks_reading
 from ..security import safe_redirect_target
 from . import shown_once, throttling, tokens, users
 from .forms import LoginForm, RegisterForm, RevokeForm, SettingsForm, TokenForm
@@ -36,7 +39,7 @@ def _sign_in(user: users.User, record: dict | None = None) -> None:
     # A fresh session at login: nothing from before survives (session fixation).
     session.clear()
     session["profile"] = {"id": user.id, "username": user.username, "timezone": user.timezone,
-                          "is_admin": user.is_admin}
+                          "is_admin": user.is_admin, "theme": user.theme}
     sessions.remember(record if record is not None else account_profile.record_of(user.id))
     login_user(user)
     security_log.record(user.id, "sign-in", request.remote_addr)
@@ -48,7 +51,15 @@ def sign_in(user: users.User) -> None:
 
 
 def _after_sign_in() -> str:
-    return safe_redirect_target(request.args.get("next")) or url_for("tasks.list_tasks")
+    """Where sign-in leads: the checked ``next``, else My tasks once the user is on a shared board, else the list."""
+    target = safe_redirect_target(request.args.get("next"))
+    if target:
+        return target
+    try:
+        shared = my_tasks_reading.is_on_shared_board(current_user.id)
+    except GatewayError:
+        shared = False  # the list page says what is wrong, if anything still is
+    return url_for("my_tasks.my_tasks") if shared else url_for("tasks.list_tasks")
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -181,7 +192,8 @@ def settings():
     new_token = shown_once.take(session.pop(NEW_TOKEN, None)) if request.method == "GET" else None
     return render_template("auth/settings.html", form=form, token_form=token_form, new_token=new_token,
                            tokens=tokens.listing(current_user.id), token_limit=tokens.LIMIT,
-                           revoke_form=RevokeForm()), status
+                           revoke_form=RevokeForm(), **appearance_routes.settings_context(),
+                           **calendar_feed_routes.settings_context(current_user.id)), status
 
 
 @bp.post("/settings/tokens/<token_id>/revoke")

@@ -37,6 +37,7 @@ class User:
     username: str
     timezone: str = "UTC"
     is_admin: bool = False
+    theme: str = "system"  # colour scheme: system / light / dark (``webapp/appearance``)
 
     is_authenticated = True
     is_active = True
@@ -48,7 +49,8 @@ class User:
     @classmethod
     def from_record(cls, record: dict) -> "User":
         """The user stored at ``user:<id>``."""
-        return cls(record["id"], record["username"], record.get("timezone", "UTC"), bool(record.get("is_admin")))
+        return cls(record["id"], record["username"], record.get("timezone", "UTC"), bool(record.get("is_admin")),
+                   record.get("theme") or "system")
 
 
 CLAIM_PENDING_SECONDS = 60  # a claim whose registration never finished can be taken over after this

@@ -20,9 +20,9 @@ from flask import current_app
 
 from .. import notifications, timezones
 from ..dapr_gateway import GatewayError, Item
-from ..keys import digest_next_key, index_key, user_key
+from ..keys import digest_next_key, user_key
+from ..my_tasks import reading as my_tasks_reading
 from ..sidecar import gateway
-from ..tasks.rows import Summary
 
 log = logging.getLogger(__name__)
 PREFIX = "digest-"
@@ -100,18 +100,13 @@ def stored_time(user_id: str) -> str:
 
 
 def counts(user_id: str, today: date, tz_name: str, now: datetime) -> tuple[int, int]:
-    """(due today, overdue) among the user's open tasks, from their index rows (one read)."""
-    index = gateway().get(index_key(user_id)).value or {}
+    """(due today, overdue) among the user's open tasks on every board they are on: the set "My tasks" shows
+    (two bulk reads: ``my_tasks.reading``)."""
+    mine, _ = my_tasks_reading.read(user_id)
     due_today = overdue = 0
-    for task_id, row in (index.get("rows") or {}).items():
-        try:
-            summary = Summary.from_row(task_id, row)
-        except (ValueError, TypeError, IndexError):
-            continue  # a tombstone's row, or one the sweep has yet to repair
-        if summary.status == "completed" or summary.due_at is None:
-            continue
-        overdue += summary.due_at < now
-        due_today += timezones.to_local(summary.due_at, tz_name).date() == today
+    for task in (m.task for m in mine.tasks if m.task.due_at is not None):
+        overdue += task.due_at < now
+        due_today += timezones.to_local(task.due_at, tz_name).date() == today
     return due_today, overdue
 
 

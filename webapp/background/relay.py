@@ -8,6 +8,7 @@ import time
 from .. import state_lists
 from ..keys import PENDING_BOARDS
 from ..tasks import store
+from ..my_tasks import repair as my_tasks_repair
 from ..tasks.outbox import flush_board
 
 PENDING = PENDING_BOARDS
@@ -29,6 +30,7 @@ def run(budget_seconds: float = BUDGET_SECONDS, max_boards: int = MAX_BOARDS) ->
             break
         visited += 1
         done, left = flush_board(entry["id"])
+        my_tasks_repair.reconcile_board(entry["id"])  # "My tasks" entries that missed their write, as rows do
         sent += done
         if left:
             break

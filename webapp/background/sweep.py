@@ -20,12 +20,13 @@ from datetime import datetime, timedelta, timezone
 
 from .. import users_index
 from ..dapr_gateway import Conflict, Delete, Item, NotFound, Rejected
-from ..keys import (SWEEP_CURSOR, comment_key, digest_next_key, history_key, index_key, memberships_key, outbox_key,
-                    overdue_marker_key, task_id_of, task_key, user_key, watchers_key)
+from ..keys import (SWEEP_CURSOR, comment_key, digest_next_key, history_key, index_key, memberships_key,
+                    my_tasks_key, outbox_key, overdue_marker_key, task_id_of, task_key, user_key, watchers_key)
 from ..sidecar import gateway
 from ..tasks import store
 from ..tasks.index import reindex
 from ..tasks.outbox import SWEEP_GRACE, pending_ids, relay_items
+from ..my_tasks import repair as my_tasks_repair
 from . import digests, horizon, overdue
 
 log = logging.getLogger(__name__)
@@ -78,16 +79,18 @@ def sweep_batch(user_ids: list[str]) -> Counter:
     """Some users' part of the sweep: their boards' indexes in bulk reads, the documents in bounded bulk reads,
     and a new digest job for each user whose digest chain ended.
 
-    One read of the users' personal indexes, memberships, accounts and next digests, one more only if they own
-    shared boards. With nothing to repair, relay or re-create that is all: no writes, no further calls.
+    One read of the users' personal indexes, memberships, accounts, next digests and "My tasks", one more only
+    if they own shared boards (with the other members' "My tasks": ``my_tasks.repair``). With nothing to repair,
+    relay or re-create that is all: no writes, no further calls.
     """
     gw = gateway()
     n = len(user_ids)
     first = gw.get_many([index_key(u) for u in user_ids] + [memberships_key(u) for u in user_ids]
-                        + [digest_next_key(u) for u in user_ids] + [user_key(u) for u in user_ids])
+                        + [digest_next_key(u) for u in user_ids] + [user_key(u) for u in user_ids]
+                        + [my_tasks_key(u) for u in user_ids])
     indexes = {uid: item.value or {} for uid, item in zip(user_ids, first)}
     now = datetime.now(timezone.utc)
-    ended = [(uid, account.value) for uid, marker, account in zip(user_ids, first[2 * n:3 * n], first[3 * n:])
+    ended = [(uid, account.value) for uid, marker, account in zip(user_ids, first[2 * n:3 * n], first[3 * n:4 * n])
              if account.exists and digests.chain_ended(marker, now)]
     recreated = sum(1 for user_id, record in ended if digests.schedule(user_id, now, record))
     shared = [b for uid, item in zip(user_ids, first[n:2 * n]) for b in owned_boards(uid, item.value)[1:]]
@@ -97,6 +100,7 @@ def sweep_batch(user_ids: list[str]) -> Counter:
     found = {it.key: it for at in range(0, len(keys), KEYS_PER_READ)
              for it in gw.get_many(keys[at:at + KEYS_PER_READ]) if it.exists}
     counts = Counter(users=len(user_ids), relayed=0, purged=0, digests=recreated)
+    boards = {}
     for board_id, index in indexes.items():
         items = [found[k] for k in (task_key(i) for i in index.get("ids", [])) if k in found]
         items = [it for it in items if store.owned(it, board_id)]
@@ -104,6 +108,12 @@ def sweep_batch(user_ids: list[str]) -> Counter:
         kept = purge_tombstones(items)
         counts["purged"] += len(items) - len(kept)
         reindex(board_id, kept, index)  # rows that missed an update; ids of purged or expired tombstones
+        boards[board_id] = (index.get("ids", []), kept)
+    # "My tasks" entries rebuilt from the same documents; entries of boards a user left dropped.
+    repaired = my_tasks_repair.reconcile(
+        boards, {uid: item.value for uid, item in zip(user_ids, first[n:2 * n])}, {it.key: it for it in first[4 * n:]})
+    if repaired:
+        counts["my_tasks"] = repaired
     return counts
 
 

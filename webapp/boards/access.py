@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from ..dapr_gateway import Item, NotFound
-from ..keys import board_key, feed_key, index_key, memberships_key, task_key
+from ..keys import board_key, feed_key, index_key, memberships_key, my_tasks_key, task_key
 from ..sidecar import gateway
 from ..tasks import store as task_store
 from ..tasks.model import Task
@@ -86,7 +86,9 @@ def task_access(user_id: str, task_id: str, need: str = "view", deleted: bool = 
         return list(dict.fromkeys(([board_key(board_id)] if shared else []) + (also(board_id) if also else [])
                                   + ([index_key(board_id)] if shared and indexed else [])))
 
-    keys = [task_key(task_id), memberships_key(user_id)] + ([index_key(user_id)] if indexed else [])
+    # A change also writes the caller's "My tasks" entry (most changes are of the caller's own tasks).
+    keys = [task_key(task_id), memberships_key(user_id)] + (
+        [index_key(user_id), my_tasks_key(user_id)] if indexed else [])
     guessed = wanted(board_hint) if board_hint and len(board_hint) <= 64 else []
     read = gateway().get_many(keys + guessed)
     item, memberships = read[0], read[1]
@@ -101,7 +103,7 @@ def task_access(user_id: str, task_id: str, need: str = "view", deleted: bool = 
     else:
         extra = {it.key: it for it in gateway().get_many(wanted(board_id))} if wanted(board_id) else {}
     role = _check(effective_role(memberships, extra.get(board_key(board_id)), user_id, board_id), need, item.key)
-    reads = {item.key: item}
+    reads = {item.key: item, **({read[3].key: read[3]} if indexed else {})}
     index = read[2] if indexed and not shared else extra.get(index_key(board_id))
     if index is not None and index.exists:
         reads[index.key] = index

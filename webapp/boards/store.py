@@ -29,6 +29,7 @@ from typing import Callable
 from ..auth import users
 from ..dapr_gateway import Conflict, Item, NotFound
 from ..keys import board_key, memberships_key
+from ..my_tasks import index as my_tasks
 from ..sidecar import gateway, retry_on_conflict
 from ..tasks import store as task_store
 from . import model
@@ -165,6 +166,8 @@ def change_membership(board_id: str, user_id: str, change: Callable[[dict], dict
     except MembershipError:
         _take_off(board_id, user_id)  # their limit was reached since the check: the board lets them go again
         raise
+    if model.role_of(saved, user_id) is None:
+        my_tasks.forget_board(user_id, board_id)  # off the board: its tasks leave their "My tasks" too
     return saved
 
 

@@ -60,7 +60,8 @@ from flask import current_app
 from .. import state_lists
 from ..dapr_gateway import Conflict, Delete, GatewayError, Item, NotFound, Upsert
 from ..errors import Busy, ListFull, TaskLimitReached
-from ..keys import PENDING_BOARDS, event_id_of, history_key, index_key, outbox_key, task_key
+from ..keys import PENDING_BOARDS, event_id_of, history_key, index_key, my_tasks_key, outbox_key, task_key
+from ..my_tasks import index as my_tasks
 from ..sidecar import gateway, retry_on_conflict
 from .index import check_room, index_to_change, put_row, row_of
 from .model import Task
@@ -195,9 +196,14 @@ def insert(task: Task, events: list[dict], with_history: bool = True) -> bool:
     document = _document(task, [e["event_id"] for e in events])
     limit = int(current_app.config["MAX_TASKS_PER_USER"])
     extra = [Upsert(history_key(task.id), {"items": []})] if with_history else []
+    # The index and the holder's "My tasks" in one read; the first attempt starts from it.
+    holder = my_tasks.holder_of(task)
+    first = gw.get_many([index_key(task.board_id), *([my_tasks_key(holder)] if holder else [])])
+    reads = {it.key: it for it in first[1:]}
+    pending = [first[0]] if first[0].exists and not (first[0].value or {}).get("closed") else []
 
     def attempt() -> bool:
-        index = index_to_change(task.board_id)
+        index = pending.pop() if pending else index_to_change(task.board_id)
         listed = (index.value or {}).get("ids", [])
         ids = [i for i in listed if i != task.id]
         if len(ids) < len(listed) and gw.get(task_key(task.id)).exists:
@@ -217,13 +223,27 @@ def insert(task: Task, events: list[dict], with_history: bool = True) -> bool:
     written: list[bool] = []
     try:
         try:
-            return retry_on_conflict(attempt, "task insert")
+            inserted = retry_on_conflict(attempt, "task insert")
         except Conflict as err:
             raise Busy(f"index of {task.board_id} kept changing: {err}") from err
     except (Busy, NotFound, TaskLimitReached, ListFull):
         if written:  # on Redis an attempt that lost on the index still wrote the new keys (no rollback)
             gw.transact([Delete(op.key) for op in new_keys])
         raise
+    if inserted:
+        _follow_mine(None, task, reads=reads)
+    return inserted
+
+
+def _follow_mine(before: Task | None, after: Task, deleted: bool = False, reads: Reads | None = None) -> None:
+    """The task's entry in its holder's "My tasks" (``my_tasks.index``), after its own write passed; if it kept
+    losing, the board is marked for the relay, which rebuilds the entries from the documents (as for a row)."""
+    if not my_tasks.follow(before, after, deleted, reads):
+        try:
+            mark_pending(after.board_id)
+        except GatewayError:
+            with _OWED_LOCK:
+                _OWED_MARKS.add(after.board_id)  # the sidecar is gone: the caller holds the mark (take_owed_mark)
 
 
 def insert_once(task: Task, events_for: Callable[[Task], list[dict]]) -> tuple[Task, list[dict]] | None:
@@ -269,6 +289,8 @@ def insert_once(task: Task, events_for: Callable[[Task], list[dict]]) -> tuple[T
         listed = retry_on_conflict(attempt, "task insert")
     except Conflict as err:
         raise Busy(f"index of {task.board_id} kept changing: {err}") from err
+    if listed:
+        _follow_mine(None, task)
     return (task, events) if listed else None
 
 
@@ -307,10 +329,12 @@ def _write(board_id: str, task_id: str, apply: Change, reads: Reads | None, *, e
     first = dict(reads or {})
     key, ikey = task_key(task_id), index_key(board_id)
     index = first.get(ikey) or gw.get(ikey)  # for its size; the row's first attempt starts from it
+    before: list[Task] = []  # the task as the passing attempt read it (whose it was)
 
     def attempt() -> tuple[Task, list[dict]] | None:
         item = first.pop(key) if key in first else gw.get(key)
         task, document = load_document(board_id, task_id, deleted=restoring, read=item)
+        before[:] = [task]
         if not restoring and not _at_version(task, expected_version):
             return None
         changed, events = apply(task)
@@ -329,6 +353,7 @@ def _write(board_id: str, task_id: str, apply: Change, reads: Reads | None, *, e
         except GatewayError:
             with _OWED_LOCK:
                 _OWED_MARKS.add(board_id)  # the sidecar is gone: the caller holds the mark (take_owed_mark)
+    _follow_mine(None if restoring else before[0], done[0], delete, reads)
     return done
 
 
