@@ -52,6 +52,10 @@ DEFAULTS: dict[str, object] = {
     # A board's index in bytes as stored: a change that would pass it is refused, so the index and the list
     # page's one bulk read (index, inbox head, memberships, board) stay under daprd's 4 MiB message limit.
     "INDEX_MAX_BYTES": 3 * 1024 * 1024,
+    # Shared boards: each board's index rows are written in turns by its Dapr actor (webapp/boards/actor.py);
+    # a request waits this long for the turn, then writes the row itself (optimistic, ETag-guarded)
+    "BOARD_ACTORS": True,
+    "BOARD_ACTOR_SECONDS": 2.0,
     # Flask
     "SECRET_KEY": None,  # read from the Dapr secret store unless set (tests)
     "SESSION_COOKIE_HTTPONLY": True,

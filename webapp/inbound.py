@@ -1,4 +1,4 @@
-"""All inbound Dapr traffic: subscriptions, job triggers, binding triggers.
+"""All inbound Dapr traffic: subscriptions, job triggers, binding triggers, actor calls (``boards/actor_routes``).
 
 CSRF-exempt (registered so in the factory), JSON in and out, and — when an app
 API token is configured — only for callers that present it in ``dapr-api-token``
@@ -16,6 +16,7 @@ from flask import Blueprint, abort, current_app, jsonify, request
 from . import admin, consumers, sweep
 from .dapr_gateway import GatewayError
 from .app_token import app_token_rejection
+from .boards import actor_routes
 
 log = logging.getLogger(__name__)
 bp = Blueprint("inbound", __name__)
@@ -125,3 +126,6 @@ def on_binding(binding: str):
         log.warning("%s failed: %s", binding, err)
         return jsonify(status="failed", reason=str(err)), 503
     return jsonify(status="done", **counts)
+
+
+actor_routes.add_to(bp)  # /dapr/config and /actors/...: the board actors this app hosts

@@ -77,6 +77,7 @@ Reads = dict[str, Item]  # what a request already read, by key (a change starts 
 Change = Callable[[Task], tuple[Task, list[dict]]]  # the task as read → (the changed task, its events)
 _OWED_MARKS: set[str] = set()  # boards whose row and mark both failed after a commit (``take_owed_mark``)
 _OWED_LOCK = threading.Lock()
+ROW_WRITER = "board-row-writer"  # app.extensions: how a committed change's row reaches its index (``_write_row``)
 
 
 def task_key(task_id: str) -> str:
@@ -416,12 +417,22 @@ def put_row(board_id: str, task: Task, deleted: bool = False, index: Item | None
     replaces an older one, so a late or repeated write is harmless. Called only after the
     task's own write passed: a change that lost its race never reaches its row.
     """
+    return put_row_of(board_id, task.id, _row(task, deleted), index)
+
+
+def row_of(task: Task, deleted: bool = False) -> list | dict:
+    """The row a committed task (``deleted``: its tombstone) has in its board's index."""
+    return _row(task, deleted)
+
+
+def put_row_of(board_id: str, task_id: str, row: list | dict, index: Item | None = None) -> bool:
+    """``put_row`` with the row already made (``row_of``): what a board's actor writes in its turn."""
     gw = gateway()
     first = [index] if index is not None and index.exists else []
 
     def attempt() -> None:
         current = first.pop() if first else _index_to_change(board_id)
-        document = merged(current.value, {task.id: _row(task, deleted)})
+        document = merged(current.value, {task_id: row})
         if document is not None:
             gw.save(index_key(board_id), document, etag=current.etag)
 
@@ -429,10 +440,17 @@ def put_row(board_id: str, task: Task, deleted: bool = False, index: Item | None
         retry_on_conflict(attempt, "index rows")
         return True
     except Conflict:
-        log.warning("row of %s on %s kept losing; the relay repairs it from the document", task.id, board_id)
+        log.warning("row of %s on %s kept losing; the relay repairs it from the document", task_id, board_id)
     except GatewayError as err:
-        log.warning("row of %s on %s not written (the relay repairs it): %s", task.id, board_id, err)
+        log.warning("row of %s on %s not written (the relay repairs it): %s", task_id, board_id, err)
     return False
+
+
+def _write_row(board_id: str, task: Task, deleted: bool, index: Item | None) -> bool:
+    """A committed task's row into its board's index: through the app's ``ROW_WRITER`` when it has one (a
+    shared board's actor takes the writes in turns, ``webapp/boards/actor.py``), else ``put_row``."""
+    writer = current_app.extensions.get(ROW_WRITER) or put_row
+    return writer(board_id, task, deleted, index)
 
 
 def _write(board_id: str, task_id: str, apply: Change, reads: Reads | None, *, expected_version: str | None = None,
@@ -464,7 +482,7 @@ def _write(board_id: str, task_id: str, apply: Change, reads: Reads | None, *, e
     done = retry_on_conflict(attempt, "task change")
     if done is None:
         raise Conflict(f"task {task_id} is no longer at version {expected_version}")
-    if not put_row(board_id, done[0], delete, index):
+    if not _write_row(board_id, done[0], delete, index):
         try:
             mark_pending(board_id)
         except GatewayError:
