@@ -122,6 +122,9 @@ NOT_BOARD_SCOPED = {
     ("GET", "/dapr/subscribe"): "the sidecar's (app token)", ("POST", "/events/<stream>"): "the sidecar's (app token)",
     ("POST", "/events/dead-letters"): "the sidecar's", ("POST", "/job/<name>"): "the sidecar's",
     ("POST", "/<any(cron, relay):binding>"): "the sidecar's",
+    ("GET", "/dapr/config"): "the sidecar's (app token)",
+    ("PUT", "/actors/<actor_type>/<actor_id>/method/<method>"): "the sidecar's: a board actor's turn (app token)",
+    ("DELETE", "/actors/<actor_type>/<actor_id>"): "the sidecar's (app token)",
 }
 
 
