@@ -29,6 +29,7 @@ from .model import is_personal
 log = logging.getLogger(__name__)
 ACTOR_TYPE = "BoardIndex"
 PUT_ROW = "put_row"
+TURN_LOOP = "board actor turn"  # its retries in taskboard_conflict_retries_total: only another writer than a turn
 
 
 class BadTurn(ValueError):
@@ -70,7 +71,7 @@ def turn(actor_type: str, board_id: str, method: str, body: object) -> dict:
     if not isinstance(body, dict) or not task_store.valid_id(str(body.get("task_id") or "")) \
             or not isinstance(body.get("row"), (list, dict)):
         raise BadTurn("expected {task_id, row}")
-    return {"written": task_store.put_row_of(board_id, body["task_id"], body["row"])}
+    return {"written": task_store.put_row_of(board_id, body["task_id"], body["row"], loop=TURN_LOOP)}
 
 
 def actor_config() -> dict:

@@ -425,8 +425,10 @@ def row_of(task: Task, deleted: bool = False) -> list | dict:
     return _row(task, deleted)
 
 
-def put_row_of(board_id: str, task_id: str, row: list | dict, index: Item | None = None) -> bool:
-    """``put_row`` with the row already made (``row_of``): what a board's actor writes in its turn."""
+def put_row_of(board_id: str, task_id: str, row: list | dict, index: Item | None = None,
+               loop: str = "index rows") -> bool:
+    """``put_row`` with the row already made (``row_of``): what a board's actor writes in its turn
+    (``loop``: the name of its retries in the conflict metric)."""
     gw = gateway()
     first = [index] if index is not None and index.exists else []
 
@@ -437,7 +439,7 @@ def put_row_of(board_id: str, task_id: str, row: list | dict, index: Item | None
             gw.save(index_key(board_id), document, etag=current.etag)
 
     try:
-        retry_on_conflict(attempt, "index rows")
+        retry_on_conflict(attempt, loop)
         return True
     except Conflict:
         log.warning("row of %s on %s kept losing; the relay repairs it from the document", task_id, board_id)
