@@ -32,9 +32,11 @@ def team(app):
     return make_team(app)
 
 
-def test_every_change_on_a_shared_board_writes_its_row_in_the_board_actors_turn(team, gateway):
+def test_every_write_to_a_shared_boards_index_is_made_in_the_board_actors_turn(team, gateway):
     turns, fallbacks = calls("turn"), calls("fallback")
-    editor, board_id, task_id = team.editor, team.board_id, team.task_id
+    editor, board_id = team.editor, team.board_id
+    task_id = board_task(editor, board_id, title="Made in a turn")
+    assert row_revision(row_of(gateway, board_id, task_id)) == 1
     assert move(editor, task_id, "in_progress", board_id).status_code == 302
     assert Summary.from_row(task_id, row_of(gateway, board_id, task_id)).status == "in_progress"
     assert editor.action(task_id, "complete").status_code == 302
@@ -45,7 +47,7 @@ def test_every_change_on_a_shared_board_writes_its_row_in_the_board_actors_turn(
     row = row_of(gateway, board_id, task_id)
     assert not is_tombstone(row)
     assert row_revision(row) == gateway.get(task_key(task_id)).value["revision"]
-    assert (calls("turn") - turns, calls("fallback") - fallbacks) == (5, 0)
+    assert (calls("turn") - turns, calls("fallback") - fallbacks) == (6, 0)
 
 
 def test_a_personal_boards_changes_take_the_optimistic_path(user, gateway):
@@ -55,7 +57,7 @@ def test_a_personal_boards_changes_take_the_optimistic_path(user, gateway):
     assert (calls("turn") - turns, calls("fallback") - fallbacks) == (0, 0)
 
 
-def test_concurrent_moves_on_one_board_all_land_in_turns_and_none_is_lost(stack, gateway):
+def test_concurrent_creates_and_moves_on_one_board_all_land_in_turns_and_none_is_lost(stack, gateway):
     from webapp.app import create_app
     # A generous wait for the turn: this test is about the turns, not about the fallback under load.
     app = create_app(app_config(stack, BOARD_ACTOR_SECONDS=60.0))
@@ -65,8 +67,12 @@ def test_concurrent_moves_on_one_board_all_land_in_turns_and_none_is_lost(stack,
         writers.append(Browser(app.test_client()))
         writers[-1].register()
         assert invite(team.owner, team.board_id, writers[-1], "editor").status_code == 302
-    task_ids = [board_task(team.owner, team.board_id, title=f"Card {n}") for n in range(len(writers))]
     turns, fallbacks = calls("turn"), calls("fallback")
+    with ThreadPoolExecutor(len(writers)) as pool:
+        task_ids = list(pool.map(lambda n: board_task(writers[n], team.board_id, title=f"Card {n}"),
+                                 range(len(writers))))
+    listed = gateway.get(index_key(team.board_id)).value["ids"]
+    assert set(task_ids) <= set(listed) and len(listed) == len(task_ids) + 1  # and the team's first task
 
     def moves(writer_and_task) -> list[int]:
         writer, task_id = writer_and_task
@@ -76,8 +82,43 @@ def test_concurrent_moves_on_one_board_all_land_in_turns_and_none_is_lost(stack,
     with ThreadPoolExecutor(len(writers)) as pool:
         answers = list(pool.map(moves, zip(writers, task_ids)))
     assert answers == [[302, 302, 302]] * len(writers)
-    assert (calls("turn") - turns, calls("fallback") - fallbacks) == (3 * len(writers), 0)
+    assert (calls("turn") - turns, calls("fallback") - fallbacks) == (4 * len(writers), 0)
     for task_id in task_ids:
         document = gateway.get(task_key(task_id)).value
         row = row_of(gateway, team.board_id, task_id)
         assert (document["status"], row_revision(row)) == ("pending", document["revision"]), task_id
+
+
+def test_a_create_that_gives_up_after_its_twin_listed_the_task_keeps_it(app, monkeypatch):
+    """The board actor's turn and the request that stopped waiting for it may both run one create (same task,
+    same keys). The one that gives up must not remove the keys of a task the other listed meanwhile."""
+    import uuid
+    from datetime import datetime, timezone
+
+    from webapp.dapr_gateway import Item
+    from webapp.sidecar import ATTEMPTS, gateway
+    from webapp.tasks import store
+    from webapp.tasks.model import TaskFields, new_task
+
+    board_id = f"b_{uuid.uuid4().hex}"
+    task = new_task("u1", TaskFields("Listed by its twin"), datetime.now(timezone.utc), board_id=board_id)
+    real = store._index_to_change
+    monkeypatch.setattr(store, "_index_to_change",  # every attempt loses on the index (an ETag that never matches)
+                        lambda board: Item(real(board).key, real(board).value, "987654"))
+    monkeypatch.setattr("webapp.sidecar.time.sleep", lambda seconds: None)
+    attempts: list[int] = []
+    with app.app_context():
+        transact = type(gateway()).transact
+
+        def twin_lists_it_at_the_last_attempt(self, operations, *args, **kwargs):
+            attempts.append(1)
+            if len(attempts) == ATTEMPTS:
+                index = real(board_id)
+                gateway().save(index.key, {"ids": [task.id], "rows": {task.id: store.row_of(task)}}, etag=index.etag)
+            return transact(self, operations, *args, **kwargs)  # raises: this attempt lost on the index
+        monkeypatch.setattr(type(gateway()), "transact", twin_lists_it_at_the_last_attempt)
+        assert store.insert_here(task, [{"event_id": uuid.uuid4().hex, "type": "task.created"}]) is False
+        monkeypatch.undo()
+        assert len(attempts) == ATTEMPTS
+        assert gateway().get(task_key(task.id)).exists
+        assert gateway().get(index_key(board_id)).value["ids"] == [task.id]

@@ -8,7 +8,8 @@ import pytest
 
 from webapp.app import create_app
 from webapp.boards import actor
-from webapp.dapr_gateway import Unavailable
+from webapp.dapr_gateway import NotFound, Unavailable
+from webapp.errors import Busy, ListFull, TaskLimitReached
 from webapp.tasks import store
 from webapp.tasks.model import TaskFields, new_task
 
@@ -84,8 +85,9 @@ def test_personal_boards_and_the_flag_off_take_the_optimistic_path(app, optimist
     assert gw.calls == [] and optimistic == [(board_id, task.id, False)]
 
 
-def test_the_app_sends_committed_rows_through_the_board_actor(app):
+def test_the_app_sends_committed_rows_and_creates_through_the_board_actor(app):
     assert app.extensions[store.ROW_WRITER] is actor.put_row
+    assert app.extensions[store.INDEX_INSERTER] is actor.insert
 
 
 def test_actor_routes_refuse_callers_without_the_app_token(app):
@@ -125,3 +127,55 @@ def test_deactivation_is_acknowledged_for_the_board_actor_only(app):
     headers = {"dapr-api-token": TOKEN}
     assert client.delete("/actors/BoardIndex/b_team", headers=headers).status_code == 200
     assert client.delete("/actors/Other/b_team", headers=headers).status_code == 404
+
+
+@pytest.fixture
+def optimistic_creates(monkeypatch):
+    """Creates stored on the optimistic path (``tasks.store.insert_here``), recorded instead of stored."""
+    stored = []
+    monkeypatch.setattr(store, "insert_here", lambda task, events, with_history=True:
+                        stored.append((task.id, [e["event_id"] for e in events])) or True)
+    return stored
+
+
+def test_a_create_on_a_shared_board_is_listed_in_the_actors_turn(app, optimistic_creates):
+    gw = with_gateway(app, StubGateway({"inserted": True}))
+    task = new_task("u1", TaskFields("Card"), NOW, board_id="b_team")
+    with app.app_context():
+        assert actor.insert(task, [{"event_id": "e1"}]) is True
+    (actor_type, board_id, method, body, seconds), = gw.calls
+    assert (actor_type, board_id, method, seconds) == (actor.ACTOR_TYPE, "b_team", actor.INSERT, 1.5)
+    assert body == {"task": task.to_dict(), "events": [{"event_id": "e1"}], "with_history": True}
+    assert optimistic_creates == []
+
+
+@pytest.mark.parametrize("reply, error", [({"refused": "limit", "limit": 5000}, TaskLimitReached),
+                                          ({"refused": "full", "limit": 3 << 20}, ListFull),
+                                          ({"refused": "gone"}, NotFound), ({"refused": "busy"}, Busy)])
+def test_a_create_the_turn_refused_raises_what_the_optimistic_path_would(app, reply, error):
+    with_gateway(app, StubGateway(reply))
+    with app.app_context(), pytest.raises(error):
+        actor.insert(new_task("u1", TaskFields("Card"), NOW, board_id="b_team"), [])
+
+
+def test_a_create_the_actor_did_not_answer_is_stored_on_the_optimistic_path(app, optimistic_creates):
+    with_gateway(app, StubGateway(Unavailable("placement down")))
+    task = new_task("u1", TaskFields("Card"), NOW, board_id="b_team")
+    with app.app_context():
+        assert actor.insert(task, [{"event_id": "e1"}]) is True
+    assert optimistic_creates == [(task.id, ["e1"])]
+
+
+@pytest.mark.parametrize("body", [{"events": []}, {"task": {"title": "x"}, "events": []},
+                                  {"task": "not a task", "events": []}])
+def test_a_create_turn_with_a_malformed_body_is_refused_clearly(app, body):
+    resp = app.test_client().put("/actors/BoardIndex/b_team/method/insert", json=body,
+                                 headers={"dapr-api-token": TOKEN})
+    assert resp.status_code == 400 and resp.is_json
+
+
+def test_a_create_turn_for_a_task_of_another_board_is_refused(app):
+    task = new_task("u1", TaskFields("Card"), NOW, board_id="b_other")
+    resp = app.test_client().put("/actors/BoardIndex/b_team/method/insert",
+                                 json={"task": task.to_dict(), "events": []}, headers={"dapr-api-token": TOKEN})
+    assert resp.status_code == 400

@@ -8,7 +8,7 @@ import logging
 from flask import Blueprint, current_app, jsonify, request
 
 from ..dapr_gateway import GatewayError
-from ..tasks.store import ROW_WRITER
+from ..tasks.store import INDEX_INSERTER, ROW_WRITER
 from . import actor
 
 log = logging.getLogger(__name__)
@@ -44,8 +44,9 @@ def actor_deactivated(actor_type: str, actor_id: str):
 
 def add_to(bp: Blueprint) -> None:
     """Add the actor routes to ``bp`` (the inbound blueprint); the app it is registered on sends the rows
-    of its shared boards through their actors (``tasks.store.ROW_WRITER``)."""
+    and creates of its shared boards through their actors (``tasks.store.ROW_WRITER``, ``INDEX_INSERTER``)."""
     bp.add_url_rule("/dapr/config", view_func=dapr_config, methods=["GET"])
     bp.add_url_rule("/actors/<actor_type>/<actor_id>/method/<method>", view_func=actor_method, methods=["PUT"])
     bp.add_url_rule("/actors/<actor_type>/<actor_id>", view_func=actor_deactivated, methods=["DELETE"])
     bp.record_once(lambda state: state.app.extensions.setdefault(ROW_WRITER, actor.put_row))
+    bp.record_once(lambda state: state.app.extensions.setdefault(INDEX_INSERTER, actor.insert))
