@@ -15,10 +15,10 @@ import urllib.request
 import pytest
 
 from tests.conftest import eventually
-from tests.integration.boards import make_team
+from tests.integration.boards import board_task, make_team
 from tests.integration.test_board_actor import calls, move, row_of
 from webapp.tasks.rows import Summary, row_revision
-from webapp.tasks.store import task_key
+from webapp.tasks.store import index_key, task_key
 
 
 @pytest.fixture
@@ -50,7 +50,7 @@ def back_in_turns(team, gateway) -> bool:
     return calls("turn") > turns
 
 
-def test_r6_placement_down_a_move_still_lands_once_and_readiness_stays(stack, team, gateway):
+def test_r6_placement_down_a_move_and_a_create_still_land_once_and_readiness_stays(stack, team, gateway):
     revision = gateway.get(task_key(team.task_id)).value["revision"]
     stack.stop("placement")
     try:
@@ -63,6 +63,9 @@ def test_r6_placement_down_a_move_still_lands_once_and_readiness_stays(stack, te
         assert calls("turn") - turns + calls("fallback") - fallbacks == 1
         assert moved_once(gateway, team, "in_progress")
         assert gateway.get(task_key(team.task_id)).value["revision"] == revision + 1
+        created = board_task(team.editor, team.board_id, title="Made while placement is down")
+        assert gateway.get(index_key(team.board_id)).value["ids"].count(created) == 1
+        assert row_revision(row_of(gateway, team.board_id, created)) == 1
         assert ready(stack) == 200
     finally:
         stack.restart("placement")
