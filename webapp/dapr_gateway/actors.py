@@ -24,6 +24,8 @@ class ActorOperations(Connection):
         """
         request = InvokeActorRequest(actor_type=actor_type, actor_id=actor_id, method=method, data=_dumps(data))
         try:
+            # The SDK's gRPC client has no actor call (its ActorProxy speaks HTTP through aiohttp, which the
+            # gateway leaves out): its stub is on the same intercepted channel (API token, deadline, trace).
             reply = self.client._stub.InvokeActor(request, timeout=timeout_seconds)
         except grpc.RpcError as err:
             if err.code() == grpc.StatusCode.DEADLINE_EXCEEDED:
