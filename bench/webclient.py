@@ -74,9 +74,9 @@ async def api_token(http: aiohttp.ClientSession, base: str, user: WebUser, name:
         if resp.status != 302:
             raise AppError(f"token not created: {resp.status}")
         location = resp.headers["Location"]
-        # The token is held sealed in the session the answer sets: the next page shows it only with that cookie.
-        cookie = {"Cookie": _session_cookie(resp, user.cookie)}
-    async with http.get(f"{base}{location}" if location.startswith("/") else location, headers=cookie) as resp:
+        cookie = _session_cookie(resp, user.cookie)  # the token rides to the page it leads to in the session
+    async with http.get(f"{base}{location}" if location.startswith("/") else location,
+                        headers={"Cookie": cookie}) as resp:
         found = re.search(r'id="new-token">([^<]+)<', await resp.text())
     if not found:
         raise AppError("the new token was not shown")

@@ -18,7 +18,7 @@ from tests.conftest import eventually
 from tests.integration.boards import board_task, make_team
 from tests.integration.test_board_actor import calls, move, row_of
 from webapp.tasks.rows import Summary, row_revision
-from webapp.tasks.store import index_key, task_key
+from webapp.keys import index_key, task_key
 
 
 @pytest.fixture

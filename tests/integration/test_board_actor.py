@@ -11,7 +11,7 @@ from tests.conftest import Browser, app_config
 from tests.integration.boards import board_task, invite, make_team
 from webapp.metrics import BOARD_ACTOR_CALLS
 from webapp.tasks.rows import Summary, is_tombstone, row_revision
-from webapp.tasks.store import index_key, task_key
+from webapp.keys import index_key, task_key
 
 
 def calls(outcome: str) -> float:
@@ -97,13 +97,13 @@ def test_a_create_that_gives_up_after_its_twin_listed_the_task_keeps_it(app, mon
 
     from webapp.dapr_gateway import Item
     from webapp.sidecar import ATTEMPTS, gateway
-    from webapp.tasks import store
+    from webapp.tasks import index, store
     from webapp.tasks.model import TaskFields, new_task
 
     board_id = f"b_{uuid.uuid4().hex}"
     task = new_task("u1", TaskFields("Listed by its twin"), datetime.now(timezone.utc), board_id=board_id)
-    real = store._index_to_change
-    monkeypatch.setattr(store, "_index_to_change",  # every attempt loses on the index (an ETag that never matches)
+    real = store.index_to_change
+    monkeypatch.setattr(store, "index_to_change",  # every attempt loses on the index (an ETag that never matches)
                         lambda board: Item(real(board).key, real(board).value, "987654"))
     monkeypatch.setattr("webapp.sidecar.time.sleep", lambda seconds: None)
     attempts: list[int] = []
@@ -116,7 +116,7 @@ def test_a_create_that_gives_up_after_its_twin_listed_the_task_keeps_it(app, mon
             if len(attempts) == ATTEMPTS:
                 index = real(board_id)  # the twin stores the task and lists it (a real transaction: PostgreSQL)
                 gateway().save(task_key(task.id), {**task.to_dict(), "outbox": [event["event_id"]]})
-                gateway().save(index.key, {"ids": [task.id], "rows": {task.id: store.row_of(task)}}, etag=index.etag)
+                gateway().save(index.key, {"ids": [task.id], "rows": {task.id: index.row_of(task, False)}}, etag=index.etag)
             return transact(self, operations, *args, **kwargs)  # raises: this attempt lost on the index
         monkeypatch.setattr(type(gateway()), "transact", twin_lists_it_at_the_last_attempt)
         assert store.insert_here(task, [event]) is False

@@ -71,8 +71,8 @@ def test_a_create_that_gives_up_leaves_none_of_its_keys_behind(app, monkeypatch)
     from webapp.tasks.model import TaskFields
     from webapp.activity import history_key
 
-    real = store._index_to_change
-    monkeypatch.setattr(store, "_index_to_change",
+    real = store.index_to_change
+    monkeypatch.setattr(store, "index_to_change",
                         lambda board_id: Item(real(board_id).key, real(board_id).value, "987654"))  # a number (the store parses it) that never matches
     monkeypatch.setattr("webapp.sidecar.time.sleep", lambda seconds: None)
     written: list[str] = []

@@ -10,7 +10,7 @@ from webapp.app import create_app
 from webapp.boards import actor
 from webapp.dapr_gateway import NotFound, Unavailable
 from webapp.errors import Busy, ListFull, TaskLimitReached
-from webapp.tasks import store
+from webapp.tasks import index, store
 from webapp.tasks.model import TaskFields, new_task
 
 NOW = datetime(2026, 12, 7, 9, 0, tzinfo=timezone.utc)
@@ -38,9 +38,9 @@ def app():
 
 @pytest.fixture
 def optimistic(monkeypatch):
-    """Rows written on the optimistic path (``tasks.store.put_row``), recorded instead of stored."""
+    """Rows written on the optimistic path (``tasks.index.put_row``), recorded instead of stored."""
     written = []
-    monkeypatch.setattr(store, "put_row", lambda board_id, task, deleted=False, index=None:
+    monkeypatch.setattr(index, "put_row", lambda board_id, task, deleted=False, index=None:
                         written.append((board_id, task.id, deleted)) or True)
     return written
 
@@ -55,7 +55,7 @@ def test_a_shared_boards_row_goes_to_its_actor_with_the_bound_and_the_row(app, o
     task = new_task("u1", TaskFields("Card"), NOW, board_id="b_team")
     with app.app_context():
         assert actor.put_row("b_team", task) is True
-    assert gw.calls == [(actor.ACTOR_TYPE, "b_team", actor.PUT_ROW, {"task_id": task.id, "row": store.row_of(task)},
+    assert gw.calls == [(actor.ACTOR_TYPE, "b_team", actor.PUT_ROW, {"task_id": task.id, "row": index.row_of(task, False)},
                          1.5)]
     assert optimistic == []
 

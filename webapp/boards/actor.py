@@ -26,6 +26,7 @@ from ..dapr_gateway import GatewayError, Item, NotFound
 from ..errors import Busy, ListFull, TaskLimitReached
 from ..metrics import BOARD_ACTOR_CALLS
 from ..sidecar import gateway
+from ..tasks import index as task_index
 from ..tasks import store as task_store
 from ..tasks.model import Task
 from .model import is_personal
@@ -49,11 +50,11 @@ def takes_turns(board_id: str) -> bool:
 
 def put_row(board_id: str, task: Task, deleted: bool = False, index: Item | None = None) -> bool:
     """Put a committed task's row in its board's index: in the board actor's turn, or on the optimistic
-    path (``tasks.store.put_row``) for a personal board or when the actor did not answer in time.
+    path (``tasks.index.put_row``) for a personal board or when the actor did not answer in time.
     False when the row kept losing (the caller marks the board for the relay)."""
     if not takes_turns(board_id):
-        return task_store.put_row(board_id, task, deleted, index)
-    row = task_store.row_of(task, deleted)
+        return task_index.put_row(board_id, task, deleted, index)
+    row = task_index.row_of(task, deleted)
     try:
         reply = gateway().invoke_actor(ACTOR_TYPE, board_id, PUT_ROW, {"task_id": task.id, "row": row},
                                        float(current_app.config["BOARD_ACTOR_SECONDS"]))
@@ -61,7 +62,7 @@ def put_row(board_id: str, task: Task, deleted: bool = False, index: Item | None
         BOARD_ACTOR_CALLS.labels("fallback").inc()
         log.warning("board actor %s did not take the row of %s (%s); written on the optimistic path",
                     board_id, task.id, err)
-        return task_store.put_row(board_id, task, deleted, index)
+        return task_index.put_row(board_id, task, deleted, index)
     BOARD_ACTOR_CALLS.labels("turn").inc()
     return bool(isinstance(reply, dict) and reply.get("written"))
 
@@ -126,7 +127,7 @@ def turn(actor_type: str, board_id: str, method: str, body: object) -> dict:
     if not isinstance(body, dict) or not task_store.valid_id(str(body.get("task_id") or "")) \
             or not isinstance(body.get("row"), (list, dict)):
         raise BadTurn("expected {task_id, row}")
-    return {"written": task_store.put_row_of(board_id, body["task_id"], body["row"], loop=TURN_LOOP)}
+    return {"written": task_index.put_row_of(board_id, body["task_id"], body["row"], loop=TURN_LOOP)}
 
 
 def actor_config() -> dict:
