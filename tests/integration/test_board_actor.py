@@ -97,7 +97,8 @@ def test_a_create_that_gives_up_after_its_twin_listed_the_task_keeps_it(app, mon
 
     from webapp.dapr_gateway import Item
     from webapp.sidecar import ATTEMPTS, gateway
-    from webapp.tasks import index, store
+    from webapp.tasks import index as task_index
+    from webapp.tasks import store
     from webapp.tasks.model import TaskFields, new_task
 
     board_id = f"b_{uuid.uuid4().hex}"
@@ -116,7 +117,8 @@ def test_a_create_that_gives_up_after_its_twin_listed_the_task_keeps_it(app, mon
             if len(attempts) == ATTEMPTS:
                 index = real(board_id)  # the twin stores the task and lists it (a real transaction: PostgreSQL)
                 gateway().save(task_key(task.id), {**task.to_dict(), "outbox": [event["event_id"]]})
-                gateway().save(index.key, {"ids": [task.id], "rows": {task.id: index.row_of(task, False)}}, etag=index.etag)
+                listing = {"ids": [task.id], "rows": {task.id: task_index.row_of(task, False)}}
+                gateway().save(index.key, listing, etag=index.etag)
             return transact(self, operations, *args, **kwargs)  # raises: this attempt lost on the index
         monkeypatch.setattr(type(gateway()), "transact", twin_lists_it_at_the_last_attempt)
         assert store.insert_here(task, [event]) is False
