@@ -9,7 +9,10 @@
    anything else is a lost update. Reports client retries (409), 503s, the move's p50/p99, and the server's
    optimistic-concurrency retries (``taskboard_conflict_retries_total`` from the metrics port).
 
-    .venv/bin/python bench/boards_load.py [--tasks 1000] [--writers 50] [--moves 10]
+Both write paths of a shared board: ``--write-path actor`` (default: each board's rows in its actor's turns) or
+``optimistic`` (every request writes its row under the index's ETag, ``TASKBOARD_BOARD_ACTORS=0``).
+
+    .venv/bin/python bench/boards_load.py [--tasks 1000] [--writers 50] [--moves 10] [--write-path actor]
 """
 
 from __future__ import annotations
@@ -104,6 +107,8 @@ def conflict_retries(metrics_url: str) -> Counter:
     for loop, outcome, value in re.findall(
             r'taskboard_conflict_retries_total\{loop="([^"]+)",outcome="([^"]+)"\} ([0-9.e+]+)', text):
         found[f"{loop}: {outcome}"] += float(value)
+    for outcome, value in re.findall(r'taskboard_board_actor_calls_total\{outcome="([^"]+)"\} ([0-9.e+]+)', text):
+        found[f"board actor: {outcome}"] += float(value)
     return found
 
 
@@ -177,7 +182,8 @@ async def writers(http, base: str, args, run: str, metrics_url: str) -> None:
           f"{sum(moved.values())} moves stored, lost updates {lost} (index rows behind when the writers stopped: "
           f"{at_end}, all repaired by their events {settled_after:.0f} s later), answers {dict(outcomes)} "
           f"(409: a member's re-read and retry), move p50 {pct(took, 50) * 1000:.0f} ms, "
-          f"p99 {pct(took, 99) * 1000:.0f} ms; server-side conflict retries {server}", flush=True)
+          f"p99 {pct(took, 99) * 1000:.0f} ms; server-side conflict retries and board actor calls {server}",
+          flush=True)
 
 
 async def measure(base: str, args, metrics_url: str) -> None:
@@ -196,13 +202,17 @@ def main() -> None:
     parser.add_argument("--pages", type=int, default=30)
     parser.add_argument("--writers", type=int, default=50)
     parser.add_argument("--moves", type=int, default=10)
+    parser.add_argument("--write-path", choices=("actor", "optimistic"), default="actor",
+                        help="how a shared board's rows are written (the app's BOARD_ACTORS setting)")
     args = parser.parse_args()
     run_dir = Path(tempfile.mkdtemp(prefix="taskboard-boards-"))
     stack = devstack.Stack(run_dir, devstack.Ports.free(), app_token=secrets.token_urlsafe(16), workers=2,
-                           app_env={"TASKBOARD_LOG_FORMAT": "json"})
+                           app_env={"TASKBOARD_LOG_FORMAT": "json",
+                                    "TASKBOARD_BOARD_ACTORS": "1" if args.write_path == "actor" else "0"})
     stack.start()
     try:
-        print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores", flush=True)
+        print(f"write path: {args.write_path}; load average before: {os.getloadavg()[0]:.2f} "
+              f"on {os.cpu_count()} cores", flush=True)
         asyncio.run(measure(stack.url(), args, stack.metrics_url()))
         print(f"load average after: {os.getloadavg()[0]:.2f}", flush=True)
     finally:

@@ -1,7 +1,7 @@
 """The one launcher of the local Taskboard stack.
 
-Starts the data tier (Redis; or PostgreSQL and Kafka with TASKBOARD_STACK=postgres-kafka), the Dapr scheduler, one daprd per app and both apps under
-gunicorn, waits until each answers, and stops them all (children first) on
+Starts the data tier (Redis; or PostgreSQL and Kafka with TASKBOARD_STACK=postgres-kafka), the Dapr scheduler
+and placement, one daprd per app and both apps under gunicorn, waits until each answers, and stops them all (children first) on
 exit. `make run` uses it with fixed ports and readable logs on the console; the
 test suite uses it with free ports and log files in a temporary directory.
 
@@ -184,13 +184,22 @@ class Stack(DataTier):
             self._wait(f"{callee} through daprd of {caller}", lambda u=url: self._http_ok(u), timeout=60)
 
     def start_infrastructure(self) -> None:
-        """The data tier and the Dapr scheduler only: what `dapr init` provides to the Dapr CLI."""
+        """The data tier, the Dapr scheduler and placement only: what `dapr init` provides to the Dapr CLI."""
         if self.dapr_bin is None:
             self.provision()
         self.prepare()
         self.start_servers()
         self._start_mailpit()
         self._start_scheduler()
+        self._start_placement()
+
+    def _start_placement(self) -> None:
+        """Dapr's placement service: which sidecar hosts each actor (the board actors)."""
+        p = self.ports
+        self.say(f"starting dapr placement on 127.0.0.1:{p.placement}")
+        self.processes.spawn("placement", commands.placement_argv(self.dapr_bin, p), env={}, cwd=self.run_dir)
+        self._wait("placement", lambda: self._http_ok(f"http://127.0.0.1:{p.placement_health}/healthz"),
+                   timeout=60, proc_name="placement")
 
     def _start_mailpit(self) -> None:
         p = self.ports
@@ -219,7 +228,7 @@ class Stack(DataTier):
         ports = self.ports.apps[instance]
         self.say(f"starting daprd for {instance} (http {ports.http}, grpc {ports.grpc})")
         argv = commands.daprd_argv(self.dapr_bin, app_id_of(instance), ports, self.ports.scheduler,
-                                   self.components_dir, self.daprd_log_level)
+                                   self.components_dir, self.daprd_log_level, self.ports.placement)
         # cwd: the components' relative paths (secrets.json, deliveries/) are in the run directory
         self.processes.spawn(f"daprd-{instance}", argv, env=self.sidecar_env(app_id_of(instance)), cwd=self.run_dir)
 
@@ -253,6 +262,8 @@ class Stack(DataTier):
             self._start_scheduler()
         elif name == "mailpit":
             self._start_mailpit()
+        elif name == "placement":
+            self._start_placement()
         elif name == "proxy":
             self._start_proxy()
         elif name.startswith("daprd-"):

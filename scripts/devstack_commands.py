@@ -1,4 +1,4 @@
-"""The command line and environment of each process of the stack: Redis, the Dapr scheduler, and a
+"""The command line and environment of each process of the stack: Redis, the Dapr scheduler and placement, and a
 daprd plus a gunicorn per app (the same flags the Dapr CLI gets from dapr.yaml)."""
 
 from __future__ import annotations
@@ -29,8 +29,19 @@ def scheduler_argv(dapr_bin: Path, p: Ports, data_dir: Path) -> list[str]:
     ]
 
 
+def placement_argv(dapr_bin: Path, p: Ports) -> list[str]:
+    """Dapr's placement service (where each actor is active), one node with its raft log in memory."""
+    return [
+        str(dapr_bin / "placement"), "--listen-address", "127.0.0.1", "--port", str(p.placement),
+        "--healthz-port", str(p.placement_health), "--healthz-listen-address", "127.0.0.1",
+        "--metrics-port", str(p.placement_metrics), "--metrics-listen-address", "127.0.0.1",
+        "--initial-cluster", f"dapr-placement-0=127.0.0.1:{p.placement_raft}",
+        "--log-level", "warn",
+    ]
+
+
 def daprd_argv(dapr_bin: Path, app_id: str, ports: AppPorts, scheduler_port: int,
-               components_dir: Path, log_level: str) -> list[str]:
+               components_dir: Path, log_level: str, placement_port: int | None = None) -> list[str]:
     return [
         str(dapr_bin / "daprd"), "--app-id", app_id, "--app-port", str(ports.app),
         "--app-protocol", "http", "--app-channel-address", "127.0.0.1",
@@ -39,7 +50,8 @@ def daprd_argv(dapr_bin: Path, app_id: str, ports: AppPorts, scheduler_port: int
         "--dapr-internal-grpc-port", str(ports.internal), "--metrics-port", str(ports.metrics),
         "--resources-path", str(components_dir), "--config", str(components_dir / "config.yaml"),
         "--scheduler-host-address", f"localhost:{scheduler_port}",
-        "--placement-host-address", "",
+        # Actors need placement; without it (None) daprd runs with actors off.
+        "--placement-host-address", f"localhost:{placement_port}" if placement_port else "",
         "--enable-app-health-check", "--app-health-check-path", "/healthz",
         "--app-health-probe-interval", "3", "--dapr-graceful-shutdown-seconds", "5",
         # Deliveries (events, jobs, bindings) never take more than half of the

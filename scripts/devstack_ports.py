@@ -82,6 +82,10 @@ class Ports:
     scheduler_metrics: int
     etcd_client: int
     etcd_peer: int
+    placement: int  # Dapr's placement service (actors): gRPC, health, metrics, its one-node raft
+    placement_health: int
+    placement_metrics: int
+    placement_raft: int
     postgres: int  # the postgres-kafka stack's servers (devstack_data)
     kafka: int
     kafka_controller: int
@@ -105,7 +109,8 @@ class Ports:
                 shift = 100 * (n + 1) if replicas > 1 and app_id == "taskboard" else 100 * n
                 apps[instance] = AppPorts(*(getattr(ports, f.name) + shift for f in fields(AppPorts)))
         return cls(redis=6380, scheduler=50006, scheduler_health=50007, scheduler_metrics=50008,
-                   etcd_client=52379, etcd_peer=52380, postgres=5433, kafka=9092, kafka_controller=9093,
+                   etcd_client=52379, etcd_peer=52380, placement=50005, placement_health=50003,
+                   placement_metrics=50004, placement_raft=58201, postgres=5433, kafka=9092, kafka_controller=9093,
                    apps=apps, proxy=8000 if replicas > 1 else None)
 
     @classmethod
@@ -113,6 +118,8 @@ class Ports:
         """Ephemeral ports for a test session, never colliding with `make run`."""
         return cls(redis=free_port(), scheduler=free_port(), scheduler_health=free_port(),
                    scheduler_metrics=free_port(), etcd_client=free_port(), etcd_peer=free_port(),
+                   placement=free_port(), placement_health=free_port(), placement_metrics=free_port(),
+                   placement_raft=free_port(),
                    postgres=free_port(), kafka=free_port(), kafka_controller=free_port(),
                    apps={instance: AppPorts(*(free_port() for _ in fields(AppPorts)))
                          for app in APPS for instance in instances(app, replicas)},

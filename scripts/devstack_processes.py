@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
-COLOURS = {"redis": 31, "postgres": 31, "kafka": 91, "scheduler": 35, "daprd-taskboard": 34, "daprd-notification-service": 36,
+COLOURS = {"redis": 31, "postgres": 31, "kafka": 91, "scheduler": 35, "placement": 35, "daprd-taskboard": 34, "daprd-notification-service": 36,
            "taskboard": 32, "notification-service": 33}
 
 

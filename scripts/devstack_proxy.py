@@ -15,7 +15,7 @@ from pathlib import Path
 from devstack_provision import ROOT
 
 # The same prefixes the Kubernetes ingress denies; tests/scale checks every inbound route is covered.
-DAPR_ONLY_PREFIXES = ("/dapr", "/events", "/job", "/cron", "/relay")
+DAPR_ONLY_PREFIXES = ("/dapr", "/events", "/job", "/cron", "/relay", "/actors")
 
 
 def ensure_haproxy() -> None:

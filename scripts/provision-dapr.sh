@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Provision the pinned Dapr runtime (daprd + scheduler) and print the directory
-# that holds them on the last line of stdout.
+# Provision the pinned Dapr runtime (daprd + scheduler + placement) and print the
+# directory that holds them on the last line of stdout.
 #
-#   1. An installed daprd/scheduler of the pinned version is used as is
+#   1. An installed daprd/scheduler/placement of the pinned version is used as is
 #      ($DAPR_BIN_DIR, ~/.dapr/bin, then PATH) — e.g. after `dapr init`.
-#   2. Otherwise both are built from the Go module proxy through the wrapper
+#   2. Otherwise they are built from the Go module proxy through the wrapper
 #      module in tools/dapr into a cache outside the repo
 #      ($TASKBOARD_CACHE, default ~/.cache/taskboard) and reused from there.
+#      A cache that holds daprd and scheduler but no placement (built before
+#      actors were used) gets placement added: only that binary is compiled.
 #
 #   --find-only: step 1 and the cache only; never build (exit 3 when not provisioned).
 #   The pytest report header uses it, so unit tests run on a fresh clone without Go.
@@ -24,15 +26,20 @@ OUT="$CACHE/dapr-$DAPR_VERSION-$WRAPPER_HASH"
 
 say() { echo "[dapr] $*" >&2; }
 
-has_version() { # <dir>: both binaries there, daprd prints the pinned version
+BINARIES=(daprd scheduler placement)
+
+has_version() { # <dir>: daprd and scheduler there, daprd prints the pinned version
   [ -x "$1/daprd" ] && [ -x "$1/scheduler" ] &&
     [ "$("$1/daprd" --version 2>/dev/null | tail -n 1)" = "$DAPR_VERSION" ]
+}
+has_all() { # <dir>: every binary of the pinned version there
+  has_version "$1" && [ -x "$1/placement" ]
 }
 
 candidates=("${DAPR_BIN_DIR:-}" "$HOME/.dapr/bin" "$OUT")
 if command -v daprd >/dev/null 2>&1; then candidates+=("$(dirname "$(command -v daprd)")"); fi
 for dir in "${candidates[@]}"; do
-  if [ -n "$dir" ] && has_version "$dir"; then
+  if [ -n "$dir" ] && has_all "$dir"; then
     say "using daprd $DAPR_VERSION from $dir"
     echo "$dir"
     exit 0
@@ -50,7 +57,10 @@ if ! command -v go >/dev/null 2>&1; then
   exit 1
 fi
 
-say "building daprd and scheduler $DAPR_VERSION from the Go module proxy into $OUT"
+missing=()
+for name in "${BINARIES[@]}"; do [ -x "$OUT/$name" ] || missing+=("$name"); done
+has_version "$OUT" || missing=("${BINARIES[@]}")
+say "building ${missing[*]} $DAPR_VERSION from the Go module proxy into $OUT"
 say "(first build takes several minutes on 2 cores; later runs reuse the cache)"
 mkdir -p "$OUT"
 ldflags="-s -w -X github.com/dapr/dapr/pkg/buildinfo.version=$DAPR_VERSION -X github.com/dapr/kit/logger.DaprVersion=$DAPR_VERSION"
@@ -58,10 +68,10 @@ cd "$ROOT/tools/dapr"
 start=$(date +%s)
 say "downloading modules..."
 go mod download
-for target in ./daprd github.com/dapr/dapr/cmd/scheduler; do
-  name="$(basename "$target")"
+for name in "${missing[@]}"; do
+  if [ "$name" = daprd ]; then target=./daprd; else target="github.com/dapr/dapr/cmd/$name"; fi
   say "compiling $name... ($(( $(date +%s) - start ))s elapsed)"
-  CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$OUT/$name.tmp" "$target" &
+  CGO_ENABLED=0 nice -n 10 go build -trimpath -ldflags "$ldflags" -o "$OUT/$name.tmp" "$target" &
   pid=$!
   while kill -0 "$pid" 2>/dev/null; do
     sleep 30
@@ -70,6 +80,6 @@ for target in ./daprd github.com/dapr/dapr/cmd/scheduler; do
   wait "$pid"
   mv "$OUT/$name.tmp" "$OUT/$name"
 done
-has_version "$OUT" || { say "ERROR: built daprd does not report $DAPR_VERSION"; exit 1; }
+has_all "$OUT" || { say "ERROR: built daprd does not report $DAPR_VERSION"; exit 1; }
 say "built in $(( $(date +%s) - start ))s: $("$OUT/daprd" --version | tail -n 1)"
 echo "$OUT"

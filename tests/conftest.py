@@ -40,7 +40,7 @@ def pytest_report_header(config):
         return "daprd: not provisioned yet (the stack fixture provisions it when an integration test needs it)"
     bin_dir = Path(out.stdout.strip().splitlines()[-1])
     version = subprocess.run([str(bin_dir / "daprd"), "--version"], capture_output=True, text=True).stdout.strip()
-    return [f"daprd {version.splitlines()[-1]} and scheduler from {bin_dir}",
+    return [f"daprd {version.splitlines()[-1]}, scheduler and placement from {bin_dir}",
             f"data tier: TASKBOARD_STACK={devstack.stack_name()} ({', '.join(devstack.STACKS_SERVERS[devstack.stack_name()])})"]
 
 

@@ -24,6 +24,9 @@ EVENTS_FAILED = Counter("taskboard_events_failed_total", "Event publishes that f
 CONFLICT_RETRIES = Counter("taskboard_conflict_retries_total",
                            "Optimistic-concurrency retries (ETag conflicts) by loop; outcome=exhausted when one gave up",
                            ["loop", "outcome"])
+BOARD_ACTOR_CALLS = Counter("taskboard_board_actor_calls_total",
+                            "Rows sent to a shared board's actor; outcome=fallback when written on the optimistic path",
+                            ["outcome"])
 NOTIFICATIONS_DELIVERED = Counter("taskboard_notifications_delivered_total",
                                   "Notifications delivered through the output binding", ["kind"])
 

@@ -211,3 +211,22 @@ def required_components() -> dict[str, set[str]]:
 
     return {"taskboard": names(DEFAULTS["REQUIRED_COMPONENTS"]),
             "notification-service": names(notifier_app({"SECRET_KEY": "x"}).config["REQUIRED_COMPONENTS"])}
+
+
+def _actor_state_stores(components: list[dict]) -> list[str]:
+    return [c["metadata"]["name"] for c in components
+            if c["spec"]["type"].startswith("state.")
+            and any(m["name"] == "actorStateStore" and m.get("value") == "true" for m in c["spec"].get("metadata") or [])]
+
+
+@pytest.mark.parametrize("overlay", RENDERINGS)
+def test_each_rendering_marks_exactly_one_actor_state_store(rendered, overlay):
+    """A sidecar hosts the board actors only with an actor state store, and refuses two."""
+    components = [d for d in dapr_docs(rendered[overlay]) if d["kind"] == "Component"]
+    assert _actor_state_stores(components) == ["statestore"], overlay
+
+
+@pytest.mark.parametrize("component_set", ["components", "components/postgres-kafka"])
+def test_each_local_set_marks_exactly_one_actor_state_store(component_set):
+    components = [d for d in load_yaml_dir(ROOT / component_set) if d.get("kind") == "Component"]
+    assert _actor_state_stores(components) == ["statestore"], component_set

@@ -56,7 +56,7 @@ def prefix_matches(prefix: str, path: str) -> bool:
 def test_inbound_paths_cover_the_routes_dapr_calls():
     paths = inbound_paths()
     for expected in ("/dapr/subscribe", "/events/task-events", "/events/dead-letters", "/job/sample",
-                     "/cron", "/relay"):
+                     "/cron", "/relay", "/dapr/config", "/actors/sample/sample/method/sample", "/actors/sample/sample"):
         assert expected in paths, sorted(paths)
 
 

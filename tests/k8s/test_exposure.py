@@ -9,7 +9,9 @@ import pytest
 from .conftest import WebUser, through_service
 
 ROUTES = [("GET", "/dapr/subscribe"), ("POST", "/events/task-events"),
-          ("POST", "/events/dead-letters"), ("POST", "/job/reminder"), ("POST", "/cron"), ("POST", "/relay")]
+          ("POST", "/events/dead-letters"), ("POST", "/job/reminder"), ("POST", "/cron"), ("POST", "/relay"),
+          ("GET", "/dapr/config"), ("PUT", "/actors/BoardIndex/b_probe/method/put_row"),
+          ("DELETE", "/actors/BoardIndex/b_probe")]
 # Headers the app sets on every response (webapp/observability.py, webapp/security.py): their absence shows
 # that an answer came from the ingress controller, not from the app.
 APP_HEADERS = ("x-request-id", "content-security-policy")

@@ -175,6 +175,9 @@ NOT_BOARD_SCOPED = {
     ("GET", "/verify-email/<token>"): "the account the signed link names",
     ("GET", "/unsubscribe/<token>"): "the account the signed link names",
     ("POST", "/unsubscribe/<token>"): "the account the signed link names",
+    ("GET", "/dapr/config"): "the sidecar's (app token)",
+    ("PUT", "/actors/<actor_type>/<actor_id>/method/<method>"): "the sidecar's: a board actor's turn (app token)",
+    ("DELETE", "/actors/<actor_type>/<actor_id>"): "the sidecar's (app token)",
 }
 
 

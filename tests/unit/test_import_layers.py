@@ -22,7 +22,8 @@ LAYERS = {
              webapp.dapr_gateway.errors webapp.dapr_gateway.jobs webapp.dapr_gateway.messaging webapp.dapr_gateway.sdk
              webapp.dapr_gateway.state webapp.dapr_gateway.values webapp.config webapp.metrics webapp.extensions
              webapp.timezones webapp.recurrence webapp.security webapp.app_token webapp.events webapp.errors
-             webapp.sidecar webapp.observability webapp.state_lists webapp.held webapp.dapr_gateway.http_binding""",
+             webapp.sidecar webapp.observability webapp.state_lists webapp.held webapp.dapr_gateway.http_binding
+             webapp.dapr_gateway.actors""",
     MODELS: """webapp.tasks webapp.tasks.fields webapp.tasks.model webapp.tasks.rows webapp.boards webapp.boards.model
                webapp.auth webapp.background.checks webapp.accounts webapp.accounts.links webapp.accounts.totp_codes
                webapp.markdown webapp.tasks.checklist webapp.comments webapp.comments.model webapp.checklists
@@ -41,7 +42,7 @@ LAYERS = {
                  webapp.background.task_events webapp.background.task_updates webapp.accounts.sessions
                  webapp.accounts.password webapp.accounts.mail webapp.accounts.settings_section webapp.accounts.oidc
                  webapp.accounts.sso_accounts webapp.accounts.deletion webapp.accounts.export webapp.comments.service
-                 webapp.comments.notices webapp.my_tasks.reading""",
+                 webapp.comments.notices webapp.my_tasks.reading webapp.boards.actor""",
     VIEWS: """webapp.tasks.routes webapp.tasks.forms webapp.boards.routes webapp.boards.forms webapp.auth.routes
               webapp.auth.forms webapp.notifications.routes webapp.admin.routes webapp.api webapp.api.common
               webapp.api.tasks webapp.api.boards webapp.api.schemas webapp.background.routes
@@ -49,7 +50,7 @@ LAYERS = {
               webapp.accounts.routes webapp.accounts.second_step webapp.accounts.two_factor_views
               webapp.accounts.oidc_views webapp.accounts.data_views webapp.comments.routes webapp.comments.forms
               webapp.checklists.routes webapp.checklists.forms webapp.api.comments webapp.my_tasks.routes
-              webapp.calendar_feed.routes webapp.appearance.routes""",
+              webapp.calendar_feed.routes webapp.appearance.routes webapp.boards.actor_routes""",
     APPS: """webapp.app webapp.base webapp.notification_service""",
 }
 # A module a package adds later takes its package's layer unless LAYERS names it (a new job kind, a migration).

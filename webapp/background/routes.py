@@ -1,4 +1,4 @@
-"""All inbound Dapr traffic: subscriptions, job triggers, binding triggers.
+"""All inbound Dapr traffic: subscriptions, job triggers, binding triggers, actor calls (``boards/actor_routes``).
 
 CSRF-exempt (registered so in the factory), JSON in and out, and — when an app
 API token is configured — only for callers that present it in ``dapr-api-token``
@@ -15,6 +15,7 @@ from flask import Blueprint, abort, jsonify, request
 
 from .. import admin
 from ..app_token import app_token_rejection
+from ..boards import actor_routes
 from ..dapr_gateway import GatewayError
 from . import DEAD_LETTERS_ROUTE, PERIODIC, STREAMS, Malformed, run_job, run_periodic, subscriptions
 
@@ -98,3 +99,6 @@ def on_binding(binding: str):
         log.warning("%s failed: %s", binding, err)
         return jsonify(status="failed", reason=str(err)), 503
     return jsonify(status="done", **counts)
+
+
+actor_routes.add_to(bp)  # /dapr/config and /actors/...: the board actors this app hosts

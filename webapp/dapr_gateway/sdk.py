@@ -51,10 +51,11 @@ from dapr.clients.grpc._request import TransactionalStateOperation, TransactionO
 from dapr.clients.grpc._state import Concurrency, Consistency, StateOptions  # noqa: E402
 from dapr.clients.grpc.interceptors import DaprClientInterceptor  # noqa: E402
 from dapr.conf import settings as sdk_settings  # noqa: E402
+from dapr.proto.runtime.v1.actors_pb2 import InvokeActorRequest  # noqa: E402
 from google.protobuf import json_format  # noqa: E402
 from google.protobuf.any_pb2 import Any as AnyProto  # noqa: E402
 from google.protobuf.struct_pb2 import Value  # noqa: E402
 
 __all__ = ["grpc", "DaprClient", "DaprInternalError", "ConstantFailurePolicy", "Job", "TransactionalStateOperation",
            "TransactionOperationType", "Concurrency", "Consistency", "StateOptions", "DaprClientInterceptor",
-           "sdk_settings", "json_format", "AnyProto", "Value"]
+           "sdk_settings", "InvokeActorRequest", "json_format", "AnyProto", "Value"]

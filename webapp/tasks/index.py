@@ -132,20 +132,27 @@ def put_row(board_id: str, task: Task, deleted: bool = False, index: Item | None
     replaces an older one, so a late or repeated write is harmless. Called only after the
     task's own write passed: a change that lost its race never reaches its row.
     """
+    return put_row_of(board_id, task.id, row_of(task, deleted), index)
+
+
+def put_row_of(board_id: str, task_id: str, row: list | dict, index: Item | None = None,
+               loop: str = "index rows") -> bool:
+    """``put_row`` with the row already made (``row_of``): what a board's actor writes in its turn
+    (``loop``: the name of its retries in the conflict metric)."""
     gw = gateway()
     first = [index] if index is not None and index.exists else []
 
     def attempt() -> None:
         current = first.pop() if first else index_to_change(board_id)
-        document = merged(current.value, {task.id: row_of(task, deleted)})
+        document = merged(current.value, {task_id: row})
         if document is not None:
             gw.save(index_key(board_id), document, etag=current.etag)
 
     try:
-        retry_on_conflict(attempt, "index rows")
+        retry_on_conflict(attempt, loop)
         return True
     except Conflict:
-        log.warning("row of %s on %s kept losing; the relay repairs it from the document", task.id, board_id)
+        log.warning("row of %s on %s kept losing; the relay repairs it from the document", task_id, board_id)
     except GatewayError as err:
-        log.warning("row of %s on %s not written (the relay repairs it): %s", task.id, board_id, err)
+        log.warning("row of %s on %s not written (the relay repairs it): %s", task_id, board_id, err)
     return False

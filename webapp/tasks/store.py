@@ -78,6 +78,8 @@ Reads = dict[str, Item]  # what a request already read, by key (a change starts 
 Change = Callable[[Task], tuple[Task, list[dict]]]  # the task as read → (the changed task, its events)
 _OWED_MARKS: set[str] = set()  # boards whose row and mark both failed after a commit (``take_owed_mark``)
 _OWED_LOCK = threading.Lock()
+ROW_WRITER = "board-row-writer"  # app.extensions: how a committed change's row reaches its index (``_write_row``)
+INDEX_INSERTER = "board-index-inserter"  # app.extensions: how a new task is listed in its index (``insert``)
 
 
 def board_of(document: dict) -> str:
@@ -176,6 +178,13 @@ def _still_pending(previous: dict | None) -> tuple[list[str], list[dict]]:
 
 
 def insert(task: Task, events: list[dict], with_history: bool = True) -> bool:
+    """``insert_here``, through the app's ``INDEX_INSERTER`` when it has one (a shared board's actor takes the
+    creates in turns, ``webapp/boards/actor.py``). Returns and raises as ``insert_here``."""
+    inserter = current_app.extensions.get(INDEX_INSERTER) or insert_here
+    return inserter(task, events, with_history)
+
+
+def insert_here(task: Task, events: list[dict], with_history: bool = True) -> bool:
     """Store a new task (a fresh id), its row in its board's index and its events, in ONE state transaction.
 
     The index is the transaction's one guarded write; the task, its outbox items and its
@@ -190,7 +199,9 @@ def insert(task: Task, events: list[dict], with_history: bool = True) -> bool:
     live tasks, or twice as many ids with tombstones (a day's undo of deletions), and
     ``ListFull`` when its row would take the index past ``INDEX_MAX_BYTES`` (titles and
     tags of many-byte characters): the index stays under daprd's 4 MiB message limit.
-    Whichever it raises, the keys earlier attempts wrote are removed: nothing of the task is left.
+    Whichever it raises, the keys earlier attempts wrote are removed: nothing of the task is left —
+    unless another writer of the same task (the board actor's late turn, or the request that stopped
+    waiting for it) listed it meanwhile: then it is stored, and this returns False.
     """
     gw = gateway()
     document = _document(task, [e["event_id"] for e in events])
@@ -227,6 +238,8 @@ def insert(task: Task, events: list[dict], with_history: bool = True) -> bool:
         except Conflict as err:
             raise Busy(f"index of {task.board_id} kept changing: {err}") from err
     except (Busy, NotFound, TaskLimitReached, ListFull):
+        if written and _listed(task):
+            return False
         if written:  # on Redis an attempt that lost on the index still wrote the new keys (no rollback)
             gw.transact([Delete(op.key) for op in new_keys])
         raise
@@ -244,6 +257,14 @@ def _follow_mine(before: Task | None, after: Task, deleted: bool = False, reads:
         except GatewayError:
             with _OWED_LOCK:
                 _OWED_MARKS.add(after.board_id)  # the sidecar is gone: the caller holds the mark (take_owed_mark)
+
+
+def _listed(task: Task) -> bool:
+    """Whether the task's board's index lists it now (False when that cannot be read)."""
+    try:
+        return task.id in (gateway().get(index_key(task.board_id)).value or {}).get("ids", [])
+    except GatewayError:
+        return False
 
 
 def insert_once(task: Task, events_for: Callable[[Task], list[dict]]) -> tuple[Task, list[dict]] | None:
@@ -347,7 +368,7 @@ def _write(board_id: str, task_id: str, apply: Change, reads: Reads | None, *, e
     done = retry_on_conflict(attempt, "task change")
     if done is None:
         raise Conflict(f"task {task_id} is no longer at version {expected_version}")
-    if not put_row(board_id, done[0], delete, index):
+    if not _write_row(board_id, done[0], delete, index):
         try:
             mark_pending(board_id)
         except GatewayError:
@@ -355,6 +376,13 @@ def _write(board_id: str, task_id: str, apply: Change, reads: Reads | None, *, e
                 _OWED_MARKS.add(board_id)  # the sidecar is gone: the caller holds the mark (take_owed_mark)
     _follow_mine(None if restoring else before[0], done[0], delete, reads)
     return done
+
+
+def _write_row(board_id: str, task: Task, deleted: bool, index: Item | None) -> bool:
+    """A committed task's row into its board's index: through the app's ``ROW_WRITER`` when it has one (a
+    shared board's actor takes the writes in turns, ``webapp/boards/actor.py``), else ``put_row``."""
+    writer = current_app.extensions.get(ROW_WRITER) or put_row
+    return writer(board_id, task, deleted, index)
 
 
 def take_owed_mark(board_id: str) -> bool:
