@@ -5,7 +5,7 @@
 2. ``--writers`` members (50, the most a board has) moving cards of one board at once, each ``--moves``
    times: a move reads the task's version (its page), posts the move at it, and on 409 (someone moved it
    meanwhile) reads again and retries. Afterwards every task's revision must equal 1 + the moves answered
-   302 on it, and its row in the board's index (the board page's move forms) must carry the same revision:
+   302 on it, and its row in the board's index (read through the API's board listing) must carry the same revision:
    anything else is a lost update. Reports client retries (409), 503s, the move's p50/p99, and the server's
    optimistic-concurrency retries (``taskboard_conflict_retries_total`` from the metrics port).
 
@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 import devstack  # noqa: E402
 from bench.board_polls import _post, pct  # noqa: E402
-from bench.webclient import WebUser, register  # noqa: E402
+from bench.webclient import WebUser, api_token, register  # noqa: E402
 
 VERSION_RE = re.compile(r'name="version" value="([^"]*)"')
 FORM = {"description": "", "status": "pending", "priority": "medium", "tags": "bench", "due_at": "",
@@ -107,16 +107,26 @@ def conflict_retries(metrics_url: str) -> Counter:
     return found
 
 
-async def mismatches(http, base: str, user: WebUser, board_id: str, ids: list[str], moved: Counter) -> list[str]:
-    """Tasks whose revision is not 1 + their stored moves, or whose index row (the board page) lags behind."""
-    async with http.get(f"{base}/boards/{board_id}", headers=user.headers()) as page:
-        board_html = await page.text()
+async def mismatches(http, base: str, token: str, board_id: str, ids: list[str], moved: Counter) -> list[str]:
+    """Tasks whose revision is not 1 + their stored moves, or whose row in the board's index lags behind.
+
+    Reads the rows through the API's board listing (every page), not the board page, which shows a column's
+    first cards only.
+    """
+    bearer = {"Authorization": f"Bearer {token}"}
+    rows: dict[str, int] = {}
+    page = pages = 1
+    while page <= pages:
+        async with http.get(f"{base}/api/v1/boards/{board_id}/tasks?per_page=100&page={page}",
+                            headers=bearer) as resp:
+            body = await resp.json()
+        rows.update({item["id"]: int(item["version"]) for item in body["items"]})
+        pages, page = body["pages"], page + 1
     found = []
     for task_id in ids:
-        async with http.get(f"{base}/tasks/{task_id}", headers=user.headers()) as page:
-            revision = int(VERSION_RE.search(await page.text()).group(1))
-        card = board_html.split(f'id="card-{task_id}"', 1)[1].split("</li>", 1)[0]
-        row_revision = int(VERSION_RE.search(card).group(1)) if VERSION_RE.search(card) else -1
+        async with http.get(f"{base}/api/v1/tasks/{task_id}", headers=bearer) as resp:
+            revision = int((await resp.json())["version"])
+        row_revision = rows.get(task_id, -1)
         if revision != 1 + moved[task_id] or row_revision != revision:
             found.append(f"task {task_id} revision {revision}, moves stored {moved[task_id]}, row {row_revision}")
     return found
@@ -152,12 +162,13 @@ async def writers(http, base: str, args, run: str, metrics_url: str) -> None:
     await asyncio.gather(*(member(user) for user in people))
     elapsed = time.monotonic() - started
     after = conflict_retries(metrics_url)
-    mismatched = await mismatches(http, base, people[0], board_id, ids, moved)
+    token = await api_token(http, base, people[0])
+    mismatched = await mismatches(http, base, token, board_id, ids, moved)
     at_end, settled_after = len(mismatched), 0.0
     while mismatched and settled_after < 30:  # rows the change could not update: the task events repair them
         await asyncio.sleep(1)
         settled_after += 1
-        mismatched = await mismatches(http, base, people[0], board_id, ids, moved)
+        mismatched = await mismatches(http, base, token, board_id, ids, moved)
     for line in mismatched:
         print(f"  still stale: {line}", flush=True)
     lost = len(mismatched)

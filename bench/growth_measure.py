@@ -16,7 +16,8 @@ import loadgen
 import webclient
 from common import say
 from growth_seed import SEED_PASSWORD, seeded_name
-from webapp import overdue, sweep
+from webapp import background, keys
+from webapp.background import overdue
 from webapp.tasks.model import Task
 from webapp.tasks.rows import Summary
 
@@ -134,7 +135,7 @@ async def background_hour(g, size: int, checkpoint=lambda: None) -> dict:
                 await post_binding(http, g, "relay")
         out["relay_hour"] = w.result
         say(f"  {RELAYS_PER_HOUR} relays (lease deleted before each): {w.result}")
-        await g.hold_lease("sweep", sweep.LEASES["sweep"])
+        await g.hold_lease("sweep", background.PERIODIC["cron"].lease_seconds)
         with Window(g) as w:
             for _ in range(CRONS_PER_HOUR - 1):
                 body = await post_binding(http, g, "cron")
@@ -187,7 +188,7 @@ async def jobs_due(g, user_ids: list[str], n_jobs: int = 100) -> dict:
             async with http.post(f"{g.sidecar}-alpha1/jobs/{overdue.job_name(tid)}", headers=g.headers,
                                  json={"dueTime": fire_at, "data": overdue.job_data(uid, task)}) as resp:
                 assert resp.status in (200, 204), await resp.text()
-            markers.append(overdue.marker_key(tid))
+            markers.append(keys.overdue_marker_key(tid))
         say(f"  {len(users)} overdue jobs scheduled at {fire_at}")
         with Window(g) as w:
             deadline = time.monotonic() + 120

@@ -21,7 +21,7 @@ NOTES = """## How
   are utime + stime of every process of the stack (both apps, both daprd, Redis, scheduler).
 * One hour with nothing due: the relay runs every 10 s (360 runs, each after its 8 s lease expired: the lease is
   deleted in Redis before each, as the clock would), the sweep every 5 min (12 `/cron`, lease deleted before
-  each). A sweep run is one page of the walk (`webapp/sweep.py` `PAGE_USERS` users after the stored cursor, their
+  each). A sweep run is one page of the walk (`webapp/background/sweep.py` `PAGE_USERS` users after the stored cursor, their
   indexes and documents read in bulk): the outbox backstop and row repair. *Round*: how long the walk takes to come
   round to every user at one run per 5 minutes. *Per extra replica*: its binding's 12 `/cron` an hour, each
   skipped under the lease (one refused create); measured as 11.

@@ -18,6 +18,7 @@ from werkzeug.security import generate_password_hash
 
 from common import say
 from webapp import users_index
+from webapp.keys import users_index_shard_key
 from webapp.tasks.model import TaskFields, new_task
 from webapp.tasks.rows import Summary
 
@@ -104,7 +105,7 @@ async def add_to_shards(sidecar: str, headers: dict, user_ids: list[str]) -> Non
     """Add ids to their ``users-index:<xx>`` shards (read, merge, write; the app is idle meanwhile)."""
     by_shard: dict[str, list[str]] = {}
     for uid in user_ids:
-        by_shard.setdefault(users_index.shard_key(uid), []).append(uid)
+        by_shard.setdefault(users_index_shard_key(uid), []).append(uid)
     async with aiohttp.ClientSession() as http:
         for keys in users_index.shard_pages(32):
             async with http.post(f"{sidecar}/state/statestore/bulk", headers=headers,

@@ -1,6 +1,6 @@
 """`make bench-stacks`: the full-stack scenarios on each data tier in one run, side by side, as ratios.
 
-For each TASKBOARD_STACK (redis, then postgres-kafka) the benchmark's own machinery (bench/run.py's
+For each TASKBOARD_STACK (redis, then postgres-kafka) the benchmark's own machinery (bench/machinery.py's
 Bench: a snapshot of the tree, the production-like stack, users and tasks seeded through the forms,
 calibrated open-model load points) measures the complete → inbox event latency and the full-stack
 scenarios: create, list 100 / 1,000, complete; and first the sidecar-call counters (daprd metrics on both
@@ -28,7 +28,10 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
 import procstats  # noqa: E402
-import run  # noqa: E402  (installs requirements-bench.txt when missing)
+import machinery  # noqa: E402  (installs requirements-bench.txt when missing)
+
+import loadgen  # noqa: E402
+import redis  # noqa: E402
 import summaries  # noqa: E402
 from before_after import counter_rows  # noqa: E402
 from common import StackDied, say  # noqa: E402
@@ -38,7 +41,7 @@ ONLY = "page-list100,page-create,page-complete"  # page-list100 also selects pag
 DELIVERY_METRICS = ("dapr_component_pubsub_ingress_count", "dapr_component_pubsub_egress_count")
 
 
-class StackBench(run.Bench):
+class StackBench(machinery.Bench):
     """One stack's run of the full-stack scenarios."""
 
     def __init__(self, args, stack_name: str, rev: str | None = None):
@@ -57,7 +60,7 @@ class StackBench(run.Bench):
         self.groups = procstats.Groups({name: self.stack.procs[name].pid for name in names})
         self.peak_memory, self.peak_worker = {}, {}
         if "redis" in self.stack.servers():  # Redis commandstats beside the sidecar counters
-            self.redis = run.redis.Redis(host="127.0.0.1", port=self.stack.ports.redis)
+            self.redis = redis.Redis(host="127.0.0.1", port=self.stack.ports.redis)
 
     def check_alive(self) -> None:
         dead = {n: p.returncode for n, p in self.stack.procs.items() if p.poll() is not None}
@@ -104,8 +107,8 @@ def measure(args, stack_name: str, rev: str | None = None) -> dict:
     bench = StackBench(args, stack_name, rev)
     try:
         bench.start()
-        bench.results["environment"] = run.environment(bench)
-        run.loadgen.run(bench.main())
+        bench.results["environment"] = machinery.environment(bench)
+        loadgen.run(bench.main())
     except Exception as err:  # noqa: BLE001 - a benchmark reports every failure and carries on
         bench.failure(f"{type(err).__name__}: {err}")
     finally:
@@ -197,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stacks", default="redis,postgres-kafka", help="comma-separated TASKBOARD_STACK values")
     parser.add_argument("--point-seconds", type=float, default=6.0, help="length of each load point")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers of each app")
-    parser.add_argument("--out", default=str(run.RESULTS), help="where stacks.md and stacks.json go")
+    parser.add_argument("--out", default=str(machinery.RESULTS), help="where stacks.md and stacks.json go")
     parser.add_argument("--keep-run-dir", action="store_true", help="keep each stack's run directory and logs")
     parser.add_argument("--in-place", action="store_true", help="run the work tree itself, not a snapshot")
     parser.add_argument("--rev", default="", help="run the code of a commit (git archive), not the work tree")

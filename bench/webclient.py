@@ -67,6 +67,22 @@ async def register(http: aiohttp.ClientSession, base: str, username: str) -> Web
     return WebUser(username, cookie, csrf_token(html))
 
 
+async def api_token(http: aiohttp.ClientSession, base: str, user: WebUser, name: str = "bench") -> str:
+    """A new personal access token of ``user``, created on Settings (shown once, on the page it leads to)."""
+    async with http.post(f"{base}/settings", data={"csrf_token": user.csrf, "name": name},
+                         headers=user.headers(), allow_redirects=False) as resp:
+        if resp.status != 302:
+            raise AppError(f"token not created: {resp.status}")
+        location = resp.headers["Location"]
+        cookie = _session_cookie(resp, user.cookie)  # the token rides to the page it leads to in the session
+    async with http.get(f"{base}{location}" if location.startswith("/") else location,
+                        headers={"Cookie": cookie}) as resp:
+        found = re.search(r'id="new-token">([^<]+)<', await resp.text())
+    if not found:
+        raise AppError("the new token was not shown")
+    return found.group(1)
+
+
 def task_form(user: WebUser, title: str) -> dict[str, str]:
     return {"csrf_token": user.csrf, "title": title, "description": "", "status": "pending",
             "priority": "medium", "tags": "", "due_at": "", "remind_at": "", "recurrence": "none"}

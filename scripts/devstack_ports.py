@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, fields
 APPS = {
     # app-id: WSGI target; each app gets its own AppPorts
     "taskboard": "wsgi:app",
-    "notification-service": "webapp.notifier:create_app()",
+    "notification-service": "webapp.notification_service:create_app()",
 }
 
 _HANDED_OUT: set[int] = set()

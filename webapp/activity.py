@@ -1,10 +1,11 @@
-"""Each task's history, built from its task-events (consumed in consumers.py)."""
+"""Each task's history, built from its task-events (consumed in background/task_events.py)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 from . import state_lists
+from .keys import history_key
 
 HISTORY_LIMIT = 100
 LABELS = {
@@ -14,10 +15,6 @@ LABELS = {
     "task.reopened": "Reopened",
     "task.deleted": "Deleted",
 }
-
-
-def history_key(task_id: str) -> str:
-    return f"activity:{task_id}"
 
 
 def entry_of(event: dict, actor: str = "") -> dict:

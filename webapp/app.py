@@ -9,9 +9,10 @@ from flask import Flask, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
 
-from . import api, commands, errors, inbound, notifications, security, sidecar, timezones
+from . import api, commands, errors, notifications, security, sidecar, timezones
 from .admin import routes as admin_routes
 from .auth import routes as auth_routes
+from .background import routes as inbound
 from .boards import routes as board_routes
 from .base import base_app
 from .dapr_gateway import GatewayError, Unavailable

@@ -7,7 +7,7 @@ import click
 from flask import Flask
 from flask.cli import with_appcontext
 
-from . import jobs
+from . import background
 from .auth import users
 from .boards import store as boards
 from .dapr_gateway import GatewayError, NotFound
@@ -45,7 +45,7 @@ def revoke_admin(username):
 @with_appcontext
 def reconcile_jobs():
     """Re-create reminder, overdue and digest jobs missing from the scheduler (e.g. after losing its data)."""
-    counts = jobs.reconcile(iter_user_ids())  # a page of index shards at a time
+    counts = background.reconcile_jobs(iter_user_ids())  # a page of index shards at a time
     click.echo(f"checked {counts['checked']} jobs, re-created {counts['created']}")
 
 

@@ -4,13 +4,23 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:  # annotation only: building events needs no task code (notification-service imports this)
-    from .tasks.model import Task
+from typing import Protocol
 
 TASK_EVENT_TYPES = ("task.created", "task.updated", "task.completed", "task.reopened", "task.deleted")
 SOURCE = "taskboard"
+
+
+class Task(Protocol):
+    """What a task event reads of a task (``tasks.model.Task``): building events needs no task code, since
+    notification-service imports this module too."""
+    id: str
+    owner: str
+    board_id: str
+    title: str
+    status: str
+    priority: str
+    due_at: datetime | None
+    recurrence: str | None
 
 
 def task_event(event_type: str, task: Task, now: datetime, version: str | None = None,

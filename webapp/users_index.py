@@ -11,17 +11,17 @@ whatever the number of users, and concurrent registrations rarely share a key.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from typing import Iterator
 
 from . import state_lists
 from .dapr_gateway import Conflict, Unavailable
+from .keys import USERS_INDEX_SHARDS, users_index_shard_key, users_index_shard_keys
 from .sidecar import gateway
 
 log = logging.getLogger(__name__)
 LEGACY_KEY = "users-index"
-SHARDS = 256
+SHARDS = USERS_INDEX_SHARDS
 SHARD_LIMIT = 10_000  # ids per shard: 2,560,000 users in all
 SHARDS_PER_PAGE = 16  # shards read by one bulk get while walking
 
@@ -30,19 +30,9 @@ class IndexFull(Unavailable):
     """The user's shard holds ``SHARD_LIMIT`` ids: nothing was stored (raise the shard count to grow)."""
 
 
-def shard_key(user_id: str) -> str:
-    """The shard that holds ``user_id``: ``users-index:`` and the first 2 hex digits of its sha256."""
-    return f"{LEGACY_KEY}:{hashlib.sha256(user_id.encode()).hexdigest()[:2]}"
-
-
-def all_shard_keys() -> list[str]:
-    """Every shard's key, in order."""
-    return [f"{LEGACY_KEY}:{n:02x}" for n in range(SHARDS)]
-
-
 def shard_pages(shards_per_page: int = SHARDS_PER_PAGE) -> list[list[str]]:
     """The shard keys in groups of at most ``shards_per_page`` (one bulk read each)."""
-    keys = all_shard_keys()
+    keys = users_index_shard_keys()
     return [keys[i:i + shards_per_page] for i in range(0, len(keys), max(1, shards_per_page))]
 
 
@@ -60,7 +50,7 @@ def _added(user_ids: list[str]):
 
 def remember_user(user_id: str) -> None:
     """Add a user to their shard (one bounded read-modify-write); ``Conflict`` when it kept changing."""
-    state_lists.update(shard_key(user_id), _added([user_id]))
+    state_lists.update(users_index_shard_key(user_id), _added([user_id]))
 
 
 def iter_user_pages(shards_per_page: int = SHARDS_PER_PAGE) -> Iterator[list[str]]:
@@ -96,7 +86,7 @@ def page_after(cursor: dict | None, limit: int, shards_per_read: int = SHARDS_PE
     page: list[str] = []
     for at in range(0, SHARDS, shards_per_read):
         numbers = order[at:at + shards_per_read]
-        items = gateway().get_many([f"{LEGACY_KEY}:{n:02x}" for n in numbers])
+        items = gateway().get_many([users_index_shard_keys()[n] for n in numbers])
         for number, item in zip(numbers, items):
             ids = sorted(e["id"] for e in (item.value or {}).get("items", []))
             if number == start:
@@ -123,7 +113,7 @@ def migrate_legacy_index() -> int:
         return 0
     by_shard: dict[str, list[str]] = {}
     for entry in legacy.value.get("items", []):
-        by_shard.setdefault(shard_key(entry["id"]), []).append(entry["id"])
+        by_shard.setdefault(users_index_shard_key(entry["id"]), []).append(entry["id"])
     for key, ids in by_shard.items():
         state_lists.update(key, _added(ids))
     try:

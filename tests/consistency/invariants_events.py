@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 from webapp.tasks import model
 
 from .history import OK, UNKNOWN, Op
-from .invariants_data import Violation, board_of, changes_by_task, is_next_instance
+from .invariants_data import Violation, board_of, changes_by_task, is_next_instance, writers_by_title
 from .store_view import Snapshot
 
 
@@ -28,12 +28,16 @@ def exactly_once(ops: list[Op], snap: Snapshot) -> list[Violation]:
                              f"{len(events)} unhandled event(s) after settling{where}: {events[:3]}",
                              [task_id], [board]))
     by_task = changes_by_task(ops)
+    writers = writers_by_title(ops)
     for task_id, doc in sorted(snap.tasks.items()):
         entries = (snap.histories.get(task_id) or {}).get("items", [])
         dupes = [i for i, n in Counter(e["id"] for e in entries).items() if n > 1]
         if dupes:
             out.append(Violation("exactly-once", f"history of {task_id} has event(s) {dupes} more than once", [task_id]))
         task_ops = by_task.get(task_id, [])
+        creator = writers.get(doc.get("title"))
+        if not task_ops and creator is not None and creator.kind == "create" and creator.outcome == UNKNOWN:
+            task_ops = [creator]  # stored, though its answer was lost: its client never learned the id
         acked = sum(op.ok for op in task_ops) + (1 if is_next_instance(doc, task_id) else 0)
         doubtful = sum(op.outcome == UNKNOWN for op in task_ops)
         if len(entries) > acked + doubtful:

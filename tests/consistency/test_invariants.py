@@ -143,3 +143,16 @@ def test_a_board_gone_though_its_deletion_was_refused_is_caught():
     found = memberships(ops.ops, snap)
     assert [(v.invariant, v.users) for v in found] == [("unacknowledged", [BOB])]
     assert "409" in found[0].detail
+
+
+def test_a_task_stored_by_a_create_whose_answer_was_lost_is_not_an_extra_event():
+    """A create answered 503 may still have been stored (the sidecar applied it, the answer timed out): its
+    client never learned the id, so the task is attributed by its title, and its one history entry is owed to
+    that unanswered create; a second entry is still caught."""
+    ops = Ops()
+    ops.add("create", 503, args={"title": "c1"})
+    entry = {"id": "ev1", "at": NOW.isoformat()}
+    snap = Snapshot(tasks={"t9": doc(task_id="t9")}, histories={"t9": {"items": [entry]}})
+    assert exactly_once(ops.ops, snap) == []
+    twice = Snapshot(tasks={"t9": doc(task_id="t9")}, histories={"t9": {"items": [entry, {**entry, "id": "ev2"}]}})
+    assert any("2 entries for 0 acknowledged and 1 unanswered" in v.detail for v in exactly_once(ops.ops, twice))

@@ -26,7 +26,7 @@ DAPR_LEVEL_METADATA = {
     "lock": set(),
     "secretstores": set(),
 }
-# Binding metadata the app sends with each request (webapp/notifier/delivery.py: deliver()), so a
+# Binding metadata the app sends with each request (webapp/notification_service/delivery.py: deliver()), so a
 # component need not set it.
 BINDING_REQUEST_METADATA = {"fileName", "subject"}
 # Older spellings components-contrib still accepts (common/component/redis/redis.go).
@@ -204,7 +204,7 @@ def test_bindings_fit_how_the_app_uses_them(rendered, component_specs, overlay):
 
 def required_components() -> dict[str, set[str]]:
     """{app-id: components its /readyz waits for}, as each app factory configures it."""
-    from webapp.notifier import create_app as notifier_app
+    from webapp.notification_service import create_app as notifier_app
 
     def names(value) -> set[str]:
         return {c for c in str(value).split(",") if c}

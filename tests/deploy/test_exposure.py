@@ -41,7 +41,7 @@ def inbound_paths() -> dict[str, tuple[str, str]]:
             assert adapter.match(path, method=method)[0] == rule.endpoint, (rule.rule, path)
             out[path] = (rule.endpoint, method)
     with app.test_request_context():
-        from webapp.inbound import subscriptions
+        from webapp.background import subscriptions
         for route in {s["route"] for s in subscriptions()}:  # where the sidecar delivers events
             out[route] = (adapter.match(route, method="POST")[0], "POST")
     return out

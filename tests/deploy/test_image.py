@@ -85,7 +85,7 @@ def test_dockerignore_keeps_the_context_to_what_the_image_copies():
                  "deploy", ".run/secrets.json", "webapp/__pycache__/x.cpython-311.pyc", "requirements-dev.txt"):
         assert ignored(path, patterns), f"{path} would be sent to the Docker daemon"
     for path in ("requirements.txt", "wsgi.py", "gunicorn.conf.py", "webapp/__init__.py",
-                 "webapp/notifier/__init__.py", "templates/base.html", "static/style.css"):
+                 "webapp/notification_service/__init__.py", "templates/base.html", "static/style.css"):
         assert not ignored(path, patterns), f"{path} is needed by the image but ignored"
 
 

@@ -143,7 +143,8 @@ def test_registration_is_all_or_nothing_when_the_users_index_write_fails(app, ga
 
 
 def test_an_id_left_in_the_users_index_by_a_failed_registration_is_harmless(app, gateway, monkeypatch):
-    from webapp import sweep, users_index
+    from webapp import users_index
+    from webapp.background import sweep
     from webapp.dapr_gateway import Unavailable
     with app.app_context():
         before = set(users_index.all_user_ids())

@@ -141,7 +141,7 @@ def test_activity_names_who_did_what_on_the_task_and_on_the_board(team):
 
 
 def test_a_reminder_or_overdue_alert_reaches_every_follower_on_the_board(team, app):
-    """followers.notify_followers: what webapp/reminders.py and webapp/overdue.py call to notify more than the creator."""
+    """followers.notify_followers: what webapp/background/reminders.py and overdue.py call to notify more than the creator."""
     import uuid
 
     from webapp.notifications import followers
@@ -158,8 +158,8 @@ def test_a_reminder_or_overdue_alert_reaches_every_follower_on_the_board(team, a
 
 
 def test_an_overdue_job_on_a_shared_board_alerts_the_creator_and_the_watchers(team, app):
-    """webapp/overdue.py fires through followers: the job reads the task on its board and tells every follower."""
-    from webapp import overdue
+    """webapp/background/overdue.py fires through followers: the job reads the task on its board and tells every follower."""
+    from webapp.background import overdue
     from webapp.tasks import store
 
     team.editor.form_post(f"/tasks/{team.task_id}/watch", {"watch": "1"}, page_url=f"/tasks/{team.task_id}")
@@ -179,7 +179,7 @@ def test_people_removed_from_a_board_hear_no_reminder_or_overdue_alert_of_its_ta
     from pathlib import Path
 
     from tests.integration.boards import board_task, board_version
-    from webapp import overdue, reminders
+    from webapp.background import overdue, reminders
     from webapp.tasks import store
 
     editor_id, viewer_id = user_id_of(team.editor), user_id_of(team.viewer)

@@ -15,14 +15,15 @@ import pytest
 from tests.conftest import Browser, app_config
 from webapp import users_index
 from webapp.dapr_gateway import Upsert
-from webapp.users_index import LEGACY_KEY, shard_key
+from webapp.keys import users_index_shard_key, users_index_shard_keys
+from webapp.users_index import LEGACY_KEY
 
 SEEDED = 100_000
 
 
 def _rewrite_shards(gateway, change) -> None:
     """Apply ``change(key, items) -> items`` to every shard, in bulk transactions (ETag-guarded)."""
-    keys = users_index.all_shard_keys()
+    keys = users_index_shard_keys()
     for start in range(0, len(keys), 32):
         items = gateway.get_many(keys[start:start + 32])
         gateway.transact([Upsert(it.key, {"items": change(it.key, (it.value or {}).get("items", []))},
@@ -35,7 +36,7 @@ def seeded_users(app, gateway):
     ids = [uuid.uuid4().hex for _ in range(SEEDED)]
     by_shard: dict[str, list[dict]] = {}
     for user_id in ids:
-        by_shard.setdefault(shard_key(user_id), []).append({"id": user_id})
+        by_shard.setdefault(users_index_shard_key(user_id), []).append({"id": user_id})
     _rewrite_shards(gateway, lambda key, items: [*by_shard.get(key, []), *items])
     yield set(ids)
     _rewrite_shards(gateway, lambda key, items: [i for i in items if i["id"] not in ids])
@@ -70,14 +71,14 @@ def test_the_100001st_user_registers_writing_one_bounded_shard(app, gateway, see
     with browser.client.session_transaction() as session:
         user_id = session["profile"]["id"]
     with app.app_context():
-        shard = gateway.get(shard_key(user_id))
+        shard = gateway.get(users_index_shard_key(user_id))
         assert {"id": user_id} in shard.value["items"]
         walked = set(users_index.iter_user_ids())
     assert len(walked) >= SEEDED + 1 and seeded_users <= walked and user_id in walked
     # Registration wrote only its own shard of the index: ~1/256 of the users, not all of them.
     index_writes = {k: n for k, n in spy.written.items() if k.startswith(LEGACY_KEY)}
-    assert list(index_writes) == [shard_key(user_id)]
-    shard_bytes = index_writes[shard_key(user_id)]
+    assert list(index_writes) == [users_index_shard_key(user_id)]
+    shard_bytes = index_writes[users_index_shard_key(user_id)]
     print(f"\n[bounds] shard at {len(walked)} users: {len(shard.value['items'])} ids, {shard_bytes} bytes; "
           f"sidecar calls of one registration: {len(spy.calls)} {spy.calls}")
     assert shard_bytes < 64 * 1024  # the single index was 42 bytes x 100,001 = 4.2 MB: over daprd's limit
@@ -111,7 +112,7 @@ def test_the_old_single_index_is_folded_into_the_shards_once(app, gateway):
     with app.app_context():
         assert late in set(users_index.iter_user_ids())
     assert not gateway.get(LEGACY_KEY).exists
-    walked = [i for i in old_ids + [late] if {"id": i} in gateway.get(shard_key(i)).value["items"]]
+    walked = [i for i in old_ids + [late] if {"id": i} in gateway.get(users_index_shard_key(i)).value["items"]]
     assert len(walked) == 301  # each in its own shard, once
     _remove(gateway, old_ids + [late])
 

@@ -58,3 +58,36 @@ def test_a_create_that_stays_busy_is_a_503_with_retry_after_on_page_and_api(stac
     assert page.headers["Retry-After"] == api.headers["Retry-After"] == "1"
     assert "try again" in page.get_data(as_text=True) and page.mimetype == "text/html"
     assert api.get_json()["status"] == 503
+
+
+def test_a_create_that_gives_up_leaves_none_of_its_keys_behind(app, monkeypatch):
+    """Every attempt of a create whose index write keeps losing writes the task, its history and its events under
+    fresh keys (a Redis transaction keeps the writes whose guard held); giving up (Busy) removes them all, so no
+    unlisted document, history or outbox item of an unacknowledged create is left behind."""
+    from webapp.dapr_gateway import Item
+    from webapp.errors import Busy
+    from webapp.sidecar import gateway
+    from webapp.tasks import service, store
+    from webapp.tasks.model import TaskFields
+    from webapp.activity import history_key
+
+    real = store.index_to_change
+    monkeypatch.setattr(store, "index_to_change",
+                        lambda board_id: Item(real(board_id).key, real(board_id).value, "987654"))  # a number (the store parses it) that never matches
+    monkeypatch.setattr("webapp.sidecar.time.sleep", lambda seconds: None)
+    written: list[str] = []
+    with app.app_context():
+        transact = type(gateway()).transact
+
+    def recording(self, operations, *args, **kwargs):
+        written.extend(op.key for op in operations)
+        return transact(self, operations, *args, **kwargs)
+    with app.app_context():
+        monkeypatch.setattr(type(gateway()), "transact", recording)
+    with app.app_context():
+        with pytest.raises(Busy):
+            service.create(f"u-{uuid.uuid4().hex[:8]}", TaskFields(title="never listed"))
+        monkeypatch.undo()
+        assert [k for k in written if k.startswith("task:")], written
+        left = sorted(k for k in set(written) if not k.startswith("tasks-of:") and gateway().get(k).exists)
+    assert left == [], f"an unacknowledged create left {left}"

@@ -19,7 +19,8 @@ import pytest
 
 from tests.conftest import app_config, eventually
 from tests.integration.test_events_and_inbox import redis_ttl
-from webapp import overdue, reminders, sweep
+from webapp import keys
+from webapp.background import overdue, reminders, sweep
 from webapp.tasks import service, store
 from webapp.tasks.model import TaskFields
 
@@ -43,7 +44,7 @@ def notify(stack, notification: dict) -> tuple[int, dict]:
 
 def notifier_app_on(stack, **overrides):
     """notification-service in-process, talking to its own sidecar (its keys live under its app-id)."""
-    from webapp.notifier import create_app
+    from webapp.notification_service import create_app
     ports = stack.ports.apps["notification-service"]
     return create_app(app_config(stack, DAPR_GRPC_PORT=ports.grpc, DAPR_HTTP_PORT=ports.http, **overrides))
 
@@ -106,42 +107,42 @@ def test_twenty_concurrent_calls_for_one_notification_deliver_it_once(stack):
 
 
 def test_a_claim_in_progress_blocks_a_second_delivery_and_a_stale_one_is_taken_over(stack, notifier_state):
-    from webapp.notifier.delivery import done_key, record_key
+    from webapp.keys import notification_done_key, notification_key
     fresh, stale = a_notification(), a_notification()
     now = datetime.now(timezone.utc)
     # An attempt that is delivering right now, and one that died two minutes ago mid-delivery.
-    notifier_state.create(record_key(fresh["notification_id"]),
+    notifier_state.create(notification_key(fresh["notification_id"]),
                           {**fresh, "status": "claimed", "claimed_at": now.isoformat()})
-    notifier_state.create(record_key(stale["notification_id"]),
+    notifier_state.create(notification_key(stale["notification_id"]),
                           {**stale, "status": "claimed", "claimed_at": (now - timedelta(minutes=2)).isoformat()})
     code, body = notify(stack, fresh)
     assert (code, body["status"]) == (409, "in_progress")
     assert deliveries(stack, fresh["user_id"], fresh["notification_id"]) == []
     assert notify(stack, stale)[1]["status"] == "sent"
     assert len(deliveries(stack, stale["user_id"], stale["notification_id"])) == 1
-    assert notifier_state.get(done_key(stale["notification_id"])).value["status"] == "delivered"
+    assert notifier_state.get(notification_done_key(stale["notification_id"])).value["status"] == "delivered"
 
 
 def test_through_dapr_an_attempt_in_progress_is_a_conflict_for_the_caller(gateway, notifier_state):
     """Dapr turns the 409 into gRPC ALREADY_EXISTS; the gateway makes it a Conflict (retry later), not an outage."""
     from webapp.dapr_gateway import Conflict
-    from webapp.notifier.delivery import record_key
+    from webapp.keys import notification_key
     note = a_notification()
-    notifier_state.create(record_key(note["notification_id"]),
+    notifier_state.create(notification_key(note["notification_id"]),
                           {**note, "status": "claimed", "claimed_at": datetime.now(timezone.utc).isoformat()})
     with pytest.raises(Conflict):
         gateway.invoke("notification-service", "notify", note)
 
 
 def test_a_failed_delivery_gives_up_its_claim_so_the_retry_delivers_at_once(stack, notifier_state):
-    from webapp.notifier.delivery import record_key
+    from webapp.keys import notification_key
     # The channel fails for real: the binding must create a folder where a file already is.
     blocker = Path(stack.run_dir, "deliveries", f"blocked-{uuid.uuid4().hex[:8]}")
     blocker.write_text("not a folder")
     note = a_notification(user_id=f"{blocker.name}/someone")
     code, body = notify(stack, note)
     assert (code, body["error"]) == (503, "unavailable")
-    assert not notifier_state.get(record_key(note["notification_id"])).exists  # claim released
+    assert not notifier_state.get(notification_key(note["notification_id"])).exists  # claim released
     blocker.unlink()  # the channel is back
     assert notify(stack, note)[1]["status"] == "sent"
     assert len(deliveries(stack, note["user_id"], note["notification_id"])) == 1
@@ -150,7 +151,8 @@ def test_a_failed_delivery_gives_up_its_claim_so_the_retry_delivers_at_once(stac
 def test_a_notification_costs_four_sidecar_calls_and_a_repeat_two(stack, notifier_app, notifier_calls, gateway):
     """Claim (no read first), deliver, mark delivered, announce; a repeat is its refused claim, one bulk read and
     the announcement again (the inbox keeps one entry per notification id)."""
-    from webapp.notifier.delivery import CLAIM_TTL_SECONDS, RECORD_TTL_SECONDS, done_key, record_key
+    from webapp.keys import notification_done_key, notification_key
+    from webapp.notification_service.delivery import CLAIM_TTL_SECONDS, RECORD_TTL_SECONDS
     note = a_notification()
     assert notify_in_process(notifier_app, stack, note) == (200, {"status": "sent",
                                                                   "notification_id": note["notification_id"]})
@@ -164,28 +166,42 @@ def test_a_notification_costs_four_sidecar_calls_and_a_repeat_two(stack, notifie
     assert len(deliveries(stack, note["user_id"], note["notification_id"])) == 1
     eventually(lambda: note["notification_id"] in inbox_ids(gateway, note["user_id"]))
     # The claim outlives its done marker: a claim that can be created again means the notification was never done.
-    claim_ttl = redis_ttl(stack, "notification-service", record_key(note["notification_id"]))
-    done_ttl = redis_ttl(stack, "notification-service", done_key(note["notification_id"]))
+    claim_ttl = redis_ttl(stack, "notification-service", notification_key(note["notification_id"]))
+    done_ttl = redis_ttl(stack, "notification-service", notification_done_key(note["notification_id"]))
     assert RECORD_TTL_SECONDS - 60 < done_ttl <= RECORD_TTL_SECONDS < claim_ttl <= CLAIM_TTL_SECONDS
 
 
 def test_when_only_the_announcement_failed_the_retry_announces_and_does_not_deliver_again(stack, notifier_state,
                                                                                           gateway):
     """A real publish failure (an instance whose pub/sub component does not exist) after a real delivery."""
-    from webapp.notifier.delivery import done_key, record_key
+    from webapp.keys import notification_done_key, notification_key
     no_broker = notifier_app_on(stack, PUBSUB="no-such-pubsub")
     note = a_notification()
     code, body = notify_in_process(no_broker, stack, note)
     assert (code, body["error"]) == (503, "unavailable")
     assert len(deliveries(stack, note["user_id"], note["notification_id"])) == 1
-    assert notifier_state.get(done_key(note["notification_id"])).value["status"] == "delivered"
-    assert notifier_state.get(record_key(note["notification_id"])).exists  # the claim is kept, not released
+    assert notifier_state.get(notification_done_key(note["notification_id"])).value["status"] == "delivered"
+    assert notifier_state.get(notification_key(note["notification_id"])).exists  # the claim is kept, not released
     # The caller's retry reaches a working instance: it announces only.
     assert notify(stack, note) == (200, {"status": "duplicate", "notification_id": note["notification_id"]})
     eventually(lambda: note["notification_id"] in inbox_ids(gateway, note["user_id"]))
     assert notify(stack, note)[1]["status"] == "duplicate"
     assert len(deliveries(stack, note["user_id"], note["notification_id"])) == 1
     assert inbox_ids(gateway, note["user_id"]).count(note["notification_id"]) == 1
+
+
+def test_an_announcement_that_failed_is_made_by_the_notifier_itself_once_the_broker_is_back(stack, gateway):
+    """The caller's retry cannot be relied on to announce (the task may be deleted before it comes, and its
+    handler then notifies nobody): a delivered notification whose announcement failed still reaches the inbox."""
+    from dataclasses import replace
+    no_broker = notifier_app_on(stack, PUBSUB="no-such-pubsub")
+    note = a_notification()
+    code, body = notify_in_process(no_broker, stack, note)
+    assert (code, body["error"]) == (503, "unavailable")
+    notifier_gateway = no_broker.extensions["dapr"]
+    notifier_gateway.settings = replace(notifier_gateway.settings, pubsub="pubsub")  # the broker is back
+    eventually(lambda: note["notification_id"] in inbox_ids(gateway, note["user_id"]), timeout=60)
+    assert len(deliveries(stack, note["user_id"], note["notification_id"])) == 1
 
 
 def test_creating_a_key_that_exists_is_a_conflict(gateway):
@@ -211,14 +227,14 @@ def test_creating_a_key_that_exists_is_a_conflict(gateway):
 
 def test_an_overdue_alert_is_sent_once_even_after_the_notifiers_record_expired(app, stack, owner, notifier_state,
                                                                                gateway, monkeypatch):
-    from webapp.notifier.delivery import done_key, record_key
+    from webapp.keys import notification_done_key, notification_key
     due = datetime.now(timezone.utc).replace(second=0, microsecond=0) - timedelta(hours=3)
     task = service.create(owner, TaskFields("Late invoice", due_at=due))
     alert_id = f"overdue-{task.id}-{due:%Y%m%dT%H%M}"
     eventually(lambda: len(deliveries(stack, owner, alert_id)) == 1, timeout=30)  # its job fired
     eventually(lambda: overdue.alerted(store.load(owner, task.id)), timeout=30)  # and stored its marker after
-    notifier_state.delete(done_key(alert_id))  # its 30-day TTL ran out (the marker's first)
-    notifier_state.delete(record_key(alert_id))
+    notifier_state.delete(notification_done_key(alert_id))  # its 30-day TTL ran out (the marker's first)
+    notifier_state.delete(notification_key(alert_id))
     assert overdue.fire(overdue.job_data(owner, task)) == "alerted before"  # the job fired again
     assert len(deliveries(stack, owner, alert_id)) == 1
     # A new due time is a new alert, once.
@@ -232,7 +248,7 @@ def test_an_overdue_alert_is_sent_once_even_after_the_notifiers_record_expired(a
     assert len(deliveries(stack, owner, later_id)) == 1
     assert len(deliveries(stack, owner, alert_id)) == 1
     # The marker has no TTL, and goes with the task's tombstone (once its deletion can no longer be undone).
-    marker = overdue.marker_key(task.id)
+    marker = keys.overdue_marker_key(task.id)
     assert gateway.get(marker).exists and redis_ttl(stack, "taskboard", marker) == -1
     service.delete(owner, task.id, store.load(owner, task.id).version)
     event_ids = gateway.get(store.task_key(task.id)).value["outbox"]
@@ -245,8 +261,9 @@ def test_an_overdue_alert_is_sent_once_even_after_the_notifiers_record_expired(a
 
 def test_a_digest_another_attempt_is_delivering_holds_up_only_its_own_job(app, stack, user, other_user,
                                                                           notifier_state):
-    from webapp import digests, timezones
-    from webapp.notifier.delivery import record_key
+    from webapp import timezones
+    from webapp.background import digests
+    from webapp.keys import notification_key
     due = datetime.now(timezone.utc).replace(second=0, microsecond=0) - timedelta(hours=1)
     alerts = {}
     for browser in (user, other_user):
@@ -257,7 +274,7 @@ def test_a_digest_another_attempt_is_delivering_holds_up_only_its_own_job(app, s
             today = timezones.to_local(datetime.now(timezone.utc), reminders.user_zone(user_id)).date()
         alerts[user_id] = f"digest-{user_id}-{today.isoformat()}"
     (busy, busy_alert), (free, free_alert) = alerts.items()
-    notifier_state.create(record_key(busy_alert), {"notification_id": busy_alert, "status": "claimed",
+    notifier_state.create(notification_key(busy_alert), {"notification_id": busy_alert, "status": "claimed",
                                                    "claimed_at": datetime.now(timezone.utc).isoformat()})
     answers = {}
     for user_id in (busy, free):

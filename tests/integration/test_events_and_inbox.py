@@ -10,6 +10,7 @@ import uuid
 import pytest
 
 from tests.conftest import eventually
+from webapp import keys
 from webapp.tasks.model import TaskFields
 
 
@@ -192,7 +193,7 @@ def _append_to_an_inbox(key: str, n: int) -> bool:
 
 def _listed(gateway, kind: str, key: str) -> set[str]:
     from webapp.notifications import inbox
-    stored_at = f"activity:{key}" if kind == "list" else inbox.head_key(key)
+    stored_at = f"activity:{key}" if kind == "list" else keys.inbox_key(key)
     return {e["id"] for e in gateway.get(stored_at).value["items"]}
 
 

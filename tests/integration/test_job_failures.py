@@ -10,8 +10,9 @@ from datetime import datetime, timedelta, timezone
 
 from tests.conftest import eventually
 from tests.integration.test_delivery_once import deliveries, notifier_app, notifier_state  # noqa: F401  (fixtures)
-from webapp import digests, horizon, overdue, reminders, sweep, timezones
-from webapp.notifier.delivery import record_key
+from webapp import keys, timezones
+from webapp.background import digests, horizon, overdue, reminders, sweep
+from webapp.keys import notification_key
 from webapp.tasks import service
 from webapp.tasks.model import TaskFields
 
@@ -54,7 +55,7 @@ def test_a_digest_whose_send_fails_keeps_the_chain_and_is_sent_when_fired_again(
     today = timezones.to_local(fired_at, "UTC").date()  # the user's zone is UTC
     digest_id = f"digest-{owner}-{today.isoformat()}"
     # notification-service is busy with this digest (another attempt's live claim): the send fails with 409
-    notifier_state.create(record_key(digest_id), {"notification_id": digest_id, "status": "claimed",
+    notifier_state.create(notification_key(digest_id), {"notification_id": digest_id, "status": "claimed",
                                                   "claimed_at": fired_at.isoformat()})
     gateway.delete_job(name)
     status, answer = _fire(stack, name, {"kind": "digest", "user_id": owner, "at": fired_at.isoformat()})
@@ -62,7 +63,7 @@ def test_a_digest_whose_send_fails_keeps_the_chain_and_is_sent_when_fired_again(
     again = _due(gateway, name)  # the same day's digest, fired again soon
     assert timedelta(0) < again - fired_at <= timedelta(seconds=60)
     assert deliveries(stack, owner, digest_id) == []
-    notifier_state.delete(record_key(digest_id))  # notification-service is free again
+    notifier_state.delete(notification_key(digest_id))  # notification-service is free again
     status, answer = _fire(stack, name, {"kind": "digest", "user_id": owner, "at": again.isoformat(),
                                          "retry_of": fired_at.isoformat()})
     assert (status, answer["status"]) == (200, "sent")
@@ -75,7 +76,7 @@ def test_the_sweep_re_creates_a_digest_chain_that_ended(app, gateway, owner):
     expected = _due(gateway, name)
     with app.app_context():
         gateway.delete_job(name)  # its firing failed through every retry, or the scheduler lost it
-        gateway.save(digests.next_key(owner), {"due": (expected - timedelta(days=1, hours=2)).isoformat()})
+        gateway.save(keys.digest_next_key(owner), {"due": (expected - timedelta(days=1, hours=2)).isoformat()})
         assert sweep.sweep_batch([owner])["digests"] == 1
         assert _due(gateway, name) == expected
         assert sweep.sweep_batch([owner])["digests"] == 0  # going again: nothing to do

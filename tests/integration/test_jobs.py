@@ -6,6 +6,7 @@ import json
 import urllib.request
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -13,7 +14,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests.conftest import eventually
-from webapp import digests, horizon, jobs, overdue, reminders, state_lists, sweep, task_jobs, users_index
+from webapp import background, keys, state_lists, users_index
+from webapp.background import digests, horizon, leases, overdue, relay, reminders, sweep, task_jobs
 from webapp.tasks import model, service, store
 from webapp.tasks.model import TaskFields
 
@@ -43,7 +45,7 @@ def _binding(stack, name: str) -> dict:
 
 
 def test_two_concurrent_cron_triggers_sweep_once(gateway, stack):
-    gateway.delete(sweep.lease_key("sweep"))  # a period with no sweep yet
+    gateway.delete(leases.lease_key("sweep"))  # a period with no sweep yet
     with ThreadPoolExecutor(2) as pool:
         answers = list(pool.map(lambda _: _binding(stack, "cron"), range(2)))
     assert [a["status"] for a in answers] == ["done", "done"]
@@ -51,35 +53,35 @@ def test_two_concurrent_cron_triggers_sweep_once(gateway, stack):
     assert "users" in next(a for a in answers if a["leased"]) and "users" not in next(
         a for a in answers if not a["leased"])
     assert _binding(stack, "cron")["leased"] == 0  # still this period: the lease has not expired
-    assert gateway.get(sweep.lease_key("sweep")).exists
+    assert gateway.get(leases.lease_key("sweep")).exists
 
 
 def test_the_lease_expires_with_its_ttl(app, gateway, monkeypatch):
-    monkeypatch.setitem(sweep.LEASES, "relay", 1)
+    monkeypatch.setitem(background.PERIODIC, "relay", replace(background.PERIODIC["relay"], lease_seconds=1))
     with app.app_context():
-        gateway.delete(sweep.lease_key("relay"))
-        assert sweep.on_relay()["leased"] == 1
-        assert sweep.on_relay()["leased"] == 0
-        eventually(lambda: sweep.on_relay()["leased"] == 1, timeout=10, interval=0.5)
+        gateway.delete(leases.lease_key("relay"))
+        assert background.run_periodic("relay")["leased"] == 1
+        assert background.run_periodic("relay")["leased"] == 0
+        eventually(lambda: background.run_periodic("relay")["leased"] == 1, timeout=10, interval=0.5)
 
 
 def test_an_empty_relay_and_a_skipped_sweep_cost_a_constant_number_of_sidecar_calls(app, gateway, sidecar_calls):
     with app.app_context():
-        eventually(lambda: not state_lists.read(sweep.PENDING)[0], timeout=30)  # nothing pending
-        gateway.delete(sweep.lease_key("relay"))
+        eventually(lambda: not state_lists.read(relay.PENDING)[0], timeout=30)  # nothing pending
+        gateway.delete(leases.lease_key("relay"))
         sidecar_calls.clear()
-        assert sweep.on_relay() == {"leased": 1, "users": 0, "events": 0}
+        assert background.run_periodic("relay") == {"leased": 1, "users": 0, "events": 0}
         empty_relay = Counter(sidecar_calls)
         sidecar_calls.clear()
-        assert sweep.on_relay() == {"leased": 0}
+        assert background.run_periodic("relay") == {"leased": 0}
         held_relay = Counter(sidecar_calls)
-        gateway.delete(sweep.lease_key("sweep"))
+        gateway.delete(leases.lease_key("sweep"))
         until = (datetime.now(timezone.utc) + timedelta(seconds=60)).isoformat()
-        gateway.create(sweep.lease_key("sweep"), {"host": "another replica", "expires_at": until}, ttl_seconds=60)
+        gateway.create(leases.lease_key("sweep"), {"host": "another replica", "expires_at": until}, ttl_seconds=60)
         sidecar_calls.clear()
-        assert sweep.on_cron() == {"leased": 0}
+        assert background.run_periodic("cron") == {"leased": 0}
         held_sweep = Counter(sidecar_calls)
-        gateway.delete(sweep.lease_key("sweep"))
+        gateway.delete(leases.lease_key("sweep"))
     print(f"\nsidecar calls: empty relay {dict(empty_relay)}, relay on a held lease {dict(held_relay)}, "
           f"sweep on a held lease {dict(held_sweep)}")
     assert empty_relay == {"create": 1, "get": 1}
@@ -101,7 +103,7 @@ def test_the_sweep_walks_users_a_page_per_run_and_comes_round_to_each_once(app, 
         runs = -(-len(everyone) // 3)
         for _ in range(runs):  # a first round repairs what earlier tests broke on purpose
             sweep.run()
-        gateway.delete(sweep.CURSOR_KEY)
+        gateway.delete(keys.SWEEP_CURSOR)
         swept.clear()
         per_run = []
         for _ in range(runs):
@@ -188,9 +190,9 @@ def test_reconcile_recreates_lost_reminder_and_overdue_jobs(app, gateway, owner)
         gateway.delete_job(name)  # the scheduler lost them
     names.append(digests.job_name(owner))
     gateway.delete_job(digests.job_name(owner))
-    first = jobs.reconcile([owner])
+    first = background.reconcile_jobs([owner])
     assert first["created"] == 3 and all(gateway.get_job(n) for n in names)
-    assert jobs.reconcile([owner])["created"] == 0
+    assert background.reconcile_jobs([owner])["created"] == 0
 
 
 def test_registration_schedules_the_digest_at_the_next_eight_local(app, gateway, owner):
@@ -228,7 +230,7 @@ def test_reconcile_jobs_and_its_old_name_re_create_every_kind(app, gateway, owne
 
 
 def _bucket(gateway, task_id: str, due: datetime) -> list[str]:
-    key = horizon.bucket_key(horizon.bucket_day(due), overdue.job_name(task_id))
+    key = keys.horizon_bucket_key(horizon.bucket_day(due), overdue.job_name(task_id))
     return [e["id"] for e in (gateway.get(key).value or {}).get("items", [])]
 
 
@@ -238,9 +240,9 @@ def test_a_job_due_beyond_the_horizon_waits_in_state_until_its_day(app, gateway,
     name = overdue.job_name(task.id)
     eventually(lambda: name in _bucket(gateway, task.id, due))  # the handler deferred it
     assert gateway.get_job(name) is None  # not in the scheduler: it holds what is due within the window
-    day, key = horizon.bucket_day(due), horizon.bucket_key(horizon.bucket_day(due), name)
+    day, key = horizon.bucket_day(due), keys.horizon_bucket_key(horizon.bucket_day(due), name)
     monkeypatch.setattr(horizon, "WINDOW", timedelta(days=40))  # as if that day had come
-    assert horizon.sync_day(day, jobs.resync_deferred) >= 1
+    assert horizon.sync_day(day, background.resync_deferred) >= 1
     assert _due_time(gateway, name).startswith(due.strftime("%Y-%m-%dT%H:%M:%S"))
     assert not gateway.get(key).exists  # the bucket is dropped once synced
 
@@ -264,14 +266,14 @@ def test_the_horizon_job_fires_daily_and_the_sweep_keeps_it_scheduled(app, gatew
         due = _due_time(gateway, horizon.JOB_NAME)
         expected = horizon.next_firing(datetime.now(timezone.utc))
         assert due.startswith(expected.strftime("%Y-%m-%dT%H:%M:%S")), due
-        gateway.delete(horizon.DONE_KEY)
+        gateway.delete(keys.HORIZON_DONE)
     req = urllib.request.Request(stack.url() + f"/job/{horizon.JOB_NAME}", method="POST",
                                  data=json.dumps({"kind": "horizon", "at": due}).encode(),
                                  headers={"dapr-api-token": stack.app_token, "Content-Type": "application/json"})
     with urllib.request.urlopen(req, timeout=60) as resp:
         assert json.loads(resp.read())["status"].startswith("synced ")
     today = datetime.now(timezone.utc).date()
-    assert gateway.get(horizon.DONE_KEY).value == {"day": today.isoformat()}  # every day up to today synced
+    assert gateway.get(keys.HORIZON_DONE).value == {"day": today.isoformat()}  # every day up to today synced
     assert _due_time(gateway, horizon.JOB_NAME).startswith(expected.strftime("%Y-%m-%dT%H:%M:%S"))
 
 
@@ -290,7 +292,7 @@ def test_jobs_of_a_task_on_a_shared_board_fire_and_reconcile(app, gateway, owner
     assert data["board_id"] == board_id
     assert task_jobs.current_task(data, "due_at").id == task.id  # read on its board, not the owner's
     gateway.delete_job(name)  # the scheduler lost it: reconcile walks the boards the user owns
-    assert jobs.reconcile([owner])["created"] >= 1 and gateway.get_job(name)
+    assert background.reconcile_jobs([owner])["created"] >= 1 and gateway.get_job(name)
 
 
 def test_the_sweep_repairs_rows_of_the_shared_boards_a_user_owns(app, gateway, owner):

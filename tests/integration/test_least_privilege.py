@@ -33,7 +33,7 @@ def test_each_app_has_its_own_app_token(stack):
 @pytest.fixture(scope="module")
 def notifier_gateway(stack):
     """A gateway to notification-service's sidecar, as that app has it."""
-    from webapp.notifier import create_app
+    from webapp.notification_service import create_app
     ports = stack.ports.apps["notification-service"]
     app = create_app(app_config(stack, DAPR_GRPC_PORT=ports.grpc, DAPR_HTTP_PORT=ports.http,
                                 APP_API_TOKEN=stack.app_token_for("notification-service")))

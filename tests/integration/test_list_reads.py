@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from tests.integration.boards import board_task, create_board, invite, user_id_of
-from webapp import notifications
+from webapp import keys, notifications
 from webapp.dapr_gateway import Upsert
 from webapp.notifications import inbox
 from webapp.tasks import model, store
@@ -88,7 +88,7 @@ def test_the_list_page_is_one_sidecar_call_and_shows_every_column_from_the_rows(
     user.get("/tasks")  # the "Created" flash goes
     html, calls, unread = _page_with_badge(user, owner, "/tasks", sidecar_calls)
     print(f"\nsidecar calls of one list page: {calls}")
-    assert calls == [("get_many", [store.index_key(owner), inbox.head_key(owner)])]
+    assert calls == [("get_many", [store.index_key(owner), keys.inbox_key(owner)])]
 
     row = _row_html(html, full)
     assert 'class="task  overdue"' in row or "overdue" in row.split(">", 1)[0]
@@ -106,7 +106,7 @@ def test_the_list_page_is_one_sidecar_call_and_shows_every_column_from_the_rows(
 
     # Every other page keeps its own one-read badge.
     detail, calls, unread = _page_with_badge(user, owner, f"/tasks/{full}", sidecar_calls)
-    assert _badge(detail) == unread and ("get", [inbox.head_key(owner)]) in calls
+    assert _badge(detail) == unread and ("get", [keys.inbox_key(owner)]) in calls
 
 
 def test_a_shared_board_list_is_one_sidecar_call_with_membership_and_assignee_names(app, sidecar_calls):
@@ -121,7 +121,7 @@ def test_a_shared_board_list_is_one_sidecar_call_with_membership_and_assignee_na
     owner.get(f"/tasks?board={board_id}")  # the "Created" flash goes
 
     html, calls = _page(editor, f"/tasks?board={board_id}", sidecar_calls)
-    assert calls == [("get_many", [store.index_key(board_id), inbox.head_key(editor_id),
+    assert calls == [("get_many", [store.index_key(board_id), keys.inbox_key(editor_id),
                                    f"boards-of:{editor_id}", f"board:{board_id}"])]
     row = _row_html(html, task_id)
     assert f"@{editor.username}" in row and "#team" in row and "Tasks of Reads team" in html
@@ -173,7 +173,7 @@ def test_rows_of_an_older_layout_are_rebuilt_and_then_read_alone(user, owner, ga
 
 
 def test_an_inbox_append_is_one_read_and_one_write_and_a_duplicate_only_the_read(owner, sidecar_calls):
-    head = inbox.head_key(owner)
+    head = keys.inbox_key(owner)
     sidecar_calls.clear()
     _notify(owner, "first")
     assert sidecar_calls == [("get", [head]), ("create", [head])]  # the head did not exist yet

@@ -36,7 +36,7 @@ def test_a_delete_that_lost_its_race_leaves_no_expiry_on_the_live_task(owner, us
 
 
 def test_a_change_that_lost_its_race_leaves_no_row(owner, user, gateway):
-    from webapp import sweep
+    from webapp.background import sweep
     from webapp.tasks import service, store
     task_id = user.create_task(title="Original")
     stale = gateway.get(store.task_key(task_id))
@@ -52,7 +52,7 @@ def test_a_change_that_lost_its_race_leaves_no_row(owner, user, gateway):
 
 
 def test_a_row_of_the_same_revision_that_says_otherwise_is_repaired_from_the_document(owner, user, gateway):
-    from webapp import sweep
+    from webapp.background import sweep
     from webapp.tasks import store
     task_id = user.create_task(title="Truth")
     index = gateway.get(store.index_key(owner))
@@ -64,7 +64,8 @@ def test_a_row_of_the_same_revision_that_says_otherwise_is_repaired_from_the_doc
 
 def test_a_stored_change_whose_row_keeps_losing_is_answered_as_stored_and_repaired_by_the_relay(
         owner, user, gateway, monkeypatch):
-    from webapp import sweep, state_lists
+    from webapp import state_lists
+    from webapp.background import relay
     from webapp.tasks import service, store
     task_id = user.create_task(title="Before")
     index_key = store.index_key(owner)
@@ -92,7 +93,7 @@ def test_a_stored_change_whose_row_keeps_losing_is_answered_as_stored_and_repair
     assert changed.title == "After" and store.load(owner, task_id).title == "After"
     assert _row(gateway, owner, task_id).title == "Before"  # its row is stale for now...
     assert owner in [m["id"] for m in state_lists.read(store.PENDING_BOARDS)[0]]  # ...and marked for the relay
-    sweep.relay()
+    relay.run()
     assert _row(gateway, owner, task_id).title == "After"
 
 
@@ -136,7 +137,7 @@ def test_a_transaction_refuses_a_guarded_write_with_a_ttl(gateway):
 
 def test_a_tombstone_is_purged_once_its_undo_window_passed_and_its_event_was_handled(owner, user, gateway, stack,
                                                                                     monkeypatch):
-    from webapp import sweep
+    from webapp.background import sweep
     from webapp.activity import history_key
     from webapp.tasks import store
     kept, purged = user.create_task(title="Restored first"), user.create_task(title="Purged")
@@ -160,7 +161,7 @@ def test_a_tombstone_is_purged_once_its_undo_window_passed_and_its_event_was_han
 
 
 def test_a_tombstone_whose_event_is_not_handled_is_kept(owner, user, gateway, monkeypatch):
-    from webapp import sweep
+    from webapp.background import sweep
     from webapp.tasks import store
     task_id = user.create_task(title="Event pending")
     assert user.action(task_id, "delete").status_code == 302

@@ -9,7 +9,8 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 from tests.conftest import eventually
-from webapp import consumers, digests, jobs, overdue, reminders
+from webapp import background
+from webapp.background import digests, overdue, reminders
 from webapp.tasks import model, service, store
 from webapp.tasks.model import TaskFields
 
@@ -57,9 +58,9 @@ def test_reconcile_recreates_lost_jobs_without_duplicates(app, gateway, owner):
     name = reminders.job_name(task.id)
     eventually(lambda: gateway.get_job(name))
     gateway.delete_job(name)  # the scheduler lost it
-    first = jobs.reconcile([owner])
+    first = background.reconcile_jobs([owner])
     assert first["created"] == 1 and gateway.get_job(name)
-    assert jobs.reconcile([owner])["created"] == 0
+    assert background.reconcile_jobs([owner])["created"] == 0
 
 
 def _deliver_twice(stack, data):
@@ -165,7 +166,7 @@ def test_the_digest_day_and_overdue_times_are_the_users_not_a_tasks(app, gateway
     _set_zone(user, "Pacific/Kiritimati")  # the tasks were entered in UTC
     eventually(lambda: len((gateway.get(store.index_key(owner)).value or {}).get("rows", {})) >= 2)
     assert digests.counts(owner, date(2031, 5, 2), "Pacific/Kiritimati", now) == (2, 1)  # both on 2 May there
-    assert consumers.on_job(overdue.job_name(late.id), overdue.job_data(owner, late)) == "notified"
+    assert background.run_job(overdue.job_name(late.id), overdue.job_data(owner, late)) == "notified"
     alert = eventually(lambda: [n for n in inbox(gateway, owner) if n["kind"] == "task.overdue"])[0]
     assert alert["task_id"] == late.id
     assert "2031-05-02 09:00 Pacific/Kiritimati" in alert["message"]

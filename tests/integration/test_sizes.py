@@ -33,7 +33,7 @@ def test_a_list_at_its_size_in_bytes_refuses_a_new_task_and_a_longer_title_with_
 
 
 def test_a_bulk_read_past_the_message_limit_is_read_in_parts_and_the_sweep_goes_on(gateway, app):
-    from webapp import sweep
+    from webapp.background import sweep
     from webapp.tasks import store
     owners = [f"big{uuid.uuid4().hex[:12]}" for _ in range(3)]
     filler = "x" * 1_400_000  # three such indexes are more than one 4 MiB message

@@ -5,7 +5,7 @@ that acknowledged it publishes it once the sidecar answers again, without waitin
 from __future__ import annotations
 
 from tests.conftest import eventually
-from webapp import sweep
+from webapp.background import relay
 from webapp.dapr_gateway import Unavailable
 from webapp.tasks import outbox, store
 
@@ -29,7 +29,7 @@ def test_an_event_neither_published_nor_marked_goes_out_once_the_sidecar_answers
     monkeypatch.undo()  # the sidecar is back
     event_id = gateway.get(store.task_key(task_id)).value["outbox"][-1]
     assert gateway.get(store.outbox_key(event_id)).exists
-    assert [entry for entry in (gateway.get(sweep.PENDING).value or {}).get("items", [])
+    assert [entry for entry in (gateway.get(relay.PENDING).value or {}).get("items", [])
             if entry.get("id") == owner] == []  # the relay does not know of it; only the sweep's walk would
     eventually(lambda: "task.completed" in _history_types(gateway, task_id), timeout=45, interval=0.5)
     eventually(lambda: not gateway.get(store.outbox_key(event_id)).exists, timeout=30, interval=0.5)

@@ -260,7 +260,7 @@ def test_the_index_keeps_a_row_per_task_through_every_change(user, owner, gatewa
 
 
 def test_the_list_page_shows_the_rows_and_the_sweep_repairs_one_written_behind_them(user, owner, gateway):
-    from webapp import sweep
+    from webapp.background import sweep
     from webapp.tasks import store
     task_id = user.create_task(title="Written behind the index")
     item = gateway.get(store.task_key(task_id))
@@ -285,7 +285,7 @@ def test_ids_without_rows_are_listed_and_get_rows(user, owner, gateway):
 
 
 def test_the_sweep_repairs_every_row(user, owner, gateway):
-    from webapp import sweep
+    from webapp.background import sweep
     from webapp.tasks import store
     task_id = user.create_task(title="Before")
     item = gateway.get(store.task_key(task_id))

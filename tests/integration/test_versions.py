@@ -174,7 +174,7 @@ def test_sidecar_calls_per_task_event_handled(app, user, sidecar_calls, gateway)
     """The task-events handler: one bulk read and one transaction; a completion adds the notification's call."""
     from datetime import datetime, timezone
 
-    from webapp import consumers, events
+    from webapp import background, events
     from webapp.tasks import store
     headers = {"Authorization": f"Bearer {make_token(user, 'handler')}"}
     created = user.client.post("/api/v1/tasks", json={"title": "Handled"}, headers=headers)
@@ -191,7 +191,7 @@ def test_sidecar_calls_per_task_event_handled(app, user, sidecar_calls, gateway)
             task = store.load(store.board_of(gateway.get(store.task_key(task_id)).value), task_id)
             data = events.task_event(kind, task, datetime.now(timezone.utc), version=task.version)
             sidecar_calls.clear()
-            consumers.on_task_event(data)
+            background.STREAMS["task-events"].handle(data)
         return Counter(name for name, _ in sidecar_calls)
 
     assert handled("task.created") == Counter(get_many=1, transact=1)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from tests.conftest import eventually
 from tests.scale.conftest import WebUser
-from webapp import digests, overdue, reminders
+from webapp.background import digests, overdue, reminders
 from webapp.tasks import service
 from webapp.tasks.model import TaskFields
 

@@ -6,7 +6,8 @@ from datetime import datetime, time, timezone
 
 import pytest
 
-from webapp import digests, overdue, reminders
+from webapp import keys
+from webapp.background import digests, overdue, reminders
 from webapp.dapr_gateway import Item
 
 UTC = timezone.utc
@@ -78,5 +79,5 @@ def test_a_stored_time_that_is_not_hh_mm_means_the_default():
 ])
 def test_a_digest_chain_has_ended_when_its_next_digest_is_missing_or_long_past(value, ended):
     now = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
-    marker = Item(digests.next_key("u1"), value, "1" if value else None)
+    marker = Item(keys.digest_next_key("u1"), value, "1" if value else None)
     assert digests.chain_ended(marker, now) is ended

@@ -42,7 +42,7 @@ def test_notification_sent_event_is_idempotent_by_notification():
     assert events.notification_sent(note, NOW)["event_id"] == events.notification_sent(note, NOW)["event_id"]
 
 
-# -- what the subscribers accept (webapp/consumers.py): a malformed event is dropped, never retried
+# -- what the subscribers accept (webapp/background/task_events.py, task_updates.py): a malformed event is dropped, never retried
 
 def _completed_event(**overrides):
     task = model.new_task("user-9", model.TaskFields("Write spec"), NOW)
@@ -50,7 +50,7 @@ def _completed_event(**overrides):
 
 
 def test_a_built_task_event_passes_the_subscribers_check():
-    from webapp.consumers import check_task_event
+    from webapp.background.task_events import check_task_event
     check_task_event(_completed_event())
 
 
@@ -61,13 +61,15 @@ def test_a_built_task_event_passes_the_subscribers_check():
     {"changes": "title"}, {"title": ["x"]},
 ])
 def test_a_task_event_missing_or_garbling_a_field_is_malformed(broken):
-    from webapp.consumers import Malformed, check_task_event
+    from webapp.background.checks import Malformed
+    from webapp.background.task_events import check_task_event
     with pytest.raises(Malformed):
         check_task_event(_completed_event(**broken))
 
 
 def test_an_event_without_timestamp_is_malformed():
-    from webapp.consumers import Malformed, check_task_event
+    from webapp.background.checks import Malformed
+    from webapp.background.task_events import check_task_event
     event = _completed_event()
     del event["timestamp"]
     with pytest.raises(Malformed):
@@ -75,7 +77,8 @@ def test_an_event_without_timestamp_is_malformed():
 
 
 def test_notification_sent_needs_its_inbox_fields_and_a_readable_time():
-    from webapp.consumers import Malformed, check_notification_sent
+    from webapp.background.checks import Malformed
+    from webapp.background.task_updates import check_notification_sent
     note = {"notification_id": "n1", "user_id": "u", "task_id": "t", "kind": "task.completed", "message": "m"}
     check_notification_sent(events.notification_sent(note, NOW))
     with pytest.raises(Malformed):
@@ -85,7 +88,7 @@ def test_notification_sent_needs_its_inbox_fields_and_a_readable_time():
 
 
 def test_times_in_notification_texts_are_in_the_given_zone():
-    from webapp.reminders import local_time
+    from webapp.background.reminders import local_time
     due = datetime(2031, 6, 1, 12, 0, tzinfo=timezone.utc)
     assert local_time(due, "Asia/Tokyo") == "2031-06-01 21:00 Asia/Tokyo"
     assert local_time(due, "America/New_York") == "2031-06-01 08:00 America/New_York"

@@ -4,7 +4,8 @@ from datetime import datetime, timedelta, timezone
 
 from hypothesis import given, strategies as st
 
-from webapp import horizon
+from webapp import keys
+from webapp.background import horizon
 
 UTC = timezone.utc
 instants = st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2040, 1, 1), timezones=st.just(UTC))
@@ -33,6 +34,6 @@ def test_the_horizon_fires_daily_at_five_past_midnight_utc():
 
 def test_bucket_keys_are_sharded_by_job_name():
     day = datetime(2027, 1, 3).date()
-    keys = {horizon.bucket_key(day, f"overdue-{n}") for n in range(2000)}
-    assert all(k.startswith("jobs-later:2027-01-03:") and len(k.rsplit(":", 1)[1]) == 2 for k in keys)
-    assert len(keys) == horizon.SHARDS
+    bucket_keys = {keys.horizon_bucket_key(day, f"overdue-{n}") for n in range(2000)}
+    assert all(k.startswith("jobs-later:2027-01-03:") and len(k.rsplit(":", 1)[1]) == 2 for k in bucket_keys)
+    assert len(bucket_keys) == keys.HORIZON_BUCKET_SHARDS

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from webapp.sweep import lease_expired
+from webapp.background.leases import lease_expired
 
 NOW = datetime(2026, 12, 7, 3, 0, tzinfo=timezone.utc)
 

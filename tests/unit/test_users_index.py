@@ -10,18 +10,19 @@ from collections import Counter
 import pytest
 
 from webapp import users_index
-from webapp.users_index import SHARD_LIMIT, SHARDS, IndexFull, all_shard_keys, shard_key, shard_pages
+from webapp.keys import users_index_shard_key, users_index_shard_keys
+from webapp.users_index import SHARD_LIMIT, SHARDS, IndexFull, shard_pages
 
 
 def test_shard_key_is_two_hex_digits_of_the_ids_sha256():
-    assert shard_key("abc") == "users-index:ba"  # sha256("abc") = ba7816bf…
-    assert shard_key("abc") == shard_key("abc")
-    assert len(all_shard_keys()) == SHARDS == 256 and len(set(all_shard_keys())) == 256
-    assert all(shard_key(uuid.uuid4().hex) in set(all_shard_keys()) for _ in range(1000))
+    assert users_index_shard_key("abc") == "users-index:ba"  # sha256("abc") = ba7816bf…
+    assert users_index_shard_key("abc") == users_index_shard_key("abc")
+    assert len(users_index_shard_keys()) == SHARDS == 256 and len(set(users_index_shard_keys())) == 256
+    assert all(users_index_shard_key(uuid.uuid4().hex) in set(users_index_shard_keys()) for _ in range(1000))
 
 
 def test_a_million_users_spread_evenly_far_below_the_shard_limit():
-    counts = Counter(shard_key(uuid.uuid4().hex) for _ in range(100_000))
+    counts = Counter(users_index_shard_key(uuid.uuid4().hex) for _ in range(100_000))
     assert len(counts) == 256
     mean = 100_000 / 256
     assert max(counts.values()) < mean * 1.3 and min(counts.values()) > mean * 0.7
@@ -39,7 +40,7 @@ def test_the_walk_reads_every_shard_once_in_bounded_pages(per_page):
     pages = shard_pages(per_page)
     assert len(pages) == math.ceil(SHARDS / per_page)
     assert all(1 <= len(page) <= per_page for page in pages)
-    assert [key for page in pages for key in page] == all_shard_keys()
+    assert [key for page in pages for key in page] == users_index_shard_keys()
 
 
 def test_adding_ids_skips_known_ones_and_refuses_past_the_limit():

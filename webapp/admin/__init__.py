@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from .. import state_lists
+from ..keys import DEAD_LETTERS
 
-DEAD_LETTERS = "dead-letters"
 LIMIT = 500
 
 

@@ -13,7 +13,7 @@ from ..boards import access, deletion, model, store
 from ..boards.model import MembershipError
 from ..tasks import listing, service
 from ..tasks.model import ListQuery
-from . import IF_MATCH, blp, document_errors, expected_version, not_assignable, out, task_fields
+from .common import IF_MATCH, blp, document_errors, expected_version, not_assignable, out, task_fields
 from .schemas import (BoardInSchema, BoardListSchema, BoardOutSchema, MemberInSchema, MemberListSchema,
                       RoleInSchema, TaskInSchema, TaskListQuerySchema, TaskListSchema, TaskOutSchema)
 

@@ -7,7 +7,7 @@ import logging
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from .. import digests
+from ..background import digests
 from ..dapr_gateway import GatewayError
 from ..extensions import login_manager
 from ..security import safe_redirect_target
@@ -118,7 +118,7 @@ def settings():
             session["profile"] = {**session["profile"], "timezone": user.timezone}
             tokens.retime(user.id, user.timezone)  # API calls use the zone the user has now
             if form.digest_time.data:
-                digests.set_time(user.id, form.digest_time.data)
+                users.set_digest_time(user.id, form.digest_time.data)
             digests.schedule(user.id)  # the next digest, at the time and in the zone just saved
             flash("Settings saved.", "success")
             return redirect(url_for("auth.settings"))

@@ -14,14 +14,11 @@ import logging
 import secrets
 
 from ..dapr_gateway import GatewayError
+from ..keys import new_token_key
 from ..sidecar import gateway
 
 log = logging.getLogger(__name__)
 HELD_SECONDS = 600  # long enough to follow the redirect; an item never taken goes with its TTL
-
-
-def _key(held_id: str) -> str:
-    return f"new-token:{held_id}"
 
 
 def _xor(data: bytes, pad: bytes) -> bytes:
@@ -33,7 +30,7 @@ def hold(token: str) -> dict:
     plain = token.encode()
     pad = secrets.token_bytes(len(plain))
     held_id = secrets.token_hex(16)
-    gateway().save(_key(held_id), {"sealed": _xor(plain, pad).hex()}, ttl_seconds=HELD_SECONDS)
+    gateway().save(new_token_key(held_id), {"sealed": _xor(plain, pad).hex()}, ttl_seconds=HELD_SECONDS)
     return {"id": held_id, "pad": pad.hex()}
 
 
@@ -41,11 +38,11 @@ def take(held: dict | None) -> str | None:
     """The token held by ``hold``, once (None when there is none or it expired; ``GatewayError`` on a read)."""
     if not held:
         return None
-    item = gateway().get(_key(held["id"]))
+    item = gateway().get(new_token_key(held["id"]))
     if not item.exists:
         return None
     try:
-        gateway().delete(_key(held["id"]))
+        gateway().delete(new_token_key(held["id"]))
     except GatewayError as err:  # it still goes with its TTL, and only this session's pad opens it
         log.warning("new token %s not dropped after showing: %s", held["id"], err)
     sealed, pad = bytes.fromhex(item.value["sealed"]), bytes.fromhex(held["pad"])

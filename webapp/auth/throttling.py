@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from flask import current_app
 
 from ..dapr_gateway import Conflict
+from ..keys import login_account_key, login_attempts_key
 from ..sidecar import gateway, retry_on_conflict
 
 log = logging.getLogger(__name__)
@@ -104,14 +105,6 @@ def account_counted(record: dict | None, now: float, limits: Limits) -> dict:
     return {"count": count + 1, "last_at": now}
 
 
-def _attempts_key(username: str, client: str) -> str:
-    return f"login-attempts:{username.lower()}:{client}"
-
-
-def _account_key(username: str) -> str:
-    return f"login-account:{username.lower()}"
-
-
 def reserve(username: str, address: str) -> None:
     """Count one login attempt at ``username`` from ``address`` before its password is checked.
 
@@ -121,11 +114,11 @@ def reserve(username: str, address: str) -> None:
     uses none of its own attempts (the owner waiting for the account is not locked out).
     """
     limits = Limits.from_config(current_app.config)
-    client_key = _attempts_key(username, client_of(address))
+    client_key = login_attempts_key(username, client_of(address))
     if _refused(gateway().get(client_key).value, limits):
         raise Throttled(username)
     try:
-        _count(_account_key(username), account_counted, limits, ttl=lambda value: limits.window_seconds)
+        _count(login_account_key(username), account_counted, limits, ttl=lambda value: limits.window_seconds)
     except Conflict as err:  # contended beyond every retry: a burst of guesses at this account
         raise Slowed(username, 1) from err
     except Slowed as slowed:
@@ -148,9 +141,9 @@ def signed_in(username: str, address: str) -> None:
     A change that keeps losing races is logged; the count then ends with its window.
     """
     window = Limits.from_config(current_app.config).window_seconds
-    _lower(_attempts_key(username, client_of(address)), lambda value: {"count": 0, "first_at": clock()},
+    _lower(login_attempts_key(username, client_of(address)), lambda value: {"count": 0, "first_at": clock()},
            ttl=lambda value: window)
-    _lower(_account_key(username), lambda value: {**value, "count": value["count"] - 1},
+    _lower(login_account_key(username), lambda value: {**value, "count": value["count"] - 1},
            ttl=lambda value: window - (clock() - value["last_at"]))
 
 

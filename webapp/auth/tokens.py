@@ -35,6 +35,7 @@ from datetime import datetime, timedelta, timezone
 
 from .. import state_lists
 from ..dapr_gateway import Conflict, GatewayError, NotFound
+from ..keys import token_key, tokens_of_key
 from ..sidecar import gateway, retry_on_conflict
 from . import users
 from .users import User
@@ -55,14 +56,6 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _key(digest: str) -> str:
-    return f"token:{digest}"
-
-
-def _list_key(user_id: str) -> str:
-    return f"tokens-of:{user_id}"
-
-
 def _now() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -81,7 +74,7 @@ def _save(digest: str, record: dict, etag: str | None = None) -> None:
     ttl = None
     if record.get("expires_at"):
         ttl = max(1, math.ceil((datetime.fromisoformat(record["expires_at"]) - _now()).total_seconds()))
-    gateway().save(_key(digest), record, etag=etag, ttl_seconds=ttl)
+    gateway().save(token_key(digest), record, etag=etag, ttl_seconds=ttl)
 
 
 def create(user: User, name: str, days: int | None = None) -> str:
@@ -100,7 +93,7 @@ def create(user: User, name: str, days: int | None = None) -> str:
             raise TooManyTokens(user.id)
         return [{**entry, "hash": digest}, *live]
 
-    state_lists.update(_list_key(user.id), add)  # the entry first: no token is ever unlisted
+    state_lists.update(tokens_of_key(user.id), add)  # the entry first: no token is ever unlisted
     _save(digest, {**entry, "user_id": user.id, "username": user.username, "timezone": user.timezone,
                    "last_used_at": None, "listed": True})
     # The session's zone may be stale (changed in another browser): a ``retime`` that ran
@@ -113,13 +106,13 @@ def create(user: User, name: str, days: int | None = None) -> str:
 
 def listing(user_id: str) -> list[dict]:
     """The user's live tokens (newest first) with their created, last-used and expiry dates."""
-    items, _ = state_lists.read(_list_key(user_id))
-    records = gateway().get_many([_key(i["hash"]) for i in items])
+    items, _ = state_lists.read(tokens_of_key(user_id))
+    records = gateway().get_many([token_key(i["hash"]) for i in items])
     now = _now()
     orphans = {i["id"] for i, rec in zip(items, records) if rec.exists and not _live(rec) or not rec.exists and (
         _expired(i, now) or datetime.fromisoformat(i["created_at"]) < now - ORPHAN_AGE)}
     if orphans:  # revoked, expired, or never stored: tidy the list
-        state_lists.update(_list_key(user_id), lambda xs: [x for x in xs if x["id"] not in orphans])
+        state_lists.update(tokens_of_key(user_id), lambda xs: [x for x in xs if x["id"] not in orphans])
     return [_dated({**i, "last_used_at": rec.value.get("last_used_at")})
             for i, rec in zip(items, records) if _live(rec) and not _expired(rec.value, now)]
 
@@ -133,12 +126,12 @@ def _dated(entry: dict) -> dict:
 
 def revoke(user_id: str, token_id: str) -> None:
     """Revoke one of the user's tokens; ``NotFound`` if it is not theirs."""
-    items, _ = state_lists.read(_list_key(user_id))
+    items, _ = state_lists.read(tokens_of_key(user_id))
     entry = next((i for i in items if i["id"] == token_id), None)
     if entry is None:
         raise NotFound(token_id)
     _bury(entry["hash"])  # the token first: it stops working even if the rest fails
-    state_lists.update(_list_key(user_id), lambda xs: [x for x in xs if x["id"] != token_id])
+    state_lists.update(tokens_of_key(user_id), lambda xs: [x for x in xs if x["id"] != token_id])
 
 
 def _bury(digest: str) -> None:
@@ -146,9 +139,9 @@ def _bury(digest: str) -> None:
     tombstone = {"revoked_at": _now().isoformat()}
 
     def attempt() -> None:
-        item = gateway().get(_key(digest))
+        item = gateway().get(token_key(digest))
         if not item.exists or _live(item):  # a missing key too: a write that read the token may still come
-            gateway().save_versioned(_key(digest), tombstone, item.etag,
+            gateway().save_versioned(token_key(digest), tombstone, item.etag,
                                      ttl_seconds=int(REVOKED_KEPT.total_seconds()))
 
     retry_on_conflict(attempt, "token")
@@ -156,8 +149,8 @@ def _bury(digest: str) -> None:
 
 def retime(user_id: str, tz: str) -> None:
     """Copy the user's new time zone into each of their tokens (``Conflict`` if one kept changing)."""
-    items, _ = state_lists.read(_list_key(user_id))
-    for entry, item in zip(items, gateway().get_many([_key(i["hash"]) for i in items])):
+    items, _ = state_lists.read(tokens_of_key(user_id))
+    for entry, item in zip(items, gateway().get_many([token_key(i["hash"]) for i in items])):
         if _live(item) and item.value.get("timezone") != tz:
             _update(entry["hash"], item, lambda record: {**record, "timezone": tz})
 
@@ -167,7 +160,7 @@ def _update(digest: str, first, change) -> None:
     read = [first]
 
     def attempt() -> None:
-        item = read.pop() if read else gateway().get(_key(digest))
+        item = read.pop() if read else gateway().get(token_key(digest))
         if _live(item):
             _save(digest, change(item.value), etag=item.etag)
 
@@ -179,7 +172,7 @@ def resolve(token: str) -> User | None:
     if not token.startswith(PREFIX) or len(token) > 100:
         return None
     digest = _hash(token)
-    item = gateway().get(_key(digest))
+    item = gateway().get(token_key(digest))
     if not _live(item) or _expired(item.value, _now()):
         return None
     record = item.value
@@ -206,7 +199,7 @@ def _touch(digest: str, item) -> None:
 def _list_unlisted(digest: str, record: dict) -> None:
     """A token made before every token was listed (the list used to keep 50): list it, then mark it."""
     entry = {key: record.get(key) for key in ("id", "name", "created_at", "expires_at")}
-    state_lists.update(_list_key(record["user_id"]), lambda xs: None if any(x["id"] == entry["id"] for x in xs)
+    state_lists.update(tokens_of_key(record["user_id"]), lambda xs: None if any(x["id"] == entry["id"] for x in xs)
                        else [*xs, {**entry, "hash": digest}])
-    _update(digest, gateway().get(_key(digest)),
+    _update(digest, gateway().get(token_key(digest)),
             lambda value: {**value, "listed": True, "last_used_at": _now().isoformat()})

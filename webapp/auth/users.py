@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..dapr_gateway import Conflict, GatewayError, Item, NotFound, Unavailable, Upsert
+from ..keys import user_key, username_key
 from ..sidecar import gateway, retry_on_conflict
 from ..users_index import remember_user
 from . import throttling
@@ -49,10 +50,6 @@ class User:
         return cls(record["id"], record["username"], record.get("timezone", "UTC"), bool(record.get("is_admin")))
 
 
-def _claim_key(username: str) -> str:
-    return f"username:{username.lower()}"
-
-
 CLAIM_PENDING_SECONDS = 60  # a claim whose registration never finished can be taken over after this
 
 
@@ -78,12 +75,12 @@ def register(username: str, password: str, tz: str) -> User:
         except Conflict as err:  # a burst of registrations kept the index busy: nothing stored, try again
             raise Unavailable("the users index is busy") from err
         gw.transact([
-            Upsert(f"user:{user.id}", {
+            Upsert(user_key(user.id), {
                 "id": user.id, "username": username, "timezone": tz,
                 "password_hash": password_hash,
                 "created_at": datetime.now(timezone.utc).isoformat(),
             }),
-            Upsert(_claim_key(username), {"user_id": user.id}, etag=claim.etag),
+            Upsert(username_key(username), {"user_id": user.id}, etag=claim.etag),
         ])
     except Conflict as err:  # the claim changed: taken over as abandoned while we were stalled
         raise UsernameTaken(username) from err
@@ -96,7 +93,7 @@ def register(username: str, password: str, tz: str) -> User:
 def _claim(username: str, user_id: str) -> Item:
     """Claim the name for ``user_id`` (pending: it carries ``claimed_at``); ``UsernameTaken`` if held."""
     gw = gateway()
-    key = _claim_key(username)
+    key = username_key(username)
     pending = {"user_id": user_id, "claimed_at": time.time()}
     held = gw.get(key)
     try:
@@ -130,13 +127,9 @@ def _release(claim: Item) -> None:
 
 def find(username: str) -> dict | None:
     """The stored record of ``username``, or None."""
-    claim = gateway().get(_claim_key(username))
-    record = gateway().get(f"user:{claim.value['user_id']}") if claim.exists else None
+    claim = gateway().get(username_key(username))
+    record = gateway().get(user_key(claim.value['user_id'])) if claim.exists else None
     return record.value if record and record.exists else None
-
-
-def user_key(user_id: str) -> str:
-    return f"user:{user_id}"
 
 
 def load(user_id: str, item: Item | None = None) -> User | None:
@@ -160,28 +153,35 @@ def authenticate(username: str, password: str, client: str) -> User | None:
     return None
 
 
-def set_admin(username: str, admin: bool) -> User:
-    """Grant or revoke operator rights of an existing account; ``NotFound`` if there is none."""
-    claim = gateway().get(_claim_key(username))
-    if not claim.exists:
-        raise NotFound(username)
-    key = f"user:{claim.value['user_id']}"
+def patch(user_id: str, what: str = "user", **fields) -> User:
+    """Set ``fields`` on the stored ``user:<id>`` with one ETag-guarded write, read again and retried on a race;
+    returns the user as stored (``NotFound`` without an account, ``Conflict`` if it kept changing)."""
+    key = user_key(user_id)
 
     def attempt() -> User:
         item = gateway().get(key)
         if not item.exists:
-            raise NotFound(username)
-        gateway().save(key, {**item.value, "is_admin": admin}, etag=item.etag)
-        return User.from_record({**item.value, "is_admin": admin})
+            raise NotFound(key)
+        value = {**item.value, **fields}
+        gateway().save(key, value, etag=item.etag)
+        return User.from_record(value)
 
-    return retry_on_conflict(attempt, "user")
+    return retry_on_conflict(attempt, what)
+
+
+def set_digest_time(user_id: str, value: str) -> User:
+    """Store the user's digest time ("HH:MM") (``NotFound``, ``Conflict`` if it kept changing)."""
+    return patch(user_id, "digest time", digest_time=value)
+
+
+def set_admin(username: str, admin: bool) -> User:
+    """Grant or revoke operator rights of an existing account; ``NotFound`` if there is none."""
+    claim = gateway().get(username_key(username))
+    if not claim.exists:
+        raise NotFound(username)
+    return patch(claim.value["user_id"], is_admin=admin)
 
 
 def update_timezone(user: User, tz: str) -> User:
-    """Store the user's time zone; returns the updated user (``Conflict`` if it kept changing)."""
-    def attempt() -> User:
-        item = gateway().get(f"user:{user.id}")
-        gateway().save(f"user:{user.id}", {**item.value, "timezone": tz}, etag=item.etag)
-        return User.from_record({**item.value, "timezone": tz})
-
-    return retry_on_conflict(attempt, "user")
+    """Store the user's time zone; returns the updated user (``NotFound``, ``Conflict`` if it kept changing)."""
+    return patch(user.id, timezone=tz)

@@ -15,12 +15,13 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from ..dapr_gateway import Item, NotFound
+from ..keys import board_key, feed_key, index_key, memberships_key, task_key
 from ..sidecar import gateway
 from ..tasks import store as task_store
 from ..tasks.model import Task
 from . import feed, model
 from .model import NotAllowed
-from .store import board_key, load_board, memberships_key, role_in
+from .store import load_board, role_in
 
 
 @dataclass(frozen=True)
@@ -75,8 +76,8 @@ def task_access(user_id: str, task_id: str, need: str = "view", deleted: bool = 
     """
     if not task_store.valid_id(task_id):
         raise NotFound(task_id)
-    keys = [task_store.task_key(task_id), memberships_key(user_id)]
-    read = gateway().get_many(keys + ([task_store.index_key(user_id)] if need == "edit" else []))
+    keys = [task_key(task_id), memberships_key(user_id)]
+    read = gateway().get_many(keys + ([index_key(user_id)] if need == "edit" else []))
     item, memberships = read[0], read[1]
     if not item.exists or bool(item.value.get("deleted")) != deleted:
         raise NotFound(item.key)
@@ -84,13 +85,13 @@ def task_access(user_id: str, task_id: str, need: str = "view", deleted: bool = 
     shared = board_id != user_id
     if shared and role_in(memberships, user_id, board_id) is None:
         raise NotFound(item.key)  # not a member: no further read
-    index_key = task_store.index_key(board_id)
+    board_index = index_key(board_id)
     wanted = list(dict.fromkeys(([board_key(board_id)] if shared else []) + (also(board_id) if also else [])
-                                + ([index_key] if shared and need == "edit" else [])))
+                                + ([board_index] if shared and need == "edit" else [])))
     extra = {it.key: it for it in gateway().get_many(wanted)} if wanted else {}
     role = _check(effective_role(memberships, extra.get(board_key(board_id)), user_id, board_id), need, item.key)
     reads = {item.key: item}
-    index = read[2] if len(read) > 2 and not shared else extra.get(index_key)
+    index = read[2] if len(read) > 2 and not shared else extra.get(board_index)
     if index is not None and index.exists:
         reads[index.key] = index
     return TaskAccess(task_store.task_of(item), board_id, role, item, reads, extra)
@@ -128,7 +129,7 @@ def read_board(user_id: str, board_id: str, need: str = "view") -> BoardRead:
     if not board_id or len(board_id) > 64:
         raise NotFound(board_id)
     memberships, board, index, changes = gateway().get_many(
-        [memberships_key(user_id), board_key(board_id), task_store.index_key(board_id), feed.feed_key(board_id)])
+        [memberships_key(user_id), board_key(board_id), index_key(board_id), feed_key(board_id)])
     role = _check(effective_role(memberships, board, user_id, board_id), need, board_id)
     record = load_board(board_id, board)  # a personal board without a record yet: from its owner
     return BoardRead(record.value, role, index.value or {}, changes)
@@ -140,7 +141,7 @@ def board_changes(user_id: str, board_id: str) -> Item:
         raise NotFound(board_id)
     shared = board_id != user_id
     memberships, changes, *board = gateway().get_many(
-        [memberships_key(user_id), feed.feed_key(board_id), *([board_key(board_id)] if shared else [])])
+        [memberships_key(user_id), feed_key(board_id), *([board_key(board_id)] if shared else [])])
     _check(effective_role(memberships, board[0] if board else None, user_id, board_id), "view", board_id)
     return changes
 

@@ -3,7 +3,7 @@
 On Redis the only atomic step is a single-key ETag-guarded write: a transaction keeps the parts whose ETag
 matched, and a write with an ETag on a key that is gone succeeds (it creates the key). So a deletion never
 deletes what a concurrent writer may hold an ETag of: it marks the board record (``closing``, then
-``deleted``) and leaves the board's index closed (``CLOSED_INDEX``, which ``tasks.store._index_to_change``
+``deleted``) and leaves the board's index closed (``CLOSED_INDEX``, which ``tasks.index.index_to_change``
 refuses), both for ``DELETED_TTL_SECONDS``. Access checks answer a board that is not open as missing
 (``access.py``), task creation reads the board record (its access check) and the index (its write).
 """
@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Callable
 
 from ..dapr_gateway import Conflict, Unavailable
+from ..keys import board_key, index_key, task_key
 from ..sidecar import gateway, retry_on_conflict
 from ..tasks import store as task_store
 from ..tasks.outbox import relay_items
@@ -59,7 +60,7 @@ def _close(board_id: str, expected_version: str | None) -> list[str]:
     gw = gateway()
 
     def attempt() -> list[str]:
-        item = gw.get(store.board_key(board_id))
+        item = gw.get(board_key(board_id))
         if not (item.exists and item.value.get("closing")):
             item = store.load_board(board_id, item)
             if not store.at_version(item, expected_version):
@@ -78,9 +79,9 @@ def _close_index(board_id: str) -> None:
     """Close the board's index if it lists no live task (``MembershipError`` if it does); ``Conflict`` if it
     changed since it was read. Its tombstones are taken off the board first, each at the version read."""
     gw = gateway()
-    index = gw.get(task_store.index_key(board_id))
+    index = gw.get(index_key(board_id))
     ids = (index.value or {}).get("ids") or []
-    tasks = [it for it in gw.get_many([task_store.task_key(i) for i in ids]) if task_store.owned(it, board_id)]
+    tasks = [it for it in gw.get_many([task_key(i) for i in ids]) if task_store.owned(it, board_id)]
     if any(not it.value.get("deleted") for it in tasks):
         raise MembershipError("Delete or complete-and-delete the board's tasks first: a board with tasks "
                               "cannot be deleted.")
@@ -105,7 +106,7 @@ def _mark(board_id: str, change: Callable[[dict], dict], ttl_seconds: int | None
     gw = gateway()
 
     def attempt() -> None:
-        item = gw.get(store.board_key(board_id))
+        item = gw.get(board_key(board_id))
         if not item.exists or item.value.get("deleted") or (only_closing and not item.value.get("closing")):
             return
         gw.save_versioned(item.key, change(item.value), item.etag, ttl_seconds=ttl_seconds)

@@ -17,10 +17,6 @@ FEED_LIMIT = 20
 _STATUS = dict(BY_NAME["status"].choices)
 
 
-def feed_key(board_id: str) -> str:
-    return f"board-feed:{board_id}"
-
-
 def seq_of(item: Item | None) -> int:
     """The board's change counter from its feed as read (0: no change yet)."""
     return int(((item.value if item is not None else None) or {}).get("seq") or 0)

@@ -9,6 +9,7 @@ from flask_login import current_user, login_required
 
 from ..auth import users
 from ..errors import error_response
+from ..keys import board_key
 from ..sidecar import gateway
 from ..tasks.forms import ActionForm
 from ..tasks import listing
@@ -35,7 +36,7 @@ def index():
 
 def _index_page(form: BoardForm, status: int = 200):
     mine = store.memberships(current_user.id)
-    records = dict(zip(mine, gateway().get_many([store.board_key(b) for b in mine])))
+    records = dict(zip(mine, gateway().get_many([board_key(b) for b in mine])))
     boards = [{"id": it.value["id"], "name": it.value["name"], "role": mine[it.value["id"]]["role"],
                "members": len(it.value.get("members") or {}), "personal": it.value.get("personal", False)}
               for it in records.values() if it.exists and model.is_open(it.value)]  # being deleted: left out

@@ -28,18 +28,11 @@ from typing import Callable
 
 from ..auth import users
 from ..dapr_gateway import Conflict, Item, NotFound
+from ..keys import board_key, memberships_key
 from ..sidecar import gateway, retry_on_conflict
 from ..tasks import store as task_store
 from . import model
 from .model import MembershipError
-
-
-def board_key(board_id: str) -> str:
-    return f"board:{board_id}"
-
-
-def memberships_key(user_id: str) -> str:
-    return f"boards-of:{user_id}"
 
 
 def utcnow() -> datetime:

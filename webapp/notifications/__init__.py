@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import current_app, has_request_context, request
 
 from ..dapr_gateway import Item
+from ..keys import inbox_key
 from ..sidecar import gateway
 from . import inbox
 
@@ -51,6 +52,6 @@ def unread_count(user_id: str) -> int:
 def badge_from(user_id: str, head: Item) -> None:
     """Let this request's badge count ``user_id``'s unread notifications from ``head`` (``inbox:<user>``
     as the page read it in its own bulk get) instead of reading it again."""
-    if head.key != inbox.head_key(user_id):
+    if head.key != inbox_key(user_id):
         raise ValueError(f"{head.key} is not the inbox head of {user_id}")
     request.environ[_BADGE] = (user_id, inbox.unread_in(head.value))

@@ -10,14 +10,11 @@ board (one member) its owner still hears of their own completions.
 
 from __future__ import annotations
 
-from ..boards.store import board_key, load_board
+from ..boards.store import load_board
 from ..dapr_gateway import Item, NotFound
+from ..keys import board_key, watchers_key
 from ..sidecar import gateway, retry_on_conflict
 from . import send
-
-
-def watchers_key(task_id: str) -> str:
-    return f"watchers:{task_id}"
 
 
 def watchers(item: Item | None, owner: str) -> set[str]:

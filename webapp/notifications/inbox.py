@@ -28,19 +28,12 @@ from dataclasses import dataclass
 from flask import current_app
 
 from ..dapr_gateway import Upsert
+from ..keys import inbox_archive_key, inbox_key
 from ..sidecar import gateway, retry_on_conflict
 
 HISTORY = 1000  # entries kept per user: the newest; older ones are dropped
 PAGE_SIZE = 50
 SPILL = 50  # entries moved to the archive at once, so most appends write the head only
-
-
-def head_key(user_id: str) -> str:
-    return f"inbox:{user_id}"
-
-
-def archive_key(user_id: str) -> str:
-    return f"inbox-archive:{user_id}"
 
 
 @dataclass(frozen=True)
@@ -74,7 +67,7 @@ def _head_value(items: list[dict], archive: list[dict]) -> dict:
 
 def unread_count(user_id: str) -> int:
     """Unread entries in the whole history, from the head alone (one small read)."""
-    return unread_in(_read(head_key(user_id))[0])
+    return unread_in(_read(inbox_key(user_id))[0])
 
 
 def unread_in(head: dict | None) -> int:
@@ -86,20 +79,20 @@ def unread_in(head: dict | None) -> int:
 def append(user_id: str, entry: dict) -> bool:
     """Add ``entry`` as the newest unless its ``id`` is in the head; False if it was."""
     def attempt() -> bool:
-        head, etag = _read(head_key(user_id))
+        head, etag = _read(inbox_key(user_id))
         items = head.get("items", [])
         if any(i["id"] == entry["id"] for i in items):
             return False
         items = [entry, *items]
         if len(items) <= _head_limit():
-            gateway().save_versioned(head_key(user_id), {**head, "items": items}, etag)
+            gateway().save_versioned(inbox_key(user_id), {**head, "items": items}, etag)
             return True
         keep = max(_head_limit() - SPILL, _head_limit() // 2)
-        archive, archive_etag = _read(archive_key(user_id))
+        archive, archive_etag = _read(inbox_archive_key(user_id))
         moved = [*items[keep:], *archive.get("items", [])][:HISTORY - _head_limit()]
         gateway().transact([
-            Upsert(head_key(user_id), _head_value(items[:keep], moved), etag=etag),
-            Upsert(archive_key(user_id), {"items": moved}, etag=archive_etag),
+            Upsert(inbox_key(user_id), _head_value(items[:keep], moved), etag=etag),
+            Upsert(inbox_archive_key(user_id), {"items": moved}, etag=archive_etag),
         ])
         return True
 
@@ -108,12 +101,12 @@ def append(user_id: str, entry: dict) -> bool:
 
 def page(user_id: str, number: int, size: int = PAGE_SIZE) -> Page:
     """Page ``number`` (1-based) of the history; past the last page, no items."""
-    head, _ = _read(head_key(user_id))
+    head, _ = _read(inbox_key(user_id))
     items = head.get("items", [])
     total = len(items) + int(head.get("archive_count", 0))
     start = (number - 1) * size
     if start + size > len(items) and head.get("archive_count"):
-        archive, _ = _read(archive_key(user_id))
+        archive, _ = _read(inbox_archive_key(user_id))
         # A spill that raced another append can leave an entry in both items: show it once.
         unique: dict[str, dict] = {}
         for entry in [*items, *archive.get("items", [])]:
@@ -142,18 +135,18 @@ def _save(user_id: str, head: dict, etag: str | None, items: list[dict],
           archive: list[dict] | None = None, archive_etag: str | None = None) -> None:
     """Write the head alone, or the head and the archive in one transaction."""
     if archive is None:
-        gateway().save_versioned(head_key(user_id), {**head, "items": items}, etag)
+        gateway().save_versioned(inbox_key(user_id), {**head, "items": items}, etag)
         return
     gateway().transact([
-        Upsert(head_key(user_id), _head_value(items, archive), etag=etag),
-        Upsert(archive_key(user_id), {"items": archive}, etag=archive_etag),
+        Upsert(inbox_key(user_id), _head_value(items, archive), etag=etag),
+        Upsert(inbox_archive_key(user_id), {"items": archive}, etag=archive_etag),
     ])
 
 
 def mark_read(user_id: str, notification_id: str) -> bool | None:
     """Mark one entry read: True if it was unread, False if already read, None if it is not kept."""
     def attempt() -> bool | None:
-        head, etag = _read(head_key(user_id))
+        head, etag = _read(inbox_key(user_id))
         items = head.get("items", [])
         at = _position(items, notification_id)
         if at is not None:
@@ -163,7 +156,7 @@ def mark_read(user_id: str, notification_id: str) -> bool | None:
             return True
         if not head.get("archive_count"):
             return None
-        archive, archive_etag = _read(archive_key(user_id))
+        archive, archive_etag = _read(inbox_archive_key(user_id))
         old = archive.get("items", [])
         at = _position(old, notification_id)
         if at is None or old[at].get("read"):
@@ -181,12 +174,12 @@ def mark_all_read(user_id: str, upto_id: str | None) -> int:
     page was rendered stays unread. Without it (or when it is no longer kept), all are marked.
     """
     def attempt() -> int:
-        head, etag = _read(head_key(user_id))
+        head, etag = _read(inbox_key(user_id))
         items = head.get("items", [])
         at = _position(items, upto_id)
         archive, archive_etag = ({}, None)
         if head.get("archive_unread") or (at is None and head.get("archive_count")):
-            archive, archive_etag = _read(archive_key(user_id))
+            archive, archive_etag = _read(inbox_archive_key(user_id))
         old = archive.get("items", [])
         in_archive = _position(old, upto_id) if at is None else None
         if at is None and in_archive is None:

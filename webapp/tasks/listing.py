@@ -18,11 +18,13 @@ from dataclasses import replace as with_items
 from typing import Iterable, Sequence
 
 from ..dapr_gateway import Item
+from ..keys import index_key, task_key
 from ..sidecar import gateway
 from . import model
 from .model import ListQuery, Page, Task
 from .rows import Summary, is_row, known
-from .store import index_key, is_live, merge_from, owned, task_key, task_of
+from .index import merge_from
+from .store import is_live, owned, task_of
 
 
 def read_index(board_id: str, also: Sequence[str] = ()) -> tuple[dict, list[Item]]:

@@ -5,7 +5,7 @@ one transaction. ``publish`` sends them right after (the request's fast path); n
 task-events handler deletes an event's item once it has handled it. ``relay_items`` is the backstop for events the
 fast path could not send (the broker was down, the process died before the publish): for documents as read it
 publishes the listed events whose items are still there, then deletes those items. ``flush_board`` runs it over
-one board (the relay of boards marked pending, ``webapp/sweep.py``); the sweep runs it over every board in turn,
+one board (the relay of boards marked pending, ``webapp/background/relay.py``); the sweep runs it over every board in turn,
 leaving alone events younger than ``SWEEP_GRACE`` (their fast path or handler may still be under way).
 ``publish_later`` covers the one gap the relay cannot see: a sidecar that died between a change's transaction and its
 publish also refuses the write that marks the board for the relay, so the process that acknowledged the change keeps
@@ -15,37 +15,23 @@ still finds them).
 
 from __future__ import annotations
 
-import itertools
 import logging
-import threading
-import time
 from datetime import datetime, timedelta, timezone
 
 from flask import current_app
 
 from ..dapr_gateway import Conflict, Delete, GatewayError, Item
 from ..events import publish_metadata
+from ..held import Held
+from ..keys import index_key, outbox_key, task_id_of, task_key
 from ..metrics import EVENTS_PUBLISHED
 from ..sidecar import gateway, retry_on_conflict
-from .store import index_key, outbox_key, owned, reindex, task_key
+from .index import reindex
+from .store import mark_pending, owned
 
 log = logging.getLogger(__name__)
 SWEEP_GRACE = timedelta(seconds=60)
 KEYS_PER_READ = 500
-RETRY_DELAYS_SECONDS = (1, 2, 4, 8, 15)  # between this process's attempts at events it holds; then every 15 s
-MAX_HELD_EVENTS = 10_000  # beyond this a process holds no more: the sweep's walk publishes the rest
-
-
-class _Held:
-    """This process's events that could be neither published nor marked for the relay, and its one retrying thread."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.events: dict[str, dict] = {}  # event id → event
-        self.retrying = False
-
-
-_HELD = _Held()
 
 
 def publish(events: list[dict]) -> None:
@@ -57,37 +43,22 @@ def publish(events: list[dict]) -> None:
         EVENTS_PUBLISHED.labels(topic).inc()
 
 
-def publish_later(events: list[dict]) -> None:
-    """Hold events whose publish and relay mark both failed; a thread of this process publishes them once the
-    sidecar answers again (retrying after ``RETRY_DELAYS_SECONDS``)."""
-    app = current_app._get_current_object()
-    with _HELD.lock:
-        for event in events[:max(0, MAX_HELD_EVENTS - len(_HELD.events))]:
-            _HELD.events[event["event_id"]] = event
-        start, _HELD.retrying = not _HELD.retrying, True
-    if start:
-        threading.Thread(target=_publish_held, args=(app,), name="outbox-held", daemon=True).start()
+def publish_later(events: list[dict], boards: list[str] | tuple[str, ...] = ()) -> None:
+    """Hold events whose publish and relay mark both failed, and ``boards`` to mark for the relay (their rows
+    missed their writes); a thread of this process does both once the sidecar answers again."""
+    _HELD.hold(current_app._get_current_object(),
+               {**{e["event_id"]: e for e in events}, **{f"mark {b}": b for b in boards}})
 
 
-def _publish_held(app) -> None:
-    """Publish the held events until none is left (subscribers de-duplicate one that went out twice)."""
-    for attempt in itertools.count():
-        time.sleep(RETRY_DELAYS_SECONDS[min(attempt, len(RETRY_DELAYS_SECONDS) - 1)])
-        with _HELD.lock:
-            held = list(_HELD.events.values())
-        try:
-            with app.app_context():
-                publish(held)
-        except GatewayError as err:
-            log.warning("%d held events still unpublished: %s", len(held), err)
-            continue
-        log.info("published %d held events: %s", len(held), [e["event_id"] for e in held])
-        with _HELD.lock:
-            for event in held:
-                _HELD.events.pop(event["event_id"], None)
-            if not _HELD.events:
-                _HELD.retrying = False
-                return
+def _publish_held(items: list) -> None:
+    """Publish the held events, then mark the held boards (subscribers de-duplicate an event that went out
+    twice; a second mark costs the relay one more pass)."""
+    publish([item for item in items if isinstance(item, dict)])
+    for board_id in (item for item in items if isinstance(item, str)):
+        mark_pending(board_id)
+
+
+_HELD = Held("outbox-held", _publish_held)
 
 
 def pending_ids(item: Item) -> list[str]:
@@ -106,7 +77,7 @@ def relay_items(items: list[Item], grace: timedelta = timedelta(0)) -> tuple[int
     sent = left = 0
     for item in items:
         if any(isinstance(e, dict) for e in item.value.get("outbox") or []):
-            sent += _flush_document(item.key.removeprefix("task:"))  # stored before outbox items existed
+            sent += _flush_document(task_id_of(item.key))  # stored before outbox items existed
     keys = [outbox_key(i) for item in items for i in pending_ids(item)]
     now = datetime.now(timezone.utc)
     for at in range(0, len(keys), KEYS_PER_READ):

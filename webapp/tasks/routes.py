@@ -12,10 +12,11 @@ from .. import activity, notifications
 from ..boards import access, feed
 from ..boards import model as boards
 from ..boards.forms import MoveForm
-from ..boards.store import board_key, load_board, memberships_key
+from ..boards.store import load_board
 from ..dapr_gateway import Conflict
 from ..errors import TaskLimitReached
-from ..notifications import followers, inbox
+from ..keys import board_key, feed_key, history_key, inbox_key, memberships_key, watchers_key
+from ..notifications import followers
 from ..security import safe_redirect_target
 from . import listing, service
 from .fields import FIELDS
@@ -59,7 +60,7 @@ def list_tasks():
     # One sidecar call without search: the index (its rows are what the page shows), the inbox head for the
     # badge and, for a shared board, the caller's memberships (access) and the board (assignees' names).
     index, (head, *records) = listing.read_index(board or user_id, also=[
-        inbox.head_key(user_id), *([memberships_key(user_id), board_key(board)] if shared else [])])
+        inbox_key(user_id), *([memberships_key(user_id), board_key(board)] if shared else [])])
     notifications.badge_from(user_id, head)  # first: a 404 page shows the badge too
     # Access before any document of the board is read (a search reads them all, a row rebuild some).
     entry = access.membership(user_id, board or user_id, records=(records[0], records[1]) if shared else None)
@@ -104,11 +105,11 @@ def new_task():
 def detail(task_id: str):
     # The board record, watchers, the board's change counter and history: one read besides the access check's.
     seen = access.task_access(current_user.id, task_id, also=lambda board_id: [
-        board_key(board_id), followers.watchers_key(task_id), feed.feed_key(board_id), activity.history_key(task_id)])
+        board_key(board_id), watchers_key(task_id), feed_key(board_id), history_key(task_id)])
     task = seen.task
     board, watching, changes, history = (seen.extra[key] for key in (
-        board_key(seen.board_id), followers.watchers_key(task.id), feed.feed_key(seen.board_id),
-        activity.history_key(task.id)))
+        board_key(seen.board_id), watchers_key(task.id), feed_key(seen.board_id),
+        history_key(task.id)))
     board = load_board(seen.board_id, board).value
     action_form = ActionForm(version=task.version)
     return render_template("tasks/detail.html", task=task, action_form=action_form, can_edit=seen.can_edit,

@@ -15,8 +15,8 @@ from typing import Callable
 
 from flask import current_app
 
-from .. import activity, events, metrics
-from ..dapr_gateway import Delete, GatewayError, NotFound
+from .. import events, metrics
+from ..dapr_gateway import GatewayError, NotFound
 from ..errors import TaskLimitReached
 from ..sidecar import gateway
 from . import model, outbox, store
@@ -42,17 +42,23 @@ def _announce(events: list[dict], board_id: str) -> None:
     If the broker is down they stay in their outbox items and the relay publishes
     them later (the board is marked for it): the request still succeeds because the
     change and its events are safely stored. If the mark fails too (the sidecar died
-    after the transaction), this process publishes them once the sidecar is back.
+    after the transaction), this process publishes them, and makes the mark a row
+    that missed its write is owed, once the sidecar is back.
     """
+    row_owed = store.take_owed_mark(board_id)
+    unsent: list[dict] = []
     try:
         outbox.publish(events)
     except GatewayError as err:
         log.warning("events %s stay in the outbox for the relay: %s", [e["event_id"] for e in events], err)
         metrics.EVENTS_FAILED.labels(current_app.config["TASK_EVENTS_TOPIC"]).inc()
-        try:
-            store.mark_pending(board_id)  # the relay goes through the board's documents
-        except GatewayError:
-            outbox.publish_later(events)  # the sidecar is gone: held here; the sweep's walk if this process dies
+        unsent = events
+    if not (unsent or row_owed):
+        return
+    try:
+        store.mark_pending(board_id)  # the relay goes through the board's documents
+    except GatewayError:  # the sidecar is gone: held here (the sweep's walk if this process dies)
+        outbox.publish_later(unsent, boards=[board_id])
 
 
 def create(user_id: str, fields: TaskFields, tz: str = "UTC", board_id: str | None = None) -> Task:
@@ -60,24 +66,10 @@ def create(user_id: str, fields: TaskFields, tz: str = "UTC", board_id: str | No
     announce it; ``Busy`` under a burst, ``TaskLimitReached`` when the board is full."""
     task = model.new_task(user_id, fields, utcnow(), tz=tz, board_id=board_id)
     created = [_event("task.completed" if task.is_completed else "task.created", task, actor=user_id)]
-    _insert(task, created)
+    store.insert(task, created)
     metrics.TASKS_CREATED.inc()
     _announce(created, task.board_id)
     return task
-
-
-def _insert(task: Task, created: list[dict]) -> bool:
-    """``store.insert``; ``NotFound`` if the board was deleted meanwhile, leaving nothing of the new task.
-
-    A Redis transaction keeps the writes whose ETag matched: an attempt whose index write met the closed
-    index (``boards.deletion.delete``) still wrote the task, its history and events, under ids no one else has.
-    """
-    try:
-        return store.insert(task, created)
-    except NotFound:
-        gateway().transact([Delete(store.task_key(task.id)), Delete(activity.history_key(task.id)),
-                            *(Delete(store.outbox_key(e["event_id"])) for e in created)])
-        raise
 
 
 def _edit(fields_for: Callable[[Task], TaskFields], tz: str | None = None, actor: str | None = None) -> store.Change:

@@ -51,42 +51,31 @@ events are handled, and drops its row.
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
 from typing import Callable
 
 from flask import current_app
 
 from .. import state_lists
-from ..activity import history_key
-from ..dapr_gateway import Conflict, GatewayError, Item, NotFound, Upsert
-from ..dapr_gateway.values import encoded_size
+from ..dapr_gateway import Conflict, Delete, GatewayError, Item, NotFound, Upsert
 from ..errors import Busy, ListFull, TaskLimitReached
+from ..keys import PENDING_BOARDS, event_id_of, history_key, index_key, outbox_key, task_key
 from ..sidecar import gateway, retry_on_conflict
+from .index import check_room, index_to_change, put_row, row_of
 from .model import Task
-from .rows import Summary, is_tombstone, merged, tombstone_row
+from .rows import Summary, is_tombstone
 
 log = logging.getLogger(__name__)
 ANY_VERSION = "*"  # If-Match: * — whatever version is current
 UNDO_SECONDS = 86400  # how long a tombstone is kept once its events are handled (undo until the sweep purges it)
 PERSIST = -1  # Dapr's ttlInSeconds for "never expires" (a restored tombstone of an older layout had a TTL)
 OUTBOX_TTL_SECONDS = 30 * 86400  # an event not handled by then is given up (the broker down for a month)
-PENDING_BOARDS = "outbox-pending-users"  # boards whose outbox or rows the relay must go through
 OUTBOX_CARRY = 8  # pending event ids a change carries over without checking which are still pending
 Reads = dict[str, Item]  # what a request already read, by key (a change starts from it)
 Change = Callable[[Task], tuple[Task, list[dict]]]  # the task as read → (the changed task, its events)
-
-
-def task_key(task_id: str) -> str:
-    return f"task:{task_id}"
-
-
-def index_key(board_id: str) -> str:
-    return f"tasks-of:{board_id}"
-
-
-def outbox_key(event_id: str) -> str:
-    """``outbox:<event id>``: an event stored with its change, until the event handler has handled it."""
-    return f"outbox:{event_id}"
+_OWED_MARKS: set[str] = set()  # boards whose row and mark both failed after a commit (``take_owed_mark``)
+_OWED_LOCK = threading.Lock()
 
 
 def board_of(document: dict) -> str:
@@ -157,89 +146,6 @@ def load_all(user_id: str) -> list[Task]:
     return [task_of(it) for it in load_items(user_id) if not it.value.get("deleted")]
 
 
-def reindex(user_id: str, items: list[Item], index: dict | None = None) -> None:
-    """Bring every row of the user's index in line with ``items`` (all their documents, as read).
-
-    ``index``: the index as read with ``items`` (the sweep reads many at once); when its
-    rows already match, nothing is written and no further call is made.
-    """
-    if index is None:
-        index = gateway().get(index_key(user_id)).value or {}
-    found = {it.key: it for it in items}
-    rows, _ = rows_from([task_key(i) for i in index.get("ids", [])] + list(found), found)
-    if merged(index, rows, repair=True) is not None:
-        merge_rows(user_id, rows, repair=True)
-
-
-def rows_from(keys: list[str], found: dict[str, Item]) -> tuple[dict[str, list | dict | None], list[Task]]:
-    """Index rows for ``keys`` from their documents as read (``found``), and the live tasks among them."""
-    rows: dict[str, list | dict | None] = {}
-    live = []
-    for key in dict.fromkeys(keys):
-        item = found.get(key)
-        task_id = key.removeprefix("task:")
-        if item is None:
-            rows[task_id] = None  # gone (an expired tombstone): a dangling id
-        elif item.value.get("deleted"):
-            rows[task_id] = tombstone_row(task_of(item).revision)
-        else:
-            task = task_of(item)
-            rows[task_id] = Summary.of(task).to_row()
-            live.append(task)
-    return rows, live
-
-
-def merge_from(user_id: str, keys: list[str], found: dict[str, Item]) -> list[Task]:
-    """Rows for ``keys`` from their documents as read (``found``); returns the live tasks among them."""
-    rows, live = rows_from(keys, found)
-    merge_rows(user_id, rows, repair=True)
-    return live
-
-
-def _index_to_change(user_id: str) -> Item:
-    """The user's index with its ETag, to change it; created (empty) first if missing.
-
-    An ETag cannot guard a key that does not exist yet (a write without one is
-    last-write-wins: a new user's first concurrent creates overwrote each
-    other's index), so the index is created if absent, once. ``NotFound`` if the
-    board was deleted: its deletion leaves the index closed (``"closed": true``,
-    ``boards.deletion.CLOSED_INDEX``), so nothing writes a task into it again.
-    """
-    gw = gateway()
-    index = gw.get(index_key(user_id))
-    if not index.exists:
-        try:
-            gw.create(index_key(user_id), {"ids": [], "rows": {}})
-        except Conflict:
-            pass  # another request created it first
-        index = gw.get(index_key(user_id))
-    if (index.value or {}).get("closed"):
-        raise NotFound(index.key)
-    return index
-
-
-def merge_rows(user_id: str, rows: dict[str, list | dict | None], repair: bool = False) -> None:
-    """Set rows of the user's index (``None`` drops the id); a row only replaces an older one.
-
-    ETag-guarded and retried; if it still fails the row stays stale until the
-    page or the sweep repairs it, which is why this never raises.
-    """
-    gw = gateway()
-
-    def attempt() -> None:
-        index = _index_to_change(user_id)
-        document = merged(index.value, rows, repair)
-        if document is not None:
-            gw.save(index_key(user_id), document, etag=index.etag)
-
-    try:
-        retry_on_conflict(attempt, "index rows")
-    except Conflict:
-        log.warning("index of %s kept changing; its rows are repaired later", user_id)
-    except GatewayError as err:
-        log.warning("index of %s not updated (the sweep repairs it): %s", user_id, err)
-
-
 def _document(task: Task, event_ids: list[str], deleted: bool = False) -> dict:
     """The stored document: the task, the ids of its events not known to be handled; a tombstone if ``deleted``."""
     document = {**task.to_dict(), "outbox": event_ids}
@@ -262,7 +168,7 @@ def _still_pending(previous: dict | None) -> tuple[list[str], list[dict]]:
     legacy = [e for e in entries if isinstance(e, dict)]
     ids = [e for e in entries if isinstance(e, str)]
     if len(ids) >= OUTBOX_CARRY:
-        ids = [it.key.removeprefix("outbox:") for it in gateway().get_many([outbox_key(i) for i in ids])
+        ids = [event_id_of(it.key) for it in gateway().get_many([outbox_key(i) for i in ids])
                if it.exists]
     return ids + [e["event_id"] for e in legacy], legacy
 
@@ -277,11 +183,12 @@ def insert(task: Task, events: list[dict], with_history: bool = True) -> bool:
     The task's (empty) history is created with it, so the event handler always finds
     it and appends with its ETag (``with_history``).
     Raises ``Busy`` when the index kept changing through every retry (a burst of
-    the owner's writes): nothing was created, and trying again later is safe.
-    Raises ``TaskLimitReached`` when the index already lists ``MAX_TASKS_PER_USER``
+    the owner's writes), ``NotFound`` when the board was deleted meanwhile,
+    ``TaskLimitReached`` when the index already lists ``MAX_TASKS_PER_USER``
     live tasks, or twice as many ids with tombstones (a day's undo of deletions), and
     ``ListFull`` when its row would take the index past ``INDEX_MAX_BYTES`` (titles and
     tags of many-byte characters): the index stays under daprd's 4 MiB message limit.
+    Whichever it raises, the keys earlier attempts wrote are removed: nothing of the task is left.
     """
     gw = gateway()
     document = _document(task, [e["event_id"] for e in events])
@@ -289,7 +196,7 @@ def insert(task: Task, events: list[dict], with_history: bool = True) -> bool:
     extra = [Upsert(history_key(task.id), {"items": []})] if with_history else []
 
     def attempt() -> bool:
-        index = _index_to_change(task.board_id)
+        index = index_to_change(task.board_id)
         listed = (index.value or {}).get("ids", [])
         ids = [i for i in listed if i != task.id]
         if len(ids) < len(listed) and gw.get(task_key(task.id)).exists:
@@ -298,19 +205,24 @@ def insert(task: Task, events: list[dict], with_history: bool = True) -> bool:
         if len(ids) >= 2 * limit or sum(not is_tombstone(rows.get(i)) for i in ids) >= limit:
             raise TaskLimitReached(limit)
         row = Summary.of(task).to_row()
-        _check_room(index, task.id, row)
+        check_room(index, task.id, row)
         rows = {**rows, task.id: row}
-        gw.transact([
-            Upsert(task_key(task.id), document),
-            Upsert(index_key(task.board_id), {"ids": [task.id, *ids], "rows": rows}, etag=index.etag),
-            *_outbox_writes(events), *extra,
-        ])
+        written.append(True)
+        gw.transact(new_keys + [
+            Upsert(index_key(task.board_id), {"ids": [task.id, *ids], "rows": rows}, etag=index.etag)])
         return True
 
+    new_keys = [Upsert(task_key(task.id), document), *_outbox_writes(events), *extra]
+    written: list[bool] = []
     try:
-        return retry_on_conflict(attempt, "task insert")
-    except Conflict as err:
-        raise Busy(f"index of {task.board_id} kept changing: {err}") from err
+        try:
+            return retry_on_conflict(attempt, "task insert")
+        except Conflict as err:
+            raise Busy(f"index of {task.board_id} kept changing: {err}") from err
+    except (Busy, NotFound, TaskLimitReached, ListFull):
+        if written:  # on Redis an attempt that lost on the index still wrote the new keys (no rollback)
+            gw.transact([Delete(op.key) for op in new_keys])
+        raise
 
 
 def insert_once(task: Task, events_for: Callable[[Task], list[dict]]) -> tuple[Task, list[dict]] | None:
@@ -339,7 +251,7 @@ def insert_once(task: Task, events_for: Callable[[Task], list[dict]]) -> tuple[T
     limit = int(current_app.config["MAX_TASKS_PER_USER"])
 
     def attempt() -> bool:
-        index = _index_to_change(task.board_id)
+        index = index_to_change(task.board_id)
         ids = (index.value or {}).get("ids", [])
         if task.id in ids:
             return False
@@ -347,7 +259,7 @@ def insert_once(task: Task, events_for: Callable[[Task], list[dict]]) -> tuple[T
         if len(ids) >= 2 * limit or sum(not is_tombstone(rows.get(i)) for i in ids) >= limit:
             raise TaskLimitReached(limit)
         row = Summary.of(task).to_row()
-        _check_room(index, task.id, row)
+        check_room(index, task.id, row)
         gw.transact([Upsert(index_key(task.board_id), {"ids": [task.id, *ids], "rows": {**rows, task.id: row}},
                             etag=index.etag), *_outbox_writes(events)])
         return True
@@ -361,25 +273,6 @@ def insert_once(task: Task, events_for: Callable[[Task], list[dict]]) -> tuple[T
 
 def _at_version(task: Task, expected_version: str | None) -> bool:
     return expected_version == ANY_VERSION or (bool(expected_version) and task.version == expected_version)
-
-
-def _row(task: Task, deleted: bool) -> list | dict:
-    return tombstone_row(task.revision) if deleted else Summary.of(task).to_row()
-
-
-def index_size_with(index: Item, task_id: str, row: list | dict) -> int:
-    """The index's size in bytes once ``row`` is the task's row (from its size as read)."""
-    old = ((index.value or {}).get("rows") or {}).get(task_id)
-    listed = encoded_size(old) if old is not None else -(2 * len(task_id) + 8)  # a new id: in "ids" and "rows"
-    return index.size + encoded_size(row) - listed
-
-
-def _check_room(index: Item, task_id: str, row: list | dict) -> None:
-    """``ListFull`` if the row would grow the board's index past ``INDEX_MAX_BYTES`` (a shrinking row always fits)."""
-    limit = int(current_app.config["INDEX_MAX_BYTES"])
-    after = index_size_with(index, task_id, row)
-    if after > limit and after > index.size:
-        raise ListFull(limit)
 
 
 def _commit(key: str, document: dict, etag: str | None, events: list[dict], restoring: bool) -> None:
@@ -398,32 +291,6 @@ def _commit(key: str, document: dict, etag: str | None, events: list[dict], rest
         gw.save(key, document, etag=etag, ttl_seconds=PERSIST)
         return
     gw.transact([Upsert(key, document, etag=etag), *_outbox_writes(events)])
-
-
-def put_row(board_id: str, task: Task, deleted: bool = False, index: Item | None = None) -> bool:
-    """Put a committed task's row in its board's index (ETag-guarded, retried); False when it kept losing.
-
-    ``index``: the index as this request read it (the first attempt uses it). A row only
-    replaces an older one, so a late or repeated write is harmless. Called only after the
-    task's own write passed: a change that lost its race never reaches its row.
-    """
-    gw = gateway()
-    first = [index] if index is not None and index.exists else []
-
-    def attempt() -> None:
-        current = first.pop() if first else _index_to_change(board_id)
-        document = merged(current.value, {task.id: _row(task, deleted)})
-        if document is not None:
-            gw.save(index_key(board_id), document, etag=current.etag)
-
-    try:
-        retry_on_conflict(attempt, "index rows")
-        return True
-    except Conflict:
-        log.warning("row of %s on %s kept losing; the relay repairs it from the document", task.id, board_id)
-    except GatewayError as err:
-        log.warning("row of %s on %s not written (the relay repairs it): %s", task.id, board_id, err)
-    return False
 
 
 def _write(board_id: str, task_id: str, apply: Change, reads: Reads | None, *, expected_version: str | None = None,
@@ -446,7 +313,7 @@ def _write(board_id: str, task_id: str, apply: Change, reads: Reads | None, *, e
         if not restoring and not _at_version(task, expected_version):
             return None
         changed, events = apply(task)
-        _check_room(index, task_id, _row(changed, delete))
+        check_room(index, task_id, row_of(changed, delete))
         carried, legacy = _still_pending(document)
         stored = _document(changed, carried + [e["event_id"] for e in events], deleted=delete)
         _commit(key, stored, task.etag, legacy + events, restoring)
@@ -459,8 +326,18 @@ def _write(board_id: str, task_id: str, apply: Change, reads: Reads | None, *, e
         try:
             mark_pending(board_id)
         except GatewayError:
-            pass  # the sweep's walk repairs the row in its round
+            with _OWED_LOCK:
+                _OWED_MARKS.add(board_id)  # the sidecar is gone: the caller holds the mark (take_owed_mark)
     return done
+
+
+def take_owed_mark(board_id: str) -> bool:
+    """Whether a change on the board in this process could write neither its row nor the relay's mark (the
+    sidecar went away after its commit) since the last call; the caller then makes the mark or holds it."""
+    with _OWED_LOCK:
+        owed = board_id in _OWED_MARKS
+        _OWED_MARKS.discard(board_id)
+    return owed
 
 
 def change(board_id: str, task_id: str, expected_version: str | None, apply: Change,

@@ -11,37 +11,17 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, abort, current_app, jsonify, request
+from flask import Blueprint, abort, jsonify, request
 
-from . import admin, consumers, sweep
-from .dapr_gateway import GatewayError
-from .app_token import app_token_rejection
+from .. import admin
+from ..app_token import app_token_rejection
+from ..dapr_gateway import GatewayError
+from . import DEAD_LETTERS_ROUTE, PERIODIC, STREAMS, Malformed, run_job, run_periodic, subscriptions
 
 log = logging.getLogger(__name__)
 bp = Blueprint("inbound", __name__)
 
 SUCCESS, RETRY, DROP = "SUCCESS", "RETRY", "DROP"
-
-
-def subscriptions() -> list[dict]:
-    """What this app subscribes to; the topic names come from config."""
-    cfg = current_app.config
-    pubsub = cfg["PUBSUB"]
-    return [
-        {"pubsubname": pubsub, "topic": cfg["TASK_EVENTS_TOPIC"], "route": "/events/task-events",
-         "deadLetterTopic": f"{cfg['TASK_EVENTS_TOPIC']}-deadletter"},
-        {"pubsubname": pubsub, "topic": cfg["TASK_UPDATES_TOPIC"], "route": "/events/task-updates",
-         "deadLetterTopic": f"{cfg['TASK_UPDATES_TOPIC']}-deadletter"},
-        # The dead-letter topics themselves: what lands there is kept for the operator page.
-        {"pubsubname": pubsub, "topic": f"{cfg['TASK_EVENTS_TOPIC']}-deadletter", "route": "/events/dead-letters"},
-        {"pubsubname": pubsub, "topic": f"{cfg['TASK_UPDATES_TOPIC']}-deadletter", "route": "/events/dead-letters"},
-    ]
-
-
-HANDLERS = {
-    "task-events": consumers.on_task_event,
-    "task-updates": consumers.on_task_update,
-}
 
 
 @bp.before_request
@@ -54,7 +34,7 @@ def dapr_subscribe():
     return jsonify(subscriptions())
 
 
-@bp.post("/events/dead-letters")
+@bp.post(DEAD_LETTERS_ROUTE)
 def on_dead_letter():
     """Keep whatever reached a dead-letter topic (RETRY if the store is down: never lose one)."""
     envelope = request.get_json(silent=True)
@@ -73,16 +53,15 @@ def on_dead_letter():
 def on_event(stream: str):
     """One delivery: SUCCESS when handled (a duplicate has no second effect), RETRY on infrastructure trouble,
     DROP when malformed."""
-    handler = HANDLERS.get(stream)
-    if handler is None:
+    if stream not in STREAMS:
         abort(404)
     envelope = request.get_json(silent=True)
     if not isinstance(envelope, dict) or not isinstance(envelope.get("data"), dict) or not envelope.get("id"):
         log.warning("dropping malformed delivery on %s", stream)
         return jsonify(status=DROP)
     try:
-        handler(envelope["data"])
-    except consumers.Malformed as err:
+        STREAMS[stream].handle(envelope["data"])
+    except Malformed as err:
         log.warning("dropping event %s on %s: %s", envelope.get("id"), stream, err)
         return jsonify(status=DROP)
     except GatewayError as err:
@@ -99,8 +78,8 @@ def on_job(name: str):
         log.warning("job %s fired without a JSON object; nothing to do", name)
         return jsonify(status="ignored", reason="no data")
     try:
-        outcome = consumers.on_job(name, data)
-    except consumers.Malformed as err:
+        outcome = run_job(name, data)
+    except Malformed as err:
         log.warning("job %s ignored: %s", name, err)
         return jsonify(status="ignored", reason=str(err))
     except GatewayError as err:
@@ -110,17 +89,11 @@ def on_job(name: str):
 
 
 # Input bindings: the sidecar POSTs to /<component name> on each trigger.
-BINDINGS = {
-    "cron": sweep.on_cron,  # overdue alerts, daily digest, outbox backstop (one replica per period)
-    "relay": sweep.on_relay,  # outboxes the fast path could not publish (one replica per period)
-}
-
-
-@bp.post("/<any(cron, relay):binding>")
+@bp.post(f"/<any({', '.join(PERIODIC)}):binding>")
 def on_binding(binding: str):
     """An input binding fired (503 makes the binding try again on its next trigger)."""
     try:
-        counts = BINDINGS[binding]()
+        counts = run_periodic(binding)
     except GatewayError as err:
         log.warning("%s failed: %s", binding, err)
         return jsonify(status="failed", reason=str(err)), 503

@@ -1,11 +1,11 @@
-"""Where a notification stands by its claim and its done marker (webapp/notifier/delivery.py): pure, no sidecar."""
+"""Where a notification stands by its claim and its done marker (webapp/notification_service/delivery.py): pure, no sidecar."""
 
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from webapp.dapr_gateway import Item
-from webapp.notifier.delivery import CLAIM_STALE_AFTER, CLAIM_TTL_SECONDS, RECORD_TTL_SECONDS, status_of
+from webapp.notification_service.delivery import CLAIM_STALE_AFTER, CLAIM_TTL_SECONDS, RECORD_TTL_SECONDS, status_of
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
 MISSING_CLAIM = Item("notification:n1", None, None)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta, timezone
 
+from ..dapr_gateway import NotFound
+from ..sidecar import gateway
+from ..tasks import store
+from ..tasks.model import Task
 from . import horizon
-from .dapr_gateway import NotFound
-from .sidecar import gateway
-from .tasks import store
-from .tasks.model import Task
 
 log = logging.getLogger(__name__)
 
@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 def place(job_name: str, due: datetime | None, data: dict, created: bool = False) -> str:
     """Schedule job ``job_name`` at ``due`` (a second from now at the earliest), or delete it (``due`` None).
 
-    A job due beyond the horizon (webapp/horizon.py) is noted in state instead, and
+    A job due beyond the horizon (horizon.py) is noted in state instead, and
     any job set earlier for a nearer time deleted. ``created``: the event is the
     task's creation, so no earlier sync can have scheduled a job: nothing to
     delete (one scheduler call saved per task).

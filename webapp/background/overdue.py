@@ -13,12 +13,15 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timezone
 
+from ..keys import overdue_marker_key
+from ..notifications import followers
+from ..sidecar import gateway
+from ..tasks.model import Task
 from . import reminders, task_jobs
-from .notifications import followers
-from .sidecar import gateway
-from .tasks.model import Task
 
 log = logging.getLogger(__name__)
+KIND = "overdue"
+FIELDS = ("due_at",)  # the task fields its job follows
 PREFIX = "overdue-"
 
 
@@ -27,24 +30,19 @@ def job_name(task_id: str) -> str:
     return f"{PREFIX}{task_id}"
 
 
-def marker_key(task_id: str) -> str:
-    """``overdue-alerted:<task id>`` = {"due_at": …}: the due time already alerted (deleted with the task)."""
-    return f"overdue-alerted:{task_id}"
-
-
 def notification_id(task: Task) -> str:
     """The alert's id, derived from the task and its due time (the notifier de-duplicates on it)."""
     return f"overdue-{task.id}-{task.due_at:%Y%m%dT%H%M}"
 
 
-def wanted(task: Task | None) -> bool:
-    """Whether the task can still become (or is) overdue: open, with a due time."""
+def wanted(task: Task | None, now: datetime) -> bool:
+    """Whether the task can still become (or is) overdue at ``now`` or later: open, with a due time."""
     return bool(task and not task.is_completed and task.due_at)
 
 
 def alerted(task: Task) -> bool:
     """Whether the task's current due time has had its alert already."""
-    return (gateway().get(marker_key(task.id)).value or {}).get("due_at") == task.due_at.isoformat()
+    return (gateway().get(overdue_marker_key(task.id)).value or {}).get("due_at") == task.due_at.isoformat()
 
 
 def job_data(user_id: str, task: Task) -> dict:
@@ -60,7 +58,7 @@ def sync_with(user_id: str, task_id: str, task: Task | None, created: bool = Fal
     already (one marker read, only for tasks that are overdue).
     """
     now = datetime.now(timezone.utc)
-    due = None if not wanted(task) or (task.due_at <= now and alerted(task)) else task.due_at
+    due = None if not wanted(task, now) or (task.due_at <= now and alerted(task)) else task.due_at
     return task_jobs.place(job_name(task_id), due, job_data(user_id, task) if due else {}, created)
 
 
@@ -82,4 +80,4 @@ def alert(task: Task) -> None:
                                f"“{task.title}” is overdue (due {reminders.local_time(task.due_at, tz)}).")
     # After the send: if this write fails, the job's retry sends the same id again, which
     # the notifier still de-duplicates (its record lives 30 days).
-    gateway().save(marker_key(task.id), {"due_at": task.due_at.isoformat()})
+    gateway().save(overdue_marker_key(task.id), {"due_at": task.due_at.isoformat()})

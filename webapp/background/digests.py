@@ -18,22 +18,17 @@ from datetime import date, datetime, time, timedelta, timezone
 
 from flask import current_app
 
-from . import notifications, timezones
-from .dapr_gateway import GatewayError, Item, NotFound
-from .sidecar import gateway, retry_on_conflict
-from .tasks import store
-from .tasks.rows import Summary
+from .. import notifications, timezones
+from ..dapr_gateway import GatewayError, Item
+from ..keys import digest_next_key, index_key, user_key
+from ..sidecar import gateway
+from ..tasks.rows import Summary
 
 log = logging.getLogger(__name__)
 PREFIX = "digest-"
 DEFAULT_TIME = "08:00"
 ENDED_AFTER = timedelta(hours=1)  # a next digest this far past its due never fired: longer than its job's retries
 NEXT_TTL_SECONDS = 2 * 86400  # past the due time
-
-
-def next_key(user_id: str) -> str:
-    """``digest-next:<user id>``: when the user's next digest was last scheduled for."""
-    return f"digest-next:{user_id}"
 
 
 def chain_ended(marker: Item, now: datetime) -> bool:
@@ -76,7 +71,7 @@ def next_firing(after: datetime, at: time, tz_name: str) -> datetime:
 
 
 def _record(user_id: str) -> dict | None:
-    return gateway().get(f"user:{user_id}").value
+    return gateway().get(user_key(user_id)).value
 
 
 def schedule(user_id: str, now: datetime | None = None, record: dict | None = None) -> datetime | None:
@@ -96,7 +91,7 @@ def _schedule_job(user_id: str, due: datetime, data: dict) -> None:
     """The user's one digest job at ``due``, and its ``digest-next`` item."""
     gateway().schedule_job(job_name(user_id), due, data)
     ttl = int((due - datetime.now(timezone.utc)).total_seconds()) + NEXT_TTL_SECONDS
-    gateway().save(next_key(user_id), {"due": due.isoformat()}, ttl_seconds=max(ttl, NEXT_TTL_SECONDS))
+    gateway().save(digest_next_key(user_id), {"due": due.isoformat()}, ttl_seconds=max(ttl, NEXT_TTL_SECONDS))
 
 
 def stored_time(user_id: str) -> str:
@@ -104,20 +99,9 @@ def stored_time(user_id: str) -> str:
     return parse_time((_record(user_id) or {}).get("digest_time")).strftime("%H:%M")
 
 
-def set_time(user_id: str, value: str) -> None:
-    """Store the user's digest time ("HH:MM") on ``user:<id>`` (``Conflict`` if it kept changing)."""
-    def attempt() -> None:
-        item = gateway().get(f"user:{user_id}")
-        if not item.exists:
-            raise NotFound(f"user:{user_id}")
-        gateway().save(item.key, {**item.value, "digest_time": value}, etag=item.etag)
-
-    retry_on_conflict(attempt, "digest time")
-
-
 def counts(user_id: str, today: date, tz_name: str, now: datetime) -> tuple[int, int]:
     """(due today, overdue) among the user's open tasks, from their index rows (one read)."""
-    index = gateway().get(store.index_key(user_id)).value or {}
+    index = gateway().get(index_key(user_id)).value or {}
     due_today = overdue = 0
     for task_id, row in (index.get("rows") or {}).items():
         try:

@@ -13,25 +13,23 @@ schedules its job (now inside the window), defers it again (moved further
 out) or drops it (done, deleted, moved near: already scheduled). A bucket entry
 is only a hint; the task decides. So the scheduler holds at most: one digest
 per user, the per-task jobs due within ``WINDOW`` (7 days), and this one job.
-The sweep (webapp/sweep.py) re-creates ``jobs-horizon`` if the scheduler lost it.
+The sweep (sweep.py) re-creates ``jobs-horizon`` if the scheduler lost it.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Callable
 
-from . import state_lists
-from .sidecar import gateway
+from .. import state_lists
+from ..keys import HORIZON_BUCKET_SHARDS, HORIZON_DONE, horizon_bucket_key, horizon_bucket_keys
+from ..sidecar import gateway
 
 log = logging.getLogger(__name__)
 WINDOW = timedelta(days=7)
 JOB_NAME = "jobs-horizon"
-DONE_KEY = "jobs-horizon:done"  # {"day": "YYYY-MM-DD"}: the last day whose buckets were all synced
 FIRES_AT = time(0, 5)  # UTC
-SHARDS = 256
 SHARD_LIMIT = 10_000  # entries per bucket shard (~150 bytes each): 2,560,000 deferred jobs a day
 SHARDS_PER_READ = 64
 FIRST_LOOK_BACK = timedelta(days=14)  # with no day done yet, buckets this old are still taken
@@ -56,11 +54,6 @@ def bucket_day(due: datetime) -> date:
     return (due - WINDOW).astimezone(timezone.utc).date() + timedelta(days=1)
 
 
-def bucket_key(day: date, job_name: str) -> str:
-    """``jobs-later:<day>:<2 hex of the job name's sha256>``."""
-    return f"jobs-later:{day.isoformat()}:{hashlib.sha256(job_name.encode()).hexdigest()[:2]}"
-
-
 def defer(job_name: str, due: datetime, data: dict) -> None:
     """Note the task behind ``job_name`` in the bucket of the day its job enters the scheduler."""
     entry = {"id": job_name, "kind": data["kind"], "user_id": data["user_id"], "task_id": data["task_id"],
@@ -70,10 +63,10 @@ def defer(job_name: str, due: datetime, data: dict) -> None:
         if any(i["id"] == job_name for i in items):
             return None
         if len(items) >= SHARD_LIMIT:
-            raise BucketFull(bucket_key(bucket_day(due), job_name))
+            raise BucketFull(horizon_bucket_key(bucket_day(due), job_name))
         return [entry, *items]
 
-    state_lists.update(bucket_key(bucket_day(due), job_name), added)
+    state_lists.update(horizon_bucket_key(bucket_day(due), job_name), added)
 
 
 def next_firing(after: datetime) -> datetime:
@@ -97,18 +90,18 @@ def ensure() -> bool:
     return True
 
 
-Resync = Callable[[dict], None]  # syncs the job of one bucket entry again from its task (webapp/jobs.py)
+Resync = Callable[[dict], None]  # syncs the job of one bucket entry again from its task (the registry, __init__.py)
 
 
 def fire(data: dict, resync: Resync) -> str:
     """The horizon job fired: sync the tasks of every bucket day not done yet, up to today; schedule the next."""
     now = datetime.now(timezone.utc)
-    done = (gateway().get(DONE_KEY).value or {}).get("day")
+    done = (gateway().get(HORIZON_DONE).value or {}).get("day")
     day = date.fromisoformat(done) + timedelta(days=1) if done else (now - FIRST_LOOK_BACK).date()
     synced = 0
     while day <= now.date():
         synced += sync_day(day, resync)
-        gateway().save(DONE_KEY, {"day": day.isoformat()})
+        gateway().save(HORIZON_DONE, {"day": day.isoformat()})
         day += timedelta(days=1)
     schedule(now)
     log.info("jobs horizon: %d deferred jobs synced up to %s", synced, now.date())
@@ -117,9 +110,9 @@ def fire(data: dict, resync: Resync) -> str:
 
 def sync_day(day: date, resync: Resync) -> int:
     """``resync`` every entry of ``day``'s buckets, then drop those buckets; returns how many were synced."""
-    keys = [f"jobs-later:{day.isoformat()}:{n:02x}" for n in range(SHARDS)]
+    keys = horizon_bucket_keys(day)
     synced = 0
-    for at in range(0, SHARDS, SHARDS_PER_READ):
+    for at in range(0, HORIZON_BUCKET_SHARDS, SHARDS_PER_READ):
         for item in gateway().get_many(keys[at:at + SHARDS_PER_READ]):
             if not item.exists:
                 continue

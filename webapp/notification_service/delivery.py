@@ -29,7 +29,9 @@ from datetime import datetime, timedelta, timezone
 from flask import current_app
 
 from .. import events, metrics
+from ..keys import notification_done_key, notification_key
 from ..dapr_gateway import Conflict, GatewayError, Item
+from ..held import Held
 from ..sidecar import gateway
 
 log = logging.getLogger(__name__)
@@ -58,16 +60,6 @@ def deliver(notification: dict, now: datetime) -> None:
     metrics.NOTIFICATIONS_DELIVERED.labels(notification["kind"]).inc()
 
 
-def record_key(notification_id: str) -> str:
-    """The state key of a notification's claim (and of its whole record before done markers existed)."""
-    return f"notification:{notification_id}"
-
-
-def done_key(notification_id: str) -> str:
-    """The state key of a notification's done marker: delivered (announcement pending) or sent."""
-    return f"notification-done:{notification_id}"
-
-
 def record_status(record: Item, now: datetime) -> str:
     """Where a notification stands by one record: new, claimed, stale (a dead claim), delivered or sent."""
     if not record.exists:
@@ -94,7 +86,7 @@ def claim_value(notification: dict, now: datetime, claim_id: str) -> dict:
 def release(notification: dict, claim_id: str) -> None:
     """Give up this attempt's claim after a failed delivery, so the caller's retry delivers at once."""
     gw = gateway()
-    key = record_key(notification["notification_id"])
+    key = notification_key(notification["notification_id"])
     try:
         record = gw.get(key)
         if record.exists and record.value.get("claim") == claim_id and record.value.get("status") == "claimed":
@@ -111,7 +103,7 @@ def mark_done(notification: dict, status: str, now: datetime, done: Item | None 
     for number, delay in enumerate(MARKER_ATTEMPTS, start=1):
         time.sleep(delay)
         try:
-            gateway().save_versioned(done_key(notification["notification_id"]), value,
+            gateway().save_versioned(notification_done_key(notification["notification_id"]), value,
                                      done.etag if done is not None and done.exists else None,
                                      ttl_seconds=RECORD_TTL_SECONDS)
             return
@@ -126,9 +118,26 @@ def mark_done(notification: dict, status: str, now: datetime, done: Item | None 
 
 
 def publish_sent(notification: dict, now: datetime) -> None:
-    """Publish ``notification.sent`` (its event id derives from the notification: the inbox de-duplicates)."""
+    """Publish ``notification.sent`` (its event id derives from the notification: the inbox de-duplicates).
+
+    On failure the announcement is also held by this process and published once the broker is back (the
+    caller's retry may never come: a task deleted meanwhile has its events handled without notifications),
+    and the ``GatewayError`` raised, so the caller retries too.
+    """
     sent = events.notification_sent(notification, now)
-    gateway().publish(current_app.config["TASK_UPDATES_TOPIC"], sent, events.publish_metadata(sent))
+    try:
+        _publish([sent])
+    except GatewayError:
+        _HELD.hold(current_app._get_current_object(), {sent["event_id"]: sent})
+        raise
+
+
+def _publish(announcements: list[dict]) -> None:
+    for sent in announcements:
+        gateway().publish(current_app.config["TASK_UPDATES_TOPIC"], sent, events.publish_metadata(sent))
+
+
+_HELD = Held("announcements-held", _publish)
 
 
 def resume(notification: dict, now: datetime, claim_id: str) -> str | None:
@@ -136,7 +145,7 @@ def resume(notification: dict, now: datetime, claim_id: str) -> str | None:
     when this attempt took a dead attempt's claim over and must deliver."""
     gw = gateway()
     nid = notification["notification_id"]
-    claim, done = gw.get_many([record_key(nid), done_key(nid)])
+    claim, done = gw.get_many([notification_key(nid), notification_done_key(nid)])
     status = status_of(claim, done, now)
     if status == "sent":
         return "duplicate"
@@ -146,7 +155,7 @@ def resume(notification: dict, now: datetime, claim_id: str) -> str | None:
     if status != "stale":  # claimed by a live attempt, or released since the create: the caller retries later
         return "in_progress"
     try:
-        gw.save(record_key(nid), claim_value(notification, now, claim_id), etag=claim.etag,
+        gw.save(notification_key(nid), claim_value(notification, now, claim_id), etag=claim.etag,
                 ttl_seconds=CLAIM_TTL_SECONDS)
     except Conflict:  # someone else took it over first
         return "in_progress"
@@ -159,7 +168,7 @@ def send_once(notification: dict) -> str:
     now = datetime.now(timezone.utc)
     claim_id = uuid.uuid4().hex
     try:
-        gateway().create(record_key(notification["notification_id"]), claim_value(notification, now, claim_id),
+        gateway().create(notification_key(notification["notification_id"]), claim_value(notification, now, claim_id),
                          ttl_seconds=CLAIM_TTL_SECONDS)
     except Conflict:
         outcome = resume(notification, now, claim_id)

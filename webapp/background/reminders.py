@@ -11,17 +11,22 @@ import logging
 from datetime import datetime, timedelta, timezone
 
 
-from . import task_jobs, timezones
-from .notifications import followers
-from .tasks.model import Task
-from .sidecar import gateway
+from .. import timezones
+from ..keys import user_key
+from ..notifications import followers
+from ..sidecar import gateway
+from ..tasks.model import Task
+from . import task_jobs
 
 log = logging.getLogger(__name__)
+KIND = "reminder"
+FIELDS = ("remind_at",)  # the task fields its job follows
 PREFIX = "reminder-"
 GRACE = timedelta(seconds=5)  # a reminder set for "now" still fires
 
 
 def job_name(task_id: str) -> str:
+    """``reminder-<task id>``: at most one reminder job per task."""
     return f"{PREFIX}{task_id}"
 
 
@@ -32,7 +37,7 @@ def wanted(task: Task | None, now: datetime) -> bool:
 
 def user_zone(user_id: str, fallback: str = timezones.DEFAULT_TZ) -> str:
     """The user's current time zone (from ``user:<id>``), ``fallback`` if the account is gone."""
-    record = gateway().get(f"user:{user_id}")
+    record = gateway().get(user_key(user_id))
     return (record.value or {}).get("timezone") or fallback
 
 

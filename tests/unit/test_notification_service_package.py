@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from webapp.dapr_gateway import Unavailable
-from webapp.notifier import create_app
+from webapp.notification_service import create_app
 
 ROOT = Path(__file__).resolve().parents[2]
 WEB_ONLY = ("flask_login", "flask_wtf", "wtforms", "flask_smorest", "webapp.tasks", "webapp.api", "webapp.auth",
@@ -19,13 +19,13 @@ WEB_ONLY = ("flask_login", "flask_wtf", "wtforms", "flask_smorest", "webapp.task
 
 def test_building_the_notifier_imports_no_web_app_code():
     script = ("import json, sys\n"
-              "from webapp.notifier import create_app\n"
+              "from webapp.notification_service import create_app\n"
               "create_app({'SECRET_KEY': 'x'})\n"
               "print(json.dumps(sorted(sys.modules)))\n")
     result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60,
                             check=True)
     loaded = set(json.loads(result.stdout.strip().splitlines()[-1]))
-    assert "webapp.notifier.routes" in loaded  # the probe saw the service itself
+    assert "webapp.notification_service.routes" in loaded  # the probe saw the service itself
     leaked = sorted(m for m in loaded if m in WEB_ONLY or m.startswith(tuple(f"{w}." for w in WEB_ONLY)))
     assert leaked == []
 

@@ -1,4 +1,4 @@
-"""What the web app does with the events it receives.
+"""The ``task-events`` stream: what a task's change does after the request that made it.
 
 Each handler is idempotent on its own, so a redelivered event has exactly one
 effect: the history, the feed and the inbox add an entry once per event id (our
@@ -13,73 +13,39 @@ dropped to the dead-letter topic.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from typing import Callable, Iterable
 
 from flask import current_app
 
-from . import activity, digests, jobs, notifications, overdue, reminders
-from .auth import users
-from .boards import feed
-from .boards import model as boards_model
-from .boards import store as boards_store
-from .dapr_gateway import Delete, Item, NotFound, Upsert
-from .notifications import followers
-from .tasks import service, store
-from .tasks.model import Task
-from .events import TASK_EVENT_TYPES
-from .sidecar import gateway, retry_on_conflict
+from .. import activity, notifications
+from ..boards import feed
+from ..boards import model as boards_model
+from ..boards import store as boards_store
+from ..dapr_gateway import Delete, Item, NotFound, Upsert
+from ..events import TASK_EVENT_TYPES
+from ..keys import board_key, feed_key, history_key, outbox_key, processed_key, task_key, user_key, watchers_key
+from ..notifications import followers
+from ..sidecar import gateway, retry_on_conflict
+from ..tasks import service, store
+from ..tasks.model import Task
+from .checks import Malformed, require, require_time
 
 log = logging.getLogger(__name__)
 
 
-class Malformed(ValueError):
-    """The event cannot be processed, now or ever: it goes to the dead-letter topic."""
-
-
-def processed_key(stream: str, event_id: str) -> str:
-    """``processed:<stream>:<event id>``: when an event was handled (a record, kept a day; never read to skip)."""
-    return f"processed:{stream}:{event_id}"
-
-
-def _require(data: dict, *names: str) -> None:
-    """Each of ``names`` is a non-empty string; ``Malformed`` otherwise."""
-    missing = [n for n in names if not isinstance(data.get(n), str) or not data[n].strip()]
-    if missing:
-        raise Malformed(f"missing or not text: {', '.join(missing)}")
-
-
-def _require_time(data: dict, name: str, optional: bool = False) -> None:
-    """``data[name]`` is an ISO 8601 date-time with an offset (absent too, if ``optional``)."""
-    value = data.get(name)
-    if value is None and optional:
-        return
-    try:
-        parsed = datetime.fromisoformat(value)
-    except (TypeError, ValueError):
-        raise Malformed(f"{name} is not an ISO 8601 date-time: {str(value)[:40]!r}") from None
-    if parsed.tzinfo is None:
-        raise Malformed(f"{name} has no UTC offset")
-
-
 def check_task_event(data: dict) -> None:
     """Every field the task-events handler reads is there and well-formed; ``Malformed`` otherwise."""
-    _require(data, "event_id", "type", "task_id", "user_id")
+    require(data, "event_id", "type", "task_id", "user_id")
     for optional in ("board_id", "actor_id"):  # absent from events stored before boards
         if optional in data:
-            _require(data, optional)
+            require(data, optional)
     if data["type"] not in TASK_EVENT_TYPES:
         raise Malformed(f"unknown type {data['type']!r}")
-    _require_time(data, "timestamp")
+    require_time(data, "timestamp")
     if not isinstance(data.get("changes") or [], list):
         raise Malformed("changes is not a list")
     if data.get("title") is not None and not isinstance(data["title"], str):
         raise Malformed("title is not text")
-
-
-def check_notification_sent(data: dict) -> None:
-    """A ``notification.sent`` event carries what the inbox shows; ``Malformed`` otherwise."""
-    _require(data, "notification_id", "user_id", "message")
-    _require_time(data, "timestamp", optional=True)
 
 
 def board_of(data: dict) -> str:
@@ -107,10 +73,10 @@ def _record(data: dict) -> tuple[Task | None, dict, Item]:
     """
     gw = gateway()
     board_id, task_id = board_of(data), data["task_id"]
-    owner = [users.user_key(board_id)] if boards_model.is_personal(board_id) else []  # if it has no record yet
+    owner = [user_key(board_id)] if boards_model.is_personal(board_id) else []  # if it has no record yet
     item, board_item, watching, history, feed_item, *user = gw.get_many([
-        store.task_key(task_id), boards_store.board_key(board_id), followers.watchers_key(task_id),
-        activity.history_key(task_id), feed.feed_key(board_id), *owner])
+        task_key(task_id), board_key(board_id), watchers_key(task_id),
+        history_key(task_id), feed_key(board_id), *owner])
     task = store.task_of(item) if store.is_live(item, board_id) else None  # only on the board the event names
     try:
         board = boards_store.load_board(board_id, board_item, owner=user[0] if user else None).value
@@ -127,29 +93,31 @@ def _record(data: dict) -> tuple[Task | None, dict, Item]:
         writes += _created_or_added(feed_item, feed.with_entry(feed_item.value, data, board,
                                                                task.assignee if task else None))
     ttl = int(current_app.config["IDEMPOTENCY_TTL_SECONDS"])
-    gw.transact([*writes, Delete(store.outbox_key(data["event_id"])),
+    gw.transact([*writes, Delete(outbox_key(data["event_id"])),
                  Upsert(processed_key("task-events", data["event_id"]), {"at": data["timestamp"]}, ttl_seconds=ttl)])
     return task, board, watching
 
 
-def _no_job_yet(data: dict, task: Task | None) -> bool:
-    """Whether no reminder or overdue job can exist for the event's task, so syncing them needs no call: its
-    creation, or a task without due and reminder times whose change did not touch them (earlier events' syncs
-    removed any job of a time since cleared)."""
+SyncJobs = Callable[[str, str, "Task | None", bool], None]  # syncs every per-task job (the registry's)
+
+
+def no_job_yet(data: dict, task: Task | None, job_fields: Iterable[str]) -> bool:
+    """Whether no per-task job can exist for the event's task, so syncing them needs no call: its creation, or
+    a task none of whose ``job_fields`` (the times its jobs follow) is set and whose change did not touch them
+    (earlier events' syncs removed any job of a time since cleared)."""
     if data["type"] == "task.created":
         return True
-    touched = {"due_at", "remind_at"} & set(data.get("changes") or [])
-    return task is not None and not task.due_at and not task.remind_at and not touched
+    fields = set(job_fields)
+    touched = fields & set(data.get("changes") or [])
+    return task is not None and not any(getattr(task, f) for f in fields) and not touched
 
 
-def on_task_event(data: dict) -> None:
-    """task-events: the history, the board's feed, the reminder and the overdue job follow the task; the
-    task's followers hear of it."""
+def on_task_event(data: dict, sync_jobs: SyncJobs, job_fields: Iterable[str]) -> None:
+    """task-events: the history, the board's feed and the task's jobs (``sync_jobs``) follow the task; the
+    task's followers hear of it (``Malformed``, ``GatewayError``)."""
     check_task_event(data)
     task, board, watching = retry_on_conflict(lambda: _record(data), "task event")
-    quiet = _no_job_yet(data, task)
-    reminders.sync_with(data["user_id"], data["task_id"], task, created=quiet)
-    overdue.sync_with(data["user_id"], data["task_id"], task, created=quiet)
+    sync_jobs(data["user_id"], data["task_id"], task, no_job_yet(data, task, job_fields))
     if task is not None:
         followers.notify_event(data, task, board, followers.watchers(watching, task.owner))
     elif data["type"] == "task.completed":  # gone since: its creator still hears of it, as before boards
@@ -158,34 +126,3 @@ def on_task_event(data: dict) -> None:
             kind="task.completed", message=f"“{data.get('title') or 'A task'}” was completed.")
     if data["type"] == "task.completed" and task is not None and task.is_completed:
         service.create_next_instance(task)  # not reopened (or deleted) before this was handled
-
-
-def on_task_update(data: dict) -> None:
-    """task-updates: a sent notification lands in its user's inbox."""
-    _require(data, "type")
-    if data["type"] == "notification.sent":
-        check_notification_sent(data)
-        notifications.deliver_to_inbox(data)
-    else:
-        log.info("ignoring task-update of type %s", data["type"])
-
-
-def on_job(name: str, data: dict) -> str:
-    """Dispatch a fired job by its kind; returns what happened."""
-    kind = data.get("kind")
-    if kind == "reminder":
-        _require(data, "task_id", "user_id")
-        return reminders.fire(data)
-    if kind == "overdue":
-        _require(data, "task_id", "user_id")
-        return overdue.fire(data)
-    if kind == "digest":
-        _require(data, "user_id")
-        return digests.fire(data)
-    if kind == "horizon":
-        return jobs.on_horizon(data)
-    if kind == "probe":
-        # Proves the scheduler → sidecar → /job/<name> path (readiness checks, tests).
-        gateway().save(f"job-fired:{name}", {"name": name, "data": data}, ttl_seconds=3600)
-        return "recorded"
-    raise Malformed(f"unknown job kind {kind!r}")

@@ -8,7 +8,7 @@ from datetime import timedelta
 from tests.integration.test_delivery_once import (a_notification, deliveries, notifier_app,  # noqa: F401  (fixtures)
                                                   notifier_state, notify_in_process)
 from webapp.dapr_gateway import Unavailable
-from webapp.notifier import delivery
+from webapp.notification_service import delivery
 
 
 def test_a_done_marker_write_that_fails_once_never_lets_a_retry_deliver_again(stack, notifier_app,  # noqa: F811

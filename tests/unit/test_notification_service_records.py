@@ -1,11 +1,11 @@
-"""Where a notification stands, read from its record (webapp/notifier): pure, no sidecar."""
+"""Where a notification stands, read from its record (webapp/notification_service): pure, no sidecar."""
 
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from webapp.dapr_gateway import Item
-from webapp.notifier.delivery import CLAIM_STALE_AFTER, delivery_name, record_status
+from webapp.notification_service.delivery import CLAIM_STALE_AFTER, delivery_name, record_status
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
 NOTE = {"notification_id": "n1", "user_id": "u1", "task_id": None, "kind": "info", "message": "m"}

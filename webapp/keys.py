@@ -1,0 +1,194 @@
+"""The data model on one page: every key either app stores in Dapr state, with its value's shape, TTL and owner.
+
+Each builder's docstring reads ``<key pattern> = <value shape>; TTL: <ttl>; owner: <the module that writes it>``
+(docs/state-layout.md is checked against these by tests/unit/test_state_layout.py). The sidecar prefixes every
+key with its app-id (``taskboard||`` or ``notification-service||``), so the two apps never share a key. Lists of
+entries (``{"items": [...]}``) are read and changed through ``state_lists``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date
+
+# -- accounts ----------------------------------------------------------------------------------------------------
+
+
+def user_key(user_id: str) -> str:
+    """``user:<user id>`` = {id, username, password_hash, timezone, created_at, is_admin, digest_time}; TTL: none; owner: auth/users.py."""
+    return f"user:{user_id}"
+
+
+def username_key(username: str) -> str:
+    """``username:<lower name>`` = {user_id, claimed_at while registering}; TTL: none; owner: auth/users.py."""
+    return f"username:{username.lower()}"
+
+
+def token_key(digest: str) -> str:
+    """``token:<sha256 of token>`` = {id, name, user_id, username, timezone, created_at, expires_at, last_used_at, listed} or {revoked_at}; TTL: to its expiry, or REVOKED_KEPT once revoked; owner: auth/tokens.py."""
+    return f"token:{digest}"
+
+
+def tokens_of_key(user_id: str) -> str:
+    """``tokens-of:<user id>`` = {"items": [{id, name, created_at, expires_at, hash}]}; TTL: none; owner: auth/tokens.py."""
+    return f"tokens-of:{user_id}"
+
+
+def new_token_key(held_id: str) -> str:
+    """``new-token:<random id>`` = {"sealed": <hex of the token XOR a pad>}; TTL: HELD_SECONDS (10 min); owner: auth/shown_once.py."""
+    return f"new-token:{held_id}"
+
+
+def login_attempts_key(username: str, client: str) -> str:
+    """``login-attempts:<lower name>:<client>`` = {count, first_at}; TTL: the throttling window; owner: auth/throttling.py."""
+    return f"login-attempts:{username.lower()}:{client}"
+
+
+def login_account_key(username: str) -> str:
+    """``login-account:<lower name>`` = {count, last_at}; TTL: the quiet time that ends the count; owner: auth/throttling.py."""
+    return f"login-account:{username.lower()}"
+
+
+USERS_INDEX_SHARDS = 256
+
+
+def users_index_shard_key(user_id: str) -> str:
+    """``users-index:<00..ff>`` = {"items": [{"id": user id}]}, by the first 2 hex digits of the id's sha256; TTL: none; owner: users_index.py."""
+    return f"users-index:{hashlib.sha256(user_id.encode()).hexdigest()[:2]}"
+
+
+def users_index_shard_keys() -> list[str]:
+    """Every ``users-index:<00..ff>`` shard key, in order."""
+    return [f"users-index:{n:02x}" for n in range(USERS_INDEX_SHARDS)]
+
+
+# -- boards and tasks --------------------------------------------------------------------------------------------
+
+
+def board_key(board_id: str) -> str:
+    """``board:<board id>`` = {name, members with roles, closing/deleted while deleted}; TTL: none; owner: boards/store.py."""
+    return f"board:{board_id}"
+
+
+def memberships_key(user_id: str) -> str:
+    """``boards-of:<user id>`` = {"boards": {<board id>: {"role", "name"}}}; TTL: none; owner: boards/store.py."""
+    return f"boards-of:{user_id}"
+
+
+def feed_key(board_id: str) -> str:
+    """``board-feed:<board id>`` = {"seq": n, "items": [newest first, at most FEED_LIMIT]}; TTL: none; owner: boards/feed.py."""
+    return f"board-feed:{board_id}"
+
+
+def task_key(task_id: str) -> str:
+    """``task:<task id>`` = the task document with ``outbox`` (its unhandled event ids), ``deleted`` when a tombstone; TTL: none; owner: tasks/store.py."""
+    return f"task:{task_id}"
+
+
+def task_id_of(key: str) -> str:
+    """The task id in a ``task:<task id>`` key."""
+    return key.removeprefix("task:")
+
+
+def index_key(board_id: str) -> str:
+    """``tasks-of:<board id>`` = {"ids": [newest first], "rows": {<task id>: row}}; TTL: none; owner: tasks/index.py."""
+    return f"tasks-of:{board_id}"
+
+
+def outbox_key(event_id: str) -> str:
+    """``outbox:<event id>`` = the event, stored with its change until handled; TTL: 30 days; owner: tasks/store.py."""
+    return f"outbox:{event_id}"
+
+
+def event_id_of(key: str) -> str:
+    """The event id in an ``outbox:<event id>`` key."""
+    return key.removeprefix("outbox:")
+
+
+PENDING_BOARDS = "outbox-pending-users"
+"""``outbox-pending-users`` = {"items": [{"id": board id, "mark"}]}: boards the relay must go through; TTL: none; owner: tasks/outbox.py."""
+
+
+def history_key(task_id: str) -> str:
+    """``activity:<task id>`` = {"items": [history entries, newest first]}; TTL: none (UNDO_SECONDS when orphaned); owner: activity.py."""
+    return f"activity:{task_id}"
+
+
+def watchers_key(task_id: str) -> str:
+    """``watchers:<task id>`` = {"users": [user ids]}, absent: its creator alone; TTL: none; owner: notifications/followers.py."""
+    return f"watchers:{task_id}"
+
+
+def inbox_key(user_id: str) -> str:
+    """``inbox:<user id>`` = {"items": [newest entries], archive counters}; TTL: none; owner: notifications/inbox.py."""
+    return f"inbox:{user_id}"
+
+
+def inbox_archive_key(user_id: str) -> str:
+    """``inbox-archive:<user id>`` = {"items": [older entries]}; TTL: none; owner: notifications/inbox.py."""
+    return f"inbox-archive:{user_id}"
+
+
+DEAD_LETTERS = "dead-letters"
+"""``dead-letters`` = {"items": [dead-lettered CloudEvents, newest first, at most 500]}; TTL: none; owner: admin/__init__.py."""
+
+
+# -- background work ---------------------------------------------------------------------------------------------
+
+
+def processed_key(stream: str, event_id: str) -> str:
+    """``processed:<stream>:<event id>`` = {"at": event time}, a record never read to skip; TTL: IDEMPOTENCY_TTL_SECONDS (a day); owner: background/task_events.py."""
+    return f"processed:{stream}:{event_id}"
+
+
+def overdue_marker_key(task_id: str) -> str:
+    """``overdue-alerted:<task id>`` = {"due_at": the due time alerted}; TTL: none, deleted with the task; owner: background/overdue.py."""
+    return f"overdue-alerted:{task_id}"
+
+
+def digest_next_key(user_id: str) -> str:
+    """``digest-next:<user id>`` = {"due": the next digest's time}; TTL: 2 days past it; owner: background/digests.py."""
+    return f"digest-next:{user_id}"
+
+
+HORIZON_BUCKET_SHARDS = 256
+
+
+def horizon_bucket_key(day: date, job_name: str) -> str:
+    """``jobs-later:<YYYY-MM-DD>:<00..ff>`` = {"items": [{id, kind, user_id, task_id, board_id}]}; TTL: none, deleted when synced; owner: background/horizon.py."""
+    return f"jobs-later:{day.isoformat()}:{hashlib.sha256(job_name.encode()).hexdigest()[:2]}"
+
+
+def horizon_bucket_keys(day: date) -> list[str]:
+    """Every ``jobs-later:<day>:<00..ff>`` shard key of ``day``, in order."""
+    return [f"jobs-later:{day.isoformat()}:{n:02x}" for n in range(HORIZON_BUCKET_SHARDS)]
+
+
+HORIZON_DONE = "jobs-horizon:done"
+"""``jobs-horizon:done`` = {"day": "YYYY-MM-DD"}, the last day whose buckets were all synced; TTL: none; owner: background/horizon.py."""
+
+SWEEP_CURSOR = "sweep-cursor"
+"""``sweep-cursor`` = {"shard": n, "after": user id}, where the sweep's next page starts; TTL: none; owner: background/sweep.py."""
+
+
+def lease_key(name: str) -> str:
+    """``lease:<name>`` = {host, pid, at, expires_at}; TTL: the lease's seconds; owner: background/leases.py."""
+    return f"lease:{name}"
+
+
+def job_fired_key(job_name: str) -> str:
+    """``job-fired:<job name>`` = {"name", "data"}, a probe job fired; TTL: 1 hour; owner: background/probe.py."""
+    return f"job-fired:{job_name}"
+
+
+# -- notification-service (its own app-id prefix) ----------------------------------------------------------------
+
+
+def notification_key(notification_id: str) -> str:
+    """``notification:<id>`` = {...the notification, "status": "claimed", claimed_at, claim}; TTL: CLAIM_TTL_SECONDS (31 days); owner: notification_service/delivery.py."""
+    return f"notification:{notification_id}"
+
+
+def notification_done_key(notification_id: str) -> str:
+    """``notification-done:<id>`` = {"status": delivered | sent}; TTL: RECORD_TTL_SECONDS (30 days); owner: notification_service/delivery.py."""
+    return f"notification-done:{notification_id}"
