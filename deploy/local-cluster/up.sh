@@ -13,8 +13,8 @@ if ip netns list | grep -qw "$NETNS"; then die "namespace $NETNS exists: run mak
 step "host tools (Debian packages when missing)"
 bash "$LC/deps.sh"
 step "binaries (cached builds are reused; cold: ~10 min on an idle 2-core machine, much longer on a shared one)"
-# K8S_OBSERVABILITY=1 adds Jaeger and Prometheus (config/observability.yaml; long first builds).
-OBSERVABILITY="${K8S_OBSERVABILITY:-0}"
+# K8S_OBSERVABILITY=0 leaves out Jaeger and Prometheus (config/observability.yaml) and their long first builds.
+OBSERVABILITY="${K8S_OBSERVABILITY:-1}"
 COMPONENTS=(kubernetes dapr-cp etcd coredns helm traefik netpol metrics-server)
 IMAGES=(pause dapr coredns traefik redis taskboard netpol metrics-server)
 if [ "$OBSERVABILITY" = 1 ]; then COMPONENTS+=(jaeger prometheus); IMAGES+=(jaeger prometheus); fi
