@@ -136,7 +136,9 @@ if [ "$BACKGROUND" = 1 ]; then
 fi
 for n in "${names[@]}"; do
   # a background build of the same component may be running: wait for it rather than build twice
-  if [ -f "$LOGS/$n.pid" ] && kill -0 "$(cat "$LOGS/$n.pid")" 2>/dev/null && [ "$(cat "$LOGS/$n.pid")" != "$$" ]; then
+  # (a finished build's pid may since belong to another process: a built component is never waited for)
+  if ! is_built "$n" && [ -f "$LOGS/$n.pid" ] && kill -0 "$(cat "$LOGS/$n.pid")" 2>/dev/null \
+    && [ "$(cat "$LOGS/$n.pid")" != "$$" ]; then
     say "$n: waiting for its background build (pid $(cat "$LOGS/$n.pid"))"
     while kill -0 "$(cat "$LOGS/$n.pid")" 2>/dev/null; do sleep 5; say "  still building $n (background)"; done
   fi
