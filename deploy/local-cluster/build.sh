@@ -5,6 +5,8 @@
 #   dapr-cp     Dapr's operator, sentry, injector, placement, scheduler (tools/dapr's wrapper module, as daprd)
 #   coredns     CoreDNS, helm   Helm (renders Dapr's chart); both have no replace directives: `go install`
 #   traefik     Traefik, the ingress controller (go/traefik: its replace and exclude directives copied)
+#   netpol, metrics-server, local-path, jaeger, prometheus: NetworkPolicy enforcement, the HPA's metrics, the default
+#               StorageClass, traces and metrics; each a wrapper module in go/<name> with a `tool` line (go get -tool)
 # Each lands in $CACHE/k8s-<name>-<version>-<hash of its wrapper>/ and is reused while that key holds.
 #   build.sh [--background] [NAME...]   (default: all; --background starts the missing builds and returns)
 #   build.sh --print-dir NAME           the directory of NAME's built binaries
@@ -36,6 +38,11 @@ out_dir() {
     coredns) echo "$CACHE/k8s-coredns-$COREDNS_VERSION" ;;
     helm) echo "$CACHE/k8s-helm-$HELM_VERSION" ;;
     traefik) echo "$CACHE/k8s-traefik-$TRAEFIK_VERSION-$(hash_of "$LC"/go/traefik/go.{mod,sum})" ;;
+    netpol) echo "$CACHE/k8s-netpol-$NETPOL_VERSION-$(hash_of "$LC"/go/netpol/go.{mod,sum})" ;;
+    metrics-server) echo "$CACHE/k8s-metrics-server-$METRICS_SERVER_VERSION-$(hash_of "$LC"/go/metrics-server/go.{mod,sum})" ;;
+    local-path) echo "$CACHE/k8s-local-path-$LOCAL_PATH_VERSION-$(hash_of "$LC"/go/local-path/go.{mod,sum})" ;;
+    jaeger) echo "$CACHE/k8s-jaeger-$JAEGER_VERSION-$(hash_of "$LC"/go/jaeger/go.{mod,sum})" ;;
+    prometheus) echo "$CACHE/k8s-prometheus-$PROMETHEUS_VERSION-$(hash_of "$LC"/go/prometheus/go.{mod,sum})" ;;
     *) die "unknown component $1" ;;
   esac
 }
@@ -47,6 +54,7 @@ bins_of() {
     coredns) echo coredns ;;
     helm) echo helm ;;
     traefik) echo traefik ;;
+    netpol|metrics-server|local-path|jaeger|prometheus) echo "$1" ;;
   esac
 }
 is_built() { local d b; d="$(out_dir "$1")"; for b in $(bins_of "$1"); do [ -x "$d/$b" ] || return 1; done; }
@@ -92,6 +100,16 @@ build_one() {
       (cd "$LC/go/traefik" && CGO_ENABLED=0 nice -n 10 go build -trimpath \
         -ldflags "-s -w -X github.com/traefik/traefik/v3/pkg/version.Version=${TRAEFIK_VERSION#v}" \
         -o "$tmp/traefik" github.com/traefik/traefik/v3/cmd/traefik) ;;
+    netpol|metrics-server|local-path|jaeger|prometheus)
+      # the module's one `tool` line names the package; -ldflags stamp the version where the program reads it
+      local pkg ld="-s -w"
+      pkg="$(sed -n 's/^tool //p' "$LC/go/$name/go.mod")"
+      case "$name" in
+        metrics-server) ld="$ld -X k8s.io/component-base/version.gitVersion=$METRICS_SERVER_VERSION" ;;
+        local-path) ld="$ld -X main.VERSION=$LOCAL_PATH_VERSION" ;;
+        prometheus) ld="$ld -X github.com/prometheus/common/version.Version=${PROMETHEUS_VERSION#v}" ;;
+      esac
+      (cd "$LC/go/$name" && CGO_ENABLED=0 nice -n 10 go build -trimpath -ldflags "$ld" -o "$tmp/$name" "$pkg") ;;
   esac > "$LOGS/$name.log" 2>&1 || { tail -20 "$LOGS/$name.log" >&2; die "$name: build failed"; }
   rm -rf "$out"; mv "$tmp" "$out"
   say "$name: built in $(( $(date +%s) - start ))s"
@@ -118,7 +136,9 @@ if [ "$BACKGROUND" = 1 ]; then
 fi
 for n in "${names[@]}"; do
   # a background build of the same component may be running: wait for it rather than build twice
-  if [ -f "$LOGS/$n.pid" ] && kill -0 "$(cat "$LOGS/$n.pid")" 2>/dev/null && [ "$(cat "$LOGS/$n.pid")" != "$$" ]; then
+  # (a finished build's pid may since belong to another process: a built component is never waited for)
+  if ! is_built "$n" && [ -f "$LOGS/$n.pid" ] && kill -0 "$(cat "$LOGS/$n.pid")" 2>/dev/null \
+    && [ "$(cat "$LOGS/$n.pid")" != "$$" ]; then
     say "$n: waiting for its background build (pid $(cat "$LOGS/$n.pid"))"
     while kill -0 "$(cat "$LOGS/$n.pid")" 2>/dev/null; do sleep 5; say "  still building $n (background)"; done
   fi

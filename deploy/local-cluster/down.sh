@@ -51,6 +51,12 @@ if [ -d "$STATE/run" ]; then
   done
 fi
 
+# open.sh's relays into the namespace (their command line names it)
+for p in $(ls /proc | grep -E '^[0-9]+$'); do
+  if tr '\0' ' ' 2>/dev/null < "/proc/$p/cmdline" | grep -q -- "--net=/run/netns/$NETNS socat"; then
+    say "  ending relay $p (open.sh)"; kill "$p" 2>/dev/null
+  fi
+done
 step "mounts, pod network namespaces, cgroups"
 new_netns_mounts() { # pod namespaces containerd created during this run (absent from the snapshot)
   findmnt -rn -o TARGET | grep -E '^/(var/)?run/netns/cni-' | while read -r m; do

@@ -3,7 +3,9 @@
 #   hostcheck.sh snapshot FILE   record it (up.sh, before anything starts)
 #   hostcheck.sh compare FILE    fail if anything of the cluster's is new since FILE (down.sh, at the end)
 # Covered: network links, network namespaces, mounts, iptables/ip6tables chains and nftables tables of the host's
-# network namespace, cgroups, and processes that run the cluster's binaries or use its state directory.
+# network namespace, cgroups, processes that run the cluster's binaries, use its state directory or enter its
+# network namespace (open.sh's relays), and the directories its add-ons could make on the host (the state
+# directory with local-path volumes, upstream's defaults /opt/local-path-provisioner and /var/run/nri).
 # Other people use this machine at the same time: a new line that is not the cluster's is reported, not failed.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -18,12 +20,14 @@ state_of_host() {
   done
   command -v nft >/dev/null && nft list tables 2>/dev/null | awk '{print "nft " $2 " " $3}'
   find /sys/fs/cgroup -maxdepth 2 -name 'taskboard-k8s' -printf 'cgroup %p\n' 2>/dev/null
+  local d
+  for d in "$STATE" /opt/local-path-provisioner /var/run/nri /run/nri; do [ -e "$d" ] && echo "dir $d"; done
   local pid cmd
   for pid in $(ls /proc | grep -E '^[0-9]+$'); do
     cmd="$(tr '\0' ' ' 2>/dev/null < "/proc/$pid/cmdline")" || continue
     case "$cmd" in
       *hostcheck.sh*) ;;
-      *"$STATE"*|*"$CACHE/k8s-"*) echo "process $pid $(echo "$cmd" | cut -c1-120)" ;;
+      *"$STATE"*|*"$CACHE/k8s-"*|*"/run/netns/$NETNS"*) echo "process $pid $(echo "$cmd" | cut -c1-120)" ;;
     esac
   done
   true
@@ -33,6 +37,7 @@ ours() {
   case "$1" in
     "link $BRIDGE"*|"link veth"*|"netns $NETNS"*|"netns cni-"*|"mount $STATE"*|"mount /run/netns/cni-"*) return 0 ;;
     "mount /var/run/netns/cni-"*|"mount /run/containerd"*|iptables*|ip6tables*|"nft "*|cgroup*|process*) return 0 ;;
+    "dir "*) return 0 ;;
   esac
   return 1
 }

@@ -8,6 +8,8 @@
 #   redis     localhost/taskboard/redis:local       Debian's redis-server
 #   coredns   localhost/taskboard/coredns:local     CoreDNS built by build.sh
 #   traefik   localhost/taskboard/traefik:local     Traefik (the ingress controller) built by build.sh
+#   netpol, metrics-server, local-path, jaeger, prometheus   localhost/taskboard/<name>:local   one binary built by
+#             build.sh, at the path its upstream manifests run (/bin/<name> on PATH), nonroot unless it needs root
 # Prints NAME=TARBALL lines on stdout.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -91,6 +93,27 @@ image_traefik() {
   oci_image traefik localhost/taskboard/traefik:local "$root" --config.entrypoint /traefik --config.user 65532:65532
   rm -rf "$root"; done_key "$key" traefik
 }
+
+# binary_image NAME USER [entrypoint|cmd]: a one-binary image of build.sh's NAME at /bin/NAME, run as the image's
+# entrypoint (default) or only as its command (upstream manifests that name the binary in args), /etc/passwd, /tmp
+binary_image() {
+  local name="$1" user="$2" how="${3:-entrypoint}" dir key root
+  dir="$(bash "$LC/build.sh" --print-dir "$name")"
+  key="$(hash_of "$dir/$name" "${BASH_SOURCE[0]}")"
+  fresh "$key" "$name" && { echo "$name=$IMAGES/$name.tar"; return; }
+  root="$WORK/root-$name"; rm -rf "$root"; mkdir -p "$root/bin" "$root/etc" "$root/tmp"
+  chmod 1777 "$root/tmp"
+  cp "$dir/$name" "$root/bin/$name"
+  printf 'root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n' > "$root/etc/passwd"
+  printf 'root:x:0:\nnonroot:x:65532:\n' > "$root/etc/group"
+  oci_image "$name" "localhost/taskboard/$name:local" "$root" "--config.$how" "/bin/$name" --config.user "$user" \
+    --config.env PATH=/bin
+  rm -rf "$root"; done_key "$key" "$name"
+}
+image_netpol() { binary_image netpol 0:0 cmd; }   # nfqueue and netlink: root with NET_ADMIN; args start /bin/netpol
+image_metrics-server() { binary_image metrics-server 65532:65532; }
+image_jaeger() { binary_image jaeger 65532:65532; }
+image_prometheus() { binary_image prometheus 65532:65532; }
 
 image_redis() {
   local base key

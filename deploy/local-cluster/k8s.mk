@@ -5,7 +5,7 @@ K8S_TEST_ARGS ?=
 k8s-build:  ## build or reuse the cluster's binaries and images (no cluster)
 	@bash deploy/local-cluster/build.sh && bash deploy/local-cluster/images.sh >/dev/null
 
-k8s-up: dapr  ## a one-node cluster in network namespace taskboard-k8s, Dapr from its chart, Taskboard 2/2 at https://taskboard.local (Traefik)
+k8s-up: dapr  ## a one-node cluster in network namespace taskboard-k8s, Dapr from its chart, Taskboard 2/2 at https://taskboard.local (Traefik), NetworkPolicy enforced, metrics-server, Jaeger + Prometheus (K8S_OBSERVABILITY=0: without)
 	@bash deploy/local-cluster/up.sh
 
 k8s-test: venv browser  ## tests/k8s against the running local cluster (not part of make test)

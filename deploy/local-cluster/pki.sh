@@ -9,6 +9,10 @@ mkdir -p "$D"
 cd "$D"
 openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -subj "/CN=taskboard-local-ca" -days 30 -out ca.crt 2>/dev/null
 
+# The aggregation layer's front proxy (the API server calls metrics-server as front-proxy-client).
+openssl req -x509 -newkey rsa:2048 -nodes -keyout front-proxy-ca.key -subj "/CN=taskboard-front-proxy-ca" -days 30 \
+  -out front-proxy-ca.crt 2>/dev/null
+
 openssl req -x509 -newkey rsa:2048 -nodes -keyout ingress-ca.key -subj "/CN=taskboard-local-web-ca" -days 30 \
   -out ingress-ca.crt 2>/dev/null
 
@@ -34,6 +38,7 @@ sign apiserver "/CN=kube-apiserver" \
   "DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:$svc,DNS:$svc.cluster.local,IP:127.0.0.1,IP:$NODE_IP,IP:$KUBE_API_SVC_IP" server
 sign admin "/O=system:masters/CN=taskboard-admin" "" client
 sign kubelet "/O=system:nodes/CN=system:node:taskboard-node" "DNS:taskboard-node,IP:$NODE_IP,IP:127.0.0.1" server
+sign front-proxy-client "/CN=front-proxy-client" "" client front-proxy-ca
 sign taskboard.local "/CN=taskboard.local" "DNS:taskboard.local" server ingress-ca
 openssl genrsa -out sa.key 2048 2>/dev/null
 openssl rsa -in sa.key -pubout -out sa.pub 2>/dev/null

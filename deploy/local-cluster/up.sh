@@ -13,17 +13,23 @@ if ip netns list | grep -qw "$NETNS"; then die "namespace $NETNS exists: run mak
 step "host tools (Debian packages when missing)"
 bash "$LC/deps.sh"
 step "binaries (cached builds are reused; cold: ~10 min on an idle 2-core machine, much longer on a shared one)"
-bash "$LC/build.sh" --background kubernetes dapr-cp etcd coredns helm traefik   # all at once: Go parallelises
+# K8S_OBSERVABILITY=0 leaves out Jaeger and Prometheus (config/observability.yaml) and their long first builds.
+OBSERVABILITY="${K8S_OBSERVABILITY:-1}"
+COMPONENTS=(kubernetes dapr-cp etcd coredns helm traefik netpol metrics-server)
+IMAGES=(pause dapr coredns traefik redis taskboard netpol metrics-server)
+if [ "$OBSERVABILITY" = 1 ]; then COMPONENTS+=(jaeger prometheus); IMAGES+=(jaeger prometheus); fi
+bash "$LC/build.sh" --background "${COMPONENTS[@]}"   # all at once: Go parallelises
 bash "$ROOT/scripts/provision-dapr.sh" >/dev/null
-step "images (pause, dapr, coredns, traefik, redis, taskboard)"
+step "images (${IMAGES[*]})"
 ( bash "$LC/rootfs.sh" python >/dev/null; bash "$LC/rootfs.sh" redis >/dev/null ) &
 rootfs_pid=$!
-bash "$LC/build.sh" kubernetes dapr-cp etcd coredns helm traefik
+bash "$LC/build.sh" "${COMPONENTS[@]}"
 wait "$rootfs_pid" || die "debootstrap failed"
-images="$(bash "$LC/images.sh")"
+images="$(bash "$LC/images.sh" "${IMAGES[@]}")"
 
 step "state in $STATE"
 rm -rf "$STATE"
+bash "$LC/hostcheck.sh" snapshot "$CACHE/k8s-host-before.txt"
 mkdir -p "$STATE"/{bin,logs,run,data/etcd,data/kubelet,data/pod-logs,data/containerd,cni/net.d,cni/ipam}
 for n in kubernetes etcd coredns helm; do
   d="$(bash "$LC/build.sh" --print-dir "$n")"
@@ -36,6 +42,18 @@ start() {
   setsid nsenter --net="/run/netns/$NETNS" nice -n 5 "$@" > "$STATE/logs/$name.log" 2>&1 < /dev/null &
   echo $! > "$STATE/run/$name.pid"
 }
+# module_dir MODULE@VERSION (WRAPPER): the module's download (upstream manifests), fetched through its wrapper module
+module_dir() {
+  local dir; dir="$(go env GOMODCACHE)/$1"
+  [ -d "$dir" ] || (cd "$LC/go/$2" && go mod download "${1%@*}")
+  echo "$dir"
+}
+# addon NAME UPSTREAM_YAML: apply deploy/local-cluster/addons/NAME (a kustomization over the upstream manifests)
+addon() {
+  local d="$STATE/addons/$1"
+  mkdir -p "$d"; cp "$LC/addons/$1/kustomization.yaml" "$d/"; cp "$2" "$d/upstream.yaml"
+  kubectl_ apply -k "$d" >/dev/null
+}
 # wait_for WHAT SECONDS CMD...: poll until CMD succeeds
 wait_for() {
   local what="$1" limit="$2" i; shift 2
@@ -43,7 +61,6 @@ wait_for() {
   die "$what not ready after ${limit}s (logs: $STATE/logs/)"
 }
 
-bash "$LC/hostcheck.sh" snapshot "$CACHE/k8s-host-before.txt"
 step "network namespace $NETNS (node $NODE_IP, pods $POD_CIDR, services $SERVICE_CIDR)"
 ip netns add "$NETNS"
 ip -n "$NETNS" link set lo up
@@ -71,6 +88,10 @@ start apiserver "$BIN/kube-apiserver" --etcd-servers=http://127.0.0.1:2379 \
   --service-account-key-file="$P/sa.pub" --service-account-signing-key-file="$P/sa.key" \
   --service-account-issuer=https://kubernetes.default.svc.cluster.local \
   --service-cluster-ip-range="$SERVICE_CIDR" --authorization-mode=Node,RBAC --allow-privileged=true \
+  --requestheader-client-ca-file="$P/front-proxy-ca.crt" --requestheader-allowed-names=front-proxy-client \
+  --requestheader-username-headers=X-Remote-User --requestheader-group-headers=X-Remote-Group \
+  --requestheader-extra-headers-prefix=X-Remote-Extra- --enable-aggregator-routing=true \
+  --proxy-client-cert-file="$P/front-proxy-client.crt" --proxy-client-key-file="$P/front-proxy-client.key" \
   --cert-dir="$STATE/data/apiserver"
 wait_for "kube-apiserver" 120 kubectl_ get --raw /readyz
 step "kube-controller-manager, kube-scheduler"
@@ -114,6 +135,10 @@ start kubelet "$BIN/kubelet" --config "$STATE/kubelet.yaml" --kubeconfig "$STATE
 start kube-proxy "$BIN/kube-proxy" --config "$STATE/kube-proxy.yaml" --hostname-override taskboard-node
 wait_for "node Ready" 120 kubectl_ wait --for=condition=Ready node/taskboard-node --timeout=2s
 
+step "kube-network-policies $NETPOL_VERSION (enforces NetworkPolicy)"
+addon netpol "$(module_dir "sigs.k8s.io/kube-network-policies@$NETPOL_VERSION" netpol)/install.yaml"
+kubectl_ -n kube-system rollout status ds/kube-network-policies --timeout=180s
+bash "$LC/netpol-queue.sh"
 step "CoreDNS (cluster.local only: nothing is forwarded outside)"
 sed -e "s#@DNS_SVC_IP@#$DNS_SVC_IP#g" "$LC/config/coredns.yaml" | kubectl_ apply -f - >/dev/null
 step "Traefik $TRAEFIK_VERSION ingress controller (class traefik; its CRDs from its module download)"
@@ -127,6 +152,10 @@ bash "$LC/dapr-chart.sh" > "$STATE/dapr-chart.yaml"
 kubectl_ apply --server-side -f "$(go env GOMODCACHE)/github.com/dapr/dapr@v$DAPR_VERSION/charts/dapr/crds" >/dev/null
 kubectl_ wait --for condition=established --timeout=60s crd/configurations.dapr.io crd/components.dapr.io >/dev/null
 kubectl_ apply --server-side -f "$STATE/dapr-chart.yaml" >/dev/null
+step "metrics-server $METRICS_SERVER_VERSION (resource metrics for the HPA)"
+kubectl_ kustomize "$(module_dir "sigs.k8s.io/metrics-server@$METRICS_SERVER_VERSION" metrics-server)/manifests/base" \
+  > "$STATE/metrics-server-upstream.yaml"
+addon metrics-server "$STATE/metrics-server-upstream.yaml"
 kubectl_ -n kube-system rollout status deploy/coredns --timeout=180s
 kubectl_ -n traefik rollout status deploy/traefik --timeout=180s
 for w in deploy/dapr-sentry deploy/dapr-operator deploy/dapr-sidecar-injector statefulset/dapr-placement-server \
@@ -134,6 +163,14 @@ for w in deploy/dapr-sentry deploy/dapr-operator deploy/dapr-sidecar-injector st
   kubectl_ -n dapr-system rollout status "$w" --timeout=300s
 done
 
+kubectl_ -n kube-system rollout status deploy/metrics-server --timeout=180s
+if [ "$OBSERVABILITY" = 1 ]; then
+  step "Jaeger $JAEGER_VERSION (traces, OTLP) and Prometheus $PROMETHEUS_VERSION (metrics)"
+  kubectl_ apply -f "$ROOT/deploy/k8s/base/namespace.yaml" >/dev/null   # Prometheus's discovery Role lives there
+  kubectl_ apply -f "$LC/config/observability.yaml" >/dev/null
+  kubectl_ -n observability rollout status deploy/jaeger --timeout=180s
+  kubectl_ -n monitoring rollout status deploy/prometheus --timeout=180s
+fi
 step "Taskboard (kubectl apply -k deploy/k8s/overlays/local)"
 bash "$LC/deploy-taskboard.sh"
 step "up in $(( $(date +%s) - T0 ))s"

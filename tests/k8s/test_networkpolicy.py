@@ -1,28 +1,57 @@
-"""NetworkPolicy on this cluster: the API server accepts the policies, but Debian's `bridge` CNI plugin (with
-host-local IPAM) does not enforce NetworkPolicy at all — an enforcing CNI (Calico, Cilium, or kube-router's
-policy controller) would. This test pins that fact down: the connection the `notification-service` policy
-must refuse (any pod to its app port 8001) goes through here. With an enforcing CNI it is refused; then turn
-the last assertion around (deploy/README.md lists such a CNI as a prerequisite)."""
+"""NetworkPolicy enforced by kube-network-policies (deploy/local-cluster/addons/netpol): connections the policies
+of deploy/k8s/base/networkpolicy.yaml do not admit are refused between pods, the ones they admit go through, and
+a pod no policy selects stays reachable (the refusals are the policies' doing, not a broken network).
+
+Probes run inside pods (`kubectl exec`): the node's own root traffic is never judged (kubelet probes, and these
+tests' other connections to Services)."""
 
 from __future__ import annotations
 
-import json
+import pytest
 
-from .conftest import NS, STATE, kube_json, kubectl, pods
+from .conftest import NS, kube_json, kubectl, pods
 
 PROBE = ("import socket,sys\n"
          "s=socket.socket(); s.settimeout(3)\n"
-         "try:\n s.connect((sys.argv[1], 8001)); print('CONNECTED')\n"
+         "try:\n s.connect((sys.argv[1], int(sys.argv[2]))); print('CONNECTED')\n"
          "except OSError as e:\n print('REFUSED', e)\n")
 
 
-def test_policies_are_in_place_but_the_bridge_cni_does_not_enforce_them(cluster):
+def running(app: str) -> dict:
+    """A running, not terminating pod of one app."""
+    return next(p for p in pods(f"app.kubernetes.io/name={app}")
+                if p["status"].get("phase") == "Running" and not p["metadata"].get("deletionTimestamp"))
+
+
+def probe(from_app: str, container: str, to_app: str, port: int) -> str:
+    """Open a TCP connection from a pod of one app to a pod of another (by pod address); CONNECTED or REFUSED."""
+    source, target = running(from_app), running(to_app)
+    return kubectl("-n", NS, "exec", source["metadata"]["name"], "-c", container, "--",
+                   "python", "-c", PROBE, target["status"]["podIP"], str(port)).strip()
+
+
+def test_the_enforcing_controller_runs_on_the_node(cluster):
     names = {p["metadata"]["name"] for p in kube_json("-n", NS, "get", "networkpolicy")["items"]}
     assert names == {"taskboard", "notification-service"}
-    conflist = json.loads((STATE / "cni" / "net.d" / "10-taskboard.conflist").read_text())
-    assert [p["type"] for p in conflist["plugins"]] == ["bridge", "portmap"]  # no policy plugin in the chain
-    target = pods("app.kubernetes.io/name=notification-service")[0]["status"]["podIP"]
-    sink = pods("app.kubernetes.io/name=webhook-sink")[0]["metadata"]["name"]
-    out = kubectl("-n", NS, "exec", sink, "--", "python", "-c", PROBE, target)
-    # policy `notification-service` admits only sidecars (50002) and monitoring (9090/9464): this should be refused
-    assert out.startswith("CONNECTED"), out  # ...but the bridge CNI does not enforce NetworkPolicy
+    ds = kube_json("-n", "kube-system", "get", "daemonset", "kube-network-policies")
+    assert ds["status"]["numberReady"] == ds["status"]["desiredNumberScheduled"] == 1, ds["status"]
+
+
+@pytest.mark.parametrize("to_app, port", [
+    ("notification-service", 8001),   # its app port: nobody but its own sidecar (over loopback)
+    ("notification-service", 50002),  # its sidecar's invocation port: only pods with a Dapr sidecar
+    ("taskboard", 8000),              # taskboard's app port: only the ingress controller
+])
+def test_a_pod_the_policies_do_not_admit_is_refused(cluster, to_app, port):
+    out = probe("webhook-sink", "sink", to_app, port)
+    assert out.startswith("REFUSED"), out
+
+
+def test_a_pod_with_a_sidecar_reaches_the_other_apps_sidecar_but_not_its_app_port(cluster):
+    assert probe("taskboard", "taskboard", "notification-service", 50002) == "CONNECTED"
+    out = probe("taskboard", "taskboard", "notification-service", 8001)
+    assert out.startswith("REFUSED"), out
+
+
+def test_a_pod_no_policy_selects_stays_reachable(cluster):
+    assert probe("webhook-sink", "sink", "redis", 6379) == "CONNECTED"
