@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from ..dapr_gateway import Item, NotFound
-from ..keys import board_key, feed_key, index_key, memberships_key, my_tasks_key, task_key
+from ..accounts import sessions
+from ..keys import board_key, feed_key, index_key, memberships_key, my_tasks_key, task_key, user_key
 from ..sidecar import gateway
 from ..tasks import store as task_store
 from ..tasks.model import Task
@@ -65,7 +66,7 @@ def effective_role(memberships: Item | None, board: Item | None, user_id: str, b
 
 def task_access(user_id: str, task_id: str, need: str = "view", deleted: bool = False,
                 also: Callable[[str], list[str]] | None = None, board_hint: str | None = None,
-                indexed: bool = True) -> TaskAccess:
+                indexed: bool = True, checks_session: bool = False) -> TaskAccess:
     """The task (``deleted``: its tombstone) if the user's role on its board allows ``need``.
 
     ``NotFound`` if missing, deleted (or not, for ``deleted``) or on a board the user is not on;
@@ -75,7 +76,8 @@ def task_access(user_id: str, task_id: str, need: str = "view", deleted: bool = 
     says it): its record and ``also`` are read with the task, in one call, and again only if the task is
     elsewhere. For a change (``need`` "edit", unless not ``indexed``) the board's index is read too (the
     personal board's with the task, a shared board's with its record): the change writes the task's row
-    from what these reads found (``reads``), without reading again.
+    from what these reads found (``reads``), without reading again. ``checks_session``: the account record is
+    read too and the session's generation checked (``accounts.sessions.check_read``) — no call of its own.
     """
     if not task_store.valid_id(task_id):
         raise NotFound(task_id)
@@ -88,10 +90,13 @@ def task_access(user_id: str, task_id: str, need: str = "view", deleted: bool = 
 
     # A change also writes the caller's "My tasks" entry (most changes are of the caller's own tasks).
     keys = [task_key(task_id), memberships_key(user_id)] + (
-        [index_key(user_id), my_tasks_key(user_id)] if indexed else [])
+        [index_key(user_id), my_tasks_key(user_id)] if indexed else []) + (
+        [user_key(user_id)] if checks_session else [])
     guessed = wanted(board_hint) if board_hint and len(board_hint) <= 64 else []
     read = gateway().get_many(keys + guessed)
     item, memberships = read[0], read[1]
+    if checks_session:  # the session's generation, read with the task (the endpoint is in CHECKS_ITSELF)
+        sessions.check_read(user_id, read[len(keys) - 1])
     if not item.exists or bool(item.value.get("deleted")) != deleted:
         raise NotFound(item.key)
     board_id = task_store.board_of(item.value)

@@ -22,7 +22,8 @@ DONE = {"tick": "Ticked", "untick": "Unticked", "rename": "Renamed", "up": "Move
 
 def _seen(task_id: str, form) -> access.TaskAccess:
     # The task, memberships, the board the page showed and its index (for the row): one read.
-    return access.task_access(current_user.id, task_id, "edit", board_hint=form.board.data or None)
+    return access.task_access(current_user.id, task_id, "edit", board_hint=form.board.data or None,
+                              checks_session=True)
 
 
 @bp.post("/tasks/<task_id>/checklist")

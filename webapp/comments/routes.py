@@ -34,7 +34,8 @@ def add(task_id: str):
     """A comment from the task page; "Preview" shows it rendered without storing it."""
     form = CommentForm()
     # The task, the caller's memberships and the board the page showed: one read when the task is still there.
-    seen = access.task_access(current_user.id, task_id, "edit", board_hint=form.board.data or None, indexed=False)
+    seen = access.task_access(current_user.id, task_id, "edit", board_hint=form.board.data or None, indexed=False,
+                              checks_session=True)
     valid = form.validate_on_submit()
     if _csrf_refused(form):
         abort(400)
