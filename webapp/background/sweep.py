@@ -91,7 +91,7 @@ def sweep_batch(user_ids: list[str]) -> Counter:
     indexes = {uid: item.value or {} for uid, item in zip(user_ids, first)}
     now = datetime.now(timezone.utc)
     ended = [(uid, account.value) for uid, marker, account in zip(user_ids, first[2 * n:3 * n], first[3 * n:4 * n])
-             if account.exists and digests.chain_ended(marker, now)]
+             if account.exists and not (account.value or {}).get("deleted") and digests.chain_ended(marker, now)]
     recreated = sum(1 for user_id, record in ended if digests.schedule(user_id, now, record))
     shared = [b for uid, item in zip(user_ids, first[n:2 * n]) for b in owned_boards(uid, item.value)[1:]]
     shared = [b for b in dict.fromkeys(shared) if b not in indexes]
