@@ -16,11 +16,11 @@ from .history import History
 from .invariants_data import Violation, acknowledged_changes, expiries, indexes
 from .invariants_events import exactly_once, memberships, removed_members
 from .invariants_mine import my_tasks
-from .store_view import settle
+from .store_view import fire_sweep, settle, snapshot
 from .workload import Client, World
 
 CHECKS = (acknowledged_changes, lambda ops, snap: expiries(snap), indexes, exactly_once, removed_members,
-          memberships, my_tasks)
+          memberships)
 
 
 @dataclass
@@ -120,6 +120,13 @@ def run_once(stack, gateway, settings: Settings, seed: int) -> Result:
                      "deliveries": len(snap.deliveries), "inbox items": sum(map(len, snap.inboxes.values()))}
     for check in CHECKS:
         result.violations += check(ops, snap)
+    # "My tasks" of someone removed from a board while a task there was changed for them, or invited back, is
+    # set right by the sweep (its round: every 5 minutes; the page shows only boards the person is on): the
+    # invariant holds once a sweep has run, so one is fired first if settling fired none.
+    if not settled.sweeps:
+        fire_sweep(stack, gateway)
+        snap = snapshot(stack, gateway, boards, users, known)
+    result.violations += my_tasks(ops, snap)
     # Rows are written in their change's transaction: before the sweep repairs anything, the row of a task
     # whose every change was answered must already equal it (reported here if the sweep repaired it).
     answered = {op.task for op in ops if op.task} - {op.task for op in ops if op.task and op.outcome == "unknown"}
