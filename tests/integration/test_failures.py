@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from webapp.app import create_app
 from tests.conftest import Browser, free_port_pair
 
@@ -35,6 +37,15 @@ def test_a_form_post_during_an_outage_gets_503_and_later_works(app, stack):
     stack.stop(stack.state_server)
     try:
         from tests.conftest import csrf_token
+        from webapp.dapr_gateway import GatewayError
+        with app.app_context():  # the outage has begun once a read fails (a stopping server may still answer)
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:
+                try:
+                    app.extensions["dapr"].get("outage-probe")
+                except GatewayError:
+                    break
+                time.sleep(0.2)
         resp = browser.client.post("/tasks/new", data={"csrf_token": csrf_token(token_page), "title": "During outage",
                                                        "status": "pending", "priority": "low", "recurrence": "none"})
         assert resp.status_code == 503 and "Nothing was lost" in resp.get_data(as_text=True)
