@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 REPLICAS ?= 1
 
-.PHONY: run test test-unit dapr mailpit browser venv prepare clean help
+.PHONY: run test test-unit dapr mailpit mail-component browser venv prepare clean help
 
 help:
 	@echo "make run    start Redis, the Dapr scheduler, both sidecars and both apps (Ctrl-C stops all)"
@@ -20,14 +20,15 @@ help:
 	@echo "make bench / bench-counters / bench-stacks / bench-growth   benchmarks (bench/README.md)"
 	@echo "make dapr   build or find the pinned Dapr runtime only"
 	@echo "make mailpit   build or find the pinned Mailpit (the stack's mail server) only"
+	@echo "make mail-component   build the pluggable mail component (deploy/pluggable-mail) only"
 	@echo "make data-tier   provision PostgreSQL and Kafka only"
 	@echo "make prepare  the venv and .run/ (secret key) that \`dapr run -f .\` (dapr.yaml) uses"
 	@echo "make clean   remove .run/ and test artifacts"
 
-run: venv dapr mailpit
+run: venv dapr mailpit mail-component
 	@$(PY) scripts/devstack.py --replicas $(REPLICAS)
 
-test: venv dapr mailpit browser
+test: venv dapr mailpit mail-component browser
 	@$(PY) -m pytest $(PYTEST_ARGS)
 
 test-unit: venv
@@ -38,6 +39,9 @@ dapr:
 
 mailpit:
 	@bash scripts/provision-mailpit.sh >/dev/null
+
+mail-component:
+	@bash scripts/provision-mail-component.sh >/dev/null
 
 prepare: venv
 	@$(PY) scripts/devstack.py --prepare

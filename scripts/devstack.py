@@ -79,6 +79,7 @@ class Stack(DataTier):
         self.components_dir = components_dir or devstack_data.components_dir(self.stack_name, self.run_dir)
         self.dapr_bin: Path | None = None
         self.mailpit_bin: Path | None = None
+        self.mail_component_bin: Path | None = None
         self.logs_dir = self.run_dir / "logs"
         self.processes = Processes(self.logs_dir, console=console)
         self.procs = self.processes.procs  # {name: Popen}, in start order
@@ -98,6 +99,7 @@ class Stack(DataTier):
         """Find or build daprd/scheduler; find or install the data tier's servers."""
         self.dapr_bin = provision(redis=self.stack_name == "redis")
         self.mailpit_bin = mail.provision_mailpit()
+        self.mail_component_bin = mail.provision_mail_component()
         self.provision_servers()
 
     def daprd_version(self) -> str:
@@ -226,11 +228,27 @@ class Stack(DataTier):
 
     def _start_daprd(self, instance: str) -> None:
         ports = self.ports.apps[instance]
+        sockets = mail.sockets_dir(self.run_dir, instance)
+        sockets.mkdir(parents=True, exist_ok=True)
+        if app_id_of(instance) == mail.MAIL_APP_ID:  # daprd finds pluggable components only when it starts
+            self.start_mail_component(f"mail-component-{instance}", sockets)
         self.say(f"starting daprd for {instance} (http {ports.http}, grpc {ports.grpc})")
         argv = commands.daprd_argv(self.dapr_bin, app_id_of(instance), ports, self.ports.scheduler,
                                    self.components_dir, self.daprd_log_level, self.ports.placement)
         # cwd: the components' relative paths (secrets.json, deliveries/) are in the run directory
-        self.processes.spawn(f"daprd-{instance}", argv, env=self.sidecar_env(app_id_of(instance)), cwd=self.run_dir)
+        self.processes.spawn(f"daprd-{instance}", argv, env={**self.sidecar_env(app_id_of(instance)),
+                                                            **mail.sockets_env(sockets)}, cwd=self.run_dir)
+
+    def start_mail_component(self, name: str, sockets: Path) -> None:
+        """The pluggable mail component serving on ``sockets`` (unless it already runs), ready for a daprd."""
+        proc = self.processes.procs.get(name)
+        if proc is not None and proc.poll() is None:
+            return
+        if self.mail_component_bin is None:
+            self.mail_component_bin = mail.provision_mail_component()
+        self.say(f"starting the mail component (bindings.{mail.MAIL_COMPONENT}) in {sockets}")
+        self.processes.spawn(name, [str(self.mail_component_bin)], env=mail.sockets_env(sockets), cwd=self.run_dir)
+        self._wait(name, lambda: mail.socket_answers(mail.mail_component_socket(sockets)), timeout=30, proc_name=name)
 
     def _start_app(self, instance: str) -> None:
         ports = self.ports.apps[instance]
@@ -262,6 +280,9 @@ class Stack(DataTier):
             self._start_scheduler()
         elif name == "mailpit":
             self._start_mailpit()
+        elif name.startswith("mail-component-"):  # its sidecar Inits it at start: restart that too
+            self.stop(f"daprd-{name.removeprefix('mail-component-')}")
+            self._start_daprd(name.removeprefix("mail-component-"))
         elif name == "placement":
             self._start_placement()
         elif name == "proxy":

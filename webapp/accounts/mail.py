@@ -10,10 +10,10 @@ Notification e-mail follows ``notification.sent``: after the inbox entry, the us
 address and that kind chosen); a delivery that fails makes the event's handler answer RETRY, so pub/sub
 redelivers it and, past its retries, dead-letters it. The notifier delivers each mail id once.
 
-What the SMTP binding of components-contrib v1.18.4 can carry: one ``text/html`` body, ``emailTo``,
-``subject`` and ``priority`` (no text part, no custom header such as ``List-Unsubscribe``). So every message is
-HTML from a template, and the unsubscribe link is in the body (it works without signing in; its page also
-takes RFC 8058's one-click POST).
+Every message is rendered from two templates, ``mail/<kind>.txt`` and ``mail/<kind>.html``, and sent as
+multipart/alternative; a notification also carries its one-click unsubscribe link in ``List-Unsubscribe`` (with
+``List-Unsubscribe-Post``, RFC 8058) and in its body (the link works without signing in, and its page takes the
+one-click POST). The ``notify-email`` binding (notification_service/email.py) builds the message.
 """
 
 from __future__ import annotations
@@ -89,9 +89,15 @@ def _reset(data: dict) -> tuple[str, str, dict] | None:
 
 
 ACCOUNT_MAIL = {
-    "verify-email": (_verification, "Confirm your e-mail address for Taskboard", "mail/verify_email.html"),
-    "password-reset": (_reset, "Reset your Taskboard password", "mail/password_reset.html"),
+    "verify-email": (_verification, "Confirm your e-mail address for Taskboard", "verify_email"),
+    "password-reset": (_reset, "Reset your Taskboard password", "password_reset"),
 }
+
+
+def render(kind: str, **values) -> dict[str, str]:
+    """The parts of message ``kind``: its text (``mail/<kind>.txt``) and its HTML (``mail/<kind>.html``)."""
+    return {"text": render_template(f"mail/{kind}.txt", **values),
+            "html": render_template(f"mail/{kind}.html", **values)}
 
 
 def fire(data: dict) -> str:
@@ -99,7 +105,7 @@ def fire(data: dict) -> str:
     template = data.get("template")
     if template not in ACCOUNT_MAIL or not data.get("mail_id"):
         return "ignored"
-    build, subject, page = ACCOUNT_MAIL[template]
+    build, subject, kind = ACCOUNT_MAIL[template]
     try:
         built = build(data)
     except NotFound:
@@ -108,7 +114,7 @@ def fire(data: dict) -> str:
         return "nothing to send"
     to, user_id, values = built
     try:
-        send(data["mail_id"], user_id, to, subject, render_template(page, **values))
+        send(data["mail_id"], user_id, to, subject, render(kind, **values))
     except GatewayError as err:
         created = datetime.fromisoformat(data.get("created_at") or datetime.now(timezone.utc).isoformat())
         if datetime.now(timezone.utc) - created < timedelta(seconds=int(current_app.config["MAIL_GIVE_UP_SECONDS"])):
@@ -121,13 +127,18 @@ def fire(data: dict) -> str:
     return "sent"
 
 
-def send(mail_id: str, user_id: str, to: str, subject: str, html: str) -> None:
-    """Ask notification-service to deliver one e-mail (once per ``mail_id``); ``GatewayError`` when it could not."""
+def send(mail_id: str, user_id: str, to: str, subject: str, parts: dict[str, str],
+         unsubscribe: str | None = None) -> None:
+    """Ask notification-service to deliver one e-mail (``parts``: text and html; once per ``mail_id``) to ``to``
+    alone; ``GatewayError`` when it could not."""
     cfg = current_app.config
+    email = {"to": to, "subject": " ".join(subject.split())[:SUBJECT_MAX], "html": parts["html"],
+             "text": parts["text"]}
+    if unsubscribe:
+        email["unsubscribe"] = unsubscribe
     gateway().invoke(cfg["NOTIFY_APP_ID"], cfg["NOTIFY_METHOD"], {
         "notification_id": mail_id, "user_id": user_id, "task_id": None, "kind": "email",
-        "message": subject[:SUBJECT_MAX],
-        "email": {"to": to, "subject": " ".join(subject.split())[:SUBJECT_MAX], "html": html},
+        "message": subject[:SUBJECT_MAX], "email": email,
     })
 
 
@@ -143,9 +154,9 @@ def notification_sent(event: dict) -> str:
     token = links.make(current_app.secret_key, links.UNSUBSCRIBE, {"u": record["id"], "p": preference})
     unsubscribe = public_url(f"/unsubscribe/{token}")
     subject = f"Taskboard: {event['message']}"
-    html = render_template("mail/notification.html", username=record["username"], message=event["message"],
-                           task_link=public_url(f"/tasks/{event['task_id']}") if event.get("task_id") else None,
-                           preference=profile.PREFERENCES[preference], unsubscribe=unsubscribe,
-                           settings=public_url("/account/email"))
-    send(f"{event['notification_id']}.email", record["id"], record["email"], subject, html)
+    parts = render("notification", username=record["username"], message=event["message"],
+                   task_link=public_url(f"/tasks/{event['task_id']}") if event.get("task_id") else None,
+                   preference=profile.PREFERENCES[preference], unsubscribe=unsubscribe,
+                   settings=public_url("/account/email"))
+    send(f"{event['notification_id']}.email", record["id"], record["email"], subject, parts, unsubscribe)
     return "sent"

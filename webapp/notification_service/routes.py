@@ -42,7 +42,7 @@ def notify():
         problem = email.check(body["email"])
         if problem:
             return _invalid(problem)
-        notification["email"] = {k: body["email"][k] for k in ("to", "subject", "html")}
+        notification["email"] = {k: body["email"][k] for k in email.FIELDS if body["email"].get(k) is not None}
     notification_id = notification["notification_id"]
     try:
         outcome = send_once(notification)
