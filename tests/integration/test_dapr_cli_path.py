@@ -222,6 +222,10 @@ def test_dapr_run_f_starts_both_sidecars_with_all_their_components(cli_checkout)
     shell["TASKBOARD_REDIS_HOST"] = f"localhost:{infra.ports.redis}"  # dapr init's is localhost:6379
     # dapr init starts no mail server: the shell names one (here the infrastructure's Mailpit) for notify-email
     shell.update({"TASKBOARD_SMTP_HOST": "127.0.0.1", "TASKBOARD_SMTP_PORT": str(infra.ports.mail_smtp)})
+    # nor notify-email's pluggable component: it runs first (dapr.yaml), here in the checkout's own socket folder
+    sockets = checkout / ".run" / "sockets"
+    infra.start_mail_component("mail-component", sockets)
+    shell["DAPR_COMPONENTS_SOCKETS_FOLDER"] = str(sockets)
     procs: dict[str, subprocess.Popen] = {}
     logs = checkout / ".run" / "logs"
     try:
