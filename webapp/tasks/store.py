@@ -18,7 +18,7 @@ Layout (keys are prefixed by the sidecar with the app-id):
 **Scope.** Every function here takes the *board* id and answers a task on
 another board exactly like a missing one. Who may act on a board is checked
 before (``webapp/boards/access.py``); ``load(user_id, task_id)`` of a personal
-board's task works as it did before boards.
+board's task is the task on the board whose id is that user's.
 
 **The document is the commit point.** A change reads the task (one bulk read, or
 the access check's read), compares its ``revision`` with the version the client
@@ -70,7 +70,7 @@ from .rows import Summary, is_tombstone
 log = logging.getLogger(__name__)
 ANY_VERSION = "*"  # If-Match: * — whatever version is current
 UNDO_SECONDS = 86400  # how long a tombstone is kept once its events are handled (undo until the sweep purges it)
-PERSIST = -1  # Dapr's ttlInSeconds for "never expires" (a restored tombstone of an older layout had a TTL)
+PERSIST = -1  # Dapr's ttlInSeconds for "never expires": a restore clears any expiry its tombstone carried
 OUTBOX_TTL_SECONDS = 30 * 86400  # an event not handled by then is given up (the broker down for a month)
 OUTBOX_CARRY = 8  # pending event ids a change carries over without checking which are still pending
 NOTE_ATTEMPTS = 30  # a note (a comment) retried this often: twenty people commenting at once all get theirs in
@@ -83,8 +83,8 @@ INDEX_INSERTER = "board-index-inserter"  # app.extensions: how a new task is lis
 
 
 def board_of(document: dict) -> str:
-    """The board a stored task is on (before boards: its owner's personal board, which has the owner's id)."""
-    return document.get("board_id") or document.get("owner") or ""
+    """The board a stored task is on."""
+    return document.get("board_id") or ""
 
 
 def mark_pending(board_id: str) -> None:
@@ -138,16 +138,16 @@ def load_document(board_id: str, task_id: str, deleted: bool = False,
     return task_of(item), item.value
 
 
-def load_items(user_id: str) -> list[Item]:
-    """Every stored document on the board ``user_id`` (tombstones included): the index, then one bulk read."""
-    ids = (gateway().get(index_key(user_id)).value or {}).get("ids", [])
+def load_items(board_id: str) -> list[Item]:
+    """Every stored document on the board (tombstones included): the index, then one bulk read."""
+    ids = (gateway().get(index_key(board_id)).value or {}).get("ids", [])
     items = gateway().get_many([task_key(i) for i in ids])
-    return [it for it in items if owned(it, user_id)]
+    return [it for it in items if owned(it, board_id)]
 
 
-def load_all(user_id: str) -> list[Task]:
-    """Every live task on the board ``user_id`` (a user's id: their personal board)."""
-    return [task_of(it) for it in load_items(user_id) if not it.value.get("deleted")]
+def load_all(board_id: str) -> list[Task]:
+    """Every live task on the board (a user's id: their personal board)."""
+    return [task_of(it) for it in load_items(board_id) if not it.value.get("deleted")]
 
 
 def _document(task: Task, event_ids: list[str], deleted: bool = False) -> dict:
@@ -161,20 +161,17 @@ def _outbox_writes(events: list[dict]) -> list[Upsert]:
     return [Upsert(outbox_key(e["event_id"]), e, ttl_seconds=OUTBOX_TTL_SECONDS) for e in events]
 
 
-def _still_pending(previous: dict | None) -> tuple[list[str], list[dict]]:
-    """What a change carries over from the document it replaces: the ids of events not known to be handled,
-    and events stored the old way (whole, in the document) that must now get their own outbox item.
+def _still_pending(previous: dict | None) -> list[str]:
+    """What a change carries over from the document it replaces: the ids of events not known to be handled.
 
     Ids are carried without a read while there are few; past ``OUTBOX_CARRY`` one bulk read keeps only
     those whose outbox item is still there (the handler deletes an event's item once it is handled).
     """
-    entries = list((previous or {}).get("outbox") or [])
-    legacy = [e for e in entries if isinstance(e, dict)]
-    ids = [e for e in entries if isinstance(e, str)]
+    ids = list((previous or {}).get("outbox") or [])
     if len(ids) >= OUTBOX_CARRY:
         ids = [event_id_of(it.key) for it in gateway().get_many([outbox_key(i) for i in ids])
                if it.exists]
-    return ids + [e["event_id"] for e in legacy], legacy
+    return ids
 
 
 def insert(task: Task, events: list[dict], with_history: bool = True) -> bool:
@@ -195,7 +192,7 @@ def insert_here(task: Task, events: list[dict], with_history: bool = True) -> bo
     it and appends with its ETag (``with_history``).
     Raises ``Busy`` when the index kept changing through every retry (a burst of
     the owner's writes), ``NotFound`` when the board was deleted meanwhile,
-    ``TaskLimitReached`` when the index already lists ``MAX_TASKS_PER_USER``
+    ``TaskLimitReached`` when the index already lists ``MAX_TASKS_PER_BOARD``
     live tasks, or twice as many ids with tombstones (a day's undo of deletions), and
     ``ListFull`` when its row would take the index past ``INDEX_MAX_BYTES`` (titles and
     tags of many-byte characters): the index stays under daprd's 4 MiB message limit.
@@ -205,7 +202,7 @@ def insert_here(task: Task, events: list[dict], with_history: bool = True) -> bo
     """
     gw = gateway()
     document = _document(task, [e["event_id"] for e in events])
-    limit = int(current_app.config["MAX_TASKS_PER_USER"])
+    limit = int(current_app.config["MAX_TASKS_PER_BOARD"])
     extra = [Upsert(history_key(task.id), {"items": []})] if with_history else []
     # The index and the holder's "My tasks" in one read; the first attempt starts from it.
     holder = my_tasks.holder_of(task)
@@ -290,7 +287,7 @@ def insert_once(task: Task, events_for: Callable[[Task], list[dict]]) -> tuple[T
         return None  # deleted (or not on its board) since: nothing to list
     task = task_of(item)
     events = events_for(task)
-    limit = int(current_app.config["MAX_TASKS_PER_USER"])
+    limit = int(current_app.config["MAX_TASKS_PER_BOARD"])
 
     def attempt() -> bool:
         index = index_to_change(task.board_id)
@@ -360,9 +357,9 @@ def _write(board_id: str, task_id: str, apply: Change, reads: Reads | None, *, e
             return None
         changed, events = apply(task)
         check_room(index, task_id, row_of(changed, delete))
-        carried, legacy = _still_pending(document)
+        carried = _still_pending(document)
         stored = _document(changed, carried + [e["event_id"] for e in events], deleted=delete)
-        _commit(key, stored, task.etag, legacy + events, restoring)
+        _commit(key, stored, task.etag, events, restoring)
         return changed, events
 
     done = retry_on_conflict(attempt, "task change")
@@ -412,7 +409,6 @@ def restore(board_id: str, task_id: str, apply: Change, read: Reads | None = Non
     return _write(board_id, task_id, apply, read, restoring=True)
 
 
-
 Note = Callable[[Task], tuple[Task, list[Upsert | Delete], list[dict]]]  # task → (it with new notes, writes, events)
 
 
@@ -435,9 +431,9 @@ def note(board_id: str, task_id: str, apply: Note, read: Reads | None = None,
         item = first.pop(key) if key in first else gw.get(key)
         task, document = load_document(board_id, task_id, read=item)
         changed, writes, events = apply(task)
-        carried, legacy = _still_pending(document)
+        carried = _still_pending(document)
         stored = _document(changed, carried + [e["event_id"] for e in events])
-        gw.transact([Upsert(key, stored, etag=task.etag), *writes, *_outbox_writes(legacy + events)])
+        gw.transact([Upsert(key, stored, etag=task.etag), *writes, *_outbox_writes(events)])
         return changed, events
 
     return retry_on_conflict(attempt, "task note", attempts)
