@@ -145,7 +145,7 @@ def event_id_of(key: str) -> str:
 
 
 PENDING_BOARDS = "outbox-pending-boards"
-"""``outbox-pending-boards`` = {"items": [{"id": board id, "mark"}]}: boards the relay must go through; TTL: none; owner: tasks/store.py."""
+"""``outbox-pending-boards`` = {"items": [{"id": board id, "mark"}]}: boards the relay must go through; TTL: none; owner: tasks/relay_marks.py."""
 
 PENDING_BOARDS_LEGACY = "outbox-pending-users"
 """``outbox-pending-users`` = the same list under its old name, read only by its migration; TTL: none; owner: migrations/pending_boards.py."""

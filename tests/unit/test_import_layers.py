@@ -30,7 +30,8 @@ LAYERS = {
                webapp.my_tasks webapp.my_tasks.entries webapp.calendar_feed webapp.calendar_feed.ics webapp.appearance""",
     STORES: """webapp.activity webapp.users_index webapp.auth.users webapp.auth.tokens webapp.auth.throttling
                webapp.auth.shown_once webapp.boards.store webapp.boards.feed webapp.tasks.store webapp.tasks.index
-               webapp.tasks.outbox webapp.notifications webapp.notifications.inbox webapp.dead_letters
+               webapp.tasks.outbox webapp.tasks.creation webapp.tasks.relay_marks webapp.tasks.my_tasks_followup
+               webapp.notifications webapp.notifications.inbox webapp.dead_letters
                webapp.background.leases webapp.background.horizon webapp.background.probe
                webapp.notification_service.delivery webapp.notification_service.email webapp.accounts.profile
                webapp.accounts.security_log webapp.accounts.two_factor webapp.accounts.security_events

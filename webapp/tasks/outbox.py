@@ -27,7 +27,8 @@ from ..keys import index_key, outbox_key, task_key
 from ..metrics import EVENTS_PUBLISHED
 from ..sidecar import gateway
 from .index import reindex
-from .store import mark_pending, owned
+from .relay_marks import mark_pending
+from .store import owned
 
 log = logging.getLogger(__name__)
 SWEEP_GRACE = timedelta(seconds=60)
