@@ -17,7 +17,7 @@ help:
 	@echo "make test-consistency   the consistency checker once (CONSISTENCY_SEED=<n> replays a seed)"
 	@echo "make soak SOAK_MINUTES=30   the consistency checker, seed after seed, for that long"
 	@echo "make k8s-up / k8s-test / k8s-down   a one-node Kubernetes with Dapr's chart, Traefik and Taskboard"
-	@echo "make bench / bench-counters / bench-stacks / bench-growth   benchmarks (bench/README.md)"
+	@echo "make bench / bench-counters / bench-stacks / bench-growth / bench-boards   benchmarks (bench/README.md)"
 	@echo "make dapr   build or find the pinned Dapr runtime only"
 	@echo "make mailpit   build or find the pinned Mailpit (the stack's mail server) only"
 	@echo "make data-tier   provision PostgreSQL and Kafka only"
