@@ -44,7 +44,7 @@ sys.path.insert(0, str(ROOT))
 
 import procstats  # noqa: E402
 from benchstack import bench_stack_class, distinct_free_ports, load_devstack, short_commit, snapshot  # noqa: E402
-from boards_actors_report import counter_delta, render_markdown, run_figures, summarise  # noqa: E402
+from boards_actors_report import counter_delta, index_row_retries, render_markdown, run_figures, summarise  # noqa: E402
 from bench.boards_load import conflict_retries, member_moves, mismatches, seed, share_board  # noqa: E402
 from bench.webclient import api_token, register  # noqa: E402
 
@@ -224,6 +224,18 @@ def environment(args, src_commit: str) -> dict:
             "load_generator": "bench/boards_load.py's member_moves, asyncio + aiohttp, on the same machine"}
 
 
+def render_again(out: str) -> None:
+    """<out>.md again from <out>.json (figures added to the report since the run are derived from its raw counts)."""
+    saved = json.loads(Path(f"{out}.json").read_text())
+    for record in saved["runs"]:
+        for result in record.get("scenarios", []):
+            if result.get("figures"):
+                result["figures"].setdefault("index_row_retries", index_row_retries(result.get("server", {})))
+    saved["summary"] = summarise(flatten(saved["runs"]))
+    Path(f"{out}.json").write_text(json.dumps(saved, indent=1))
+    Path(f"{out}.md").write_text(render_markdown(saved["environment"], saved["seed"], saved["summary"], saved["runs"]))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=3)
@@ -234,7 +246,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=None, help="replays the task choices of a reported run")
     parser.add_argument("--out", default=str(BENCH / "results" / "boards-actors"),
                         help="writes <out>.json and <out>.md")
+    parser.add_argument("--render-only", action="store_true", help="rewrite <out>.md from <out>.json, run nothing")
     args = parser.parse_args()
+    if args.render_only:
+        render_again(args.out)
+        return
     args.scenarios = [s for s in args.scenarios.split(",") if s]
     args.stacks = [s for s in args.stacks.split(",") if s]
     unknown = [s for s in args.scenarios if s not in SCENARIOS]

@@ -27,12 +27,13 @@ def test_a_counter_delta_leaves_out_what_did_not_move():
 
 
 def test_a_runs_figures_split_retries_give_ups_and_actor_calls_and_divide_costs_by_stored_moves():
-    server = {"index row: retried": 7, "task change: retried": 2, "index row: exhausted": 1,
+    server = {"index rows: retried": 7, "task change: retried": 2, "index rows: exhausted": 1,
               "board actor turn: retried": 3, "board actor: turn": 95, "board actor: fallback": 5}
     figures = run_figures([0.1, 0.2, 0.3, 0.4], Counter({302: 4, 409: 3}), 4, server, sidecar_calls=42.0,
                           cpu_seconds=2.0, elapsed=2.0, lost=0)
     assert figures["p50_ms"] == 250.0 and figures["client_409"] == 3 and figures["client_503"] == 0
     assert (figures["server_retries"], figures["server_give_ups"]) == (12, 1)
+    assert figures["index_row_retries"] == 10  # the optimistic path's index loop and the actor turn's
     assert (figures["actor_turns"], figures["actor_fallbacks"]) == (95, 5)
     assert figures["sidecar_calls_per_move"] == 10.5 and figures["cpu_ms_per_move"] == 500.0
     assert figures["moves_per_second"] == 2.0
