@@ -110,6 +110,14 @@ class Measured:
         return {n: p.returncode for n, p in self.stack.procs.items() if p.poll() is not None}
 
 
+def new_session(force_close: bool = False) -> aiohttp.ClientSession:
+    """The load generator's HTTP client: unbounded connections, idle ones dropped before the server's keepalive
+    (5 s) drops them, so none is reused as the server closes it."""
+    connector = aiohttp.TCPConnector(limit=0, force_close=force_close,
+                                     **({} if force_close else {"keepalive_timeout": 2.0}))
+    return aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=120))
+
+
 async def scenario(http, base: str, measured: Measured, people, name: str, moves: int, seed_value: int) -> dict:
     """One scenario on fresh boards of the registered ``people``: its moves, counters and lost-update check."""
     boards, per_board = SCENARIOS[name]
@@ -134,17 +142,20 @@ async def scenario(http, base: str, measured: Measured, people, name: str, moves
     cpu = {group: round(after["cpu"][group] - before["cpu"].get(group, 0.0), 2) for group in after["cpu"]}
     server = counter_delta(before["app"], after["app"])
     lost, behind = [], 0
-    for board_id, members, ids in boards_of:
-        token = await api_token(http, base, members[0], f"check{seed_value}")
-        board_moves = Counter({t: moved[t] for t in ids})
-        stale = await mismatches(http, base, token, board_id, ids, board_moves)
-        behind += len(stale)
-        waited = 0
-        while stale and waited < 30:  # rows the change could not update: the task events repair them
-            await asyncio.sleep(1)
-            waited += 1
-            stale = await mismatches(http, base, token, board_id, ids, board_moves)
-        lost += [f"board {board_id}: {line}" for line in stale]
+    # The check on connections of its own: the writers' pooled ones idled through the drain, and gunicorn closes
+    # an idle connection after 5 s (keepalive), which a reused one meets as "Server disconnected".
+    async with new_session(force_close=True) as fresh:
+        for board_id, members, ids in boards_of:
+            token = await api_token(fresh, base, members[0], f"check{seed_value}")
+            board_moves = Counter({t: moved[t] for t in ids})
+            stale = await mismatches(fresh, base, token, board_id, ids, board_moves)
+            behind += len(stale)
+            waited = 0
+            while stale and waited < 30:  # rows the change could not update: the task events repair them
+                await asyncio.sleep(1)
+                waited += 1
+                stale = await mismatches(fresh, base, token, board_id, ids, board_moves)
+            lost += [f"board {board_id}: {line}" for line in stale]
     figures = run_figures(took, outcomes, sum(moved.values()), server, after["api"] - before["api"],
                           sum(cpu.values()), elapsed, len(lost))
     return {"figures": figures, "answers": {str(k): v for k, v in outcomes.items()}, "server": server,
@@ -156,8 +167,7 @@ async def stack_run(base: str, measured: Measured, args, label: str, seed_value:
     """Every scenario of --scenarios on one started stack; a failed scenario is recorded and the rest go on."""
     most = max(boards * per_board for boards, per_board in (SCENARIOS[s] for s in args.scenarios))
     out = []
-    connector = aiohttp.TCPConnector(limit=0)
-    async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=120)) as http:
+    async with new_session() as http:
         tag = secrets.token_hex(3)
         people = list(await asyncio.gather(*(register(http, base, f"ba{tag}{n}") for n in range(most))))
         for number, name in enumerate(args.scenarios):
