@@ -108,6 +108,8 @@ def cell(value: dict | None, fmt: str) -> str:
 def render_table(scenario_summary: dict[str, dict]) -> list[str]:
     """One scenario's markdown table: a row per figure, a column per path, and the actor/optimistic ratio."""
     lines = ["| | actor | optimistic | actor / optimistic |", "|---|---|---|---|"]
+    runs = [str(scenario_summary.get(path, {}).get("p50_ms", {}).get("runs", 0)) for path in PATHS]
+    lines.append(f"| runs finished | {runs[0]} | {runs[1]} | |")
     for key, label, fmt in ROWS:
         found = ratio(scenario_summary, key)
         shown = f"{found:.2f}x" if found is not None else "–"

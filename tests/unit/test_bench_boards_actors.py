@@ -65,6 +65,7 @@ def test_the_table_has_a_row_per_figure_with_both_paths_and_the_ratio():
     table = render_table(summary["redis"]["1x50"])
     assert table[0] == "| | actor | optimistic | actor / optimistic |"
     assert "| move p50 (ms) | 300 | 600 | 0.50x |" in table
+    assert table[2] == "| runs finished | 1 | 1 | |"
 
 
 def test_the_verdicts_name_each_target_met_or_missed():
