@@ -47,8 +47,13 @@ FORM = {"description": "", "status": "pending", "priority": "medium", "tags": "b
 
 async def board_of(http, base: str, members: int, run: str) -> tuple[str, list[WebUser]]:
     people = list(await asyncio.gather(*(register(http, base, f"bb{run}{n}") for n in range(members))))
+    return await share_board(http, base, people, f"Bench {run}"), people
+
+
+async def share_board(http, base: str, people: list[WebUser], name: str) -> str:
+    """A new board of ``people[0]`` with every other person an editor; its id."""
     owner = people[0]
-    resp = await _post(http, base, owner, "/boards", {"name": f"Bench {run}"})
+    resp = await _post(http, base, owner, "/boards", {"name": name})
     board_id = resp.headers["Location"].rsplit("/", 1)[-1]
     for person in people[1:]:
         async with http.get(f"{base}/boards/{board_id}/members", headers=owner.headers()) as page:
@@ -56,7 +61,7 @@ async def board_of(http, base: str, members: int, run: str) -> tuple[str, list[W
         resp = await _post(http, base, owner, f"/boards/{board_id}/members",
                            {"username": person.username, "role": "editor", "version": version})
         assert resp.status == 302, resp.status
-    return board_id, people
+    return board_id
 
 
 async def seed(http, base: str, owner: WebUser, board_id: str, count: int, concurrency: int = 8) -> list[str]:
@@ -137,6 +142,32 @@ async def mismatches(http, base: str, token: str, board_id: str, ids: list[str],
     return found
 
 
+async def member_moves(http, base: str, user: WebUser, ids: list[str], moves: int, moved: Counter,
+                       took: list[float], outcomes: Counter, rng: random.Random | None = None) -> None:
+    """``moves`` moves of random tasks of ``ids`` by ``user``: read the task page for its version, post the move,
+    on 409 (or 503) read again and retry. Counts stored moves per task, each move's seconds and every answer.
+
+    Raises ``RuntimeError`` when a move is answered anything but 302, 409 or 503.
+    """
+    rng = rng or random
+    for _ in range(moves):
+        task_id = rng.choice(ids)
+        started = time.perf_counter()
+        while True:
+            async with http.get(f"{base}/tasks/{task_id}", headers=user.headers()) as page:
+                html = await page.text()
+            version = VERSION_RE.search(html).group(1)
+            status = "in_progress" if "pill status-pending" in html else "pending"
+            resp = await _post(http, base, user, f"/tasks/{task_id}/move", {"version": version, "status": status})
+            outcomes[resp.status] += 1
+            if resp.status == 302:
+                moved[task_id] += 1
+                break
+            if resp.status not in (409, 503):
+                raise RuntimeError(f"move of {task_id} by {user.username} answered {resp.status}")
+        took.append(time.perf_counter() - started)
+
+
 async def writers(http, base: str, args, run: str, metrics_url: str) -> None:
     board_id, people = await board_of(http, base, args.writers, run + "w")
     ids = await seed(http, base, people[0], board_id, args.writers * 2)
@@ -145,26 +176,9 @@ async def writers(http, base: str, args, run: str, metrics_url: str) -> None:
     took: list[float] = []
     outcomes: Counter = Counter()
 
-    async def member(user: WebUser) -> None:
-        for _ in range(args.moves):
-            task_id = random.choice(ids)
-            started = time.perf_counter()
-            while True:
-                async with http.get(f"{base}/tasks/{task_id}", headers=user.headers()) as page:
-                    html = await page.text()
-                version = VERSION_RE.search(html).group(1)
-                status = "in_progress" if "pill status-pending" in html else "pending"
-                resp = await _post(http, base, user, f"/tasks/{task_id}/move", {"version": version, "status": status})
-                outcomes[resp.status] += 1
-                if resp.status == 302:
-                    moved[task_id] += 1
-                    break
-                if resp.status not in (409, 503):
-                    raise RuntimeError(f"move answered {resp.status}")
-            took.append(time.perf_counter() - started)
-
     started = time.monotonic()
-    await asyncio.gather(*(member(user) for user in people))
+    await asyncio.gather(*(member_moves(http, base, user, ids, args.moves, moved, took, outcomes)
+                           for user in people))
     elapsed = time.monotonic() - started
     after = conflict_retries(metrics_url)
     token = await api_token(http, base, people[0])

@@ -12,3 +12,10 @@ bench-counters: venv dapr data-tier  ## sidecar calls per page, create and compl
 .PHONY: bench-my-tasks
 bench-my-tasks: venv dapr  ## My tasks over 100 boards against one board of 5,000 tasks: p50/p99 and the ratio
 	@$(PY) bench/my_tasks_page.py $(BENCH_ARGS)
+# Issue 25's measurement: a shared board's two write paths (board actor, optimistic) side by side in one run,
+# on freshly started stacks (TASKBOARD_BOARD_ACTORS=1/0, order alternating), 3 runs each, on redis and
+# postgres-kafka: 1 board x 50 writers, 10 boards x 5 writers, 1 board x 1 writer -> bench/results/
+# boards-actors.md / .json (BENCH_ARGS="--runs 1 --moves 2 --stacks redis" is a smoke of a few minutes).
+.PHONY: bench-boards
+bench-boards: venv dapr data-tier  ## board actor vs optimistic writes, 3 runs each, redis and postgres-kafka (about 45 min)
+	@$(PY) bench/boards_actors.py $(BENCH_ARGS)
