@@ -91,7 +91,7 @@ def running_stack_at(request, run_dir: Path, ports, logs_name: str = "logs", app
                      components_dir: Path | None = None):
     """``running_stack`` in ``run_dir`` on ``ports``, with extra app settings and another components directory."""
     the_stack = devstack.Stack(run_dir, ports, app_token=secrets.token_urlsafe(16), workers=2,
-                               daprd_log_level="info", app_env={"TASKBOARD_LOG_FORMAT": "json", **(app_env or {})},
+                               daprd_log_level="info", app_env={"TASKBOARD_LOG_FORMAT": "json", "TASKBOARD_BOARD_ACTORS": "1", **(app_env or {})},
                                components_dir=components_dir)
     started = False
     try:
@@ -126,7 +126,10 @@ def stack(request):
 
 def app_config(stack, **overrides) -> dict:
     ports = stack.ports.apps["taskboard"]
-    return {"DAPR_GRPC_PORT": ports.grpc, "DAPR_HTTP_PORT": ports.http, "APP_API_TOKEN": stack.app_token, "TESTING": True, **overrides}
+    # The suite runs the shared boards' actor path (off by default in production, see config.BOARD_ACTORS);
+    # the optimistic path is what every fallback and personal board takes.
+    return {"DAPR_GRPC_PORT": ports.grpc, "DAPR_HTTP_PORT": ports.http, "APP_API_TOKEN": stack.app_token, "TESTING": True,
+            "BOARD_ACTORS": True, **overrides}
 
 
 @pytest.fixture(scope="session")

@@ -69,9 +69,11 @@ DEFAULTS: dict[str, object] = {
     "OIDC_REDIRECT_URI": None,  # default: this app's /login/oidc/callback as the request reached it
     "SSO_ONLY": False,  # refuse password sign-in and registration: the provider is the only way in
     "MY_TASKS_MAX_BYTES": 1024 * 1024,  # a person's "My tasks" index: the soonest due of ≈ 4,000 open tasks
-    # Shared boards: each board's index rows are written in turns by its Dapr actor (webapp/boards/actor.py);
-    # a request waits this long for the turn, then writes the row itself (optimistic, ETag-guarded)
-    "BOARD_ACTORS": True,
+    # Shared boards: on, each board's index rows are written in turns by its Dapr actor (webapp/boards/actor.py);
+    # a request waits BOARD_ACTOR_SECONDS for the turn, then writes the row itself (optimistic, ETag-guarded).
+    # Off by default: measured slower than the optimistic path at 1 and at 50 writers (bench/results/boards.md:
+    # its turns come back into the same request threads the waiting moves hold). The test stacks turn it on.
+    "BOARD_ACTORS": False,
     "BOARD_ACTOR_SECONDS": 2.0,
     # Flask
     "SECRET_KEY": None,  # read from the Dapr secret store unless set (tests)
