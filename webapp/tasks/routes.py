@@ -123,15 +123,12 @@ def task_page(task_id: str, status: int = 200, comment_form=None, preview=None, 
     ``comment_form``/``checklist_form``: a submitted form shown again (with its errors, or a ``preview`` of
     the comment); ``checklist_error``: (item id, message) of a refused change to one item.
     """
-    # The board record, watchers, the board's change counter, history and the inbox head (the badge): one read
-    # besides the access check's, which reads the account too (the session's generation: "tasks.detail" is in
-    # CHECKS_ITSELF); one more, a bulk read, for the page of comments if there are any.
-    user_id = current_user.id
-    # A personal board without a record yet is answered from its owner's account: read with the rest.
-    seen = access.task_access(user_id, task_id, checks_session=True, also=lambda board_id: [
-        board_key(board_id), watchers_key(task_id), feed_key(board_id), history_key(task_id), inbox_key(user_id),
-        *([user_key(board_id)] if board_id == user_id else [])])
-    notifications.badge_from(user_id, seen.extra[inbox_key(user_id)])
+    # The board record, watchers, the board's change counter and history (and, for a personal board without a
+    # record yet, its owner's account, which answers for it): one read besides the access check's; one more, a
+    # bulk read, for the page of comments if there are any.
+    seen = access.task_access(current_user.id, task_id, also=lambda board_id: [
+        board_key(board_id), watchers_key(task_id), feed_key(board_id), history_key(task_id),
+        *([user_key(board_id)] if board_id == current_user.id else [])])
     task = seen.task
     board, watching, changes, history = (seen.extra[key] for key in (
         board_key(seen.board_id), watchers_key(task.id), feed_key(seen.board_id),
