@@ -1,9 +1,9 @@
 """The same benchmark on the code of an earlier commit, in the same run: after ÷ before.
 
-``bench/run.py --baseline <rev>`` (default ``3b7f4fc``, the commit before issue 17's work) runs, after the
+``bench/run.py --baseline <rev>`` (default ``de1d17d``, main before issue 26's work) runs, after the
 main stack, a second stack started from ``git archive <rev>`` with *this* benchmark's code: the same seeding,
-the sidecar-call counters (list pages, create in the request and with its events, complete chain to the inbox)
-and the full-stack scenarios ``page-list1000``, ``page-create`` and ``page-complete`` (no profiling). Its
+the sidecar-call counters (list pages, create in the request and with its events, complete chain to the inbox),
+the app CPU per request (bench/app_cpu.py) and the full-stack scenarios ``page-list1000``, ``page-create`` and ``page-complete`` (no profiling). Its
 results go in ``results.json`` under ``baseline``; ``tables.py`` renders them side by side.
 """
 
@@ -16,7 +16,7 @@ import time
 import loadgen
 from common import T_START, say
 
-DEFAULT_REV = "3b7f4fc"
+DEFAULT_REV = "de1d17d"  # main before issue 26 (the app's own CPU per request)
 SCENARIOS = ("page-list1000", "page-create", "page-complete")
 BUDGET_S = 360.0  # the baseline's own time budget, from its start
 
@@ -29,8 +29,11 @@ class BaselineMain:
     async def main(self) -> None:
         await self.seed()
         self.results["memory_idle"] = self.note_memory()
-        await self.calls_per_page()
-        await self.calls_per_write()
+        if self.wanted("counters"):
+            await self.guard(self.calls_per_page())
+            await self.guard(self.calls_per_write())
+        if self.wanted("app-cpu"):
+            await self.app_cpu_scenarios()
         await self.list_page_scenarios()
         await self.write_scenarios()
         self.results["memory_end"] = self.note_memory()
@@ -41,7 +44,9 @@ class BaselineMain:
 def baseline_args(args: argparse.Namespace) -> argparse.Namespace:
     """The main run's options with the baseline's scenarios, no profiling and a budget of its own."""
     out = copy.copy(args)
-    out.only, out.profile, out.in_place = ",".join(SCENARIOS), False, False
+    # --only narrows the baseline too (e.g. --only app-cpu: the app CPU figures of both, nothing else)
+    out.only = args.only or ",".join((*SCENARIOS, "app-cpu", "counters"))
+    out.profile, out.in_place = False, False
     out.budget = time.monotonic() - T_START + BUDGET_S
     return out
 

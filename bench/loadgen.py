@@ -78,8 +78,10 @@ def _r(v: float | None) -> float | None:
 
 def new_session(limit: int = 1024, timeout: float = 10.0) -> aiohttp.ClientSession:
     """One HTTP session per point: keep-alive connections, no cookie jar (ops send their own)."""
+    # gunicorn closes an idle keep-alive connection after 5 s (gunicorn.conf.py: keepalive): drop ours sooner,
+    # or a request sent on one the server just closed fails ("Can not write request body").
     connector = aiohttp.TCPConnector(limit=limit, limit_per_host=limit, force_close=False,
-                                     enable_cleanup_closed=True, ttl_dns_cache=None)
+                                     enable_cleanup_closed=True, ttl_dns_cache=None, keepalive_timeout=3.0)
     return aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar(),
                                  headers={"User-Agent": USER_AGENT},
                                  timeout=aiohttp.ClientTimeout(total=timeout))

@@ -53,13 +53,14 @@ import redis  # noqa: E402
 
 import procstats  # noqa: E402
 from benchstack import bench_stack_class, distinct_free_ports, load_devstack, short_commit, snapshot  # noqa: E402
+from app_cpu import AppCpu  # noqa: E402
 from measures import Measures  # noqa: E402
 from points import LoadPoints  # noqa: E402
 from seeding import Seeding  # noqa: E402
 from scenarios import Scenarios  # noqa: E402
 
 
-class Bench(LoadPoints, Seeding, Measures, Scenarios):
+class Bench(LoadPoints, Seeding, Measures, Scenarios, AppCpu):
     LOGS = "logs"  # under --out: the stack's logs when something failed
 
     def __init__(self, args, rev: str | None = None):
@@ -83,6 +84,8 @@ class Bench(LoadPoints, Seeding, Measures, Scenarios):
             app_env={"TASKBOARD_ENV": "production", "GUNICORN_ACCESS_LOG": "0"})
         self.variants_proc: subprocess.Popen | None = None
         self.variants_port = devstack.free_port()
+        self.floor_proc: subprocess.Popen | None = None
+        self.floor_port = devstack.free_port()
         self.results: dict = {"scenarios": {}, "failures": [], "warnings": []}
         self.redis: redis.Redis | None = None
 
@@ -103,6 +106,10 @@ class Bench(LoadPoints, Seeding, Measures, Scenarios):
     def variants_url(self) -> str:
         return f"http://127.0.0.1:{self.variants_port}"
 
+    @property
+    def floor_url(self) -> str:
+        return f"http://127.0.0.1:{self.floor_port}"
+
     def dapr_headers(self) -> dict[str, str]:
         return {"dapr-api-token": self.api_token}
 
@@ -116,21 +123,8 @@ class Bench(LoadPoints, Seeding, Measures, Scenarios):
                "DAPR_API_TOKEN": self.api_token, "BENCH_REDIS_PORT": str(self.stack.ports.redis),
                "WEB_CONCURRENCY": str(self.args.workers), "GUNICORN_ACCESS_LOG": "0",
                "PYTHONUNBUFFERED": "1", "TASKBOARD_METRICS_PORT": "0"}  # no metrics server: not measured
-        log = open(self.stack.logs_dir / "variants.log", "ab")
-        self.variants_proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", str(self.src / "gunicorn.conf.py"),
-             "--bind", f"127.0.0.1:{self.variants_port}", "--pythonpath", str(BENCH), "variants:app"],
-            env=env, cwd=self.src, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.variants_proc.poll() is not None:
-                raise RuntimeError(f"variants app exited; see {self.stack.logs_dir / 'variants.log'}")
-            try:
-                with urllib.request.urlopen(f"{self.variants_url}/healthz", timeout=1):
-                    break
-            except OSError:
-                time.sleep(0.2)
-        say(f"benchmark variants app (bench/variants.py) up on {self.variants_url}")
+        self.variants_proc = self.start_bench_app("variants", self.variants_port, env)
+        self.floor_proc = self.start_bench_app("floor", self.floor_port, env)
         roots = {
             "taskboard": self.stack.procs["taskboard"].pid,
             "daprd-taskboard": self.stack.procs["daprd-taskboard"].pid,
@@ -139,18 +133,39 @@ class Bench(LoadPoints, Seeding, Measures, Scenarios):
             "redis": self.stack.procs["redis"].pid,
             "scheduler": self.stack.procs["scheduler"].pid,
             "variants": self.variants_proc.pid,
+            "floor": self.floor_proc.pid,
         }
         self.groups = procstats.Groups(roots)
         self.peak_memory: dict[str, float] = {}
         self.peak_worker: dict[str, dict[str, float]] = {}
 
-    def stop(self) -> None:
-        if self.variants_proc and self.variants_proc.poll() is None:
-            os.killpg(self.variants_proc.pid, signal.SIGTERM)
+    def start_bench_app(self, module: str, port: int, env: dict) -> subprocess.Popen:
+        """bench/<module>.py's ``app`` under gunicorn with the app's gunicorn.conf.py, once it answers /healthz."""
+        log = open(self.stack.logs_dir / f"{module}.log", "ab")
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", str(self.src / "gunicorn.conf.py"),
+             "--bind", f"127.0.0.1:{port}", "--pythonpath", str(BENCH), f"{module}:app"],
+            env=env, cwd=self.src, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(f"{module} app exited; see {self.stack.logs_dir / f'{module}.log'}")
             try:
-                self.variants_proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.variants_proc.pid, signal.SIGKILL)
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
+                    break
+            except OSError:
+                time.sleep(0.2)
+        say(f"benchmark app bench/{module}.py up on http://127.0.0.1:{port}")
+        return proc
+
+    def stop(self) -> None:
+        for proc in (self.variants_proc, self.floor_proc):
+            if proc and proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+                try:
+                    proc.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    os.killpg(proc.pid, signal.SIGKILL)
         say("stopping the stack")
         self.stack.stop()
         if self.args.keep_run_dir:
@@ -174,8 +189,9 @@ class Bench(LoadPoints, Seeding, Measures, Scenarios):
     def check_alive(self) -> None:
         """Stop the run when a process of the stack died: what follows would measure nothing."""
         dead = {n: p.returncode for n, p in self.stack.procs.items() if p.poll() is not None}
-        if self.variants_proc.poll() is not None:
-            dead["variants"] = self.variants_proc.returncode
+        for name, proc in (("variants", self.variants_proc), ("floor", self.floor_proc)):
+            if proc.poll() is not None:
+                dead[name] = proc.returncode
         if dead:
             raise StackDied(f"process(es) of the stack exited: {dead}; see the logs")
 
@@ -237,8 +253,11 @@ class Bench(LoadPoints, Seeding, Measures, Scenarios):
     async def main(self) -> None:
         await self.seed()
         self.results["memory_idle"] = self.note_memory()
-        await self.calls_per_page()
-        await self.calls_per_write()
+        if self.wanted("counters"):
+            await self.guard(self.calls_per_page())
+            await self.guard(self.calls_per_write())
+        if self.wanted("app-cpu"):
+            await self.app_cpu_scenarios()
         if not self.args.only or "events" in self.args.only.split(","):
             await self.guard(self.event_latency())
         await self.scenarios()

@@ -10,8 +10,9 @@ rates (open model, bench/loadgen.py) and writes
     bench/results/results.md     the tables
     bench/results/latency.png    latency vs offered load
 
-Then (unless --no-baseline) a second stack from `git archive <--baseline rev>` (default 3b7f4fc, before
-issue 17) runs page-create, page-complete, page-list1000 and the counters: results.md shows after ÷ before.
+Then (unless --no-baseline) a second stack from `git archive <--baseline rev>` (default de1d17d, before
+issue 26) runs the app CPU per request, page-create, page-complete, page-list1000 and the counters:
+results.md shows after ÷ before.
 
 Run with `make bench` or `.venv/bin/python bench/run.py [--point-seconds 8]`.
 See bench/README.md for what each scenario measures and how to read it.
@@ -55,8 +56,9 @@ def main() -> int:
     parser.add_argument("--budget", type=float, default=840.0,
                         help="seconds: a scenario of the main stack that would end later is skipped")
     parser.add_argument("--baseline", default=baseline.DEFAULT_REV, metavar="REV",
-                        help="also run page-create, page-complete, page-list1000 and the counters on a second stack "
-                             "started from `git archive REV` (default: %(default)s, before issue 17)")
+                        help="also run the app CPU per request, page-create, page-complete, page-list1000 and the "
+                             "counters on a second stack started from `git archive REV` (default: %(default)s, "
+                             "before issue 26)")
     parser.add_argument("--no-baseline", dest="baseline", action="store_const", const="",
                         help="skip the baseline stack")
     parser.add_argument("--rev", default="",

@@ -53,7 +53,10 @@ class Seeding:
                     while queue:
                         n = queue.pop()
                         for _attempt in range(3):
-                            tid, err = await webclient.create_task(http, self.app_url, user, f"Seeded task {n}")
+                            try:
+                                tid, err = await webclient.create_task(http, self.app_url, user, f"Seeded task {n}")
+                            except aiohttp.ClientError as exc:  # a keep-alive connection the server closed
+                                tid, err = None, f"{type(exc).__name__}: {exc}"
                             if tid:
                                 ids.append(tid)
                                 break

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import app_cpu_report
 import before_after
 from summaries import (CPU_COLUMNS, GEN_BOUND, KEPT_UP_P99_MS, cpu_cells, cpu_ms_per_op, fmt, kept_up, light,
                           near, ratio, sustained, targets)
@@ -10,7 +11,7 @@ from summaries import (CPU_COLUMNS, GEN_BOUND, KEPT_UP_P99_MS, cpu_cells, cpu_ms
 def build_markdown(r: dict) -> str:
     """The whole results.md."""
     out: list[str] = []
-    for section in (header, summary, before_after.targets, targets, before_after.before_after, ratios,
+    for section in (header, app_cpu_report.app_cpu, summary, before_after.targets, targets, before_after.before_after, ratios,
                     calls_per_page, calls_per_write, event_latency, memory, profiles, load_points, closing):
         out += section(r)
     return "\n".join(out)

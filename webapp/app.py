@@ -107,6 +107,15 @@ class _SecretStoreSessionInterface(SecureCookieSessionInterface):
 
     def __init__(self):
         self._lock = threading.Lock()
+        self._serializer: tuple[tuple, object] | None = None  # (keys it signs with, serializer)
+
+    def get_signing_serializer(self, app):
+        """Flask's serializer, built once per secret key (and fallbacks) instead of for every request."""
+        keys = (app.secret_key, *(app.config["SECRET_KEY_FALLBACKS"] or ()))
+        cached = self._serializer
+        if cached is None or cached[0] != keys:
+            cached = self._serializer = (keys, super().get_signing_serializer(app))
+        return cached[1]
 
     def open_session(self, app, request):
         if not app.secret_key:

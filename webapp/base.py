@@ -7,6 +7,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import config as config_module
 from . import health, observability, sidecar
+from .url_templates import TemplatedUrlFlask
 from .dapr_gateway import DaprGateway, GatewaySettings
 
 
@@ -28,7 +29,7 @@ def make_gateway(config: dict) -> DaprGateway:
 
 def base_app(name: str, test_config: dict | None, **flask_options) -> Flask:
     """A Flask app with config, the gateway, proxy headers, logging with trace ids, and health routes."""
-    app = Flask(name, **flask_options)
+    app = TemplatedUrlFlask(name, **flask_options)
     app.config.from_mapping(config_module.build(test_config))
     if app.config["PROXY_FIX_HOPS"]:
         hops = app.config["PROXY_FIX_HOPS"]

@@ -23,7 +23,7 @@ LAYERS = {
              webapp.dapr_gateway.state webapp.dapr_gateway.values webapp.config webapp.metrics webapp.extensions
              webapp.timezones webapp.recurrence webapp.security webapp.app_token webapp.events webapp.errors
              webapp.sidecar webapp.observability webapp.state_lists webapp.held webapp.dapr_gateway.http_binding
-             webapp.dapr_gateway.actors""",
+             webapp.dapr_gateway.actors webapp.url_templates""",
     MODELS: """webapp.tasks webapp.tasks.fields webapp.tasks.model webapp.tasks.rows webapp.boards webapp.boards.model
                webapp.auth webapp.background.checks webapp.accounts webapp.accounts.links webapp.accounts.totp_codes
                webapp.markdown webapp.tasks.checklist webapp.comments webapp.comments.model webapp.checklists

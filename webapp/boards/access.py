@@ -153,13 +153,21 @@ def read_board(user_id: str, board_id: str, need: str = "view") -> BoardRead:
     return BoardRead(record.value, role, index.value or {}, changes)
 
 
-def board_changes(user_id: str, board_id: str) -> Item:
-    """The board's feed (its change counter) if the user may view the board: one read, the membership with it."""
+def board_changes(user_id: str, board_id: str, checks_session: bool = False) -> Item:
+    """The board's feed (its change counter) if the user may view the board: one read, the membership with it.
+
+    ``NotFound`` / ``NotAllowed`` as ``task_access``; ``checks_session``: the account record is read too and the
+    session's generation checked first (``accounts.sessions.check_read``, ``SignedOut``) — no call of its own.
+    """
     if not board_id or len(board_id) > 64:
         raise NotFound(board_id)
     shared = board_id != user_id
-    memberships, changes, *board = gateway().get_many(
-        [memberships_key(user_id), feed_key(board_id), *([board_key(board_id)] if shared else [])])
+    memberships, changes, *rest = gateway().get_many(
+        [memberships_key(user_id), feed_key(board_id), *([board_key(board_id)] if shared else []),
+         *([user_key(user_id)] if checks_session else [])])
+    if checks_session:  # the endpoint is in CHECKS_ITSELF
+        sessions.check_read(user_id, rest.pop())
+    board = rest
     _check(effective_role(memberships, board[0] if board else None, user_id, board_id), "view", board_id)
     return changes
 

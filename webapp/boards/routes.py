@@ -77,9 +77,10 @@ def board(board_id: str):
 def changes(board_id: str):
     """The board's change counter and recent changes for its open pages' polls: 304 while unchanged.
 
-    One read (membership and feed together); no worker is held between polls (static/changes.js).
+    One read (membership, feed and the session's generation together); no worker is held between polls
+    (static/changes.js).
     """
-    item = access.board_changes(current_user.id, board_id)
+    item = access.board_changes(current_user.id, board_id, checks_session=True)
     seq = feed.seq_of(item)
     etag = f"{board_id}.{seq}"
     if request.if_none_match.contains(etag):

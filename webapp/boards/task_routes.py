@@ -122,15 +122,17 @@ def task_page(task_id: str, status: int = 200, comment_form=None, preview=None, 
     ``comment_form``/``checklist_form``: a submitted form shown again (with its errors, or a ``preview`` of
     the comment); ``checklist_error``: (item id, message) of a refused change to one item.
     """
-    # The board record, watchers, the board's change counter and history: one read besides the access check's;
-    # one more, a bulk read, for the page of comments if there are any.
+    # The board record, watchers, the board's change counter and history (and, for a personal board without a
+    # record yet, its owner's account, which answers for it): one read besides the access check's; one more, a
+    # bulk read, for the page of comments if there are any.
     seen = access.task_access(current_user.id, task_id, also=lambda board_id: [
-        board_key(board_id), watchers_key(task_id), feed_key(board_id), history_key(task_id)])
+        board_key(board_id), watchers_key(task_id), feed_key(board_id), history_key(task_id),
+        *([user_key(board_id)] if board_id == current_user.id else [])])
     task = seen.task
     board, watching, changes, history = (seen.extra[key] for key in (
         board_key(seen.board_id), watchers_key(task.id), feed_key(seen.board_id),
         history_key(task.id)))
-    board = load_board(seen.board_id, board).value
+    board = load_board(seen.board_id, board, owner=seen.extra.get(user_key(seen.board_id))).value
     comments, comment_page = comment_store.read_page(task, request.args.get("comments", 1, type=int))
     action_form = ActionForm(version=task.version)
     can_manage = boards.allows(seen.role, "manage")

@@ -13,6 +13,7 @@ from datetime import datetime
 from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.widgets import Select
 
 from .. import timezones
 from .fields import BY_NAME, DATETIME, FIELDS, FORM_NAMES, MEMBER, TAG_MAX, FieldSpec
@@ -166,6 +167,33 @@ class ActionForm(FlaskForm):
     version = HiddenField()
 
 
+class FixedChoicesSelect(Select):
+    """A ``<select>`` of choices fixed in code: its HTML for each (field, selected choice, attributes) is rendered
+    once and reused, byte for byte what ``Select`` renders. A value outside the choices is rendered each time."""
+
+    MAX_RENDERED = 256
+
+    def __init__(self):
+        super().__init__()
+        self._rendered: dict[tuple, object] = {}
+
+    def __call__(self, field, **kwargs):
+        choices = tuple(field.choices)
+        if field.data not in {str(value) for value, _ in choices}:
+            return super().__call__(field, **kwargs)
+        try:
+            key = (field.id, field.name, field.data, choices, tuple(sorted(kwargs.items())),
+                   tuple((name, getattr(field.flags, name, None)) for name in self.validation_attrs))
+            html = self._rendered.get(key)
+        except TypeError:  # an unhashable attribute value
+            return super().__call__(field, **kwargs)
+        if html is None:
+            html = super().__call__(field, **kwargs)
+            if len(self._rendered) < self.MAX_RENDERED:
+                self._rendered[key] = html
+        return html
+
+
 def _any(name: str, label: str) -> list[tuple[str, str]]:
     return [("", label)] + list(BY_NAME[name].choices)
 
@@ -177,8 +205,11 @@ class ListFilterForm(FlaskForm):
         csrf = False
 
     q = StringField("Search", validators=[Optional(), Length(max=200)])
-    status = SelectField("Status", choices=_any("status", "Any status"), default="", validators=[Optional()])
-    priority = SelectField("Priority", choices=_any("priority", "Any priority"), default="", validators=[Optional()])
+    status = SelectField("Status", choices=_any("status", "Any status"), default="", validators=[Optional()],
+                         widget=FixedChoicesSelect())
+    priority = SelectField("Priority", choices=_any("priority", "Any priority"), default="", validators=[Optional()],
+                           widget=FixedChoicesSelect())
     tag = StringField("Tag", validators=[Optional(), Length(max=TAG_MAX)])
-    sort = SelectField("Sort", choices=list(SORTS.items()), default="updated", validators=[Optional()])
+    sort = SelectField("Sort", choices=list(SORTS.items()), default="updated", validators=[Optional()],
+                       widget=FixedChoicesSelect())
     page = IntegerField("Page", default=1, validators=[Optional(), NumberRange(min=1, max=100000)])
