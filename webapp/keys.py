@@ -105,7 +105,7 @@ def users_index_shard_keys() -> list[str]:
 
 
 def board_key(board_id: str) -> str:
-    """``board:<board id>`` = {name, members with roles, closing/deleted while deleted}; TTL: none; owner: boards/store.py."""
+    """``board:<board id>`` = {name, members with roles, closing (since when)/deleted while deleted}; TTL: none; owner: boards/store.py."""
     return f"board:{board_id}"
 
 

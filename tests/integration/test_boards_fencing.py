@@ -236,3 +236,60 @@ def test_a_board_deleted_while_the_broker_is_down_strands_no_event_of_its_delete
     monkeypatch.undo()  # the broker is back; the owner deletes it again
     assert user.form_post(f"/boards/{board_id}/delete", {"version": version}, page_url="/boards").status_code == 302
     eventually(lambda: not gateway.get(store.outbox_key(event_id)).exists)  # published and handled
+
+
+def _stall_deletion(gateway, board_id: str, seconds_ago: float) -> None:
+    """The board record as a deletion leaves it when it stops after its first step (marked closing)."""
+    from datetime import datetime, timedelta, timezone
+
+    item = gateway.get(board_key(board_id))
+    since = datetime.now(timezone.utc) - timedelta(seconds=seconds_ago)
+    gateway.save_versioned(item.key, model.closing(item.value, since), item.etag)
+
+
+def _sweep(app, owner) -> dict:
+    from webapp.background import sweep
+
+    with app.app_context():
+        return sweep.sweep_batch([user_id_of(owner)])
+
+
+def test_a_stalled_deletion_that_a_create_raced_is_undone_by_the_sweep(app, gateway):
+    """A create acknowledged while a deletion started, which then stopped half-way (its owner got a 503): the
+    board stayed closing, its task out of everyone's reach; the sweep reopens it (PostgreSQL soak, seed 421240)."""
+    from tests.integration.boards import board_task, create_board, invite
+
+    owner, member = _person(app), _person(app)
+    board_id = create_board(owner, "Raced")
+    assert invite(owner, board_id, member, "editor").status_code == 302
+    task_id = board_task(member, board_id, title="Created meanwhile")
+    _stall_deletion(gateway, board_id, seconds_ago=model_seconds() + 5)
+    assert member.get(f"/tasks/{task_id}").status_code == 404  # closing: out of reach
+    assert _sweep(app, owner)["reopened"] == 1
+    assert model.is_open(gateway.get(board_key(board_id)).value)
+    assert member.get(f"/tasks/{task_id}").status_code == 200
+    assert board_id in gateway.get(memberships_key(user_id_of(member))).value["boards"]
+
+
+def test_a_stalled_deletion_of_an_empty_board_is_finished_by_the_sweep_and_a_fresh_one_left_alone(app, gateway):
+    from tests.integration.boards import create_board, invite
+
+    owner, member = _person(app), _person(app)
+    stalled, running = create_board(owner, "Stalled"), create_board(owner, "Running")
+    for board_id in (stalled, running):
+        assert invite(owner, board_id, member, "viewer").status_code == 302
+    _stall_deletion(gateway, stalled, seconds_ago=model_seconds() + 5)
+    _stall_deletion(gateway, running, seconds_ago=1)  # a deletion still under way: not the sweep's to finish
+    assert _sweep(app, owner)["deleted"] == 1
+    assert gateway.get(board_key(stalled)).value.get("deleted")
+    still = gateway.get(board_key(running)).value
+    assert still.get("closing") and not still.get("deleted")
+    for person in (owner, member):
+        boards = (gateway.get(memberships_key(user_id_of(person))).value or {}).get("boards", {})
+        assert stalled not in boards and running in boards
+
+
+def model_seconds() -> float:
+    from webapp.boards.deletion import STALLED_DELETION_SECONDS
+
+    return STALLED_DELETION_SECONDS

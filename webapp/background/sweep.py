@@ -20,12 +20,15 @@ from datetime import datetime, timedelta, timezone
 
 from .. import users_index
 from ..dapr_gateway import Conflict, Delete, Item, NotFound, Rejected
-from ..keys import (SWEEP_CURSOR, comment_key, digest_next_key, history_key, index_key, memberships_key,
-                    my_tasks_key, outbox_key, overdue_marker_key, task_id_of, task_key, user_key, watchers_key)
+from ..keys import (SWEEP_CURSOR, board_key, comment_key, digest_next_key, history_key, index_key,
+                    memberships_key, my_tasks_key, outbox_key, overdue_marker_key, task_id_of, task_key, user_key,
+                    watchers_key)
 from ..sidecar import gateway
 from ..tasks import store
 from ..tasks.index import reindex
 from ..tasks.outbox import SWEEP_GRACE, pending_ids, relay_items
+from ..boards import deletion as board_deletion
+from ..boards import model as boards_model
 from ..my_tasks import repair as my_tasks_repair
 from . import digests, horizon, overdue
 
@@ -95,7 +98,10 @@ def sweep_batch(user_ids: list[str]) -> Counter:
     recreated = sum(1 for user_id, record in ended if digests.schedule(user_id, now, record))
     shared = [b for uid, item in zip(user_ids, first[n:2 * n]) for b in owned_boards(uid, item.value)[1:]]
     shared = [b for b in dict.fromkeys(shared) if b not in indexes]
-    indexes.update({b: item.value or {} for b, item in zip(shared, gw.get_many([index_key(b) for b in shared]))})
+    read = gw.get_many([index_key(b) for b in shared] + [board_key(b) for b in shared]) if shared else []
+    indexes.update({b: item.value or {} for b, item in zip(shared, read)})
+    stalled = [b for b, record in zip(shared, read[len(shared):])
+               if boards_model.deletion_stalled(record.value, now, board_deletion.STALLED_DELETION_SECONDS)]
     keys = [task_key(i) for index in indexes.values() for i in index.get("ids", [])]
     found = {it.key: it for at in range(0, len(keys), KEYS_PER_READ)
              for it in gw.get_many(keys[at:at + KEYS_PER_READ]) if it.exists}
@@ -114,6 +120,9 @@ def sweep_batch(user_ids: list[str]) -> Counter:
         boards, {uid: item.value for uid, item in zip(user_ids, first[n:2 * n])}, {it.key: it for it in first[4 * n:]})
     if repaired:
         counts["my_tasks"] = repaired
+    # A deletion that stopped half-way (its owner got a 503 and never repeated it): finished, or undone when a
+    # task was created on the board meanwhile, so no board stays closing with its tasks out of everyone's reach.
+    counts.update(Counter(board_deletion.finish_stalled(b) for b in stalled))
     return counts
 
 

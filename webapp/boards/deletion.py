@@ -10,9 +10,11 @@ refuses), both for ``DELETED_TTL_SECONDS``. Access checks answer a board that is
 
 from __future__ import annotations
 
+import logging
+from datetime import datetime, timezone
 from typing import Callable
 
-from ..dapr_gateway import Conflict, Unavailable
+from ..dapr_gateway import Conflict, NotFound, Unavailable
 from ..keys import board_key, index_key, task_key
 from ..sidecar import gateway, retry_on_conflict
 from ..tasks import store as task_store
@@ -23,6 +25,10 @@ from .model import MembershipError
 # What stays of a deleted board (its record, its closed index) outlives every request holding their ETags and
 # every event of its tasks (outbox items live 30 days).
 DELETED_TTL_SECONDS = 31 * 86400
+# A board closing for longer than any request runs (gunicorn's timeout is 30 s) is a deletion that stopped half-way.
+STALLED_DELETION_SECONDS = 90
+
+log = logging.getLogger(__name__)
 CLOSED_INDEX = {"ids": [], "rows": {}, "closed": True}
 
 
@@ -53,6 +59,23 @@ def delete(board_id: str, expected_version: str | None = None) -> None:
     _mark(board_id, model.deleted, ttl_seconds=DELETED_TTL_SECONDS)
 
 
+def finish_stalled(board_id: str) -> str:
+    """Carry on a deletion that stopped half-way (the sweep's part, for boards closing past
+    ``STALLED_DELETION_SECONDS``): finished when the board has no live task, undone (the board reopened) when a
+    task was created on it meanwhile. Returns ``"deleted"``, ``"reopened"`` or ``"closing"`` (still unable to go
+    on: the next sweep tries again); raises nothing."""
+    try:
+        delete(board_id)
+    except MembershipError:
+        log.warning("board %s: a stalled deletion found live tasks; the board is open again", board_id)
+        return "reopened"
+    except (Conflict, Unavailable, NotFound) as err:
+        log.warning("board %s: a stalled deletion could not go on yet: %s", board_id, err)
+        return "closing"
+    log.warning("board %s: a stalled deletion was finished", board_id)
+    return "deleted"
+
+
 def _close(board_id: str, expected_version: str | None) -> list[str]:
     """Mark the board ``closing`` (one ETag-guarded write; already marked: a deletion that stopped half-way,
     carried on); returns its members, owners last (one who can repeat the deletion keeps their entry longest).
@@ -65,7 +88,7 @@ def _close(board_id: str, expected_version: str | None) -> list[str]:
             item = store.load_board(board_id, item)
             if not store.at_version(item, expected_version):
                 raise store.Stale(board_id)
-            gw.save_versioned(item.key, model.closing(item.value), item.etag)
+            gw.save_versioned(item.key, model.closing(item.value, datetime.now(timezone.utc)), item.etag)
         members = item.value.get("members") or {}
         return sorted(members, key=lambda member: members[member].get("role") == "owner")
 

@@ -72,14 +72,25 @@ def is_open(board: dict | None) -> bool:
     return board is not None and not board.get("closing") and not board.get("deleted")
 
 
-def closing(board: dict) -> dict:
-    """``board`` marked as being deleted: from this write on it is answered as missing."""
-    return {**board, "closing": True, "revision": int(board.get("revision") or 0) + 1}
+def closing(board: dict, now: datetime | None = None) -> dict:
+    """``board`` marked as being deleted (since ``now``): from this write on it is answered as missing."""
+    since = {"closing_since": now.isoformat()} if now else {}
+    return {**board, "closing": True, **since, "revision": int(board.get("revision") or 0) + 1}
 
 
 def reopened(board: dict) -> dict:
     """``board`` back in use (a deletion that found live tasks)."""
-    return {**{k: v for k, v in board.items() if k != "closing"}, "revision": int(board.get("revision") or 0) + 1}
+    return {**{k: v for k, v in board.items() if k not in ("closing", "closing_since")},
+            "revision": int(board.get("revision") or 0) + 1}
+
+
+def deletion_stalled(board: dict | None, now: datetime, after_seconds: float) -> bool:
+    """Whether ``board`` has been closing for longer than ``after_seconds`` (a deletion that stopped half-way;
+    a mark without its time counts as old)."""
+    if not board or not board.get("closing") or board.get("deleted"):
+        return False
+    since = board.get("closing_since")
+    return not since or (now - datetime.fromisoformat(since)).total_seconds() > after_seconds
 
 
 def deleted(board: dict) -> dict:
