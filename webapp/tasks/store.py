@@ -79,6 +79,7 @@ Change = Callable[[Task], tuple[Task, list[dict]]]  # the task as read → (the 
 _OWED_MARKS: set[str] = set()  # boards whose row and mark both failed after a commit (``take_owed_mark``)
 _OWED_LOCK = threading.Lock()
 ROW_WRITER = "board-row-writer"  # app.extensions: how a committed change's row reaches its index (``_write_row``)
+HANDLER_FOLLOWS = frozenset({"checklist"})  # a change of only these: its row follows in the event's handling
 INDEX_INSERTER = "board-index-inserter"  # app.extensions: how a new task is listed in its index (``insert``)
 
 
@@ -161,16 +162,19 @@ def _outbox_writes(events: list[dict]) -> list[Upsert]:
     return [Upsert(outbox_key(e["event_id"]), e, ttl_seconds=OUTBOX_TTL_SECONDS) for e in events]
 
 
-def _still_pending(previous: dict | None) -> tuple[list[str], list[dict]]:
+def _still_pending(previous: dict | None, history: Item | None = None) -> tuple[list[str], list[dict]]:
     """What a change carries over from the document it replaces: the ids of events not known to be handled,
     and events stored the old way (whole, in the document) that must now get their own outbox item.
 
-    Ids are carried without a read while there are few; past ``OUTBOX_CARRY`` one bulk read keeps only
-    those whose outbox item is still there (the handler deletes an event's item once it is handled).
+    An id the task's ``history`` (as the request read it) holds is handled: the handler records the entry in
+    the transaction that deletes the event's outbox item. The rest are carried without a read while there are
+    few; past ``OUTBOX_CARRY`` one bulk read keeps only those whose outbox item is still there.
     """
     entries = list((previous or {}).get("outbox") or [])
     legacy = [e for e in entries if isinstance(e, dict)]
-    ids = [e for e in entries if isinstance(e, str)]
+    handled = {e.get("id") for e in ((history.value or {}).get("items") or []) if isinstance(e, dict)} \
+        if history is not None and isinstance(history.value, dict) else set()
+    ids = [e for e in entries if isinstance(e, str) and e not in handled]
     if len(ids) >= OUTBOX_CARRY:
         ids = [event_id_of(it.key) for it in gateway().get_many([outbox_key(i) for i in ids])
                if it.exists]
@@ -350,6 +354,7 @@ def _write(board_id: str, task_id: str, apply: Change, reads: Reads | None, *, e
     first = dict(reads or {})
     key, ikey = task_key(task_id), index_key(board_id)
     index = first.get(ikey) or gw.get(ikey)  # for its size; the row's first attempt starts from it
+    history = first.get(history_key(task_id))  # the events it records are handled (``_still_pending``)
     before: list[Task] = []  # the task as the passing attempt read it (whose it was)
 
     def attempt() -> tuple[Task, list[dict]] | None:
@@ -360,7 +365,7 @@ def _write(board_id: str, task_id: str, apply: Change, reads: Reads | None, *, e
             return None
         changed, events = apply(task)
         check_room(index, task_id, row_of(changed, delete))
-        carried, legacy = _still_pending(document)
+        carried, legacy = _still_pending(document, history)
         stored = _document(changed, carried + [e["event_id"] for e in events], deleted=delete)
         _commit(key, stored, task.etag, legacy + events, restoring)
         return changed, events
@@ -368,6 +373,8 @@ def _write(board_id: str, task_id: str, apply: Change, reads: Reads | None, *, e
     done = retry_on_conflict(attempt, "task change")
     if done is None:
         raise Conflict(f"task {task_id} is no longer at version {expected_version}")
+    if followed_by_handler(done[1]):
+        return done  # its row and "My tasks" entry follow when its event is handled (``follow_handled``)
     if not _write_row(board_id, done[0], delete, index):
         try:
             mark_pending(board_id)
@@ -376,6 +383,24 @@ def _write(board_id: str, task_id: str, apply: Change, reads: Reads | None, *, e
                 _OWED_MARKS.add(board_id)  # the sidecar is gone: the caller holds the mark (take_owed_mark)
     _follow_mine(None if restoring else before[0], done[0], delete, reads)
     return done
+
+
+def followed_by_handler(events: list[dict]) -> bool:
+    """Whether a committed change leaves its board row and "My tasks" entry to the task-events handler: a
+    change of nothing but ``HANDLER_FOLLOWS`` (a checklist change costs the request its read, its commit and its
+    publish only). Until handled the list shows the row of the revision before, as while any row is repaired."""
+    return bool(events) and all(
+        e.get("type") == "task.updated" and e.get("changes") and set(e["changes"]) <= HANDLER_FOLLOWS
+        for e in events)
+
+
+def follow_handled(task: Task) -> None:
+    """The row and "My tasks" entry of a committed change that ``followed_by_handler`` left to its event's
+    handling, from the task as it is now (rows and entries only replace older ones); if a write keeps losing,
+    the board is marked for the relay, which rebuilds both from the documents."""
+    if not _write_row(task.board_id, task, False, None):
+        mark_pending(task.board_id)
+    _follow_mine(None, task)
 
 
 def _write_row(board_id: str, task: Task, deleted: bool, index: Item | None) -> bool:
@@ -430,12 +455,13 @@ def note(board_id: str, task_id: str, apply: Note, read: Reads | None = None,
     gw = gateway()
     first = dict(read or {})
     key = task_key(task_id)
+    history = first.get(history_key(task_id))
 
     def attempt() -> tuple[Task, list[dict]]:
         item = first.pop(key) if key in first else gw.get(key)
         task, document = load_document(board_id, task_id, read=item)
         changed, writes, events = apply(task)
-        carried, legacy = _still_pending(document)
+        carried, legacy = _still_pending(document, history)
         stored = _document(changed, carried + [e["event_id"] for e in events])
         gw.transact([Upsert(key, stored, etag=task.etag), *writes, *_outbox_writes(legacy + events)])
         return changed, events
