@@ -4,8 +4,8 @@ Ann and Bob share a board: a task with a Markdown description, a checklist at 3/
 Bob mentions Ann; more tasks due at other times. Each page (the task page with a comment preview, the board, the
 list with progress, My tasks, Settings with the calendar feed and appearance, the inbox with the mention) is opened
 in the light scheme, in the dark one (``prefers-color-scheme`` emulated) and with dark chosen on Settings under a
-light system: nothing wider than the viewport, every control styled by the scheme (no browser-default white
-field or button in dark), and a screenshot of each (test-artifacts/screenshots/, and the notes when present).
+light system (and the e-mail choices' checkboxes): nothing wider than the viewport, every control styled by the
+scheme (no browser-default white field or button in dark), and a screenshot of each (test-artifacts/screenshots/, and the notes when present).
 """
 
 from __future__ import annotations
@@ -99,7 +99,7 @@ def test_the_collaboration_pages_in_light_and_dark_at_1280_and_390(browser, stac
         task = f"/tasks/{shared['task_id']}"
         for name, path in (("task", task), ("board", f"/boards/{shared['board_id']}"),
                            ("list", f"/tasks?board={shared['board_id']}"), ("my", "/my"),
-                           ("settings", "/settings"), ("inbox", "/notifications")):
+                           ("settings", "/settings"), ("inbox", "/notifications"), ("email-choices", "/account/email")):
             assert page.goto(path).status == 200, path
             if name == "task":  # a comment being previewed, below the checklist at 3/5
                 expect(page.locator("#checklist-head")).to_contain_text("3/5")
