@@ -6,46 +6,31 @@ PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 REPLICAS ?= 1
 
-.PHONY: run test test-unit dapr mailpit browser venv prepare clean help
+.PHONY: run test dapr mailpit browser venv prepare clean help
 
-help:
-	@echo "make run    start Redis, the Dapr scheduler, both sidecars and both apps (Ctrl-C stops all)"
-	@echo "make run REPLICAS=2   two instances of each app (each with its own daprd) behind HAProxy on :8000"
-	@echo "make test   run the whole test suite against the real daprd, Redis and Chromium"
-	@echo "make test-unit   the pure-logic tests only (no sidecar, no Go)"
-	@echo "make test-postgres-kafka   the integration, fault, scale and consistency suites on PostgreSQL + Kafka"
-	@echo "make test-consistency   the consistency checker once (CONSISTENCY_SEED=<n> replays a seed)"
-	@echo "make soak SOAK_MINUTES=30   the consistency checker, seed after seed, for that long"
-	@echo "make k8s-up / k8s-test / k8s-down   a one-node Kubernetes with Dapr's chart, Traefik and Taskboard"
-	@echo "make bench / bench-counters / bench-stacks / bench-growth   benchmarks (bench/README.md)"
-	@echo "make dapr   build or find the pinned Dapr runtime only"
-	@echo "make mailpit   build or find the pinned Mailpit (the stack's mail server) only"
-	@echo "make data-tier   provision PostgreSQL and Kafka only"
-	@echo "make prepare  the venv and .run/ (secret key) that \`dapr run -f .\` (dapr.yaml) uses"
-	@echo "make clean   remove .run/ and test artifacts"
+help:  ## list every target (this list)
+	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-zA-Z0-9_-]+):.*## /\1\t/' | sort | \
+		awk -F'\t' '{printf "make %-20s %s\n", $$1, $$2}'
 
-run: venv dapr mailpit
+run: venv dapr mailpit  ## start Redis, the Dapr scheduler, both sidecars and both apps (REPLICAS=2: two of each behind HAProxy on :8000)
 	@$(PY) scripts/devstack.py --replicas $(REPLICAS)
 
-test: venv dapr mailpit browser
+test: venv dapr mailpit browser  ## the whole test suite (every tests/<suite> but k8s) against the real daprd, Redis and Chromium
 	@$(PY) -m pytest $(PYTEST_ARGS)
 
-test-unit: venv
-	@$(PY) -m pytest tests/unit $(PYTEST_ARGS)
-
-dapr:
+dapr:  ## build or find the pinned Dapr runtime only
 	@bash scripts/provision-dapr.sh >/dev/null
 
-mailpit:
+mailpit:  ## build or find the pinned Mailpit (the stack's mail server) only
 	@bash scripts/provision-mailpit.sh >/dev/null
 
-prepare: venv
+prepare: venv  ## the venv and .run/ (secret key) that `dapr run -f .` (dapr.yaml) uses
 	@$(PY) scripts/devstack.py --prepare
 
-browser:
+browser:  ## find or install Chromium for the browser tests
 	@bash scripts/ensure-chromium.sh
 
-venv: $(VENV)/.installed
+venv: $(VENV)/.installed  ## the virtualenv with the pinned dependencies
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt requirements-deploy.txt
 	@echo "[venv] creating $(VENV) and installing pinned dependencies..."
@@ -53,19 +38,20 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt requirements-deploy.tx
 	@$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
 	@touch $@
 
-clean:
+clean:  ## remove .run/ and test artifacts
 	rm -rf .run test-artifacts .pytest_cache
 
 .PHONY: bench
-bench: venv dapr
+bench: venv dapr  ## the benchmark: sidecar limit to full stack (bench/README.md)
 	@$(PY) bench/run.py
 
 # Growth: registration, list page and background work at 1,000 and 100,000 seeded users (about 20 min).
 .PHONY: bench-growth
 GROWTH_USERS ?= 1000,100000
-bench-growth: venv dapr
+bench-growth: venv dapr  ## registration, list page and background work at 1,000 and 100,000 users (about 20 min)
 	@$(PY) bench/growth.py --users $(GROWTH_USERS)
 
 # Fragments: the local Kubernetes cluster (deploy/local-cluster/k8s.mk), the component-set switch (mk/stacks.mk),
-# the benchmark counters on both stacks (mk/bench.mk) and the consistency checker's soak (mk/consistency.mk).
--include deploy/local-cluster/k8s.mk mk/stacks.mk mk/bench.mk mk/consistency.mk
+# the benchmark counters on both stacks (mk/bench.mk), the consistency checker's soak (mk/consistency.mk) and a
+# target per test suite (mk/tests.mk).
+-include deploy/local-cluster/k8s.mk mk/stacks.mk mk/bench.mk mk/consistency.mk mk/tests.mk

@@ -11,8 +11,8 @@
 SOAK_MINUTES ?= 30
 
 .PHONY: test-consistency soak
-test-consistency: venv dapr
+test-consistency: venv dapr  ## the consistency checker once (CONSISTENCY_SEED=<n> replays a seed)
 	@$(PY) -m pytest tests/consistency -s $(PYTEST_ARGS)
 
-soak: venv dapr
+soak: venv dapr  ## the consistency checker seed after seed for SOAK_MINUTES (default 30)
 	@CONSISTENCY_SOAK_SECONDS=$$(( $(SOAK_MINUTES) * 60 )) $(PY) -m pytest tests/consistency -s $(PYTEST_ARGS)

@@ -9,7 +9,7 @@ export TASKBOARD_STACK
 
 # Provision the servers of every stack without starting them: Redis, PostgreSQL (Debian's packages)
 # and the pinned Kafka (Maven Central's jars, cached in ~/.cache/taskboard/kafka-<version>/).
-data-tier:
+data-tier:  ## provision PostgreSQL and Kafka (and Redis) without starting them
 	@bash scripts/ensure-redis.sh
 	@bash scripts/ensure-postgresql.sh >/dev/null
 	@bash scripts/provision-kafka.sh >/dev/null
@@ -19,12 +19,12 @@ data-tier:
 # the consistency checker's invariants).
 # test_sso.py starts a stack of its own for the OpenID provider; single sign-on touches no store-specific code,
 # and `make test` runs it on Redis.
-test-postgres-kafka: venv dapr
+test-postgres-kafka: venv dapr  ## the integration, fault, scale and consistency suites on PostgreSQL + Kafka
 	@TASKBOARD_STACK=postgres-kafka $(PY) -m pytest tests/integration tests/faults tests/scale tests/consistency \
 		--ignore=tests/integration/test_sso.py $(PYTEST_ARGS)
 
 # The benchmark's full-stack scenarios (create, list 100/1,000, complete -> inbox) and event latency on
 # both stacks in one run, as ratios: bench/results/stacks.md (about 15 minutes on 2 cores).
 .PHONY: bench-stacks
-bench-stacks: venv dapr data-tier
+bench-stacks: venv dapr data-tier  ## the full-stack scenarios on both data tiers, as ratios (about 15 min)
 	@$(PY) bench/stacks.py

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import fcntl
 import random
 import socket
+import tempfile
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field, fields
+from pathlib import Path
 
 APPS = {
     # app-id: WSGI target; each app gets its own AppPorts
@@ -15,6 +18,10 @@ APPS = {
 }
 
 _HANDED_OUT: set[int] = set()
+# One lock file per handed-out port, flock'ed for this process's life: stacks of other test sessions on the same
+# machine skip those ports, so a process stopped by a fault test gets its port back when it restarts.
+_CLAIMS = Path(tempfile.gettempdir()) / "taskboard-ports"
+_HELD: dict[int, object] = {}
 
 
 def instances(app_id: str, replicas: int) -> list[str]:
@@ -33,19 +40,34 @@ def app_id_of(instance: str) -> str:
 
 
 def free_port() -> int:
-    """A free port below the kernel's ephemeral range (32768+), so no outgoing
-    connection can take it between now and when a process binds it."""
+    """A free port below the kernel's ephemeral range (32768+), so no outgoing connection can take it between now
+    and when a process binds it, and claimed for this process's life, so no other test session's stack takes it
+    while its process is stopped (a fault test restarting a sidecar on the same port)."""
     while True:
         port = random.randrange(20000, 32000)
-        if port in _HANDED_OUT:
+        if port in _HANDED_OUT or not _claim(port):
             continue
         with socket.socket() as s:
             try:
                 s.bind(("127.0.0.1", port))
             except OSError:
+                _HELD.pop(port).close()
                 continue
         _HANDED_OUT.add(port)
         return port
+
+
+def _claim(port: int) -> bool:
+    """Whether this process now holds ``port``'s lock file (released by the kernel when the process ends)."""
+    _CLAIMS.mkdir(exist_ok=True)
+    claim = open(_CLAIMS / str(port), "w")  # noqa: SIM115 - held open on purpose: the open file holds the lock
+    try:
+        fcntl.flock(claim, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        claim.close()
+        return False
+    _HELD[port] = claim
+    return True
 
 
 def port_open(port: int) -> bool:

@@ -44,6 +44,28 @@ def pytest_report_header(config):
             f"data tier: TASKBOARD_STACK={devstack.stack_name()} ({', '.join(devstack.STACKS_SERVERS[devstack.stack_name()])})"]
 
 
+# What each suite needs to run, as markers (pytest.ini registers them; `-m "not stack"` runs what needs none).
+SUITE_NEEDS = {
+    "unit": (),
+    "integration": ("stack",),
+    "security": ("stack",),
+    "faults": ("stack",),
+    "browser": ("stack", "browser"),
+    "scale": ("second_stack",),
+    "consistency": ("second_stack",),
+    "deploy": ("tools",),
+    "k8s": ("cluster",),
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark each test with what its suite (its folder under tests/) needs."""
+    for item in items:
+        suite = Path(str(item.fspath)).relative_to(Path(__file__).parent).parts[0]
+        for need in SUITE_NEEDS.get(suite, ()):
+            item.add_marker(need)
+
+
 @pytest.hookimpl(tryfirst=True, hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     outcome = yield

@@ -19,6 +19,7 @@ from .appearance import routes as appearance_routes
 from .auth import routes as auth_routes
 from .background import routes as inbound
 from .boards import routes as board_routes
+from .boards import task_routes
 from .checklists import routes as checklist_routes
 from .comments import routes as comment_routes
 from .calendar_feed import routes as calendar_feed_routes
@@ -27,7 +28,6 @@ from .dapr_gateway import GatewayError, Unavailable
 from .extensions import csrf, login_manager
 from .my_tasks import routes as my_task_routes
 from .notifications import routes as notification_routes
-from .tasks import routes as task_routes
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -1,5 +1,6 @@
 """The web app's operator commands: ``flask --app wsgi grant-admin | revoke-admin | reconcile-jobs
-(alias reconcile-reminders) | migrate-users-index | migrate-boards | remove-two-factor``."""
+(alias reconcile-reminders) | migrate-all | remove-two-factor`` (and one migration alone: ``migrate-users-index |
+migrate-boards``)."""
 
 from __future__ import annotations
 
@@ -7,13 +8,14 @@ import click
 from flask import Flask
 from flask.cli import with_appcontext
 
-from . import background
+from . import background, migrations
 from .accounts import security_events
 from .accounts import two_factor as two_factor_admin
 from .auth import users
-from .boards import store as boards
 from .dapr_gateway import GatewayError, NotFound
-from .users_index import iter_user_ids, migrate_legacy_index
+from .migrations import personal_boards
+from .migrations import users_index as users_index_migration
+from .users_index import iter_user_ids
 
 
 def set_admin(username: str, admin: bool) -> None:
@@ -55,12 +57,26 @@ reconcile_reminders = click.Command("reconcile-reminders", callback=reconcile_jo
                                     help="The old name of reconcile-jobs.")
 
 
+@click.command("migrate-all")
+@with_appcontext
+def migrate_all():
+    """Bring every stored item of an older shape to the current one (idempotent, restartable: run it again)."""
+    for migration in migrations.MIGRATIONS:
+        try:
+            changed, left = migration.run(), migration.remaining()
+        except GatewayError as err:
+            raise click.ClickException(f"{migration.NAME} stopped (run it again to go on): {err}") from None
+        click.echo(f"{migration.NAME}: {changed} changed, {left} of the old shape left")
+        if left:
+            raise click.ClickException(f"{migration.NAME} left {left} of the old shape: run it again")
+
+
 @click.command("migrate-users-index")
 @with_appcontext
 def migrate_users_index():
-    """Fold the old single users-index item into its shards (idempotent; walks of the index also do it)."""
+    """Fold the old single users-index item into its shards (idempotent; part of migrate-all)."""
     try:
-        moved = migrate_legacy_index()
+        moved = users_index_migration.run()
     except GatewayError as err:
         raise click.ClickException(f"the state store could not be updated: {err}") from None
     click.echo(f"moved {moved} ids into the users index shards")
@@ -69,22 +85,12 @@ def migrate_users_index():
 @click.command("migrate-boards")
 @with_appcontext
 def migrate_boards():
-    """Give every user their personal board's records (idempotent, restartable; tasks stay where they are).
-
-    A personal board's id is its user's, so ``tasks-of:<user>`` already is its index and no task is rewritten;
-    this writes only ``board:<user>`` and the user's ``boards-of`` entry, each if missing. The boards page
-    writes them too on a user's first visit, so stopping half-way loses nothing: run it again.
-    """
-    checked = written = 0
+    """Give every user their personal board's records (idempotent, restartable; part of migrate-all)."""
     try:
-        for user_id in iter_user_ids():  # a page of index shards at a time
-            user = users.load(user_id)
-            checked += 1
-            if user is not None and boards.ensure_personal(user.id, user.username):
-                written += 1
+        written = personal_boards.run()
     except GatewayError as err:
-        raise click.ClickException(f"stopped after {checked} users (run it again to go on): {err}") from None
-    click.echo(f"checked {checked} users, wrote the personal board of {written}")
+        raise click.ClickException(f"stopped (run it again to go on): {err}") from None
+    click.echo(f"wrote the personal board of {written} users")
 
 
 @click.command("remove-two-factor")
@@ -105,6 +111,6 @@ def remove_two_factor(username):
 
 def register(app: Flask) -> None:
     """Add the commands to ``flask --app wsgi``."""
-    for command in (grant_admin, revoke_admin, reconcile_jobs, reconcile_reminders, migrate_users_index,
+    for command in (grant_admin, revoke_admin, reconcile_jobs, reconcile_reminders, migrate_all, migrate_users_index,
                     migrate_boards, remove_two_factor):
         app.cli.add_command(command)

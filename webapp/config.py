@@ -54,7 +54,7 @@ DEFAULTS: dict[str, object] = {
     "LOGIN_ACCOUNT_FREE_ATTEMPTS": 20,  # per account from every client, then slowed (webapp/auth/throttling.py)
     "LOGIN_ACCOUNT_MAX_DELAY_SECONDS": 60,
     "IDEMPOTENCY_TTL_SECONDS": 86400,
-    "MAX_TASKS_PER_USER": 5000,  # live tasks per board (+ as many tombstones): an index of ~1 MB of plain text
+    "MAX_TASKS_PER_BOARD": 5000,  # live tasks per board (+ as many tombstones): an index of ~1 MB of plain text
     # A board's index in bytes as stored: a change that would pass it is refused, so the index and the list
     # page's one bulk read (index, inbox head, memberships, board) stay under daprd's 4 MiB message limit.
     "INDEX_MAX_BYTES": 3 * 1024 * 1024,
@@ -90,6 +90,9 @@ RETIRED = {
     "ADMIN_USERNAMES": "operators are accounts granted with `flask --app wsgi grant-admin USERNAME`",
 }
 
+# Settings renamed, by their old name: an operator's old variable still sets the new one (the new name wins).
+RENAMED = {"MAX_TASKS_PER_USER": "MAX_TASKS_PER_BOARD"}
+
 # Environment variables read without the TASKBOARD_ prefix (Dapr's own names).
 UNPREFIXED = {"DAPR_GRPC_PORT", "DAPR_HTTP_PORT", "DAPR_API_TOKEN", "APP_API_TOKEN"}
 
@@ -111,8 +114,10 @@ def from_environment(environ: dict[str, str] | None = None) -> dict[str, object]
     """Settings overridden by ``TASKBOARD_<NAME>`` (or Dapr's own variable names)."""
     environ = os.environ if environ is None else environ
     found = {}
+    old_names = {new: old for old, new in RENAMED.items()}
     for name, default in DEFAULTS.items():
         raw = environ.get(name) if name in UNPREFIXED else None
+        raw = environ.get(f"TASKBOARD_{old_names[name]}", raw) if name in old_names else raw
         raw = environ.get(f"TASKBOARD_{name}", raw)
         if raw not in (None, ""):
             found[name] = _coerce(default, raw, name)

@@ -23,7 +23,7 @@ class Busy(Unavailable):
 
 
 class TaskLimitReached(ValueError):
-    """The user's list holds the most tasks it can (``MAX_TASKS_PER_USER``): nothing was created; 422."""
+    """The user's list holds the most tasks it can (``MAX_TASKS_PER_BOARD``): nothing was created; 422."""
 
     def __init__(self, limit: int):
         super().__init__(f"You have {limit:,} tasks, the most one list can hold: delete some to add more.")
@@ -58,7 +58,7 @@ TITLES = {
 def wants_json() -> bool:
     """JSON for the API and the inbound Dapr routes; HTML for pages."""
     path = request.path
-    return path.startswith(("/api/", "/events/", "/job/", "/dapr/", "/bindings/")) or (
+    return path.startswith(("/api/", "/events/", "/job/", "/dapr/")) or (
         request.accept_mimetypes.best == "application/json"
     )
 

@@ -92,6 +92,10 @@ def users_index_shard_key(user_id: str) -> str:
     return f"users-index:{hashlib.sha256(user_id.encode()).hexdigest()[:2]}"
 
 
+USERS_INDEX_LEGACY = "users-index"
+"""``users-index`` = {"items": [{"id": user id}]}, the old single index, read only by its migration; TTL: none; owner: migrations/users_index.py."""
+
+
 def users_index_shard_keys() -> list[str]:
     """Every ``users-index:<00..ff>`` shard key, in order."""
     return [f"users-index:{n:02x}" for n in range(USERS_INDEX_SHARDS)]
@@ -140,8 +144,11 @@ def event_id_of(key: str) -> str:
     return key.removeprefix("outbox:")
 
 
-PENDING_BOARDS = "outbox-pending-users"
-"""``outbox-pending-users`` = {"items": [{"id": board id, "mark"}]}: boards the relay must go through; TTL: none; owner: tasks/outbox.py."""
+PENDING_BOARDS = "outbox-pending-boards"
+"""``outbox-pending-boards`` = {"items": [{"id": board id, "mark"}]}: boards the relay must go through; TTL: none; owner: tasks/relay_marks.py."""
+
+PENDING_BOARDS_LEGACY = "outbox-pending-users"
+"""``outbox-pending-users`` = the same list under its old name, read only by its migration; TTL: none; owner: migrations/pending_boards.py."""
 
 
 def history_key(task_id: str) -> str:
@@ -150,7 +157,7 @@ def history_key(task_id: str) -> str:
 
 
 def watchers_key(task_id: str) -> str:
-    """``watchers:<task id>`` = {"users": [user ids]}, absent: its creator alone; TTL: none; owner: notifications/followers.py."""
+    """``watchers:<task id>`` = {"users": [user ids]}, absent: its creator alone; TTL: none; owner: boards/followers.py."""
     return f"watchers:{task_id}"
 
 
@@ -170,7 +177,7 @@ def inbox_archive_key(user_id: str) -> str:
 
 
 DEAD_LETTERS = "dead-letters"
-"""``dead-letters`` = {"items": [dead-lettered CloudEvents, newest first, at most 500]}; TTL: none; owner: admin/__init__.py."""
+"""``dead-letters`` = {"items": [dead-lettered CloudEvents, newest first, at most 500]}; TTL: none; owner: dead_letters.py."""
 
 
 # -- my tasks and the calendar feed -----------------------------------------------------------------------------

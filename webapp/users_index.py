@@ -1,7 +1,7 @@
 """The index of every account's id, sharded: registration adds to one shard; background work walks them in pages.
 
     users-index:<00..ff>   {"items": [{"id": …}, …]}  — the ids whose sha256 starts with those 2 hex digits
-    users-index            the old single item (every id): folded into the shards once, then deleted
+    users-index            the old single item (every id): folded into the shards by ``flask migrate-all``
 
 256 shards hold ~1/256 of the users each (~3,900 at 1,000,000 users, ~160 kB);
 a shard holds at most ``SHARD_LIMIT`` ids (42 bytes each: 420 kB, a tenth of
@@ -15,12 +15,11 @@ import logging
 from typing import Iterator
 
 from . import state_lists
-from .dapr_gateway import Conflict, Unavailable
+from .dapr_gateway import Unavailable
 from .keys import USERS_INDEX_SHARDS, users_index_shard_key, users_index_shard_keys
 from .sidecar import gateway
 
 log = logging.getLogger(__name__)
-LEGACY_KEY = "users-index"
 SHARDS = USERS_INDEX_SHARDS
 SHARD_LIMIT = 10_000  # ids per shard: 2,560,000 users in all
 SHARDS_PER_PAGE = 16  # shards read by one bulk get while walking
@@ -36,7 +35,8 @@ def shard_pages(shards_per_page: int = SHARDS_PER_PAGE) -> list[list[str]]:
     return [keys[i:i + shards_per_page] for i in range(0, len(keys), max(1, shards_per_page))]
 
 
-def _added(user_ids: list[str]):
+def added(user_ids: list[str]):
+    """The change that adds ``user_ids`` to a shard's entries (``IndexFull`` past ``SHARD_LIMIT``)."""
     def change(items: list[dict]) -> list[dict] | None:
         known = {i["id"] for i in items}
         new = [{"id": u} for u in dict.fromkeys(user_ids) if u not in known]
@@ -50,16 +50,14 @@ def _added(user_ids: list[str]):
 
 def remember_user(user_id: str) -> None:
     """Add a user to their shard (one bounded read-modify-write); ``Conflict`` when it kept changing."""
-    state_lists.update(users_index_shard_key(user_id), _added([user_id]))
+    state_lists.update(users_index_shard_key(user_id), added([user_id]))
 
 
 def iter_user_pages(shards_per_page: int = SHARDS_PER_PAGE) -> Iterator[list[str]]:
     """Every registered id, a page per ``shards_per_page`` shards (one bulk get each, ≤ that × SHARD_LIMIT ids).
 
-    The old single item is folded into the shards first, if it is still there.
     An id whose registration failed half-way has no account and no tasks.
     """
-    migrate_legacy_index()
     for keys in shard_pages(shards_per_page):
         page = [entry["id"] for item in gateway().get_many(keys) for entry in (item.value or {}).get("items", [])]
         if page:
@@ -103,23 +101,3 @@ def page_after(cursor: dict | None, limit: int, shards_per_read: int = SHARDS_PE
 def all_user_ids() -> list[str]:
     """Every registered id as one list (O(users) memory: prefer ``iter_user_ids``)."""
     return list(iter_user_ids())
-
-
-def migrate_legacy_index() -> int:
-    """Fold the old single ``users-index`` item into the shards and delete it; idempotent; returns ids moved."""
-    gw = gateway()
-    legacy = gw.get(LEGACY_KEY)
-    if not legacy.exists:
-        return 0
-    by_shard: dict[str, list[str]] = {}
-    for entry in legacy.value.get("items", []):
-        by_shard.setdefault(users_index_shard_key(entry["id"]), []).append(entry["id"])
-    for key, ids in by_shard.items():
-        state_lists.update(key, _added(ids))
-    try:
-        gw.delete(LEGACY_KEY, etag=legacy.etag)  # an old replica added an id meanwhile: the next walk folds it
-    except Conflict:
-        log.info("users-index changed while it was folded into shards; the next walk folds the rest")
-    moved = sum(len(ids) for ids in by_shard.values())
-    log.info("folded %d ids of the old users-index into %d shards", moved, len(by_shard))
-    return moved

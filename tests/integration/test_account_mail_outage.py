@@ -42,7 +42,8 @@ def test_mail_waits_while_the_mail_server_is_down_and_the_actions_succeed(app, s
 def _an_old_mail_is_dead_lettered_and_a_young_one_retried(app, user, email):
     """A mail job firing that fails: retried (the job's failure policy) while young, dead-lettered past
     MAIL_GIVE_UP_SECONDS, where operators see it."""
-    from webapp import admin, state_lists
+    from webapp import state_lists
+    from webapp.keys import DEAD_LETTERS
     from webapp.accounts import mail
     from webapp.dapr_gateway import GatewayError
     with app.test_request_context():
@@ -53,6 +54,6 @@ def _an_old_mail_is_dead_lettered_and_a_young_one_retried(app, user, email):
         old = {**young, "mail_id": uuid.uuid4().hex,
                "created_at": (datetime.now(timezone.utc) - timedelta(hours=1)).isoformat()}
         assert mail.fire(old) == "dead-lettered"
-        letters, _ = state_lists.read(admin.DEAD_LETTERS)
+        letters, _ = state_lists.read(DEAD_LETTERS)
     letter = next(item for item in letters if item["id"] == f"mail-{old['mail_id']}")
     assert letter["type"] == "mail.password-reset" and "link" not in str(letter["data"])  # no secret kept

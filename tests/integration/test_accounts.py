@@ -122,7 +122,7 @@ def test_registration_is_all_or_nothing_when_the_users_index_write_fails(app, ga
 
     def failing(real):
         def write(key, *args, **kwargs):
-            if key.startswith(users_index.LEGACY_KEY):  # the user's shard, created or changed
+            if key.startswith("users-index:"):  # the user's shard, created or changed
                 raise (Unavailable if failure == "store down" else Conflict)(f"users index: {failure}")
             return real(key, *args, **kwargs)
         return write

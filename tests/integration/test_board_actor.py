@@ -98,13 +98,13 @@ def test_a_create_that_gives_up_after_its_twin_listed_the_task_keeps_it(app, mon
     from webapp.dapr_gateway import Item
     from webapp.sidecar import ATTEMPTS, gateway
     from webapp.tasks import index as task_index
-    from webapp.tasks import store
+    from webapp.tasks import creation
     from webapp.tasks.model import TaskFields, new_task
 
     board_id = f"b_{uuid.uuid4().hex}"
     task = new_task("u1", TaskFields("Listed by its twin"), datetime.now(timezone.utc), board_id=board_id)
-    real = store.index_to_change
-    monkeypatch.setattr(store, "index_to_change",  # every attempt loses on the index (an ETag that never matches)
+    real = creation.index_to_change
+    monkeypatch.setattr(creation, "index_to_change",  # every attempt loses on the index (an ETag that never matches)
                         lambda board: Item(real(board).key, real(board).value, "987654"))
     monkeypatch.setattr("webapp.sidecar.time.sleep", lambda seconds: None)
     attempts: list[int] = []
@@ -121,7 +121,7 @@ def test_a_create_that_gives_up_after_its_twin_listed_the_task_keeps_it(app, mon
                 gateway().save(index.key, listing, etag=index.etag)
             return transact(self, operations, *args, **kwargs)  # raises: this attempt lost on the index
         monkeypatch.setattr(type(gateway()), "transact", twin_lists_it_at_the_last_attempt)
-        assert store.insert_here(task, [event]) is False
+        assert creation.insert_here(task, [event]) is False
         monkeypatch.undo()
         assert len(attempts) == ATTEMPTS
         assert gateway().get(task_key(task.id)).exists

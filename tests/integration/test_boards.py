@@ -139,11 +139,14 @@ def test_the_personal_board_is_todays_list(user, owner, gateway):
     assert "yours alone" in members and "Invite" not in members
 
 
-def test_a_task_stored_before_boards_is_on_its_owners_personal_board(user, owner, gateway, app):
+def test_a_task_stored_before_boards_is_migrated_onto_its_owners_personal_board(user, owner, gateway, app):
+    from webapp.migrations import task_documents
     task_id = user.create_task(title="From before boards")
     item = gateway.get(f"task:{task_id}")
     legacy = {k: v for k, v in item.value.items() if k != "board_id"}
     gateway.save(item.key, legacy, etag=item.etag)
+    assert task_documents.migrate_board(owner) >= 1
+    assert gateway.get(f"task:{task_id}").value["board_id"] == owner
     assert "From before boards" in user.get(f"/tasks/{task_id}").get_data(as_text=True)
     assert user.action(task_id, "complete").status_code == 302
     assert gateway.get(f"task:{task_id}").value["board_id"] == owner

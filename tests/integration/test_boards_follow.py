@@ -144,7 +144,7 @@ def test_a_reminder_or_overdue_alert_reaches_every_follower_on_the_board(team, a
     """followers.notify_followers: what webapp/background/reminders.py and overdue.py call to notify more than the creator."""
     import uuid
 
-    from webapp.notifications import followers
+    from webapp.boards import followers
     from webapp.tasks import store
 
     team.viewer.form_post(f"/tasks/{team.task_id}/watch", {"watch": "1"}, page_url=f"/tasks/{team.task_id}")

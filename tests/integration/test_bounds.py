@@ -15,8 +15,7 @@ import pytest
 from tests.conftest import Browser, app_config
 from webapp import users_index
 from webapp.dapr_gateway import Upsert
-from webapp.keys import users_index_shard_key, users_index_shard_keys
-from webapp.users_index import LEGACY_KEY
+from webapp.keys import USERS_INDEX_LEGACY, users_index_shard_key, users_index_shard_keys
 
 SEEDED = 100_000
 
@@ -76,7 +75,7 @@ def test_the_100001st_user_registers_writing_one_bounded_shard(app, gateway, see
         walked = set(users_index.iter_user_ids())
     assert len(walked) >= SEEDED + 1 and seeded_users <= walked and user_id in walked
     # Registration wrote only its own shard of the index: ~1/256 of the users, not all of them.
-    index_writes = {k: n for k, n in spy.written.items() if k.startswith(LEGACY_KEY)}
+    index_writes = {k: n for k, n in spy.written.items() if k.startswith(USERS_INDEX_LEGACY)}
     assert list(index_writes) == [users_index_shard_key(user_id)]
     shard_bytes = index_writes[users_index_shard_key(user_id)]
     print(f"\n[bounds] shard at {len(walked)} users: {len(shard.value['items'])} ids, {shard_bytes} bytes; "
@@ -97,21 +96,22 @@ def test_the_walk_yields_every_id_once_in_pages_of_shards(app, user):
 
 def test_the_old_single_index_is_folded_into_the_shards_once(app, gateway):
     old_ids = [uuid.uuid4().hex for _ in range(300)]
-    gateway.save(LEGACY_KEY, {"items": [{"id": i} for i in old_ids]})
+    gateway.save(USERS_INDEX_LEGACY, {"items": [{"id": i} for i in old_ids]})
     runner = app.test_cli_runner()
     result = runner.invoke(args=["migrate-users-index"])
     assert result.exit_code == 0 and "moved 300 ids" in result.output, result.output
-    assert not gateway.get(LEGACY_KEY).exists
+    assert not gateway.get(USERS_INDEX_LEGACY).exists
     with app.app_context():
         assert set(old_ids) <= set(users_index.iter_user_ids())
     again = runner.invoke(args=["migrate-users-index"])
     assert again.exit_code == 0 and "moved 0 ids" in again.output
-    # an old replica still writing the single item during an upgrade: the next walk folds it in
+    # an old replica still writing the single item during an upgrade: running the migration again folds it in
     late = uuid.uuid4().hex
-    gateway.save(LEGACY_KEY, {"items": [{"id": late}]})
+    gateway.save(USERS_INDEX_LEGACY, {"items": [{"id": late}]})
+    assert "moved 1 ids" in runner.invoke(args=["migrate-users-index"]).output
     with app.app_context():
         assert late in set(users_index.iter_user_ids())
-    assert not gateway.get(LEGACY_KEY).exists
+    assert not gateway.get(USERS_INDEX_LEGACY).exists
     walked = [i for i in old_ids + [late] if {"id": i} in gateway.get(users_index_shard_key(i)).value["items"]]
     assert len(walked) == 301  # each in its own shard, once
     _remove(gateway, old_ids + [late])
@@ -125,7 +125,7 @@ def _remove(gateway, ids) -> None:
 @pytest.fixture(scope="module")
 def limited_app(stack):
     from webapp.app import create_app
-    return create_app(app_config(stack, MAX_TASKS_PER_USER=5))
+    return create_app(app_config(stack, MAX_TASKS_PER_BOARD=5))
 
 
 def test_a_user_at_the_task_limit_gets_a_form_error_then_deleting_one_lets_a_create_through(limited_app):
@@ -175,4 +175,4 @@ def _api_delete(browser, headers, task_id) -> int:
 
 def test_the_openapi_document_names_the_422_of_a_create(client):
     doc = client.get("/api/v1/openapi.json").get_json()
-    assert "MAX_TASKS_PER_USER" in doc["paths"]["/api/v1/tasks"]["post"]["responses"]["422"]["description"]
+    assert "MAX_TASKS_PER_BOARD" in doc["paths"]["/api/v1/tasks"]["post"]["responses"]["422"]["description"]

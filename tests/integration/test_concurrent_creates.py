@@ -42,7 +42,7 @@ def test_a_burst_of_creates_by_one_user_is_never_a_409(http):
 
 
 def test_a_create_that_stays_busy_is_a_503_with_retry_after_on_page_and_api(stack):
-    """What a create answers when its owner's index kept changing through every retry (store.insert's Busy)."""
+    """What a create answers when its owner's index kept changing through every retry (creation.insert's Busy)."""
     from tests.conftest import app_config
     from webapp.app import create_app
     from webapp.errors import Busy
@@ -67,12 +67,12 @@ def test_a_create_that_gives_up_leaves_none_of_its_keys_behind(app, monkeypatch)
     from webapp.dapr_gateway import Item
     from webapp.errors import Busy
     from webapp.sidecar import gateway
-    from webapp.tasks import service, store
+    from webapp.tasks import creation, service
     from webapp.tasks.model import TaskFields
     from webapp.activity import history_key
 
-    real = store.index_to_change
-    monkeypatch.setattr(store, "index_to_change",
+    real = creation.index_to_change
+    monkeypatch.setattr(creation, "index_to_change",
                         lambda board_id: Item(real(board_id).key, real(board_id).value, "987654"))  # a number (the store parses it) that never matches
     monkeypatch.setattr("webapp.sidecar.time.sleep", lambda seconds: None)
     written: list[str] = []

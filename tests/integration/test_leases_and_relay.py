@@ -12,7 +12,7 @@ from tests.conftest import Browser, eventually
 from webapp import background, state_lists
 from webapp.background import leases, relay
 from webapp.dapr_gateway import Unavailable
-from webapp.tasks import outbox, service, store
+from webapp.tasks import outbox, relay_marks, service, store
 from webapp.tasks.model import TaskFields
 
 
@@ -97,17 +97,17 @@ def test_a_board_marked_again_while_the_relay_goes_through_it_stays_marked(app, 
     """A request whose publish failed marks the board while a relay run is flushing it: the next run must
     still go through it (else its event waits for the sweep's walk)."""
     with app.app_context():
-        store.mark_pending(owner)
+        relay_marks.mark_pending(owner)
         flush = relay.flush_board
 
         def flush_with_a_new_mark(board_id):
             done = flush(board_id)
-            store.mark_pending(board_id)  # the concurrent request's mark, after the flush read the board
+            relay_marks.mark_pending(board_id)  # the concurrent request's mark, after the flush read the board
             return done
 
         monkeypatch.setattr(relay, "flush_board", flush_with_a_new_mark)
         relay.run()
         monkeypatch.undo()
-        assert [m for m in state_lists.read(store.PENDING_BOARDS)[0] if m["id"] == owner]
+        assert [m for m in state_lists.read(relay_marks.PENDING_BOARDS)[0] if m["id"] == owner]
         relay.run()
-        assert not [m for m in state_lists.read(store.PENDING_BOARDS)[0] if m["id"] == owner]
+        assert not [m for m in state_lists.read(relay_marks.PENDING_BOARDS)[0] if m["id"] == owner]

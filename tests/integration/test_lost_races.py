@@ -66,7 +66,7 @@ def test_a_stored_change_whose_row_keeps_losing_is_answered_as_stored_and_repair
         owner, user, gateway, monkeypatch):
     from webapp import state_lists
     from webapp.background import relay
-    from webapp.tasks import service, store
+    from webapp.tasks import relay_marks, service, store
     task_id = user.create_task(title="Before")
     index_key = store.index_key(owner)
     save, transact = gateway.save, gateway.transact
@@ -92,7 +92,7 @@ def test_a_stored_change_whose_row_keeps_losing_is_answered_as_stored_and_repair
     monkeypatch.undo()
     assert changed.title == "After" and store.load(owner, task_id).title == "After"
     assert _row(gateway, owner, task_id).title == "Before"  # its row is stale for now...
-    assert owner in [m["id"] for m in state_lists.read(store.PENDING_BOARDS)[0]]  # ...and marked for the relay
+    assert owner in [m["id"] for m in state_lists.read(relay_marks.PENDING_BOARDS)[0]]  # ...and marked for the relay
     relay.run()
     assert _row(gateway, owner, task_id).title == "After"
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from tests.conftest import eventually
 from webapp import background
 from webapp.background import digests, overdue, reminders
-from webapp.tasks import model, service, store
+from webapp.tasks import creation, model, service, store
 from webapp.tasks.model import TaskFields
 
 REMINDER_LATENCIES: list[float] = []
@@ -125,7 +125,7 @@ def test_inserting_a_task_someone_already_created_is_a_no_op(app, gateway, owner
     that key, so retrying the loser's transaction could never succeed.
     """
     task = service.create(owner, TaskFields("Created by the other delivery"))
-    assert store.insert(task, []) is False
+    assert creation.insert(task, []) is False
     assert [t.id for t in store.load_all(owner)].count(task.id) == 1
 
 

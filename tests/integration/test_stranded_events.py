@@ -7,7 +7,7 @@ from __future__ import annotations
 from tests.conftest import eventually
 from webapp.background import relay
 from webapp.dapr_gateway import Unavailable
-from webapp.tasks import outbox, store
+from webapp.tasks import outbox, relay_marks, store
 
 
 def _history_types(gateway, task_id: str) -> list[str]:
@@ -23,7 +23,7 @@ def test_an_event_neither_published_nor_marked_goes_out_once_the_sidecar_answers
     task_id = user.create_task(title="Stranded by a dying sidecar")
     eventually(lambda: "task.created" in _history_types(gateway, task_id), timeout=30)
     monkeypatch.setattr(outbox, "publish", _sidecar_gone)
-    monkeypatch.setattr(store, "mark_pending", _sidecar_gone)
+    monkeypatch.setattr(relay_marks, "mark_pending", _sidecar_gone)
     response = user.action(task_id, "complete")
     assert response.status_code == 302  # acknowledged: the change and its event are stored
     monkeypatch.undo()  # the sidecar is back

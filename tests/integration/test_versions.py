@@ -76,8 +76,9 @@ def test_the_relay_publishes_without_making_a_version_stale(app, user, http, gat
         activity.history_key(task["id"])).value or {}).get("items", [])])  # it was handled
 
 
-def test_events_stored_whole_by_the_earlier_layout_are_still_relayed(app, user, http, gateway):
-    """A document written before outbox items (its events inside it) is published and cleared, version kept."""
+def test_events_stored_whole_by_an_earlier_layout_are_migrated_then_relayed_version_kept(app, user, http, gateway):
+    """A document written before outbox items (its events inside it) gets them as items; the relay publishes them."""
+    from webapp.migrations import task_documents
     from webapp.tasks import outbox, store
     task = http.call("POST", "/api/v1/tasks", {"title": "Stored the old way"})[1]
     item = gateway.get(store.task_key(task["id"]))
@@ -85,8 +86,10 @@ def test_events_stored_whole_by_the_earlier_layout_are_still_relayed(app, user, 
                  etag=item.etag)
     etag = http.call("GET", f"/api/v1/tasks/{task['id']}")[2]["ETag"]
     with app.app_context():
+        assert task_documents.migrate_board(http.user_id) >= 1
+        assert gateway.get(item.key).value["outbox"] == ["old-layout"]
         assert outbox.flush_board(http.user_id) == (1, 0)
-    assert gateway.get(item.key).value["outbox"] == []
+    assert not gateway.get(store.outbox_key("old-layout")).exists
     assert http.call("GET", f"/api/v1/tasks/{task['id']}")[2]["ETag"] == etag
     assert http.call("PUT", f"/api/v1/tasks/{task['id']}", {"title": "Edited"}, {"If-Match": etag})[0] == 200
 

@@ -11,6 +11,7 @@ from datetime import datetime
 from pathlib import Path
 
 from tests.scale.conftest import WebUser
+from webapp.keys import PENDING_BOARDS
 
 
 class Load:
@@ -121,7 +122,7 @@ def what_is_known(gateway, replicas, task_id: str, event_type: str) -> dict:
     event_ids = [e["id"] for e in entries] or [e for e, v in stored.items() if v and v.get("type") == event_type]
     inbox = (gateway.get(f"inbox:{owner}").value or {}).get("items", []) if owner else []
     dead = (gateway.get("dead-letters").value or {}).get("items", [])
-    pending = (gateway.get("outbox-pending-users").value or {}).get("items", [])
+    pending = (gateway.get(PENDING_BOARDS).value or {}).get("items", [])
     return {
         "task_id": task_id, "owner": owner, "status": document.get("status"), "event_ids": event_ids,
         "outbox_listed": listed, "outbox_items": {e: (v or {}).get("type") for e, v in stored.items()},

@@ -17,6 +17,7 @@ from tests.conftest import csrf_token, without_csrf
 from tests.integration.boards import Team, make_team, user_id_of
 from tests.integration.test_api import make_token
 from tests.integration.test_list_reads import sidecar_calls  # noqa: F401  (a fixture)
+from webapp.background import PERIODIC
 from webapp.tasks.store import task_key
 
 ROLES = ("owner", "editor", "viewer", "outsider")
@@ -161,7 +162,7 @@ NOT_BOARD_SCOPED = {
     ("GET", "/static/<path:filename>"): "static",
     ("GET", "/dapr/subscribe"): "the sidecar's (app token)", ("POST", "/events/<stream>"): "the sidecar's (app token)",
     ("POST", "/events/dead-letters"): "the sidecar's", ("POST", "/job/<name>"): "the sidecar's",
-    ("POST", "/<any(cron, relay):binding>"): "the sidecar's",
+    ("POST", f"/<any({', '.join(PERIODIC)}):binding>"): "the sidecar's (one rule for every periodic binding)",
     # The caller's own account (tests/integration/test_account_sessions.py, test_account_mail.py and
     # test_account_isolation.py: one account's pages, links and changes never reach another's).
     ("GET", "/account/email"): "the caller's address", ("POST", "/account/email"): "the caller's address",

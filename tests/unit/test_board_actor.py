@@ -10,7 +10,7 @@ from webapp.app import create_app
 from webapp.boards import actor
 from webapp.dapr_gateway import NotFound, Unavailable
 from webapp.errors import Busy, ListFull, TaskLimitReached
-from webapp.tasks import index, store
+from webapp.tasks import creation, index, store
 from webapp.tasks.model import TaskFields, new_task
 
 NOW = datetime(2026, 12, 7, 9, 0, tzinfo=timezone.utc)
@@ -87,7 +87,7 @@ def test_personal_boards_and_the_flag_off_take_the_optimistic_path(app, optimist
 
 def test_the_app_sends_committed_rows_and_creates_through_the_board_actor(app):
     assert app.extensions[store.ROW_WRITER] is actor.put_row
-    assert app.extensions[store.INDEX_INSERTER] is actor.insert
+    assert app.extensions[creation.INDEX_INSERTER] is actor.insert
 
 
 def test_actor_routes_refuse_callers_without_the_app_token(app):
@@ -131,9 +131,9 @@ def test_deactivation_is_acknowledged_for_the_board_actor_only(app):
 
 @pytest.fixture
 def optimistic_creates(monkeypatch):
-    """Creates stored on the optimistic path (``tasks.store.insert_here``), recorded instead of stored."""
+    """Creates stored on the optimistic path (``tasks.creation.insert_here``), recorded instead of stored."""
     stored = []
-    monkeypatch.setattr(store, "insert_here", lambda task, events, with_history=True:
+    monkeypatch.setattr(creation, "insert_here", lambda task, events, with_history=True:
                         stored.append((task.id, [e["event_id"] for e in events])) or True)
     return stored
 

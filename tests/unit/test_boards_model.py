@@ -107,8 +107,7 @@ def test_a_task_is_on_its_creators_personal_board_unless_told_otherwise():
     task = new_task("u1", TaskFields("t"), NOW)
     assert task.board_id == "u1"
     assert new_task("u1", TaskFields("t"), NOW, board_id="b_x").board_id == "b_x"
-    legacy = {k: v for k, v in task.to_dict().items() if k != "board_id"}
-    assert type(task).from_dict(legacy).board_id == "u1"
+    assert type(task).from_dict(task.to_dict()).board_id == "u1"
 
 
 def test_access_is_the_lower_of_the_users_record_and_the_board_record():

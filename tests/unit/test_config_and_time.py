@@ -22,6 +22,13 @@ def test_production_requires_app_token_and_secure_cookies():
     assert built["SESSION_COOKIE_HTTPONLY"] and built["SESSION_COOKIE_SAMESITE"] == "Lax"
 
 
+def test_an_old_name_of_a_renamed_setting_still_sets_it_and_the_new_name_wins():
+    assert config.build(environ={"TASKBOARD_MAX_TASKS_PER_USER": "70"})["MAX_TASKS_PER_BOARD"] == 70
+    both = {"TASKBOARD_MAX_TASKS_PER_USER": "70", "TASKBOARD_MAX_TASKS_PER_BOARD": "80"}
+    assert config.build(environ=both)["MAX_TASKS_PER_BOARD"] == 80
+    assert "MAX_TASKS_PER_USER" not in config.build(environ={})
+
+
 def test_bad_number_names_the_setting():
     with pytest.raises(config.ConfigError, match="TASKS_PER_PAGE"):
         config.build(environ={"TASKBOARD_TASKS_PER_PAGE": "lots"})

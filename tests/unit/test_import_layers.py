@@ -30,22 +30,23 @@ LAYERS = {
                webapp.my_tasks webapp.my_tasks.entries webapp.calendar_feed webapp.calendar_feed.ics webapp.appearance""",
     STORES: """webapp.activity webapp.users_index webapp.auth.users webapp.auth.tokens webapp.auth.throttling
                webapp.auth.shown_once webapp.boards.store webapp.boards.feed webapp.tasks.store webapp.tasks.index
-               webapp.tasks.outbox webapp.notifications webapp.notifications.inbox webapp.admin
+               webapp.tasks.outbox webapp.tasks.creation webapp.tasks.relay_marks webapp.tasks.my_tasks_followup
+               webapp.notifications webapp.notifications.inbox webapp.dead_letters
                webapp.background.leases webapp.background.horizon webapp.background.probe
                webapp.notification_service.delivery webapp.notification_service.email webapp.accounts.profile
                webapp.accounts.security_log webapp.accounts.two_factor webapp.accounts.security_events
                webapp.my_tasks.index webapp.my_tasks.repair webapp.calendar_feed.feeds webapp.appearance.themes""",
     SERVICES: """webapp.tasks.service webapp.tasks.listing webapp.boards.access webapp.boards.deletion
-                 webapp.notifications.followers webapp.background webapp.background.task_jobs
+                 webapp.boards.followers webapp.background webapp.background.task_jobs
                  webapp.background.reminders webapp.background.overdue webapp.background.digests
                  webapp.background.sweep webapp.background.relay webapp.background.reconcile
                  webapp.background.task_events webapp.background.task_updates webapp.accounts.sessions
                  webapp.accounts.password webapp.accounts.mail webapp.accounts.settings_section webapp.accounts.oidc
                  webapp.accounts.sso_accounts webapp.accounts.deletion webapp.accounts.export webapp.comments.service
                  webapp.comments.notices webapp.my_tasks.reading webapp.boards.actor""",
-    VIEWS: """webapp.tasks.routes webapp.tasks.forms webapp.boards.routes webapp.boards.forms webapp.auth.routes
-              webapp.auth.forms webapp.notifications.routes webapp.admin.routes webapp.api webapp.api.common
-              webapp.api.tasks webapp.api.boards webapp.api.schemas webapp.background.routes
+    VIEWS: """webapp.boards.task_routes webapp.tasks.forms webapp.boards.routes webapp.boards.forms webapp.auth.routes
+              webapp.auth.forms webapp.notifications.routes webapp.admin webapp.admin.routes webapp.api
+              webapp.api.common webapp.api.tasks webapp.api.boards webapp.api.schemas webapp.background.routes
               webapp.notification_service.routes webapp.health webapp.commands webapp.accounts.forms
               webapp.accounts.routes webapp.accounts.second_step webapp.accounts.two_factor_views
               webapp.accounts.oidc_views webapp.accounts.data_views webapp.comments.routes webapp.comments.forms

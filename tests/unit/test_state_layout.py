@@ -1,4 +1,7 @@
-"""The data model on one page: every state key is built in webapp/keys.py, and docs/state-layout.md lists each."""
+"""The data model on one page: every state key is built in webapp/keys.py, and docs/state-layout.md lists each.
+
+After changing webapp/keys.py: ``.venv/bin/python -m tests.unit.test_state_layout`` rewrites the document.
+"""
 
 from __future__ import annotations
 
@@ -24,6 +27,24 @@ def documented_keys() -> dict[str, tuple[str, str, str]]:
         if match:
             entries[match["key"]] = (match["shape"], match["ttl"], match["owner"])
     return entries
+
+
+def layout_document() -> str:
+    """docs/state-layout.md as webapp/keys.py describes the keys."""
+    rows = [f"| `{key}` | {shape.replace('|', chr(92) + '|')} | {ttl} | `{owner}` |"
+            for key, (shape, ttl, owner) in documented_keys().items()]
+    return "\n".join([
+        "# State layout", "",
+        "Every key Taskboard stores in Dapr state, generated from the docstrings of `webapp/keys.py` (the one module",
+        "that builds keys; `tests/unit/test_state_layout.py` fails when this table and that module disagree, and",
+        "`.venv/bin/python -m tests.unit.test_state_layout` rewrites it). The sidecar prefixes each key with its",
+        "app-id (`taskboard||…`, `notification-service||…`), so the two apps never share one. Lists",
+        "(`{\"items\": [...]}`) change through `webapp/state_lists.py`: one ETag-guarded write per change, retried.",
+        "", "| Key | Value | TTL | Owner (writes it) |", "|---|---|---|---|", *rows, "",
+        "Consistency: a change is one guarded write of the task document plus new `outbox:<event id>` keys; every",
+        "other row above is derived and repaired from the documents (index rows by the relay and the sweep,",
+        "histories and feeds by the task-events handler, once per event id). Old shapes are migrated by",
+        "`flask --app wsgi migrate-all` (`webapp/migrations/`), never read on the request path.", ""])
 
 
 def test_every_key_builder_names_its_value_shape_ttl_and_owner():
@@ -52,3 +73,7 @@ def test_no_module_but_keys_py_spells_out_a_key_prefix():
                  for n, line in enumerate(path.read_text().splitlines(), 1)
                  if spelled.search(line) and not line.lstrip().startswith(("#", '"""', "``"))]
     assert offenders == []
+
+
+if __name__ == "__main__":
+    DOC.write_text(layout_document())

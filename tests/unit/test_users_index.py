@@ -44,10 +44,10 @@ def test_the_walk_reads_every_shard_once_in_bounded_pages(per_page):
 
 
 def test_adding_ids_skips_known_ones_and_refuses_past_the_limit():
-    add = users_index._added(["b", "a", "b"])
+    add = users_index.added(["b", "a", "b"])
     assert add([{"id": "a"}]) == [{"id": "b"}, {"id": "a"}]
-    assert users_index._added(["a"])([{"id": "a"}]) is None  # nothing to write
+    assert users_index.added(["a"])([{"id": "a"}]) is None  # nothing to write
     full = [{"id": str(n)} for n in range(SHARD_LIMIT)]
     with pytest.raises(IndexFull):
-        users_index._added(["new"])(full)
-    assert users_index._added(["0"])(full) is None  # already there: no error
+        users_index.added(["new"])(full)
+    assert users_index.added(["0"])(full) is None  # already there: no error

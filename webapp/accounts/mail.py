@@ -24,7 +24,7 @@ from datetime import datetime, timedelta, timezone
 
 from flask import current_app, render_template
 
-from .. import admin
+from .. import dead_letters
 from ..auth import users
 from ..dapr_gateway import GatewayError, NotFound
 from ..keys import user_key
@@ -114,9 +114,10 @@ def fire(data: dict) -> str:
         if datetime.now(timezone.utc) - created < timedelta(seconds=int(current_app.config["MAIL_GIVE_UP_SECONDS"])):
             raise
         log.error("mail %s (%s) dead-lettered after failing since %s: %s", data["mail_id"], template, created, err)
-        admin.record({"id": f"mail-{data['mail_id']}", "topic": "account-mail-deadletter", "type": f"mail.{template}",
-                      "data": {"mail_id": data["mail_id"], "template": template, "user_id": user_id,
-                               "created_at": data.get("created_at"), "error": str(err)[:200]}})
+        dead_letters.record({"id": f"mail-{data['mail_id']}", "topic": "account-mail-deadletter",
+                             "type": f"mail.{template}",
+                             "data": {"mail_id": data["mail_id"], "template": template, "user_id": user_id,
+                                      "created_at": data.get("created_at"), "error": str(err)[:200]}})
         return "dead-lettered"
     return "sent"
 

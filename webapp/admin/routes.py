@@ -15,8 +15,8 @@ from .. import state_lists
 from ..auth import users
 from ..events import publish_metadata
 from ..extensions import csrf
+from ..keys import DEAD_LETTERS
 from ..sidecar import gateway
-from . import DEAD_LETTERS
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 csrf.exempt(bp)  # checked in admins_only, after the rights: to others even a bad form is a 404

@@ -92,7 +92,7 @@ def not_assignable(data: dict, board_id: str):
 ERRORS = {401: "Unauthorized", 403: "The caller's role on the board does not allow this (a viewer changing it)",
           404: "Not found (or on a board the caller is not a member of)", 409: "Version conflict",
           428: "If-Match missing",
-          422: "Invalid input, or the list already holds the most tasks it can (MAX_TASKS_PER_USER, per board; "
+          422: "Invalid input, or the list already holds the most tasks it can (MAX_TASKS_PER_BOARD; "
                "`errors.limit`): delete some to add more",
           503: "Storage unavailable, or too many writes at once (see Retry-After)"}
 

@@ -14,7 +14,7 @@ import logging
 from datetime import datetime, timezone
 
 from ..keys import overdue_marker_key
-from ..notifications import followers
+from ..boards import followers
 from ..sidecar import gateway
 from ..tasks.model import Task
 from . import reminders, task_jobs

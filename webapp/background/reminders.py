@@ -13,7 +13,7 @@ from datetime import datetime, timedelta, timezone
 
 from .. import timezones
 from ..keys import user_key
-from ..notifications import followers
+from ..boards import followers
 from ..sidecar import gateway
 from ..tasks.model import Task
 from . import task_jobs

@@ -13,7 +13,7 @@ import logging
 
 from flask import Blueprint, abort, jsonify, request
 
-from .. import admin
+from .. import dead_letters
 from ..app_token import app_token_rejection
 from ..boards import actor_routes
 from ..dapr_gateway import GatewayError
@@ -43,7 +43,7 @@ def on_dead_letter():
         envelope = {"id": f"unreadable-{request.headers.get('traceparent', '')}",
                     "data": request.get_data(as_text=True)[:2000]}
     try:
-        admin.record(envelope)
+        dead_letters.record(envelope)
     except GatewayError as err:
         log.warning("dead letter %s not recorded yet: %s", envelope.get("id"), err)
         return jsonify(status=RETRY)

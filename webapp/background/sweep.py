@@ -126,8 +126,7 @@ def purge_tombstones(items: list[Item]) -> list[Item]:
     """
     gw = gateway()
     cutoff = datetime.now(timezone.utc) - timedelta(seconds=store.UNDO_SECONDS)
-    old = [it for it in items if it.value.get("deleted") and store.task_of(it).updated_at <= cutoff
-           and not any(isinstance(e, dict) for e in it.value.get("outbox") or [])]
+    old = [it for it in items if it.value.get("deleted") and store.task_of(it).updated_at <= cutoff]
     listed = [outbox_key(i) for it in old for i in pending_ids(it)]
     waiting = {it.key for it in (gw.get_many(listed) if listed else []) if it.exists}
     gone = set()

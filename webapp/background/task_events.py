@@ -25,7 +25,7 @@ from ..comments.notices import notify_comment
 from ..dapr_gateway import Delete, Item, NotFound, Upsert
 from ..events import COMMENTED, TASK_EVENT_TYPES
 from ..keys import board_key, feed_key, history_key, outbox_key, processed_key, task_key, user_key, watchers_key
-from ..notifications import followers
+from ..boards import followers
 from ..sidecar import gateway, retry_on_conflict
 from ..tasks import service, store
 from ..tasks.model import Task
@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 def check_task_event(data: dict) -> None:
     """Every field the task-events handler reads is there and well-formed; ``Malformed`` otherwise."""
     require(data, "event_id", "type", "task_id", "user_id")
-    for optional in ("board_id", "actor_id"):  # absent from events stored before boards
+    for optional in ("board_id", "actor_id"):  # an event may name only its task's owner
         if optional in data:
             require(data, optional)
     if data["type"] not in TASK_EVENT_TYPES:
@@ -52,7 +52,7 @@ def check_task_event(data: dict) -> None:
 
 
 def board_of(data: dict) -> str:
-    """The board an event's task is on (events from before boards name only the owner: their personal board)."""
+    """The board an event's task is on (an event that names only the owner: their personal board)."""
     return data.get("board_id") or data["user_id"]
 
 
@@ -130,7 +130,7 @@ def on_task_event(data: dict, sync_jobs: SyncJobs, job_fields: Iterable[str]) ->
     sync_jobs(data["user_id"], data["task_id"], task, no_job_yet(data, task, job_fields))
     if task is not None:
         followers.notify_event(data, task, board, followers.watchers(watching, task.owner))
-    elif data["type"] == "task.completed":  # gone since: its creator still hears of it, as before boards
+    elif data["type"] == "task.completed":  # gone since: its creator still hears of it
         notifications.send(
             notification_id=data["event_id"], user_id=data["user_id"], task_id=data["task_id"],
             kind="task.completed", message=f"“{data.get('title') or 'A task'}” was completed.")

@@ -12,7 +12,7 @@ outbox: the request publishes them once the turn answered.
 A request waits for the turn at most ``BOARD_ACTOR_SECONDS``; then (placement down, the actor's host gone,
 a turn stuck, a queue too long) it does the write itself on the optimistic path. A row only replaces an
 older one, so a turn that still runs afterwards changes nothing; a create's late turn finds the task
-listed and stored and writes nothing (``tasks.store.insert_here``). Personal boards (one writer) and
+listed and stored and writes nothing (``tasks.creation.insert_here``). Personal boards (one writer) and
 ``BOARD_ACTORS`` off take the optimistic path.
 """
 
@@ -26,6 +26,7 @@ from ..dapr_gateway import GatewayError, Item, NotFound
 from ..errors import Busy, ListFull, TaskLimitReached
 from ..metrics import BOARD_ACTOR_CALLS
 from ..sidecar import gateway
+from ..tasks import creation as task_creation
 from ..tasks import index as task_index
 from ..tasks import store as task_store
 from ..tasks.model import Task
@@ -69,9 +70,9 @@ def put_row(board_id: str, task: Task, deleted: bool = False, index: Item | None
 
 def insert(task: Task, events: list[dict], with_history: bool = True) -> bool:
     """List a new task in its board's index with its events: in the board actor's turn, or on the optimistic
-    path (``tasks.store.insert_here``), which it returns and raises as."""
+    path (``tasks.creation.insert_here``), which it returns and raises as."""
     if not takes_turns(task.board_id):
-        return task_store.insert_here(task, events, with_history)
+        return task_creation.insert_here(task, events, with_history)
     body = {"task": task.to_dict(), "events": events, "with_history": with_history}
     try:
         reply = gateway().invoke_actor(ACTOR_TYPE, task.board_id, INSERT, body,
@@ -80,7 +81,7 @@ def insert(task: Task, events: list[dict], with_history: bool = True) -> bool:
         BOARD_ACTOR_CALLS.labels("fallback").inc()
         log.warning("board actor %s did not take the create of %s (%s); stored on the optimistic path",
                     task.board_id, task.id, err)
-        return task_store.insert_here(task, events, with_history)
+        return task_creation.insert_here(task, events, with_history)
     BOARD_ACTOR_CALLS.labels("turn").inc()
     refusal = REFUSALS.get((reply or {}).get("refused"))
     if refusal is NotFound or refusal is Busy:
@@ -101,7 +102,7 @@ def _insert_turn(board_id: str, body: dict) -> dict:
     except (KeyError, TypeError, ValueError, AttributeError) as err:
         raise BadTurn(f"expected {{task, events}}: {err}") from err
     try:
-        return {"inserted": task_store.insert_here(task, events, bool(body.get("with_history", True)))}
+        return {"inserted": task_creation.insert_here(task, events, bool(body.get("with_history", True)))}
     except ListFull as err:
         return {"refused": "full", "limit": err.limit}
     except TaskLimitReached as err:

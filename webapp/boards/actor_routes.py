@@ -8,7 +8,8 @@ import logging
 from flask import Blueprint, current_app, jsonify, request
 
 from ..dapr_gateway import GatewayError
-from ..tasks.store import INDEX_INSERTER, ROW_WRITER
+from ..tasks.creation import INDEX_INSERTER
+from ..tasks.store import ROW_WRITER
 from . import actor
 
 log = logging.getLogger(__name__)
@@ -44,7 +45,7 @@ def actor_deactivated(actor_type: str, actor_id: str):
 
 def add_to(bp: Blueprint) -> None:
     """Add the actor routes to ``bp`` (the inbound blueprint); the app it is registered on sends the rows
-    and creates of its shared boards through their actors (``tasks.store.ROW_WRITER``, ``INDEX_INSERTER``)."""
+    and creates of its shared boards through their actors (``tasks.store.ROW_WRITER``, ``tasks.creation.INDEX_INSERTER``)."""
     bp.add_url_rule("/dapr/config", view_func=dapr_config, methods=["GET"])
     bp.add_url_rule("/actors/<actor_type>/<actor_id>/method/<method>", view_func=actor_method, methods=["PUT"])
     bp.add_url_rule("/actors/<actor_type>/<actor_id>", view_func=actor_deactivated, methods=["DELETE"])

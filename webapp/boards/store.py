@@ -5,7 +5,7 @@
     boards-of:<user id>  {"boards": {<board id>: {"role", "name"}}}: the user's memberships, read once
                          by every request that checks a role (``access.py``)
     tasks-of:<board id>  the board's tasks (``webapp/tasks/store.py``); a personal board's id is its
-                         user's, so this is the index every user had before boards. A deleted board's
+                         user's, so this is also ``tasks-of:<user id>``. A deleted board's
                          is left closed (``deletion.py``)
 
 **Which record decides.** The board record is the truth: membership changes are made against it (its ETag

@@ -12,7 +12,7 @@ from flask_login import current_user, login_required
 from ..boards import access
 from ..errors import TaskLimitReached
 from ..tasks import checklist, service
-from ..tasks.routes import task_page
+from ..boards.task_routes import task_page
 from .forms import AddItemForm, ItemForm
 
 bp = Blueprint("checklists", __name__)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from ..notifications import followers, send
+from ..boards import followers
+from ..notifications import send
 
 
 def notify_comment(data: dict, task, board: dict, watching: set[str]) -> list[str]:

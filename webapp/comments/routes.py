@@ -9,7 +9,7 @@ from .. import markdown, notifications
 from ..boards import access
 from ..boards import model as boards
 from ..keys import board_key, comment_key, inbox_key
-from ..tasks.routes import task_page
+from ..boards.task_routes import task_page
 from . import service as store
 from .forms import CommentDeleteForm, CommentEditForm, CommentForm
 from .model import CommentsFull, valid_id

@@ -46,9 +46,8 @@ class _TaskBehaviour:
     def version(self) -> str:
         """The version clients see (pages, API ETag, events): changes only when the task does.
 
-        Not the state ETag: a document rewritten without a change to the task (an
-        old layout's outbox cleared, a handled deletion's tombstone given its
-        shorter TTL) must not make what a client holds stale.
+        Not the state ETag: a document rewritten without a change to the task (by a
+        migration, say) must not make what a client holds stale.
         """
         return str(self.revision)
 
@@ -70,7 +69,7 @@ class _TaskBehaviour:
         values["occurrence"] = int(data.get("occurrence") or 0)
         values["revision"] = int(data.get("revision") or 0)
         values["timezone"] = data.get("timezone") or "UTC"
-        values["board_id"] = data.get("board_id") or data.get("owner") or ""
+        values["board_id"] = data.get("board_id") or ""
         values["comments"] = tuple(data.get("comments") or ())
         for key in SYSTEM_DATETIMES:
             values[key] = datetime.fromisoformat(data[key]) if data.get(key) else None
@@ -99,8 +98,7 @@ Task = make_dataclass("Task", [
     ("occurrence", int, field(default=0)),
     ("timezone", str, field(default="UTC")),
     ("revision", int, field(default=0)),  # counts changes: the version clients see and events carry
-    # The board the task is on: its index is ``tasks-of:<board_id>``. A user's personal board has the
-    # user's id, so a task stored before boards existed (no board_id) is on its owner's personal board.
+    # The board the task is on: its index is ``tasks-of:<board_id>`` (a user's personal board has the user's id).
     ("board_id", str, field(default="")),
     ("comments", tuple, field(default=())),  # the ids of its comments, newest first (``webapp/comments``)
     ("etag", str | None, field(default=None, compare=False)),  # the state ETag it was read at (for the next write)

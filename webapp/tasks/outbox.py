@@ -5,7 +5,7 @@ one transaction. ``publish`` sends them right after (the request's fast path); n
 task-events handler deletes an event's item once it has handled it. ``relay_items`` is the backstop for events the
 fast path could not send (the broker was down, the process died before the publish): for documents as read it
 publishes the listed events whose items are still there, then deletes those items. ``flush_board`` runs it over
-one board (the relay of boards marked pending, ``webapp/background/relay.py``); the sweep runs it over every board in turn,
+one board (the relay of boards marked pending, ``background/relay.py``); the sweep runs it over every board in turn,
 leaving alone events younger than ``SWEEP_GRACE`` (their fast path or handler may still be under way).
 ``publish_later`` covers the one gap the relay cannot see: a sidecar that died between a change's transaction and its
 publish also refuses the write that marks the board for the relay, so the process that acknowledged the change keeps
@@ -20,14 +20,15 @@ from datetime import datetime, timedelta, timezone
 
 from flask import current_app
 
-from ..dapr_gateway import Conflict, Delete, GatewayError, Item
+from ..dapr_gateway import Delete, GatewayError, Item
 from ..events import publish_metadata
 from ..held import Held
-from ..keys import index_key, outbox_key, task_id_of, task_key
+from ..keys import index_key, outbox_key, task_key
 from ..metrics import EVENTS_PUBLISHED
-from ..sidecar import gateway, retry_on_conflict
+from ..sidecar import gateway
 from .index import reindex
-from .store import mark_pending, owned
+from .relay_marks import mark_pending
+from .store import owned
 
 log = logging.getLogger(__name__)
 SWEEP_GRACE = timedelta(seconds=60)
@@ -63,7 +64,7 @@ _HELD = Held("outbox-held", _publish_held)
 
 def pending_ids(item: Item) -> list[str]:
     """The ids of the events a document lists as not known to be handled."""
-    return [e for e in (item.value or {}).get("outbox") or [] if isinstance(e, str)]
+    return list((item.value or {}).get("outbox") or [])
 
 
 def relay_items(items: list[Item], grace: timedelta = timedelta(0)) -> tuple[int, int]:
@@ -75,9 +76,6 @@ def relay_items(items: list[Item], grace: timedelta = timedelta(0)) -> tuple[int
     """
     gw = gateway()
     sent = left = 0
-    for item in items:
-        if any(isinstance(e, dict) for e in item.value.get("outbox") or []):
-            sent += _flush_document(task_id_of(item.key))  # stored before outbox items existed
     keys = [outbox_key(i) for item in items for i in pending_ids(item)]
     now = datetime.now(timezone.utc)
     for at in range(0, len(keys), KEYS_PER_READ):
@@ -100,29 +98,6 @@ def _stored_at(event: dict) -> datetime:
         return datetime.fromisoformat(event.get("timestamp") or "")
     except ValueError:
         return datetime.min.replace(tzinfo=timezone.utc)
-
-
-def _flush_document(task_id: str) -> int:
-    """Events stored whole in a document (before outbox items): publish them, then take them out (ETag-guarded)."""
-    gw = gateway()
-    read = [gw.get(task_key(task_id))]
-    pending = [e for e in (read[0].value or {}).get("outbox") or [] if isinstance(e, dict)]
-    publish(pending)
-    published = {e["event_id"] for e in pending}
-
-    def clear() -> None:
-        item = read.pop() if read else gw.get(task_key(task_id))  # changed meanwhile: clear the new copy
-        if not item.exists:
-            return
-        remaining = [e for e in item.value.get("outbox") or []
-                     if not (isinstance(e, dict) and e["event_id"] in published)]
-        gw.save(item.key, {**item.value, "outbox": remaining}, etag=item.etag)
-
-    try:
-        retry_on_conflict(clear, "outbox clear")
-    except Conflict:
-        pass  # still listed: a later relay publishes them again, subscribers de-duplicate
-    return len(pending)
 
 
 def flush_board(board_id: str) -> tuple[int, int]:

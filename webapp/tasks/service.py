@@ -19,7 +19,7 @@ from .. import events, metrics
 from ..dapr_gateway import GatewayError, NotFound
 from ..errors import TaskLimitReached
 from ..sidecar import gateway
-from . import model, outbox, store
+from . import creation, model, outbox, relay_marks, store
 from .model import Task, TaskFields
 from .store import Reads
 
@@ -45,7 +45,7 @@ def announce(events: list[dict], board_id: str) -> None:
     after the transaction), this process publishes them, and makes the mark a row
     that missed its write is owed, once the sidecar is back.
     """
-    row_owed = store.take_owed_mark(board_id)
+    row_owed = relay_marks.take_owed_mark(board_id)
     unsent: list[dict] = []
     try:
         outbox.publish(events)
@@ -56,7 +56,7 @@ def announce(events: list[dict], board_id: str) -> None:
     if not (unsent or row_owed):
         return
     try:
-        store.mark_pending(board_id)  # the relay goes through the board's documents
+        relay_marks.mark_pending(board_id)  # the relay goes through the board's documents
     except GatewayError:  # the sidecar is gone: held here (the sweep's walk if this process dies)
         outbox.publish_later(unsent, boards=[board_id])
 
@@ -66,7 +66,7 @@ def create(user_id: str, fields: TaskFields, tz: str = "UTC", board_id: str | No
     announce it; ``Busy`` under a burst, ``TaskLimitReached`` when the board is full."""
     task = model.new_task(user_id, fields, utcnow(), tz=tz, board_id=board_id)
     created = [_event("task.completed" if task.is_completed else "task.created", task, actor=user_id)]
-    store.insert(task, created)
+    creation.insert(task, created)
     metrics.TASKS_CREATED.inc()
     announce(created, task.board_id)
     return task
@@ -147,7 +147,7 @@ def create_next_instance(done: Task) -> Task | None:
         return [_event("task.created", task, event_id=uuid.uuid5(uuid.NAMESPACE_URL, f"created:{task.id}").hex)]
 
     try:
-        listed = store.insert_once(nxt, created)
+        listed = creation.insert_once(nxt, created)
     except TaskLimitReached as err:
         log.warning("next instance of %s not created: %s", done.id, err)
         return None  # the series stops at the list's limit; the completion is still handled

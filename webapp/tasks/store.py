@@ -18,7 +18,7 @@ Layout (keys are prefixed by the sidecar with the app-id):
 **Scope.** Every function here takes the *board* id and answers a task on
 another board exactly like a missing one. Who may act on a board is checked
 before (``webapp/boards/access.py``); ``load(user_id, task_id)`` of a personal
-board's task works as it did before boards.
+board's task is the task on the board whose id is that user's.
 
 **The document is the commit point.** A change reads the task (one bulk read, or
 the access check's read), compares its ``revision`` with the version the client
@@ -50,52 +50,33 @@ events are handled, and drops its row.
 
 from __future__ import annotations
 
-import logging
-import threading
-import uuid
 from typing import Callable
 
 from flask import current_app
 
-from .. import state_lists
-from ..dapr_gateway import Conflict, Delete, GatewayError, Item, NotFound, Upsert
-from ..errors import Busy, ListFull, TaskLimitReached
-from ..keys import PENDING_BOARDS, event_id_of, history_key, index_key, my_tasks_key, outbox_key, task_key
-from ..my_tasks import index as my_tasks
+from ..dapr_gateway import Conflict, Delete, Item, NotFound, Upsert
+from ..keys import event_id_of, history_key, index_key, outbox_key, task_key
 from ..sidecar import gateway, retry_on_conflict
-from .index import check_room, index_to_change, put_row, row_of
+from . import my_tasks_followup
+from .index import check_room, put_row, row_of
 from .model import Task
-from .rows import Summary, is_tombstone
+from .relay_marks import mark_or_owe, mark_pending
 
-log = logging.getLogger(__name__)
 ANY_VERSION = "*"  # If-Match: * — whatever version is current
 UNDO_SECONDS = 86400  # how long a tombstone is kept once its events are handled (undo until the sweep purges it)
-PERSIST = -1  # Dapr's ttlInSeconds for "never expires" (a restored tombstone of an older layout had a TTL)
+PERSIST = -1  # Dapr's ttlInSeconds for "never expires": a restore clears any expiry its tombstone carried
 OUTBOX_TTL_SECONDS = 30 * 86400  # an event not handled by then is given up (the broker down for a month)
 OUTBOX_CARRY = 8  # pending event ids a change carries over without checking which are still pending
 NOTE_ATTEMPTS = 30  # a note (a comment) retried this often: twenty people commenting at once all get theirs in
 Reads = dict[str, Item]  # what a request already read, by key (a change starts from it)
 Change = Callable[[Task], tuple[Task, list[dict]]]  # the task as read → (the changed task, its events)
-_OWED_MARKS: set[str] = set()  # boards whose row and mark both failed after a commit (``take_owed_mark``)
-_OWED_LOCK = threading.Lock()
 ROW_WRITER = "board-row-writer"  # app.extensions: how a committed change's row reaches its index (``_write_row``)
 HANDLER_FOLLOWS = frozenset({"checklist"})  # a change of only these: its row follows in the event's handling
-INDEX_INSERTER = "board-index-inserter"  # app.extensions: how a new task is listed in its index (``insert``)
 
 
 def board_of(document: dict) -> str:
-    """The board a stored task is on (before boards: its owner's personal board, which has the owner's id)."""
-    return document.get("board_id") or document.get("owner") or ""
-
-
-def mark_pending(board_id: str) -> None:
-    """Have the relay go through the board's documents (events not yet out, or a row that missed its write).
-
-    Each mark carries a new token, replacing the board's earlier mark: a relay that read the earlier one
-    removes only that, so a mark made while it was going through the board is kept for the next run.
-    """
-    mark = {"id": board_id, "mark": uuid.uuid4().hex}
-    state_lists.update(PENDING_BOARDS, lambda marks: [mark, *[m for m in marks if m["id"] != board_id]][:100_000])
+    """The board a stored task is on."""
+    return document.get("board_id") or ""
 
 
 def owned(item: Item, board_id: str) -> bool:
@@ -139,184 +120,43 @@ def load_document(board_id: str, task_id: str, deleted: bool = False,
     return task_of(item), item.value
 
 
-def load_items(user_id: str) -> list[Item]:
-    """Every stored document on the board ``user_id`` (tombstones included): the index, then one bulk read."""
-    ids = (gateway().get(index_key(user_id)).value or {}).get("ids", [])
+def load_items(board_id: str) -> list[Item]:
+    """Every stored document on the board (tombstones included): the index, then one bulk read."""
+    ids = (gateway().get(index_key(board_id)).value or {}).get("ids", [])
     items = gateway().get_many([task_key(i) for i in ids])
-    return [it for it in items if owned(it, user_id)]
+    return [it for it in items if owned(it, board_id)]
 
 
-def load_all(user_id: str) -> list[Task]:
-    """Every live task on the board ``user_id`` (a user's id: their personal board)."""
-    return [task_of(it) for it in load_items(user_id) if not it.value.get("deleted")]
+def load_all(board_id: str) -> list[Task]:
+    """Every live task on the board (a user's id: their personal board)."""
+    return [task_of(it) for it in load_items(board_id) if not it.value.get("deleted")]
 
 
-def _document(task: Task, event_ids: list[str], deleted: bool = False) -> dict:
+def stored_document(task: Task, event_ids: list[str], deleted: bool = False) -> dict:
     """The stored document: the task, the ids of its events not known to be handled; a tombstone if ``deleted``."""
     document = {**task.to_dict(), "outbox": event_ids}
     return {**document, "deleted": True} if deleted else document
 
 
-def _outbox_writes(events: list[dict]) -> list[Upsert]:
+def outbox_writes(events: list[dict]) -> list[Upsert]:
     """Each event in its own ``outbox:<event id>`` item, written in the change's transaction."""
     return [Upsert(outbox_key(e["event_id"]), e, ttl_seconds=OUTBOX_TTL_SECONDS) for e in events]
 
 
-def _still_pending(previous: dict | None, history: Item | None = None) -> tuple[list[str], list[dict]]:
-    """What a change carries over from the document it replaces: the ids of events not known to be handled,
-    and events stored the old way (whole, in the document) that must now get their own outbox item.
+def _still_pending(previous: dict | None, history: Item | None = None) -> list[str]:
+    """What a change carries over from the document it replaces: the ids of events not known to be handled.
 
     An id the task's ``history`` (as the request read it) holds is handled: the handler records the entry in
     the transaction that deletes the event's outbox item. The rest are carried without a read while there are
     few; past ``OUTBOX_CARRY`` one bulk read keeps only those whose outbox item is still there.
     """
-    entries = list((previous or {}).get("outbox") or [])
-    legacy = [e for e in entries if isinstance(e, dict)]
     handled = {e.get("id") for e in ((history.value or {}).get("items") or []) if isinstance(e, dict)} \
         if history is not None and isinstance(history.value, dict) else set()
-    ids = [e for e in entries if isinstance(e, str) and e not in handled]
+    ids = [e for e in (previous or {}).get("outbox") or [] if e not in handled]
     if len(ids) >= OUTBOX_CARRY:
         ids = [event_id_of(it.key) for it in gateway().get_many([outbox_key(i) for i in ids])
                if it.exists]
-    return ids + [e["event_id"] for e in legacy], legacy
-
-
-def insert(task: Task, events: list[dict], with_history: bool = True) -> bool:
-    """``insert_here``, through the app's ``INDEX_INSERTER`` when it has one (a shared board's actor takes the
-    creates in turns, ``webapp/boards/actor.py``). Returns and raises as ``insert_here``."""
-    inserter = current_app.extensions.get(INDEX_INSERTER) or insert_here
-    return inserter(task, events, with_history)
-
-
-def insert_here(task: Task, events: list[dict], with_history: bool = True) -> bool:
-    """Store a new task (a fresh id), its row in its board's index and its events, in ONE state transaction.
-
-    The index is the transaction's one guarded write; the task, its outbox items and its
-    (empty) history are new keys, so an attempt that loses on the index leaves only keys no
-    index lists, rewritten whole by the retry. False when the index already lists the id
-    and the task is stored (ids derived from something else go through ``insert_once``).
-    The task's (empty) history is created with it, so the event handler always finds
-    it and appends with its ETag (``with_history``).
-    Raises ``Busy`` when the index kept changing through every retry (a burst of
-    the owner's writes), ``NotFound`` when the board was deleted meanwhile,
-    ``TaskLimitReached`` when the index already lists ``MAX_TASKS_PER_USER``
-    live tasks, or twice as many ids with tombstones (a day's undo of deletions), and
-    ``ListFull`` when its row would take the index past ``INDEX_MAX_BYTES`` (titles and
-    tags of many-byte characters): the index stays under daprd's 4 MiB message limit.
-    Whichever it raises, the keys earlier attempts wrote are removed: nothing of the task is left —
-    unless another writer of the same task (the board actor's late turn, or the request that stopped
-    waiting for it) listed it meanwhile: then it is stored, and this returns False.
-    """
-    gw = gateway()
-    document = _document(task, [e["event_id"] for e in events])
-    limit = int(current_app.config["MAX_TASKS_PER_USER"])
-    extra = [Upsert(history_key(task.id), {"items": []})] if with_history else []
-    # The index and the holder's "My tasks" in one read; the first attempt starts from it.
-    holder = my_tasks.holder_of(task)
-    first = gw.get_many([index_key(task.board_id), *([my_tasks_key(holder)] if holder else [])])
-    reads = {it.key: it for it in first[1:]}
-    pending = [first[0]] if first[0].exists and not (first[0].value or {}).get("closed") else []
-
-    def attempt() -> bool:
-        index = pending.pop() if pending else index_to_change(task.board_id)
-        listed = (index.value or {}).get("ids", [])
-        ids = [i for i in listed if i != task.id]
-        if len(ids) < len(listed) and gw.get(task_key(task.id)).exists:
-            return False  # listed and stored: someone else created this very task meanwhile
-        rows = (index.value or {}).get("rows") or {}
-        if len(ids) >= 2 * limit or sum(not is_tombstone(rows.get(i)) for i in ids) >= limit:
-            raise TaskLimitReached(limit)
-        row = Summary.of(task).to_row()
-        check_room(index, task.id, row)
-        rows = {**rows, task.id: row}
-        written.append(True)
-        gw.transact(new_keys + [
-            Upsert(index_key(task.board_id), {"ids": [task.id, *ids], "rows": rows}, etag=index.etag)])
-        return True
-
-    new_keys = [Upsert(task_key(task.id), document), *_outbox_writes(events), *extra]
-    written: list[bool] = []
-    try:
-        try:
-            inserted = retry_on_conflict(attempt, "task insert")
-        except Conflict as err:
-            raise Busy(f"index of {task.board_id} kept changing: {err}") from err
-    except (Busy, NotFound, TaskLimitReached, ListFull):
-        if written and _listed(task):
-            return False
-        if written:  # on Redis an attempt that lost on the index still wrote the new keys (no rollback)
-            gw.transact([Delete(op.key) for op in new_keys])
-        raise
-    if inserted:
-        _follow_mine(None, task, reads=reads)
-    return inserted
-
-
-def _follow_mine(before: Task | None, after: Task, deleted: bool = False, reads: Reads | None = None) -> None:
-    """The task's entry in its holder's "My tasks" (``my_tasks.index``), after its own write passed; if it kept
-    losing, the board is marked for the relay, which rebuilds the entries from the documents (as for a row)."""
-    if not my_tasks.follow(before, after, deleted, reads):
-        try:
-            mark_pending(after.board_id)
-        except GatewayError:
-            with _OWED_LOCK:
-                _OWED_MARKS.add(after.board_id)  # the sidecar is gone: the caller holds the mark (take_owed_mark)
-
-
-def _listed(task: Task) -> bool:
-    """Whether the task's board's index lists it now (False when that cannot be read)."""
-    try:
-        return task.id in (gateway().get(index_key(task.board_id)).value or {}).get("ids", [])
-    except GatewayError:
-        return False
-
-
-def insert_once(task: Task, events_for: Callable[[Task], list[dict]]) -> tuple[Task, list[dict]] | None:
-    """Store a task whose id is derived (a series' next instance) once, however many try at once.
-
-    The document is created first-write (one creator wins; a document left by a creator that
-    died before listing it is taken as it is), then listed with its events in one transaction
-    whose one guarded write is the index. ``events_for(task)`` must derive its event ids, so
-    every attempt stores the same events. Returns the task and its events when this call
-    listed it, None when it was listed already. ``TaskLimitReached``/``ListFull`` as ``insert``.
-    """
-    gw = gateway()
-    key = task_key(task.id)
-    item = gw.get(key)
-    if not item.exists:
-        document = _document(task, [e["event_id"] for e in events_for(task)])
-        try:
-            gw.create(key, document)
-            item = Item(key, document, None)
-        except Conflict:
-            item = gw.get(key)  # another handling created it first
-    if not is_live(item, task.board_id):
-        return None  # deleted (or not on its board) since: nothing to list
-    task = task_of(item)
-    events = events_for(task)
-    limit = int(current_app.config["MAX_TASKS_PER_USER"])
-
-    def attempt() -> bool:
-        index = index_to_change(task.board_id)
-        ids = (index.value or {}).get("ids", [])
-        if task.id in ids:
-            return False
-        rows = (index.value or {}).get("rows") or {}
-        if len(ids) >= 2 * limit or sum(not is_tombstone(rows.get(i)) for i in ids) >= limit:
-            raise TaskLimitReached(limit)
-        row = Summary.of(task).to_row()
-        check_room(index, task.id, row)
-        gw.transact([Upsert(index_key(task.board_id), {"ids": [task.id, *ids], "rows": {**rows, task.id: row}},
-                            etag=index.etag), *_outbox_writes(events)])
-        return True
-
-    try:
-        listed = retry_on_conflict(attempt, "task insert")
-    except Conflict as err:
-        raise Busy(f"index of {task.board_id} kept changing: {err}") from err
-    if listed:
-        _follow_mine(None, task)
-    return (task, events) if listed else None
+    return ids
 
 
 def _at_version(task: Task, expected_version: str | None) -> bool:
@@ -335,10 +175,10 @@ def _commit(key: str, document: dict, etag: str | None, events: list[dict], rest
     """
     gw = gateway()
     if restoring:
-        gw.transact(_outbox_writes(events))
+        gw.transact(outbox_writes(events))
         gw.save(key, document, etag=etag, ttl_seconds=PERSIST)
         return
-    gw.transact([Upsert(key, document, etag=etag), *_outbox_writes(events)])
+    gw.transact([Upsert(key, document, etag=etag), *outbox_writes(events)])
 
 
 def _write(board_id: str, task_id: str, apply: Change, reads: Reads | None, *, expected_version: str | None = None,
@@ -365,9 +205,9 @@ def _write(board_id: str, task_id: str, apply: Change, reads: Reads | None, *, e
             return None
         changed, events = apply(task)
         check_room(index, task_id, row_of(changed, delete))
-        carried, legacy = _still_pending(document, history)
-        stored = _document(changed, carried + [e["event_id"] for e in events], deleted=delete)
-        _commit(key, stored, task.etag, legacy + events, restoring)
+        carried = _still_pending(document, history)
+        stored = stored_document(changed, carried + [e["event_id"] for e in events], deleted=delete)
+        _commit(key, stored, task.etag, events, restoring)
         return changed, events
 
     done = retry_on_conflict(attempt, "task change")
@@ -376,12 +216,8 @@ def _write(board_id: str, task_id: str, apply: Change, reads: Reads | None, *, e
     if followed_by_handler(done[1]):
         return done  # its row and "My tasks" entry follow when its event is handled (``follow_handled``)
     if not _write_row(board_id, done[0], delete, index):
-        try:
-            mark_pending(board_id)
-        except GatewayError:
-            with _OWED_LOCK:
-                _OWED_MARKS.add(board_id)  # the sidecar is gone: the caller holds the mark (take_owed_mark)
-    _follow_mine(None if restoring else before[0], done[0], delete, reads)
+        mark_or_owe(board_id)
+    my_tasks_followup.follow(None if restoring else before[0], done[0], delete, reads)
     return done
 
 
@@ -399,8 +235,8 @@ def follow_handled(task: Task) -> None:
     handling, from the task as it is now (rows and entries only replace older ones); if a write keeps losing,
     the board is marked for the relay, which rebuilds both from the documents."""
     if not _write_row(task.board_id, task, False, None):
-        mark_pending(task.board_id)
-    _follow_mine(None, task)
+        mark_pending(task.board_id)  # ``GatewayError``: the event is handled again
+    my_tasks_followup.follow(None, task)
 
 
 def _write_row(board_id: str, task: Task, deleted: bool, index: Item | None) -> bool:
@@ -408,15 +244,6 @@ def _write_row(board_id: str, task: Task, deleted: bool, index: Item | None) -> 
     shared board's actor takes the writes in turns, ``webapp/boards/actor.py``), else ``put_row``."""
     writer = current_app.extensions.get(ROW_WRITER) or put_row
     return writer(board_id, task, deleted, index)
-
-
-def take_owed_mark(board_id: str) -> bool:
-    """Whether a change on the board in this process could write neither its row nor the relay's mark (the
-    sidecar went away after its commit) since the last call; the caller then makes the mark or holds it."""
-    with _OWED_LOCK:
-        owed = board_id in _OWED_MARKS
-        _OWED_MARKS.discard(board_id)
-    return owed
 
 
 def change(board_id: str, task_id: str, expected_version: str | None, apply: Change,
@@ -435,7 +262,6 @@ def change(board_id: str, task_id: str, expected_version: str | None, apply: Cha
 def restore(board_id: str, task_id: str, apply: Change, read: Reads | None = None) -> tuple[Task, list[dict]]:
     """Bring back the board's deleted task as ``apply`` makes it; ``NotFound`` unless its tombstone is there."""
     return _write(board_id, task_id, apply, read, restoring=True)
-
 
 
 Note = Callable[[Task], tuple[Task, list[Upsert | Delete], list[dict]]]  # task → (it with new notes, writes, events)
@@ -461,9 +287,9 @@ def note(board_id: str, task_id: str, apply: Note, read: Reads | None = None,
         item = first.pop(key) if key in first else gw.get(key)
         task, document = load_document(board_id, task_id, read=item)
         changed, writes, events = apply(task)
-        carried, legacy = _still_pending(document, history)
-        stored = _document(changed, carried + [e["event_id"] for e in events])
-        gw.transact([Upsert(key, stored, etag=task.etag), *writes, *_outbox_writes(legacy + events)])
+        carried = _still_pending(document, history)
+        stored = stored_document(changed, carried + [e["event_id"] for e in events])
+        gw.transact([Upsert(key, stored, etag=task.etag), *writes, *outbox_writes(events)])
         return changed, events
 
     return retry_on_conflict(attempt, "task note", attempts)

@@ -1,4 +1,4 @@
-"""Polish in the real browser (issue 11, item 19): the filter bar at 1280 and 390 px, Settings in the navigation,
+"""In the real browser: the filter bar at 1280 and 390 px, Settings in the navigation,
 contrast of a completed row as rendered, no failed requests, and the inbox's read/unread state."""
 
 from __future__ import annotations

@@ -10,11 +10,11 @@ board (one member) its owner still hears of their own completions.
 
 from __future__ import annotations
 
-from ..boards.store import load_board
 from ..dapr_gateway import Item, NotFound
 from ..keys import board_key, watchers_key
 from ..sidecar import gateway, retry_on_conflict
-from . import send
+from ..notifications import send
+from .store import load_board
 
 
 def watchers(item: Item | None, owner: str) -> set[str]:
@@ -65,7 +65,7 @@ def notify_event(data: dict, task, board: dict, watching: set[str]) -> list[str]
                           f"{by} assigned “{title}” to you."))
     if data["type"] == "task.completed":
         for user_id in sorted(recipients(task, board, watching, actor)):
-            # The owner's id stays the event's (as before boards): a redelivery is still recognised.
+            # The owner's id stays the event's: a redelivery is still recognised.
             nid = data["event_id"] if user_id == data["user_id"] else f"{data['event_id']}-{user_id}"
             who = "" if user_id == actor else f" by {by}"
             sent.append(_send(nid, user_id, task.id, "task.completed", f"“{title}” was completed{who}."))

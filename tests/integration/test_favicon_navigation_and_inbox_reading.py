@@ -1,4 +1,4 @@
-"""Polish found by the auditors (issue 11, item 19): favicon, meta description, Settings in the navigation,
+"""Favicon, meta description, Settings in the navigation,
 and an inbox that is read only when its reader says so, kept beyond 200 entries a page at a time."""
 
 from __future__ import annotations

@@ -11,22 +11,21 @@ from flask_login import current_user, login_required
 from .. import activity, markdown, notifications
 from ..accounts import sessions
 from ..auth import users
-from ..boards import access, feed
-from ..boards import model as boards
-from ..boards.forms import MoveForm
-from ..boards.store import load_board
 from ..checklists.forms import AddItemForm
 from ..comments import service as comment_store
 from ..comments.forms import CommentForm
 from ..dapr_gateway import Conflict
 from ..errors import TaskLimitReached
 from ..keys import board_key, feed_key, history_key, inbox_key, memberships_key, user_key, watchers_key
-from ..notifications import followers
 from ..security import safe_redirect_target
-from . import listing, service
-from .fields import FIELDS
-from .forms import ActionForm, ListFilterForm, TaskForm
-from .model import InvalidTransition, ListQuery
+from ..tasks import listing, service
+from ..tasks.fields import FIELDS
+from ..tasks.forms import ActionForm, ListFilterForm, TaskForm
+from ..tasks.model import InvalidTransition, ListQuery
+from . import access, feed, followers
+from . import model as boards
+from .forms import MoveForm
+from .store import load_board
 
 bp = Blueprint("tasks", __name__)
 
