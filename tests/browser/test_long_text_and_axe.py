@@ -1,6 +1,8 @@
 """Every page at 390 px with long unbroken text (200-character titles and usernames, 32-character tags, long
 board and token names, a long description, a notification) stays within the viewport, and every page has 0 axe
-violations (WCAG 2.1 A and AA) in the light and in the dark colour scheme (Playwright's color_scheme emulation)."""
+violations (WCAG 2.1 A and AA) in the light and in the dark colour scheme (Playwright's color_scheme emulation) and
+with dark chosen on Settings; the pages only a form reaches (a conflict, a comment's preview, a checklist conflict)
+too."""
 
 from __future__ import annotations
 
@@ -54,17 +56,35 @@ def _conflict_page(page) -> None:
     page.wait_for_load_state("load")  # its stylesheet applied (submit waits for the DOM only)
 
 
+def _visit(page, path: str, seeded) -> None:
+    """Open a page; the pages only a form reaches are made by submitting it."""
+    if path == "conflict":
+        page.goto(f"/tasks/{seeded.task_id}/edit")
+        _conflict_page(page)
+    elif path == "comment-preview":  # the task page showing a comment's preview
+        page.goto(f"/tasks/{seeded.task_id}")
+        page.get_by_label("Add a comment").fill(f"**{'p' * 150}** @{seeded.username}")
+        assert submit(page, page.get_by_role("button", name="Preview", exact=True)).status == 200
+        page.wait_for_load_state("load")
+    elif path == "checklist-conflict":  # a tick from a page that showed the item otherwise
+        page.goto(f"/tasks/{seeded.task_id}")
+        page.evaluate("document.querySelector('.checklist-item input[name=seen]').value = '000000000000'")
+        assert submit(page, page.locator(".checklist-item").first.get_by_role("button").first).status == 409
+        page.wait_for_load_state("load")
+    else:
+        assert page.goto(path).status == (404 if path.endswith("0" * 32) else 200), path
+
+
+FORMS_ONLY = ["conflict", "comment-preview", "checklist-conflict"]
+
+
 def test_no_page_scrolls_sideways_at_390_px_whatever_the_text(browser, stack, world, screenshots):
     seeded, state = world
     ctx = _context(browser, stack, state, MOBILE, "light")
     page = ctx.new_page()
     wide = {}
-    for path in seeded.pages + ["conflict"]:
-        if path == "conflict":
-            page.goto(f"/tasks/{seeded.task_id}/edit")
-            _conflict_page(page)
-        else:
-            assert page.goto(path).status == (404 if path.endswith("0" * 32) else 200), path
+    for path in seeded.pages + FORMS_ONLY:
+        _visit(page, path, seeded)
         found = page.evaluate(OVERFLOW)
         if found["scroll"] > found["viewport"]:
             wide[path] = found
@@ -82,28 +102,37 @@ def test_no_page_scrolls_sideways_at_390_px_whatever_the_text(browser, stack, wo
     ctx.close()
 
 
-@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize("scheme", ["light", "dark", "chosen-dark"])
 def test_every_page_has_no_axe_violations(browser, stack, world, axe_script, scheme):
+    """``chosen-dark``: dark chosen on Settings under a light system (signed-out pages follow the system)."""
     seeded, state = world
+    system = "light" if scheme == "chosen-dark" else scheme
     # The page's CSP (script-src 'self') would refuse the injected engine: these contexts let it in.
-    ctx = _context(browser, stack, state, DESKTOP, scheme, bypass_csp=True)
+    ctx = _context(browser, stack, state, DESKTOP, system, bypass_csp=True)
     page = ctx.new_page()
+    if scheme == "chosen-dark":
+        _choose_theme(page, "Dark")
     found = {}
-    anonymous = _context(browser, stack, None, DESKTOP, scheme, bypass_csp=True).new_page()
-    visits = [(page, p) for p in seeded.pages + ["conflict"]] + [(anonymous, p) for p in seeded.public]
+    anonymous = _context(browser, stack, None, DESKTOP, system, bypass_csp=True).new_page()
+    visits = [(page, p) for p in seeded.pages + FORMS_ONLY] + [(anonymous, p) for p in seeded.public]
     for tab, path in visits:
-        if path == "conflict":
-            tab.goto(f"/tasks/{seeded.task_id}/edit")
-            _conflict_page(tab)
-        else:
-            assert tab.goto(path).status == (404 if path.endswith("0" * 32) else 200), path
+        _visit(tab, path, seeded)
         tab.add_script_tag(path=str(axe_script))
         result = tab.evaluate("tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", AXE_TAGS)
         assert "color-contrast" in {p["id"] for p in result["passes"]}, path  # the contrast was really checked
         background = tab.evaluate("() => getComputedStyle(document.body).backgroundColor")
-        assert background == {"light": "rgb(245, 246, 248)", "dark": "rgb(15, 20, 27)"}[scheme], path
+        shown = system if tab is anonymous else ("dark" if scheme == "chosen-dark" else scheme)
+        assert background == {"light": "rgb(245, 246, 248)", "dark": "rgb(15, 20, 27)"}[shown], path
         violations = [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3]) for v in result["violations"]]
         if violations:
             found[path] = violations
+    if scheme == "chosen-dark":
+        _choose_theme(page, "As my system")
     assert found == {}, f"axe violations ({scheme}): {found}"
     ctx.close()
+
+
+def _choose_theme(page, label: str) -> None:
+    assert page.goto("/settings").status == 200
+    page.get_by_label(label).check()
+    assert submit(page, page.locator("#appearance").get_by_role("button", name="Save")).status == 200

@@ -1,8 +1,8 @@
 """A world of long unbroken text for the layout and accessibility tests: a signed-in person (the longest
 username the form takes) on a shared board with an 80-character name, a member whose username is 200
 characters (made through the store: the form takes 32), tasks with 200-character titles, ten 32-character tags,
-a 2,000-character unbroken description, a notification, a calendar feed and an API token — and every page that
-shows them."""
+a 2,000-character unbroken description, a checklist of 200-character items at 3/5, a comment with a mention, a
+notification, a calendar feed and an API token — and every page that shows them."""
 
 from __future__ import annotations
 
@@ -67,6 +67,16 @@ def build(page: Page, app) -> World:
         return page.url.rstrip("/").rsplit("/", 1)[-1]
 
     task_id = create(f"/tasks/new?board={board_id}", assignee=member.id)
+    # Its checklist at 3/5 and a comment that mentions the signed-in person, all of unbroken text.
+    page.goto(f"/tasks/{task_id}")
+    for n in range(5):
+        page.get_by_label("New item").fill(unbroken("c", 200))
+        assert submit(page, page.get_by_role("button", name="Add item")).status == 200
+    for n in range(3):
+        assert submit(page, page.locator(".checklist-item").nth(n).get_by_role("button").first).status == 200
+    page.get_by_label("Add a comment").fill(f"{unbroken('C', 300)} **done** @{username}\n\n- {unbroken('L', 120)}")
+    assert submit(page, page.get_by_role("button", name="Comment", exact=True)).status == 200
+    comment_id = page.locator(".comment").first.get_attribute("id").removeprefix("comment-")
     create(f"/tasks/new?board={board_id}")  # mine, unassigned: on /my with the board's long name
     personal_id = create("/tasks/new")
     page.goto("/settings")
@@ -82,6 +92,7 @@ def build(page: Page, app) -> World:
                           "timestamp": "2026-01-01T12:00:00+00:00"})
     return World(username, board_id, task_id, personal_id, pages=[
         "/my", "/tasks", f"/tasks?board={board_id}", f"/tasks/{task_id}", f"/tasks/{task_id}/edit", "/tasks/new",
+        f"/tasks/{task_id}/comments/{comment_id}/edit", "/account/email",
         f"/tasks/{personal_id}", "/boards", f"/boards/{board_id}", f"/boards/{board_id}/members",
         "/notifications", "/settings", "/tasks/" + "0" * 32])
 

@@ -19,8 +19,8 @@ from .profile import change_user
 
 SESSION_FIELD = "generation"
 # Endpoints that read the inbox head with their own data check the generation themselves (``check_read``).
-CHECKS_ITSELF = {"tasks.list_tasks", "my_tasks.my_tasks", "comments.add", "checklists.add", "checklists.change",
-                 "boards.changes"}
+CHECKS_ITSELF = {"tasks.list_tasks", "boards.board", "boards.changes", "my_tasks.my_tasks", "comments.add",
+                 "comments.edit", "comments.delete", "checklists.add", "checklists.change"}
 NEVER_CHECKED = {"auth.logout", "static"}  # signing out needs no store; files are the same for everyone
 UNCHECKED_BLUEPRINTS = {"health", "inbound", "api", "api-docs", None}
 

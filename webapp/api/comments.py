@@ -67,7 +67,7 @@ def _out(comment, status: int = 200):
 @document_errors(401, 404, 503)
 def list_comments(query, task_id):
     """A page of a task's comments, newest first (20 a page)."""
-    seen = access.task_access(g.api_user.id, task_id)
+    seen = access.task_access(g.api_user.id, task_id, known=g.api_reads)
     comments, page = store.read_page(seen.task, query["page"])
     return {"items": [_out(c)[0] for c in comments], "total": page.total, "page": page.number,
             "pages": page.pages}
@@ -79,7 +79,7 @@ def list_comments(query, task_id):
 @document_errors(401, 403, 404, 422, 503)
 def add_comment(data, task_id):
     """Comment on a task (editors and owners); each member it `@mentions` is notified."""
-    seen = access.task_access(g.api_user.id, task_id, "edit", indexed=False)
+    seen = access.task_access(g.api_user.id, task_id, "edit", indexed=False, known=g.api_reads)
     try:
         comment = store.add(seen.board_id, task_id, g.api_user.id, g.api_user.username, data["text"],
                             _members(seen), read=seen.reads)
@@ -92,7 +92,7 @@ def _comment_access(task_id: str, comment_id: str):
     if not valid_id(comment_id):
         abort(404)
     seen = access.task_access(g.api_user.id, task_id, "edit", indexed=False,
-                              also=lambda _: [comment_key(task_id, comment_id)])
+                              also=lambda _: [comment_key(task_id, comment_id)], known=g.api_reads)
     comment, _ = store.load(seen.task, comment_id, seen.extra)
     return seen, comment
 

@@ -10,6 +10,7 @@ from ..auth import tokens
 from ..boards import access
 from ..boards.store import load_board
 from ..errors import error_response
+from ..keys import task_key
 from ..tasks import model, store
 from ..tasks.fields import NAMES
 from ..tasks.model import TaskFields
@@ -44,10 +45,13 @@ def authenticate():
     if request.endpoint == "api-docs.openapi_json":
         return None
     header = request.headers.get("Authorization", "")
-    user = tokens.resolve(header[7:].strip()) if header[:7].lower() == "bearer " else None
+    # The task a route names is read with the token (``access.task_access(..., known=g.api_reads)``).
+    task_id = (request.view_args or {}).get("task_id") or ""
+    also = [task_key(task_id)] if store.valid_id(task_id) else []
+    user, reads = tokens.resolve_reading(header[7:].strip(), also) if header[:7].lower() == "bearer " else (None, {})
     if user is None:
         abort(401, description="Send a valid personal access token as 'Authorization: Bearer <token>'.")
-    g.api_user = user
+    g.api_user, g.api_reads = user, reads
     return None
 
 

@@ -39,7 +39,7 @@ def list_tasks(query):
 @document_errors(401, 404, 503)
 def get_task(task_id):
     """One task of a board the caller is on; its ETag header is its version."""
-    return out(access.task_access(g.api_user.id, task_id).task)
+    return out(access.task_access(g.api_user.id, task_id, known=g.api_reads).task)
 
 
 @blp.route("/tasks/<task_id>", methods=["PUT"])
@@ -49,7 +49,7 @@ def get_task(task_id):
 @IF_MATCH
 def update_task(data, task_id):
     """Replace a task's fields (If-Match: its current version); the assignee must be on the task's board (422)."""
-    seen = access.task_access(g.api_user.id, task_id, "edit")
+    seen = access.task_access(g.api_user.id, task_id, "edit", known=g.api_reads)
     version = expected_version()
     refused = not_assignable(data, seen.board_id)
     if refused:
@@ -65,7 +65,7 @@ def update_task(data, task_id):
 @IF_MATCH
 def update_status(data, task_id):
     """Change only the status, e.g. move a card (If-Match: its current version)."""
-    seen = access.task_access(g.api_user.id, task_id, "edit")
+    seen = access.task_access(g.api_user.id, task_id, "edit", known=g.api_reads)
     return out(service.set_status(seen.board_id, task_id, expected_version(), data["status"],
                                    actor=g.api_user.id, read=seen.reads))
 
@@ -76,7 +76,7 @@ def update_status(data, task_id):
 @IF_MATCH
 def delete_task(task_id):
     """Delete a task (If-Match: its current version)."""
-    seen = access.task_access(g.api_user.id, task_id, "edit")
+    seen = access.task_access(g.api_user.id, task_id, "edit", known=g.api_reads)
     service.delete(seen.board_id, task_id, expected_version(), actor=g.api_user.id, read=seen.reads)
     return "", 204
 
@@ -86,5 +86,5 @@ def delete_task(task_id):
 @document_errors(401, 403, 404, 503)
 def restore_task(task_id):
     """Undo a delete while the deleted task is still kept (a day after its deletion is out); 404 otherwise."""
-    seen = access.task_access(g.api_user.id, task_id, "edit", deleted=True)
+    seen = access.task_access(g.api_user.id, task_id, "edit", deleted=True, known=g.api_reads)
     return out(service.restore(seen.board_id, task_id, actor=g.api_user.id, read=seen.reads))

@@ -34,7 +34,7 @@ import secrets
 from datetime import datetime, timedelta, timezone
 
 from .. import state_lists
-from ..dapr_gateway import Conflict, GatewayError, NotFound
+from ..dapr_gateway import Conflict, GatewayError, Item, NotFound
 from ..keys import token_key, tokens_of_key
 from ..sidecar import gateway, retry_on_conflict
 from . import users
@@ -169,10 +169,20 @@ def _update(digest: str, first, change) -> None:
 
 def resolve(token: str) -> User | None:
     """The user a bearer token belongs to, or None (unknown, revoked or expired)."""
+    return resolve_reading(token, [])[0]
+
+
+def resolve_reading(token: str, also: list[str]) -> tuple[User | None, dict[str, Item]]:
+    """``resolve``, whose one read also brings the keys ``also`` (what the request reads next), by key; those
+    are read whatever the token, and only a caller holding a user may act on them."""
     if not token.startswith(PREFIX) or len(token) > 100:
-        return None
+        return None, {}
     digest = _hash(token)
-    item = gateway().get(token_key(digest))
+    item, *more = gateway().get_many([token_key(digest), *also]) if also else [gateway().get(token_key(digest))]
+    return _resolved(digest, item), {it.key: it for it in more}
+
+
+def _resolved(digest: str, item: Item) -> User | None:
     if not _live(item) or _expired(item.value, _now()):
         return None
     record = item.value

@@ -70,7 +70,8 @@ def _created_or_added(item: Item, value: dict | None, ttl_seconds: int | None = 
 
 def _record(data: dict) -> tuple[Task | None, dict, Item]:
     """What a task event changes in state, in one bulk read and one transaction: the task's history and the
-    board's feed (each once per event id), the event's outbox item retired, its handling recorded.
+    board's feed (each once per event id), the event's outbox item retired, its handling recorded. Before
+    them, the row and "My tasks" entry of a change that left them to its handling (``store.follow_handled``).
 
     Returns the task as it is now (None if gone), its board's record and its watchers, as read.
     """
@@ -95,6 +96,8 @@ def _record(data: dict) -> tuple[Task | None, dict, Item]:
         writes += _created_or_added(history, activity.with_entry(history.value, data, actor), orphan)
         writes += _created_or_added(feed_item, feed.with_entry(feed_item.value, data, board,
                                                                task.assignee if task else None))
+    if task is not None and store.followed_by_handler([data]):
+        store.follow_handled(task)  # before the feed announces the change, so a page reloaded for it shows it
     ttl = int(current_app.config["IDEMPOTENCY_TTL_SECONDS"])
     gw.transact([*writes, Delete(outbox_key(data["event_id"])),
                  Upsert(processed_key("task-events", data["event_id"]), {"at": data["timestamp"]}, ttl_seconds=ttl)])

@@ -16,7 +16,8 @@ from typing import Callable
 
 from ..dapr_gateway import Item, NotFound
 from ..accounts import sessions
-from ..keys import board_key, feed_key, index_key, memberships_key, my_tasks_key, task_key, user_key
+from ..keys import (board_key, feed_key, history_key, inbox_key, index_key, memberships_key, my_tasks_key,
+                    task_key, user_key)
 from ..sidecar import gateway
 from ..tasks import store as task_store
 from ..tasks.model import Task
@@ -66,7 +67,8 @@ def effective_role(memberships: Item | None, board: Item | None, user_id: str, b
 
 def task_access(user_id: str, task_id: str, need: str = "view", deleted: bool = False,
                 also: Callable[[str], list[str]] | None = None, board_hint: str | None = None,
-                indexed: bool = True, checks_session: bool = False) -> TaskAccess:
+                indexed: bool = True, checks_session: bool = False,
+                known: dict[str, Item] | None = None) -> TaskAccess:
     """The task (``deleted``: its tombstone) if the user's role on its board allows ``need``.
 
     ``NotFound`` if missing, deleted (or not, for ``deleted``) or on a board the user is not on;
@@ -78,6 +80,8 @@ def task_access(user_id: str, task_id: str, need: str = "view", deleted: bool = 
     personal board's with the task, a shared board's with its record): the change writes the task's row
     from what these reads found (``reads``), without reading again. ``checks_session``: the account record is
     read too and the session's generation checked (``accounts.sessions.check_read``) — no call of its own.
+    ``known``: what the request already read, by key; when it holds the task, its board is known and the rest is
+    one read (none for a personal board's task that needs nothing more).
     """
     if not task_store.valid_id(task_id):
         raise NotFound(task_id)
@@ -88,12 +92,25 @@ def task_access(user_id: str, task_id: str, need: str = "view", deleted: bool = 
         return list(dict.fromkeys(([board_key(board_id)] if shared else []) + (also(board_id) if also else [])
                                   + ([index_key(board_id)] if shared and indexed else [])))
 
-    # A change also writes the caller's "My tasks" entry (most changes are of the caller's own tasks).
+    # A change also writes the caller's "My tasks" entry (most changes are of the caller's own tasks), and
+    # carries over from the document only the events its history does not show handled.
+    changing = [history_key(task_id)] if need == "edit" else []
     keys = [task_key(task_id), memberships_key(user_id)] + (
-        [index_key(user_id), my_tasks_key(user_id)] if indexed else []) + (
+        [index_key(user_id), my_tasks_key(user_id)] if indexed else []) + changing + (
         [user_key(user_id)] if checks_session else [])
+    held = (known or {}).get(task_key(task_id))
+    if held is not None:  # its board is known: what it needs is read with the rest
+        if not held.exists:
+            raise NotFound(held.key)
+        board_hint = task_store.board_of(held.value)
     guessed = wanted(board_hint) if board_hint and len(board_hint) <= 64 else []
-    read = gateway().get_many(keys + guessed)
+    if held is not None:
+        personal = board_hint == user_id  # no membership to check
+        rest = [k for k in keys[1:] + guessed if not (personal and k == memberships_key(user_id))]
+        by_key = {held.key: held, **{it.key: it for it in gateway().get_many(rest)}}
+        read = [by_key.get(k, Item(k, None, None)) for k in keys + guessed]
+    else:
+        read = gateway().get_many(keys + guessed)
     item, memberships = read[0], read[1]
     if checks_session:  # the session's generation, read with the task (the endpoint is in CHECKS_ITSELF)
         sessions.check_read(user_id, read[len(keys) - 1])
@@ -108,7 +125,7 @@ def task_access(user_id: str, task_id: str, need: str = "view", deleted: bool = 
     else:
         extra = {it.key: it for it in gateway().get_many(wanted(board_id))} if wanted(board_id) else {}
     role = _check(effective_role(memberships, extra.get(board_key(board_id)), user_id, board_id), need, item.key)
-    reads = {item.key: item, **({read[3].key: read[3]} if indexed else {})}
+    reads = {it.key: it for it in read[:len(keys)] if it.key in (item.key, my_tasks_key(user_id), *changing)}
     index = read[2] if indexed and not shared else extra.get(index_key(board_id))
     if index is not None and index.exists:
         reads[index.key] = index
@@ -140,17 +157,21 @@ class BoardRead:
     role: str
     index: dict
     feed: Item  # the board's recent activity and change counter (``feed.py``)
+    inbox_head: Item  # the caller's inbox head, for the navigation badge
 
 
 def read_board(user_id: str, board_id: str, need: str = "view") -> BoardRead:
-    """The board, the user's role and its tasks index (one bulk get), if the role allows ``need``."""
+    """The board, the user's role, its tasks index, the caller's inbox head (one bulk get, which also checks the
+    session's generation: ``SignedOut``), if the role allows ``need``."""
     if not board_id or len(board_id) > 64:
         raise NotFound(board_id)
-    memberships, board, index, changes = gateway().get_many(
-        [memberships_key(user_id), board_key(board_id), index_key(board_id), feed_key(board_id)])
+    memberships, board, index, changes, account, head = gateway().get_many(
+        [memberships_key(user_id), board_key(board_id), index_key(board_id), feed_key(board_id), user_key(user_id),
+         inbox_key(user_id)])
+    sessions.check_read(user_id, account)
     role = _check(effective_role(memberships, board, user_id, board_id), need, board_id)
     record = load_board(board_id, board)  # a personal board without a record yet: from its owner
-    return BoardRead(record.value, role, index.value or {}, changes)
+    return BoardRead(record.value, role, index.value or {}, changes, head)
 
 
 def board_changes(user_id: str, board_id: str, checks_session: bool = False) -> Item:

@@ -7,6 +7,7 @@ from datetime import datetime
 from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from .. import notifications
 from ..auth import users
 from ..errors import error_response
 from ..keys import board_key
@@ -65,6 +66,7 @@ def create():
 @login_required
 def board(board_id: str):
     read = access.read_board(current_user.id, board_id)
+    notifications.badge_from(current_user.id, read.inbox_head)
     cards = listing.summaries(board_id, read.index)  # the index's rows: no task is read
     return render_template("boards/board.html", board=read.board, role=read.role,
                            can_edit=model.allows(read.role, "edit"), columns=model.columns(cards),

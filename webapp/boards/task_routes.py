@@ -30,9 +30,11 @@ from .store import load_board
 bp = Blueprint("tasks", __name__)
 
 
-@bp.context_processor
+@bp.app_context_processor
 def task_fields():
-    return {"task_fields": FIELDS}  # the detail, conflict and list pages show the declared fields
+    # The detail, conflict and list pages show the declared fields, whichever blueprint renders them (a comment's
+    # preview or a refused checklist item renders the task page again).
+    return {"task_fields": FIELDS}
 
 
 @bp.get("/")
@@ -146,8 +148,10 @@ def task_page(task_id: str, status: int = 200, comment_form=None, preview=None, 
                            now=service.utcnow(), member_names=member_names(board), seq=feed.seq_of(changes),
                            watching=current_user.id in followers.watchers(watching, task.owner),
                            comments=comments, comment_page=comment_page, preview=preview,
-                           comment_form=comment_form or CommentForm(board=seen.board_id),
-                           checklist_form=checklist_form or AddItemForm(board=seen.board_id, version=task.version),
+                           # Forms not submitted are empty: a posted comment's text is not a new item's.
+                           comment_form=comment_form or CommentForm(formdata=None, board=seen.board_id),
+                           checklist_form=checklist_form or AddItemForm(formdata=None, board=seen.board_id,
+                                                                        version=task.version),
                            checklist_error=checklist_error,
                            member_link=lambda uid: url_for("boards.members", board_id=seen.board_id,
                                                            _anchor=f"member-{uid}")), status

@@ -5,10 +5,10 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from .. import markdown
+from .. import markdown, notifications
 from ..boards import access
 from ..boards import model as boards
-from ..keys import board_key, comment_key
+from ..keys import board_key, comment_key, inbox_key
 from ..boards.task_routes import task_page
 from . import service as store
 from .forms import CommentDeleteForm, CommentEditForm, CommentForm
@@ -64,8 +64,11 @@ def edit(task_id: str, comment_id: str):
     if not valid_id(comment_id):
         abort(404)
     form = CommentEditForm()
+    # With the task: the board, the comment, the navigation badge's inbox head and the session's account.
     seen = access.task_access(current_user.id, task_id, "edit", board_hint=form.board.data or None, indexed=False,
-                              also=lambda _: [comment_key(task_id, comment_id)])
+                              also=lambda _: [comment_key(task_id, comment_id), inbox_key(current_user.id)],
+                              checks_session=True)
+    notifications.badge_from(current_user.id, seen.extra[inbox_key(current_user.id)])
     comment, _ = store.load(seen.task, comment_id, seen.extra)
     if comment.author_id != current_user.id:
         abort(403)
@@ -109,7 +112,7 @@ def delete(task_id: str, comment_id: str):
         abort(404)
     form = CommentDeleteForm()
     seen = access.task_access(current_user.id, task_id, "edit", board_hint=form.board.data or None, indexed=False,
-                              also=lambda _: [comment_key(task_id, comment_id)])
+                              also=lambda _: [comment_key(task_id, comment_id)], checks_session=True)
     comment, _ = store.load(seen.task, comment_id, seen.extra)
     if comment.author_id != current_user.id and not boards.allows(seen.role, "manage"):
         abort(403)

@@ -189,8 +189,22 @@ def change_checklist(board_id: str, task_id: str, change: Callable[[tuple], tupl
                      read: Reads | None = None) -> Task:
     """Apply ``change`` (the checklist now → the new one) to the task as it is now, whatever its version:
     item-level changes merge with others' (``change`` refuses one whose item changed). Whatever ``change``
-    raises (``checklist.ItemChanged``, ``ValueError``) passes through; ``NotFound`` if the task is gone."""
+    raises (``checklist.ItemChanged``, ``ValueError``) passes through; ``NotFound`` if the task is gone.
+    A change that leaves the checklist as it is (a rename to the same text) stores nothing."""
     def apply(current: Task) -> tuple[Task, list[dict]]:
         items = change(current.checklist)
+        if items == current.checklist:
+            raise _Unchanged(current)
         return _edit(lambda t: replace(model.fields_of(t), checklist=items), actor=actor)(current)
-    return _store(board_id, task_id, store.ANY_VERSION, apply, read)
+    try:
+        return _store(board_id, task_id, store.ANY_VERSION, apply, read)
+    except _Unchanged as unchanged:
+        return unchanged.task
+
+
+class _Unchanged(Exception):
+    """A checklist change that changes nothing (nothing is written)."""
+
+    def __init__(self, task: Task):
+        super().__init__(task.id)
+        self.task = task

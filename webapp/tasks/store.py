@@ -55,12 +55,12 @@ from typing import Callable
 from flask import current_app
 
 from ..dapr_gateway import Conflict, Delete, Item, NotFound, Upsert
-from ..keys import event_id_of, index_key, outbox_key, task_key
+from ..keys import event_id_of, history_key, index_key, outbox_key, task_key
 from ..sidecar import gateway, retry_on_conflict
 from . import my_tasks_followup
 from .index import check_room, put_row, row_of
 from .model import Task
-from .relay_marks import mark_or_owe
+from .relay_marks import mark_or_owe, mark_pending
 
 ANY_VERSION = "*"  # If-Match: * — whatever version is current
 UNDO_SECONDS = 86400  # how long a tombstone is kept once its events are handled (undo until the sweep purges it)
@@ -71,6 +71,7 @@ NOTE_ATTEMPTS = 30  # a note (a comment) retried this often: twenty people comme
 Reads = dict[str, Item]  # what a request already read, by key (a change starts from it)
 Change = Callable[[Task], tuple[Task, list[dict]]]  # the task as read → (the changed task, its events)
 ROW_WRITER = "board-row-writer"  # app.extensions: how a committed change's row reaches its index (``_write_row``)
+HANDLER_FOLLOWS = frozenset({"checklist"})  # a change of only these: its row follows in the event's handling
 
 
 def board_of(document: dict) -> str:
@@ -142,13 +143,16 @@ def outbox_writes(events: list[dict]) -> list[Upsert]:
     return [Upsert(outbox_key(e["event_id"]), e, ttl_seconds=OUTBOX_TTL_SECONDS) for e in events]
 
 
-def _still_pending(previous: dict | None) -> list[str]:
+def _still_pending(previous: dict | None, history: Item | None = None) -> list[str]:
     """What a change carries over from the document it replaces: the ids of events not known to be handled.
 
-    Ids are carried without a read while there are few; past ``OUTBOX_CARRY`` one bulk read keeps only
-    those whose outbox item is still there (the handler deletes an event's item once it is handled).
+    An id the task's ``history`` (as the request read it) holds is handled: the handler records the entry in
+    the transaction that deletes the event's outbox item. The rest are carried without a read while there are
+    few; past ``OUTBOX_CARRY`` one bulk read keeps only those whose outbox item is still there.
     """
-    ids = list((previous or {}).get("outbox") or [])
+    handled = {e.get("id") for e in ((history.value or {}).get("items") or []) if isinstance(e, dict)} \
+        if history is not None and isinstance(history.value, dict) else set()
+    ids = [e for e in (previous or {}).get("outbox") or [] if e not in handled]
     if len(ids) >= OUTBOX_CARRY:
         ids = [event_id_of(it.key) for it in gateway().get_many([outbox_key(i) for i in ids])
                if it.exists]
@@ -190,6 +194,7 @@ def _write(board_id: str, task_id: str, apply: Change, reads: Reads | None, *, e
     first = dict(reads or {})
     key, ikey = task_key(task_id), index_key(board_id)
     index = first.get(ikey) or gw.get(ikey)  # for its size; the row's first attempt starts from it
+    history = first.get(history_key(task_id))  # the events it records are handled (``_still_pending``)
     before: list[Task] = []  # the task as the passing attempt read it (whose it was)
 
     def attempt() -> tuple[Task, list[dict]] | None:
@@ -200,7 +205,7 @@ def _write(board_id: str, task_id: str, apply: Change, reads: Reads | None, *, e
             return None
         changed, events = apply(task)
         check_room(index, task_id, row_of(changed, delete))
-        carried = _still_pending(document)
+        carried = _still_pending(document, history)
         stored = stored_document(changed, carried + [e["event_id"] for e in events], deleted=delete)
         _commit(key, stored, task.etag, events, restoring)
         return changed, events
@@ -208,10 +213,30 @@ def _write(board_id: str, task_id: str, apply: Change, reads: Reads | None, *, e
     done = retry_on_conflict(attempt, "task change")
     if done is None:
         raise Conflict(f"task {task_id} is no longer at version {expected_version}")
+    if followed_by_handler(done[1]):
+        return done  # its row and "My tasks" entry follow when its event is handled (``follow_handled``)
     if not _write_row(board_id, done[0], delete, index):
         mark_or_owe(board_id)
     my_tasks_followup.follow(None if restoring else before[0], done[0], delete, reads)
     return done
+
+
+def followed_by_handler(events: list[dict]) -> bool:
+    """Whether a committed change leaves its board row and "My tasks" entry to the task-events handler: a
+    change of nothing but ``HANDLER_FOLLOWS`` (a checklist change costs the request its read, its commit and its
+    publish only). Until handled the list shows the row of the revision before, as while any row is repaired."""
+    return bool(events) and all(
+        e.get("type") == "task.updated" and e.get("changes") and set(e["changes"]) <= HANDLER_FOLLOWS
+        for e in events)
+
+
+def follow_handled(task: Task) -> None:
+    """The row and "My tasks" entry of a committed change that ``followed_by_handler`` left to its event's
+    handling, from the task as it is now (rows and entries only replace older ones); if a write keeps losing,
+    the board is marked for the relay, which rebuilds both from the documents."""
+    if not _write_row(task.board_id, task, False, None):
+        mark_pending(task.board_id)  # ``GatewayError``: the event is handled again
+    my_tasks_followup.follow(None, task)
 
 
 def _write_row(board_id: str, task: Task, deleted: bool, index: Item | None) -> bool:
@@ -256,12 +281,13 @@ def note(board_id: str, task_id: str, apply: Note, read: Reads | None = None,
     gw = gateway()
     first = dict(read or {})
     key = task_key(task_id)
+    history = first.get(history_key(task_id))
 
     def attempt() -> tuple[Task, list[dict]]:
         item = first.pop(key) if key in first else gw.get(key)
         task, document = load_document(board_id, task_id, read=item)
         changed, writes, events = apply(task)
-        carried = _still_pending(document)
+        carried = _still_pending(document, history)
         stored = stored_document(changed, carried + [e["event_id"] for e in events])
         gw.transact([Upsert(key, stored, etag=task.etag), *writes, *outbox_writes(events)])
         return changed, events
