@@ -15,7 +15,7 @@ import pytest
 from tests.conftest import csrf_token, eventually
 from tests.integration.boards import board_task, make_team, user_id_of
 from tests.integration.test_api import make_token
-from tests.integration.test_list_reads import CALLS
+from tests.integration.test_list_reads import CALLS, counting
 from webapp.keys import history_key, my_tasks_key, task_key
 
 ITEM_RE = re.compile(r'<li class="checklist-item( done)?" id="item-([0-9a-f]+)">.*?name="seen" value="([0-9a-f]+)"',
@@ -31,17 +31,8 @@ def team(app):
 
 @pytest.fixture
 def sidecar_calls(gateway, monkeypatch):
-    """Every call the in-process app makes to its sidecar, as (method, keys) (the real calls still happen)."""
-    calls: list[tuple[str, list[str]]] = []
-    for name in COUNTED:
-        real = getattr(gateway, name)
-
-        def counted(*args, _real=real, _name=name, **kwargs):
-            keys = args[0] if args and isinstance(args[0], (list, tuple)) else [str(args[0]) if args else ""]
-            calls.append((_name, list(keys) if _name != "transact" else []))
-            return _real(*args, **kwargs)
-        monkeypatch.setattr(gateway, name, counted)
-    return calls
+    """Every call the in-process app makes to its sidecar, actor turns included, as (method, keys)."""
+    return counting(gateway, monkeypatch, COUNTED)
 
 
 def _names(calls: list) -> list[str]:

@@ -27,8 +27,13 @@ CALLS = ("get", "get_many", "save", "create", "delete", "transact", "publish", "
 @pytest.fixture
 def sidecar_calls(gateway, monkeypatch):
     """Every call the in-process app makes to its sidecar, as (method, keys) (the real calls still happen)."""
+    return counting(gateway, monkeypatch, CALLS)
+
+
+def counting(gateway, monkeypatch, names) -> list[tuple[str, list[str]]]:
+    """The gateway's ``names`` counted as (method, keys) in the list returned (the real calls still happen)."""
     calls: list[tuple[str, list[str]]] = []
-    for name in CALLS:
+    for name in names:
         real = getattr(gateway, name)
 
         def counted(*args, _real=real, _name=name, **kwargs):
