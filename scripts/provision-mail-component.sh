@@ -19,32 +19,15 @@ HASH="$(cat "${SOURCES[@]}" | sha256sum | cut -c1-12)"
 OUT="$CACHE/taskboard-mail-$HASH"
 
 say() { echo "[mail-component] $*" >&2; }
+# shellcheck source=provision-common.sh
+. "$ROOT/scripts/provision-common.sh"
 
-if [ -x "$OUT/taskboard-mail" ]; then
-  say "using $OUT/taskboard-mail"
-  echo "$OUT/taskboard-mail"
-  exit 0
-fi
-if [ "$FIND_ONLY" = 1 ]; then
-  say "the mail component ($HASH) is not built yet (not building: --find-only)"
-  exit 3
-fi
-if ! command -v go >/dev/null 2>&1; then
-  say "ERROR: Go is missing to build the mail component (install Go >= 1.26.6: https://go.dev/dl/)."
-  exit 1
-fi
+cached_or_stop "$OUT/taskboard-mail" "the mail component ($HASH)"
+require_go "the mail component"
 
 say "building deploy/pluggable-mail into $OUT (about a minute the first time: gRPC and protobuf compile)"
 mkdir -p "$OUT"
-start=$(date +%s)
 cd "$MODULE"
-CGO_ENABLED=0 nice -n 10 go build -trimpath -ldflags "-s -w" -o "$OUT/taskboard-mail.tmp" . &
-pid=$!
-while kill -0 "$pid" 2>/dev/null; do
-  sleep 20
-  kill -0 "$pid" 2>/dev/null && say "  still compiling ($(( $(date +%s) - start ))s elapsed)"
-done
-wait "$pid"
+with_progress go build -trimpath -ldflags "-s -w" -o "$OUT/taskboard-mail.tmp" .
 mv "$OUT/taskboard-mail.tmp" "$OUT/taskboard-mail"
-say "built in $(( $(date +%s) - start ))s"
 echo "$OUT/taskboard-mail"

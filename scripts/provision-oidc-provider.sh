@@ -18,27 +18,16 @@ OUT="$CACHE/oidc-provider-$OIDC_VERSION"
 BIN="$OUT/server"
 
 say() { echo "[oidc-provider] $*" >&2; }
+# shellcheck source=provision-common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/provision-common.sh"
 
-if [ -x "$BIN" ]; then
-  say "using zitadel/oidc example server $OIDC_VERSION from $OUT"
-  echo "$BIN"
-  exit 0
-fi
-if [ "$FIND_ONLY" = 1 ]; then
-  say "the OIDC provider $OIDC_VERSION is not provisioned yet (not building: --find-only)"
-  exit 3
-fi
-if ! command -v go >/dev/null 2>&1; then
-  say "ERROR: Go is missing to build the OIDC provider (github.com/zitadel/oidc/v3/example/server@$OIDC_VERSION)."
-  exit 1
-fi
+cached_or_stop "$BIN" "zitadel/oidc example server $OIDC_VERSION"
+require_go "the OIDC provider (github.com/zitadel/oidc/v3/example/server@$OIDC_VERSION)"
 
 say "building github.com/zitadel/oidc/v3/example/server@$OIDC_VERSION into $OUT"
 mkdir -p "$OUT"
-start=$(date +%s)
-GOBIN="$OUT/.build" CGO_ENABLED=0 nice -n 10 go install -trimpath -ldflags "-s -w" \
+GOBIN="$OUT/.build" with_progress go install -trimpath -ldflags "-s -w" \
   "github.com/zitadel/oidc/v3/example/server@$OIDC_VERSION"
 mv "$OUT/.build/server" "$BIN"
 rmdir "$OUT/.build"
-say "built in $(( $(date +%s) - start ))s"
 echo "$BIN"
