@@ -54,7 +54,7 @@ def test_a_digest_whose_send_fails_keeps_the_chain_and_is_sent_when_fired_again(
     fired_at = datetime.now(timezone.utc)
     today = timezones.to_local(fired_at, "UTC").date()  # the user's zone is UTC
     digest_id = f"digest-{owner}-{today.isoformat()}"
-    # notification-service is busy with this digest (another attempt's live claim): the send fails with 409
+    # notification-service is busy with this digest (another attempt's live claim): the send answers "in progress"
     notifier_state.create(notification_key(digest_id), {"notification_id": digest_id, "status": "claimed",
                                                   "claimed_at": fired_at.isoformat()})
     gateway.delete_job(name)

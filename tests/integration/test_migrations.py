@@ -8,7 +8,7 @@ from tests.integration.test_bounds import _remove
 from tests.integration.test_events_and_inbox import redis_ttl
 from webapp import migrations
 from webapp.keys import (PENDING_BOARDS_LEGACY, USERS_INDEX_LEGACY, board_key, memberships_key,
-                         outbox_key, task_key, users_index_shard_key)
+                         outbox_key, task_key, user_key, users_index_shard_key)
 from webapp.migrations import task_documents
 
 
@@ -66,3 +66,22 @@ def test_the_migration_of_one_board_rewrites_only_what_is_old(app, user, owner, 
     with app.app_context():
         assert task_documents.migrate_board(owner) == 0
     assert gateway.get(task_key(current)).etag == before.etag  # a live document of the current shape: untouched
+
+
+def test_migrate_all_passes_over_a_deleted_account(app, gateway):
+    """A deleted account's record keeps only its id (accounts/deletion.py): no board to give, no failure (CI:
+    `migrate-all` ended in KeyError 'username' once another test had deleted an account)."""
+    from datetime import datetime, timezone
+
+    from tests.conftest import Browser
+    from tests.integration.boards import user_id_of
+
+    gone = Browser(app.test_client())
+    gone.register()
+    user_id = user_id_of(gone)
+    gateway.save(user_key(user_id), {"id": user_id, "deleted": True,
+                                     "deleted_at": datetime.now(timezone.utc).isoformat()})
+    gateway.delete(memberships_key(user_id))
+    result = app.test_cli_runner().invoke(args=["migrate-all"])
+    assert result.exit_code == 0, result.output
+    assert not gateway.get(memberships_key(user_id)).exists  # no personal board given to nobody

@@ -24,7 +24,7 @@ from datetime import datetime, timedelta, timezone
 
 from flask import current_app, render_template
 
-from .. import dead_letters
+from .. import dead_letters, notifications
 from ..auth import users
 from ..dapr_gateway import GatewayError, NotFound
 from ..keys import user_key
@@ -132,15 +132,12 @@ def send(mail_id: str, user_id: str, to: str, subject: str, parts: dict[str, str
          unsubscribe: str | None = None) -> None:
     """Ask notification-service to deliver one e-mail (``parts``: text and html; once per ``mail_id``) to ``to``
     alone; ``GatewayError`` when it could not."""
-    cfg = current_app.config
     email = {"to": to, "subject": " ".join(subject.split())[:SUBJECT_MAX], "html": parts["html"],
              "text": parts["text"]}
     if unsubscribe:
         email["unsubscribe"] = unsubscribe
-    gateway().invoke(cfg["NOTIFY_APP_ID"], cfg["NOTIFY_METHOD"], {
-        "notification_id": mail_id, "user_id": user_id, "task_id": None, "kind": "email",
-        "message": subject[:SUBJECT_MAX], "email": email,
-    })
+    notifications.notify({"notification_id": mail_id, "user_id": user_id, "task_id": None, "kind": "email",
+                          "message": subject[:SUBJECT_MAX], "email": email})
 
 
 def notification_sent(event: dict) -> str:

@@ -45,7 +45,7 @@ def run() -> dict[str, int]:
     the cursor on, so a run costs the same few dozen calls at 1,000 users and at
     1,000,000; the walk comes round to each user every users ÷ ``PAGE_USERS``
     periods. One batch's trouble (e.g. a notification another attempt is still
-    delivering: 409) does not hold up the others; ``Unavailable`` (the sidecar or
+    delivering: "in progress") does not hold up the others; ``Unavailable`` (the sidecar or
     a component is down) stops the run at once, and the cursor stays where it was.
     """
     gw = gateway()

@@ -17,12 +17,13 @@ NAME = "personal-boards"
 
 
 def _without_records() -> Iterator[User]:
-    """The users whose ``boards-of`` record does not list their personal board (one bulk read per page)."""
+    """The users whose ``boards-of`` record does not list their personal board (one bulk read per page); a
+    deleted account (its record keeps only its id) has no board to give."""
     for page in iter_user_pages():
         read = gateway().get_many([user_key(u) for u in page] + [memberships_key(u) for u in page])
         for account, memberships in zip(read[:len(page)], read[len(page):]):
             listed = ((memberships.value or {}).get("boards") or {})
-            if account.exists and account.value["id"] not in listed:
+            if account.exists and not account.value.get("deleted") and account.value["id"] not in listed:
                 yield User.from_record(account.value)
 
 

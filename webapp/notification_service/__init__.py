@@ -6,7 +6,7 @@ for the web app's inbox. Two records make it once (``delivery``):
 
     notification:<id>       the claim, created only if absent (first write wins)
                             before delivering, so a concurrent call for the same
-                            id answers 409 "in progress" (its caller retries
+                            id answers 202 "in progress" (its caller retries
                             later) instead of delivering again;
     notification-done:<id>  ``delivered``, written right after the delivery
                             and before the announcement (a retry answers

@@ -50,9 +50,10 @@ def notify():
         log.error("notification %s not sent: %s", notification_id, err)
         return jsonify(error="unavailable", message="notification not sent; try again"), 503
     if outcome == "in_progress":
-        # Another attempt is delivering it now: the caller tries again later and then
-        # gets "duplicate" (or, if that attempt died, delivers it itself).
-        return (jsonify(status="in_progress", notification_id=notification_id), 409,
+        # Another attempt is delivering it now: the caller tries again later and then gets "duplicate" (or, if
+        # that attempt died, delivers it itself). A 2xx: through Dapr every non-2xx counts toward the resiliency
+        # policy's circuit breaker, and a few such expected answers would stop every notification for a while.
+        return (jsonify(status="in_progress", notification_id=notification_id), 202,
                 {"Retry-After": IN_PROGRESS_RETRY_AFTER})
     if outcome == "sent":
         log.info("notification %s sent to user %s", notification_id, notification["user_id"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import current_app, has_request_context, request
 
-from ..dapr_gateway import Item
+from ..dapr_gateway import Conflict, Item
 from ..keys import inbox_key
 from ..sidecar import gateway
 from . import inbox
@@ -15,11 +15,19 @@ def send(notification_id: str, user_id: str, task_id: str | None, kind: str, mes
 
     Idempotent on ``notification_id``: the service records each id once.
     """
+    return notify({"notification_id": notification_id, "user_id": user_id, "task_id": task_id,
+                   "kind": kind, "message": message})
+
+
+def notify(payload: dict) -> dict:
+    """Invoke notification-service's ``notify`` with ``payload``; its reply. ``Conflict`` while another attempt
+    is delivering the same id (a 202 "in_progress": a 2xx, so these expected answers never trip the
+    resiliency policy's circuit breaker for every other notification); other ``GatewayError``s as they come."""
     cfg = current_app.config
-    return gateway().invoke(cfg["NOTIFY_APP_ID"], cfg["NOTIFY_METHOD"], {
-        "notification_id": notification_id, "user_id": user_id, "task_id": task_id,
-        "kind": kind, "message": message,
-    })
+    reply = gateway().invoke(cfg["NOTIFY_APP_ID"], cfg["NOTIFY_METHOD"], payload)
+    if (reply or {}).get("status") == "in_progress":
+        raise Conflict(f"notification {payload.get('notification_id')}: another attempt is delivering it")
+    return reply
 
 
 def deliver_to_inbox(event: dict) -> bool:
