@@ -293,3 +293,36 @@ def model_seconds() -> float:
     from webapp.boards.deletion import STALLED_DELETION_SECONDS
 
     return STALLED_DELETION_SECONDS
+
+
+def test_a_deletion_marks_the_board_deleted_before_its_owners_let_go_and_the_sweep_drops_what_is_left(app, gateway,
+                                                                                                    monkeypatch):
+    """The sidecar gone between the mark and the owner's entry: the board is deleted (its record expires), and
+    the sweep drops the owner's lingering entry. Before, the owner's entry went first and a deletion that
+    stopped there left a closing record for ever that neither a repeated DELETE (404) nor the sweep could reach
+    (Redis soak, seed 968664)."""
+    from tests.integration.boards import board_version, create_board, invite
+    from webapp.boards import store as board_store
+    from webapp.dapr_gateway import Unavailable
+
+    owner, member = _person(app), _person(app)
+    board_id = create_board(owner, "Let go last")
+    assert invite(owner, board_id, member, "editor").status_code == 302
+    real, owner_id = board_store.set_membership, user_id_of(owner)
+
+    def failing(user_id, board, entry):
+        if entry is None and user_id == owner_id:
+            raise Unavailable("the sidecar went away")
+        return real(user_id, board, entry)
+
+    monkeypatch.setattr(board_store, "set_membership", failing)
+    version = board_version(owner, board_id)
+    assert owner.form_post(f"/boards/{board_id}/delete", {"version": version},
+                           page_url=f"/boards/{board_id}/members").status_code == 503
+    monkeypatch.setattr(board_store, "set_membership", real)
+    assert gateway.get(board_key(board_id)).value.get("deleted")
+    assert board_id not in (gateway.get(memberships_key(user_id_of(member))).value or {}).get("boards", {})
+    assert board_id in gateway.get(memberships_key(owner_id)).value["boards"]
+    assert owner.get(f"/boards/{board_id}").status_code == 404
+    assert _sweep(app, owner)["lingering entry"] == 1
+    assert board_id not in gateway.get(memberships_key(owner_id)).value["boards"]

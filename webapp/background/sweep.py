@@ -96,12 +96,14 @@ def sweep_batch(user_ids: list[str]) -> Counter:
     ended = [(uid, account.value) for uid, marker, account in zip(user_ids, first[2 * n:3 * n], first[3 * n:4 * n])
              if account.exists and not (account.value or {}).get("deleted") and digests.chain_ended(marker, now)]
     recreated = sum(1 for user_id, record in ended if digests.schedule(user_id, now, record))
-    shared = [b for uid, item in zip(user_ids, first[n:2 * n]) for b in owned_boards(uid, item.value)[1:]]
-    shared = [b for b in dict.fromkeys(shared) if b not in indexes]
-    read = gw.get_many([index_key(b) for b in shared] + [board_key(b) for b in shared]) if shared else []
-    indexes.update({b: item.value or {} for b, item in zip(shared, read)})
-    stalled = [b for b, record in zip(shared, read[len(shared):])
-               if boards_model.deletion_stalled(record.value, now, board_deletion.STALLED_DELETION_SECONDS)]
+    owned = [(uid, b) for uid, item in zip(user_ids, first[n:2 * n]) for b in owned_boards(uid, item.value)[1:]]
+    reached = [b for b in dict.fromkeys(b for _, b in owned) if b not in indexes]
+    read = gw.get_many([index_key(b) for b in reached] + [board_key(b) for b in reached]) if reached else []
+    records = {b: record.value for b, record in zip(reached, read[len(reached):])}
+    deleted = [(uid, b) for uid, b in owned if (records.get(b) or {}).get("deleted")]
+    indexes.update({b: item.value or {} for b, item in zip(reached, read) if not (records.get(b) or {}).get("deleted")})
+    stalled = [b for b in reached
+               if boards_model.deletion_stalled(records.get(b), now, board_deletion.STALLED_DELETION_SECONDS)]
     keys = [task_key(i) for index in indexes.values() for i in index.get("ids", [])]
     found = {it.key: it for at in range(0, len(keys), KEYS_PER_READ)
              for it in gw.get_many(keys[at:at + KEYS_PER_READ]) if it.exists}
@@ -123,6 +125,8 @@ def sweep_batch(user_ids: list[str]) -> Counter:
     # A deletion that stopped half-way (its owner got a 503 and never repeated it): finished, or undone when a
     # task was created on the board meanwhile, so no board stays closing with its tasks out of everyone's reach.
     counts.update(Counter(board_deletion.finish_stalled(b) for b in stalled))
+    # An owner's entry of a board whose deletion stopped after marking it deleted: dropped.
+    counts.update(Counter("lingering entry" for uid, b in deleted if board_deletion.drop_lingering_entry(uid, b)))
     return counts
 
 

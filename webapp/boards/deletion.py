@@ -41,22 +41,32 @@ def delete(board_id: str, expected_version: str | None = None) -> None:
     (live ones: the mark is undone and ``MembershipError`` raised), the tombstones' pending events published
     (their handlers delete their jobs), the tombstones taken off the board (no undo can bring one back), and
     the index closed with the ETag read — a task written meanwhile makes that fail and step 2 run again;
-    3. every member's record drops the board; 4. the record is marked ``deleted``. A deletion that stopped
-    half-way (the sidecar gone) leaves the board ``closing``, reachable by no one but a repeated deletion.
+    3. every member's record but the owners' drops the board; 4. the record is marked ``deleted``; 5. the owners'
+    records drop it. A deletion that stopped before 4 leaves the board ``closing``, reachable by no one but its
+    owners' repeated deletion (or the sweep's, ``finish_stalled``), both of which find it through an owner's
+    record; one that stopped after 4 leaves an owner's entry of a deleted board, which the sweep drops.
     Raises ``MembershipError`` (a personal board, live tasks), ``Conflict`` if stale, ``NotFound``, and
     ``Unavailable`` while its deleted tasks' last events cannot be published (the board stays closing).
     """
     if model.is_personal(board_id):
         raise MembershipError("A personal board cannot be deleted.")
-    members = _close(board_id, expected_version)
+    others, owners = _close(board_id, expected_version)
     try:
         retry_on_conflict(lambda: _close_index(board_id), "board deletion")
     except (MembershipError, Conflict):
         _reopen(board_id)
         raise
-    for member in members:
+    for member in others:
         store.set_membership(member, board_id, None)
     _mark(board_id, model.deleted, ttl_seconds=DELETED_TTL_SECONDS)
+    for owner in owners:
+        store.set_membership(owner, board_id, None)
+
+
+def drop_lingering_entry(user_id: str, board_id: str) -> bool:
+    """Drop an owner's entry of a board whose deletion stopped after marking it ``deleted`` (the sweep's part);
+    True if it was there. ``GatewayError`` as ``store.set_membership``."""
+    return store.set_membership(user_id, board_id, None)
 
 
 def finish_stalled(board_id: str) -> str:
@@ -76,13 +86,13 @@ def finish_stalled(board_id: str) -> str:
     return "deleted"
 
 
-def _close(board_id: str, expected_version: str | None) -> list[str]:
+def _close(board_id: str, expected_version: str | None) -> tuple[list[str], list[str]]:
     """Mark the board ``closing`` (one ETag-guarded write; already marked: a deletion that stopped half-way,
-    carried on); returns its members, owners last (one who can repeat the deletion keeps their entry longest).
-    ``NotFound`` if it is gone."""
+    carried on); returns its members who are not owners, and its owners (who can repeat the deletion: their
+    entries go last). ``NotFound`` if it is gone."""
     gw = gateway()
 
-    def attempt() -> list[str]:
+    def attempt() -> tuple[list[str], list[str]]:
         item = gw.get(board_key(board_id))
         if not (item.exists and item.value.get("closing")):
             item = store.load_board(board_id, item)
@@ -90,7 +100,8 @@ def _close(board_id: str, expected_version: str | None) -> list[str]:
                 raise store.Stale(board_id)
             gw.save_versioned(item.key, model.closing(item.value, datetime.now(timezone.utc)), item.etag)
         members = item.value.get("members") or {}
-        return sorted(members, key=lambda member: members[member].get("role") == "owner")
+        owners = [m for m in members if members[m].get("role") == "owner"]
+        return [m for m in members if m not in owners], owners
 
     try:
         return retry_on_conflict(attempt, "board deletion")
