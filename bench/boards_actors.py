@@ -45,6 +45,7 @@ sys.path.insert(0, str(ROOT))
 import procstats  # noqa: E402
 from benchstack import bench_stack_class, distinct_free_ports, load_devstack, short_commit, snapshot  # noqa: E402
 from boards_actors_report import counter_delta, index_row_retries, render_markdown, run_figures, summarise  # noqa: E402
+from common import until_quiet  # noqa: E402
 from bench.boards_load import conflict_retries, member_moves, mismatches, seed, share_board  # noqa: E402
 from bench.webclient import api_token, register  # noqa: E402
 
@@ -95,16 +96,8 @@ class Measured:
 
     async def drain(self, timeout: float = 30.0) -> float:
         """Until no event is published or delivered for a second; seconds waited."""
-        start = last_change = time.monotonic()
-        last = self.deliveries()
-        while time.monotonic() - start < timeout:
-            await asyncio.sleep(0.25)
-            now = self.deliveries()
-            if now != last:
-                last, last_change = now, time.monotonic()
-            elif time.monotonic() - last_change >= 1.0:
-                break
-        return round(time.monotonic() - start, 1)
+        waited, _ = await until_quiet(self.deliveries, timeout)
+        return round(waited, 1)
 
     def dead(self) -> dict[str, int]:
         return {n: p.returncode for n, p in self.stack.procs.items() if p.poll() is not None}

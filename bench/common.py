@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections.abc import Callable
 
 T_START = time.monotonic()
 
@@ -30,3 +32,17 @@ class IndexCounter:
 
 class StackDied(RuntimeError):
     """A process of the stack exited during the run."""
+
+
+async def until_quiet(count: Callable[[], float], timeout: float = 30.0, quiet: float = 1.0) -> tuple[float, bool]:
+    """Until ``count`` stays the same for ``quiet`` seconds: (seconds waited, whether it settled in ``timeout``)."""
+    start = last_change = time.monotonic()
+    last = count()
+    while time.monotonic() - start < timeout:
+        await asyncio.sleep(0.25)
+        now = count()
+        if now != last:
+            last, last_change = now, time.monotonic()
+        elif time.monotonic() - last_change >= quiet:
+            return time.monotonic() - start, True
+    return timeout, False

@@ -16,7 +16,6 @@ the counters without the load points, a few minutes).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import sys
@@ -34,7 +33,7 @@ import loadgen  # noqa: E402
 import redis  # noqa: E402
 import summaries  # noqa: E402
 from before_after import counter_rows  # noqa: E402
-from common import StackDied, say  # noqa: E402
+from common import StackDied, say, until_quiet  # noqa: E402
 
 SCENARIOS = ("page-create", "page-list100", "page-list1000", "page-complete")
 ONLY = "page-list100,page-create,page-complete"  # page-list100 also selects page-list1000 (a prefix)
@@ -79,17 +78,10 @@ class StackBench(machinery.Bench):
 
     async def drain(self, what: str, timeout: float = 30.0) -> float:
         """Until no event is published or delivered for a second (the same test on every broker)."""
-        start = last_change = time.monotonic()
-        last = self.deliveries()
-        while time.monotonic() - start < timeout:
-            await asyncio.sleep(0.25)
-            now = self.deliveries()
-            if now != last:
-                last, last_change = now, time.monotonic()
-            elif time.monotonic() - last_change >= 1.0:
-                return time.monotonic() - start
-        self.warn(f"events after {what} still flowing after {timeout:.0f}s")
-        return timeout
+        waited, settled = await until_quiet(self.deliveries, timeout)
+        if not settled:
+            self.warn(f"events after {what} still flowing after {timeout:.0f}s")
+        return waited
 
     async def main(self) -> None:
         await self.seed()
