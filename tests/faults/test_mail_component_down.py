@@ -3,21 +3,15 @@ restarted with its sidecar (daprd Inits a pluggable component once, when it star
 
 from __future__ import annotations
 
-from tests.conftest import Browser, eventually, unique_name
-from tests.integration.mailbox import Mailbox, address, links_in, path_of
+from tests.conftest import eventually
+from tests.integration.mailbox import Mailbox, verified_user_wanting_completion_mail
 
-PASSWORD = "correct horse battery"
 COMPONENT = "mail-component-notification-service"
 
 
 def test_mail_waits_while_the_mail_component_is_down_and_arrives_once_it_is_back(app, stack):
     mailbox = Mailbox(stack.mail_api())
-    user, email = Browser(app.test_client()), address("component-down")
-    user.form_post("/register", {"username": unique_name(), "password": PASSWORD, "confirm": PASSWORD,
-                                 "timezone": "UTC", "email": email})
-    confirm, = mailbox.wait_for(email, "Confirm")
-    assert user.get(path_of(links_in(confirm)[0])).status_code == 200
-    assert user.form_post("/account/email", {"form": "prefs", "prefs-completed": "y"}).status_code == 302
+    user, email = verified_user_wanting_completion_mail(app, mailbox, "component-down")
 
     stack.stop(COMPONENT)
     try:

@@ -8,7 +8,7 @@ import urllib.parse
 import urllib.request
 import uuid
 
-from tests.conftest import eventually
+from tests.conftest import Browser, eventually, unique_name
 
 LINK = re.compile(r'href="(https?://[^"]+)"')
 
@@ -55,3 +55,15 @@ def path_of(link: str) -> str:
     """The path (and query) of a link in a message, to open with the test client."""
     parts = urllib.parse.urlsplit(link)
     return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def verified_user_wanting_completion_mail(app, mailbox: Mailbox, prefix: str,
+                                          password: str = "correct horse battery") -> tuple[Browser, str]:
+    """A new user whose address is confirmed through the mailed link and who chose mail on completions."""
+    user, email = Browser(app.test_client()), address(prefix)
+    user.form_post("/register", {"username": unique_name(), "password": password, "confirm": password,
+                                 "timezone": "UTC", "email": email})
+    confirm, = mailbox.wait_for(email, "Confirm")
+    assert user.get(path_of(links_in(confirm)[0])).status_code == 200
+    assert user.form_post("/account/email", {"form": "prefs", "prefs-completed": "y"}).status_code == 302
+    return user, email

@@ -7,20 +7,13 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from tests.conftest import Browser, eventually, unique_name
-from tests.integration.mailbox import Mailbox, address, links_in, path_of
-
-PASSWORD = "correct horse battery"
+from tests.conftest import Browser, eventually
+from tests.integration.mailbox import Mailbox, verified_user_wanting_completion_mail
 
 
 def test_mail_waits_while_the_mail_server_is_down_and_the_actions_succeed(app, stack):
     mailbox = Mailbox(stack.mail_api())
-    user, email = Browser(app.test_client()), address("outage")
-    user.form_post("/register", {"username": unique_name(), "password": PASSWORD, "confirm": PASSWORD,
-                                 "timezone": "UTC", "email": email})
-    confirm, = mailbox.wait_for(email, "Confirm")
-    assert user.get(path_of(links_in(confirm)[0])).status_code == 200
-    assert user.form_post("/account/email", {"form": "prefs", "prefs-completed": "y"}).status_code == 302
+    user, email = verified_user_wanting_completion_mail(app, mailbox, "outage")
 
     stack.stop("mailpit")
     try:
