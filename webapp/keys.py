@@ -120,7 +120,7 @@ def feed_key(board_id: str) -> str:
 
 
 def task_key(task_id: str) -> str:
-    """``task:<task id>`` = the task document with ``outbox`` (its unhandled event ids), ``comments`` (its comment ids, newest first), ``deleted`` when a tombstone; TTL: none; owner: tasks/store.py."""
+    """``task:<task id>`` = the task document with ``outbox`` (its unhandled event ids), ``comments`` (its comment ids, newest first), ``deleted`` when a tombstone (``purging`` once the sweep purges it); TTL: none (UNDO_SECONDS once taken off a deleted board); owner: tasks/store.py."""
     return f"task:{task_id}"
 
 
@@ -164,6 +164,12 @@ def watchers_key(task_id: str) -> str:
 def comment_key(task_id: str, comment_id: str) -> str:
     """``comment:<task id>:<comment id>`` = {id, task_id, author_id, author, text, mentions, created_at, edited_at, revision} or {id, deleted} once deleted; TTL: none (DELETED_TTL_SECONDS, a day, once deleted; purged with the task); owner: comments/service.py."""
     return f"comment:{task_id}:{comment_id}"
+
+
+def task_remains_keys(task_id: str, comment_ids: list[str]) -> list[str]:
+    """What a task leaves beside its document, deleted with it: its history, overdue marker, watchers, comments."""
+    return [history_key(task_id), overdue_marker_key(task_id), watchers_key(task_id),
+            *(comment_key(task_id, cid) for cid in comment_ids)]
 
 
 def inbox_key(user_id: str) -> str:

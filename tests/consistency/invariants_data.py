@@ -101,7 +101,8 @@ def expiries(snap: Snapshot) -> list[Violation]:
     """No live item carries an expiry; no tombstone (or outbox item) lives for ever.
 
     A tombstone carries no expiry while its board's index lists it (the sweep purges it from there, with a
-    guarded delete); one taken off a deleted board (``<board>:deleted``) must expire within the undo window.
+    guarded delete); one taken off a deleted board (``<board>:deleted``) must expire within the undo window,
+    and once the board is marked deleted its history (its remains) must be gone.
     A deleted board's record and closed index are kept for a bounded time.
     """
     out = []
@@ -113,6 +114,11 @@ def expiries(snap: Snapshot) -> list[Violation]:
                 if not (ttl is not None and 0 < ttl <= UNDO_SECONDS):
                     out.append(Violation("expiry", f"tombstone of task {task_id}, taken off its deleted board, has "
                                          f"TTL {ttl} (want 0 < TTL <= {UNDO_SECONDS})", [task_id]))
+                former = board.removesuffix(":deleted")
+                if (snap.boards.get(former) or {}).get("deleted") and task_id in snap.histories:
+                    out.append(Violation("expiry", f"task {task_id}, taken off board {former} (deleted), left its "
+                                         "history behind: no index lists it, nothing would ever delete it",
+                                         [task_id], [former]))
             elif task_id not in ((snap.indexes.get(board) or {}).get("ids") or []):
                 out.append(Violation("expiry", f"tombstone of task {task_id} is listed by no index: the sweep "
                                      f"never purges it (TTL {ttl})", [task_id], [board]))

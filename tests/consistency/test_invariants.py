@@ -86,6 +86,10 @@ def test_a_live_task_with_an_expiry_and_an_immortal_tombstone_are_caught():
     detached = Snapshot(tasks={"t3": {**doc("t3", deleted=True), "board_id": f"{BOARD}:deleted"}},
                         ttls={"task:t3": -1})
     assert [v.tasks for v in expiries(detached)] == [["t3"]]  # off a deleted board: it must expire
+    detached.ttls["task:t3"] = 3600
+    assert expiries(detached) == []
+    detached.boards[BOARD], detached.histories["t3"] = {"deleted": True}, {"items": []}
+    assert [v.tasks for v in expiries(detached)] == [["t3"]]  # its history outlives it
 
 
 def test_ghost_and_hidden_cards_are_caught():

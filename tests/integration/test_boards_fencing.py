@@ -326,3 +326,39 @@ def test_a_deletion_marks_the_board_deleted_before_its_owners_let_go_and_the_swe
     assert owner.get(f"/boards/{board_id}").status_code == 404
     assert _sweep(app, owner)["lingering entry"] == 1
     assert board_id not in gateway.get(memberships_key(owner_id)).value["boards"]
+
+
+def test_a_deleted_boards_tasks_leave_no_history_watchers_or_comments_even_when_the_deletion_stopped(app, gateway,
+                                                                                                       monkeypatch):
+    """A deleted board's tombstones are taken off it and expire; what they leave beside their documents goes
+    with them — also when the deletion stopped between the two and was repeated. Before, a deleted board's
+    tasks left their history, watchers and comments in the store for ever (no index lists them any more)."""
+    from tests.integration.boards import board_task, board_version, create_board, invite
+    from webapp.boards import deletion
+    from webapp.dapr_gateway import Unavailable
+    from webapp.keys import comment_key, history_key, watchers_key
+
+    owner, member = _person(app), _person(app)
+    board_id = create_board(owner, "Leaves nothing")
+    assert invite(owner, board_id, member, "editor").status_code == 302
+    task_id = board_task(owner, board_id, title="Talked over, then deleted")
+    page = f"/tasks/{task_id}"
+    assert member.form_post(f"{page}/watch", {"watch": "1"}, page_url=page).status_code == 302
+    assert member.form_post(f"{page}/comments", {"text": "Noted"}, page_url=page).status_code == 302
+    assert owner.action(task_id, "delete").status_code == 302
+    comment_ids = gateway.get(store.task_key(task_id)).value["comments"]
+    remains = [history_key(task_id), watchers_key(task_id), *(comment_key(task_id, c) for c in comment_ids)]
+    assert comment_ids and all(gateway.get(key).exists for key in remains)
+
+    def stopped(_items):
+        raise Unavailable("the sidecar went away")
+
+    monkeypatch.setattr(store, "delete_remains", stopped)
+    version = board_version(owner, board_id)
+    assert owner.form_post(f"/boards/{board_id}/delete", {"version": version}, page_url="/boards").status_code == 503
+    assert gateway.get(store.task_key(task_id)).value["board_id"] == deletion.detached_from(board_id)
+    assert all(gateway.get(key).exists for key in remains)  # the deletion stopped right after taking it off
+    monkeypatch.undo()
+    assert owner.form_post(f"/boards/{board_id}/delete", {"version": version}, page_url="/boards").status_code == 302
+    assert [key for key in remains if gateway.get(key).exists] == []
+    assert gateway.get(board_key(board_id)).value.get("deleted")

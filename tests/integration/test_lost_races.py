@@ -160,6 +160,39 @@ def test_a_tombstone_is_purged_once_its_undo_window_passed_and_its_event_was_han
     assert user.form_post(f"/tasks/{purged}/restore", {}, page_url="/tasks").status_code == 404
 
 
+def test_a_purge_that_stopped_after_its_mark_is_carried_on_and_no_undo_brings_the_task_back(owner, user, gateway,
+                                                                                            monkeypatch):
+    """The sweep stopped while purging a tombstone: nothing it leaves (history, comments) outlives it, and no
+    undo brings back a task whose remains may already be gone. Before, the tombstone went first and a purge
+    that stopped there left its history and comments in the store for ever (no index lists them any more)."""
+    from webapp.background import sweep
+    from webapp.dapr_gateway import Unavailable
+    from webapp.keys import comment_key, history_key
+    from webapp.tasks import store
+    task_id = user.create_task(title="Purged in two goes")
+    page = f"/tasks/{task_id}"
+    assert user.form_post(f"{page}/comments", {"text": "Said before it went"}, page_url=page).status_code == 302
+    assert user.action(task_id, "delete").status_code == 302
+    tombstone = gateway.get(store.task_key(task_id))
+    eventually(lambda: not any(gateway.get(store.outbox_key(i)).exists for i in tombstone.value["outbox"]))
+    remains = [history_key(task_id), *(comment_key(task_id, c) for c in tombstone.value["comments"])]
+    assert len(remains) == 2 and all(gateway.get(key).exists for key in remains)
+
+    def stopped(_items):
+        raise Unavailable("the sidecar went away")
+
+    monkeypatch.setattr(store, "UNDO_SECONDS", 0)
+    monkeypatch.setattr(store, "delete_remains", stopped)
+    with pytest.raises(Unavailable):
+        sweep.purge_tombstones([gateway.get(store.task_key(task_id))])
+    assert gateway.get(store.task_key(task_id)).value[store.PURGING]
+    assert user.form_post(f"{page}/restore", {}, page_url="/tasks").status_code == 404
+    monkeypatch.undo()
+    monkeypatch.setattr(store, "UNDO_SECONDS", 0)
+    assert sweep.sweep_batch([owner])["purged"] == 1
+    assert [key for key in [store.task_key(task_id), *remains] if gateway.get(key).exists] == []
+
+
 def test_a_tombstone_whose_event_is_not_handled_is_kept(owner, user, gateway, monkeypatch):
     from webapp.background import sweep
     from webapp.tasks import store

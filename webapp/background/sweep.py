@@ -19,10 +19,9 @@ from collections import Counter
 from datetime import datetime, timedelta, timezone
 
 from .. import users_index
-from ..dapr_gateway import Conflict, Delete, Item, NotFound, Rejected
-from ..keys import (SWEEP_CURSOR, board_key, comment_key, digest_next_key, history_key, index_key,
-                    memberships_key, my_tasks_key, outbox_key, overdue_marker_key, task_id_of, task_key, user_key,
-                    watchers_key)
+from ..dapr_gateway import Conflict, Item, NotFound, Rejected
+from ..keys import (SWEEP_CURSOR, board_key, digest_next_key, index_key, memberships_key, my_tasks_key, outbox_key,
+                    task_key, user_key)
 from ..sidecar import gateway
 from ..tasks import store
 from ..tasks.index import reindex
@@ -134,8 +133,9 @@ def purge_tombstones(items: list[Item]) -> list[Item]:
     """Delete the tombstones among ``items`` that are past the undo window and whose events are all handled,
     with their history, overdue marker, watchers and comments; returns the documents still stored.
 
-    Each tombstone goes with a delete guarded by the ETag it was read at: an undo that came
-    first keeps it (on every store: one guarded single-key delete is atomic on its own).
+    Each tombstone is first marked ``purging`` with a save guarded by the ETag it was read at (an undo that
+    came first keeps it; from then on none can: on every store one guarded single-key write is atomic on its
+    own), then its remains go, then the document; a purge that stopped half-way is carried on by the next.
     """
     gw = gateway()
     cutoff = datetime.now(timezone.utc) - timedelta(seconds=store.UNDO_SECONDS)
@@ -146,12 +146,12 @@ def purge_tombstones(items: list[Item]) -> list[Item]:
     for item in old:
         if any(outbox_key(i) in waiting for i in pending_ids(item)):
             continue  # an event of it is not handled yet
-        try:
-            gw.delete(item.key, etag=item.etag)
-        except Conflict:
-            continue  # restored (or changed) since it was read
-        task_id = task_id_of(item.key)
-        gw.transact([Delete(history_key(task_id)), Delete(overdue_marker_key(task_id)), Delete(watchers_key(task_id)),
-                     *(Delete(comment_key(task_id, cid)) for cid in item.value.get("comments") or [])])
+        if not item.value.get(store.PURGING):
+            try:
+                gw.save(item.key, {**item.value, store.PURGING: True}, etag=item.etag)
+            except Conflict:
+                continue  # restored (or changed) since it was read
+        store.delete_remains([item])
+        gw.delete(item.key)
         gone.add(item.key)
     return [it for it in items if it.key not in gone]

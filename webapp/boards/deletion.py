@@ -39,8 +39,9 @@ def delete(board_id: str, expected_version: str | None = None) -> None:
     matched, so only single-key ETag-guarded writes fence): 1. the board record is marked ``closing`` (access
     checks and task creation answer it as missing from then on); 2. its index is read, its tasks checked
     (live ones: the mark is undone and ``MembershipError`` raised), the tombstones' pending events published
-    (their handlers delete their jobs), the tombstones taken off the board (no undo can bring one back), and
-    the index closed with the ETag read — a task written meanwhile makes that fail and step 2 run again;
+    (their handlers delete their jobs), the tombstones taken off the board (no undo can bring one back) and
+    their remains deleted (history, watchers, comments), and the index closed with the ETag read — a task
+    written meanwhile makes that fail and step 2 run again;
     3. every member's record but the owners' drops the board; 4. the record is marked ``deleted``; 5. the owners'
     records drop it. A deletion that stopped before 4 leaves the board ``closing``, reachable by no one but its
     owners' repeated deletion (or the sweep's, ``finish_stalled``), both of which find it through an owner's
@@ -111,11 +112,13 @@ def _close(board_id: str, expected_version: str | None) -> tuple[list[str], list
 
 def _close_index(board_id: str) -> None:
     """Close the board's index if it lists no live task (``MembershipError`` if it does); ``Conflict`` if it
-    changed since it was read. Its tombstones are taken off the board first, each at the version read."""
+    changed since it was read. Its tombstones are taken off the board first, each at the version read, and
+    what they leave beside their documents deleted (also of those an earlier, stopped run took off)."""
     gw = gateway()
     index = gw.get(index_key(board_id))
     ids = (index.value or {}).get("ids") or []
-    tasks = [it for it in gw.get_many([task_key(i) for i in ids]) if task_store.owned(it, board_id)]
+    listed = gw.get_many([task_key(i) for i in ids])
+    tasks = [it for it in listed if task_store.owned(it, board_id)]
     if any(not it.value.get("deleted") for it in tasks):
         raise MembershipError("Delete or complete-and-delete the board's tasks first: a board with tasks "
                               "cannot be deleted.")
@@ -123,10 +126,17 @@ def _close_index(board_id: str) -> None:
         # Once detached, no index lists these tombstones: neither the relay nor the sweep would find their
         # events again. The board stays closing; repeating the deletion finishes it once the broker is back.
         raise Unavailable(f"board {board_id}: its deleted tasks' last events are not out yet")
+    detached = detached_from(board_id)
     for it in tasks:  # one guarded save each: in a transaction Redis would set the TTL even if the guard failed
-        gw.save(it.key, {**it.value, "board_id": f"{board_id}:deleted"}, etag=it.etag,
-                ttl_seconds=task_store.UNDO_SECONDS)
+        gw.save(it.key, {**it.value, "board_id": detached}, etag=it.etag, ttl_seconds=task_store.UNDO_SECONDS)
+    # Their remains go while the index still lists them, so a deletion that stopped here finds them again.
+    task_store.delete_remains(tasks + [it for it in listed if task_store.owned(it, detached)])
     gw.save_versioned(index.key, CLOSED_INDEX, index.etag, ttl_seconds=DELETED_TTL_SECONDS)
+
+
+def detached_from(board_id: str) -> str:
+    """The ``board_id`` of a tombstone taken off the board by its deletion."""
+    return f"{board_id}:deleted"
 
 
 def _reopen(board_id: str) -> None:

@@ -55,7 +55,7 @@ from typing import Callable
 from flask import current_app
 
 from ..dapr_gateway import Conflict, Delete, Item, NotFound, Upsert
-from ..keys import event_id_of, history_key, index_key, outbox_key, task_key
+from ..keys import event_id_of, history_key, index_key, outbox_key, task_id_of, task_key, task_remains_keys
 from ..sidecar import gateway, retry_on_conflict
 from . import my_tasks_followup
 from .index import check_room, put_row, row_of
@@ -71,6 +71,8 @@ NOTE_ATTEMPTS = 30  # a note (a comment) retried this often: twenty people comme
 Reads = dict[str, Item]  # what a request already read, by key (a change starts from it)
 Change = Callable[[Task], tuple[Task, list[dict]]]  # the task as read → (the changed task, its events)
 ROW_WRITER = "board-row-writer"  # app.extensions: how a committed change's row reaches its index (``_write_row``)
+PURGING = "purging"  # a tombstone's mark while the sweep purges it: no undo brings it back from then on
+REMAINS_PER_TRANSACTION = 100  # deletes of gone tasks' remains in one transaction
 HANDLER_FOLLOWS = frozenset({"checklist"})  # a change of only these: its row follows in the event's handling
 
 
@@ -94,6 +96,14 @@ def task_of(item: Item) -> Task:
     return Task.from_dict(item.value, etag=item.etag)
 
 
+def delete_remains(items: list[Item]) -> None:
+    """Delete what these gone tasks leave beside their documents (history, overdue marker, watchers, comments):
+    plain deletes, each idempotent. ``GatewayError`` as the gateway's ``transact``."""
+    keys = [k for it in items for k in task_remains_keys(task_id_of(it.key), it.value.get("comments") or [])]
+    for start in range(0, len(keys), REMAINS_PER_TRANSACTION):
+        gateway().transact([Delete(k) for k in keys[start:start + REMAINS_PER_TRANSACTION]])
+
+
 def load(board_id: str, task_id: str) -> Task:
     """The board's task with its version; ``NotFound`` if missing, deleted or on another board."""
     return load_document(board_id, task_id)[0]
@@ -114,8 +124,8 @@ def load_document(board_id: str, task_id: str, deleted: bool = False,
     if not valid_id(task_id):
         raise NotFound(task_id)
     item = read if read is not None and read.key == task_key(task_id) else gateway().get(task_key(task_id))
-    if not owned(item, board_id) or bool(item.value.get("deleted")) != deleted:
-        # Someone else's task answers exactly like a missing one.
+    if not owned(item, board_id) or bool(item.value.get("deleted")) != deleted or item.value.get(PURGING):
+        # Someone else's task answers exactly like a missing one; so does a tombstone being purged.
         raise NotFound(item.key)
     return task_of(item), item.value
 
