@@ -362,3 +362,24 @@ def test_a_deleted_boards_tasks_leave_no_history_watchers_or_comments_even_when_
     assert owner.form_post(f"/boards/{board_id}/delete", {"version": version}, page_url="/boards").status_code == 302
     assert [key for key in remains if gateway.get(key).exists] == []
     assert gateway.get(board_key(board_id)).value.get("deleted")
+
+
+def test_a_deleted_board_leaves_no_reminder_or_overdue_job(app, gateway):
+    """Its tasks' jobs go with their deletion events, which a board deletion waits to see published."""
+    from datetime import datetime, timedelta, timezone
+
+    from tests.conftest import eventually
+    from tests.integration.boards import board_task, board_version, create_board
+    from webapp.background import overdue, reminders
+
+    owner = _person(app)
+    board_id = create_board(owner, "Nothing scheduled after it")
+    later = [(datetime.now(timezone.utc) + timedelta(hours=h)).strftime("%Y-%m-%dT%H:%M") for h in (2, 1)]
+    task_id = board_task(owner, board_id, title="Due later", due_at=later[0], remind_at=later[1])
+    jobs = [reminders.job_name(task_id), overdue.job_name(task_id)]
+    eventually(lambda: all(gateway.get_job(name) for name in jobs))
+    assert owner.action(task_id, "delete").status_code == 302
+    version = board_version(owner, board_id)
+    assert owner.form_post(f"/boards/{board_id}/delete", {"version": version}, page_url="/boards").status_code == 302
+    eventually(lambda: [name for name in jobs if gateway.get_job(name)] == [])
+    assert gateway.get(board_key(board_id)).value.get("deleted")

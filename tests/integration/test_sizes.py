@@ -32,6 +32,34 @@ def test_a_list_at_its_size_in_bytes_refuses_a_new_task_and_a_longer_title_with_
     assert user.get("/tasks").status_code == 200
 
 
+def test_a_batch_past_the_message_limit_is_skipped_and_the_sweep_walks_on(gateway, app, monkeypatch):
+    """One batch refused as too large (an item the sidecar cannot carry) costs that batch alone: the run sweeps
+    the others and moves its cursor on, so no item can stall the walk for good."""
+    from webapp.background import sweep
+    from webapp.dapr_gateway import TooLarge
+    from webapp.keys import SWEEP_CURSOR
+    too_big, fine = (f"{name}{uuid.uuid4().hex[:12]}" for name in ("toobig", "fine"))
+    real_batch, swept = sweep.sweep_batch, []
+
+    def batch(user_ids):
+        if too_big in user_ids:
+            raise TooLarge("bulk get: grpc: received message larger than max (4194305 vs. 4194304)")
+        swept.extend(user_ids)
+        return real_batch(user_ids)
+
+    monkeypatch.setattr(sweep.users_index, "page_after", lambda cursor, size: ([too_big, fine], fine))
+    monkeypatch.setattr(sweep, "batches", lambda user_ids: [[u] for u in user_ids])
+    monkeypatch.setattr(sweep, "sweep_batch", batch)
+    cursor = gateway.get(SWEEP_CURSOR)
+    try:
+        with app.app_context():
+            counts = sweep.run()
+        assert (counts["skipped"], counts["users"], swept) == (1, 1, [fine])
+        assert gateway.get(SWEEP_CURSOR).value == fine
+    finally:
+        gateway.save(SWEEP_CURSOR, cursor.value) if cursor.exists else gateway.delete(SWEEP_CURSOR)
+
+
 def test_a_bulk_read_past_the_message_limit_is_read_in_parts_and_the_sweep_goes_on(gateway, app):
     from webapp.background import sweep
     from webapp.tasks import store
