@@ -10,8 +10,12 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 
 import devstack_data
+
+from webapp.boards.deletion import STALLED_DELETION_SECONDS
+from webapp.boards.model import deletion_stalled
 
 APP = "taskboard"
 
@@ -139,6 +143,12 @@ class Settled:
     sweeps: int
 
 
+def closing_boards(gateway, board_ids: set[str]) -> list[dict]:
+    """The records of the run's boards that are closing (a deletion under way, or stopped half-way)."""
+    records = values(gateway, [f"board:{b}" for b in sorted(board_ids)]).values()
+    return [r for r in records if isinstance(r, dict) and r.get("closing") and not r.get("deleted")]
+
+
 def settle(stack, gateway, board_ids: set[str], user_ids: set[str], known_tasks: set[str],
            timeout: float, quiet_for: float = 20.0) -> Settled:
     """Wait until no task lists an unhandled event, every delivered notification is in its inbox and nothing
@@ -146,7 +156,9 @@ def settle(stack, gateway, board_ids: set[str], user_ids: set[str], known_tasks:
     circuit breaker's 15 s and a redelivery's backoff (components/resiliency.yaml): an event whose history is
     recorded may still be retried for its notifications. Events still pending once things are quiet were
     stranded (the publish failed and so did marking them for the relay): the sweep is fired for them (it
-    takes events older than a minute). A store that cannot be read yet (just restarted) is read again."""
+    takes events older than a minute); so it is for a board deletion that stopped half-way, once its board has
+    been closing for longer than the sweep waits. A store that cannot be read yet (just restarted) is read
+    again."""
     started = time.monotonic()
     last, quiet_since, before, sweeps = None, time.monotonic(), None, 0
     while time.monotonic() - started < timeout:
@@ -168,10 +180,13 @@ def settle(stack, gateway, board_ids: set[str], user_ids: set[str], known_tasks:
         elif time.monotonic() - quiet_since >= quiet_for:
             if before is None:
                 before = snapshot(stack, gateway, board_ids, user_ids, known_tasks)
-            if not pending:
+            closing = closing_boards(gateway, board_ids)
+            if not pending and not closing:
                 break
-            fire_sweep(stack, gateway)
-            sweeps, quiet_since = sweeps + 1, time.monotonic()
+            if pending or any(deletion_stalled(record, datetime.now(timezone.utc), STALLED_DELETION_SECONDS)
+                              for record in closing):
+                fire_sweep(stack, gateway)
+                sweeps, quiet_since = sweeps + 1, time.monotonic()
         time.sleep(1)
     final = snapshot(stack, gateway, board_ids, user_ids, known_tasks)
     return Settled(before or final, final, time.monotonic() - started, sweeps)

@@ -215,7 +215,10 @@ def test_a_deletion_that_fails_half_way_leaves_no_access_and_repeating_it_finish
 
 
 def test_a_board_deleted_while_the_broker_is_down_strands_no_event_of_its_deleted_tasks(user, gateway, monkeypatch):
-    """Its tombstones' events must be out before they are taken off the board: afterwards no index lists them."""
+    """Its tombstones' events must be out before they are taken off the board: afterwards no index lists them.
+    Until then the deletion cannot go on, and the board is back in use (a task created while the deletion was
+    refused stays reachable; before, the board stayed closing until the sweep reopened it: PostgreSQL soak,
+    seed 144542)."""
     from tests.conftest import eventually
     from tests.integration.boards import board_task, board_version, create_board
     from webapp.dapr_gateway import Unavailable
@@ -232,8 +235,12 @@ def test_a_board_deleted_while_the_broker_is_down_strands_no_event_of_its_delete
     refused = user.form_post(f"/boards/{board_id}/delete", {"version": version}, page_url="/boards")
     assert refused.status_code == 503
     assert gateway.get(store.task_key(task_id)).value["board_id"] == board_id  # still listed: the relay finds it
-    assert user.get(f"/boards/{board_id}").status_code == 404  # closing: nobody reaches it meanwhile
+    assert not gateway.get(board_key(board_id)).value.get("closing")  # reopened: nothing was taken off it
+    later = board_task(user, board_id, title="Created after the refused deletion")
+    assert user.get(f"/boards/{board_id}").status_code == 200 and user.get(f"/tasks/{later}").status_code == 200
     monkeypatch.undo()  # the broker is back; the owner deletes it again
+    assert user.action(later, "delete").status_code == 302
+    version = board_version(user, board_id)
     assert user.form_post(f"/boards/{board_id}/delete", {"version": version}, page_url="/boards").status_code == 302
     eventually(lambda: not gateway.get(store.outbox_key(event_id)).exists)  # published and handled
 

@@ -29,6 +29,11 @@ DELETED_TTL_SECONDS = 31 * 86400
 STALLED_DELETION_SECONDS = 90
 
 log = logging.getLogger(__name__)
+
+
+class EventsNotOut(Unavailable):
+    """The board's deleted tasks' last events could not be published yet (the broker is down)."""
+
 CLOSED_INDEX = {"ids": [], "rows": {}, "closed": True}
 
 
@@ -39,7 +44,7 @@ def delete(board_id: str, expected_version: str | None = None) -> None:
     matched, so only single-key ETag-guarded writes fence): 1. the board record is marked ``closing`` (access
     checks and task creation answer it as missing from then on); 2. its index is read, its tasks checked
     (live ones: the mark is undone and ``MembershipError`` raised), the tombstones' pending events published
-    (their handlers delete their jobs), the tombstones taken off the board (no undo can bring one back) and
+    (their handlers delete their jobs; not possible yet: the mark is undone and ``EventsNotOut`` raised), the tombstones taken off the board (no undo can bring one back) and
     their remains deleted (history, watchers, comments), and the index closed with the ETag read — a task
     written meanwhile makes that fail and step 2 run again;
     3. every member's record but the owners' drops the board; 4. the record is marked ``deleted``; 5. the owners'
@@ -47,15 +52,16 @@ def delete(board_id: str, expected_version: str | None = None) -> None:
     owners' repeated deletion (or the sweep's, ``finish_stalled``), both of which find it through an owner's
     record; one that stopped after 4 leaves an owner's entry of a deleted board, which the sweep drops.
     Raises ``MembershipError`` (a personal board, live tasks), ``Conflict`` if stale, ``NotFound``, and
-    ``Unavailable`` while its deleted tasks' last events cannot be published (the board stays closing).
+    ``Unavailable`` (``EventsNotOut`` while its deleted tasks' last events cannot be published: the board is
+    reopened, as after ``MembershipError``).
     """
     if model.is_personal(board_id):
         raise MembershipError("A personal board cannot be deleted.")
     others, owners = _close(board_id, expected_version)
     try:
         retry_on_conflict(lambda: _close_index(board_id), "board deletion")
-    except (MembershipError, Conflict):
-        _reopen(board_id)
+    except (MembershipError, Conflict, EventsNotOut):
+        _reopen(board_id)  # nothing was taken off the board yet: it is back in use as it was
         raise
     for member in others:
         store.set_membership(member, board_id, None)
@@ -124,8 +130,8 @@ def _close_index(board_id: str) -> None:
                               "cannot be deleted.")
     if relay_items(tasks)[1]:
         # Once detached, no index lists these tombstones: neither the relay nor the sweep would find their
-        # events again. The board stays closing; repeating the deletion finishes it once the broker is back.
-        raise Unavailable(f"board {board_id}: its deleted tasks' last events are not out yet")
+        # events again. The board is reopened; the deletion can be repeated once the broker is back.
+        raise EventsNotOut(f"board {board_id}: its deleted tasks' last events are not out yet")
     detached = detached_from(board_id)
     for it in tasks:  # one guarded save each: in a transaction Redis would set the TTL even if the guard failed
         gw.save(it.key, {**it.value, "board_id": detached}, etag=it.etag, ttl_seconds=task_store.UNDO_SECONDS)
