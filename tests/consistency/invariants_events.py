@@ -144,9 +144,12 @@ def memberships(ops: list[Op], snap: Snapshot) -> list[Violation]:
     """A board's members and each user's list of boards agree with the last answered membership change:
     removed (or the board deleted) means on neither; invited means on both."""
     out = []
-    deleted = {op.board for op in ops if op.kind == "delete_board" and op.ok}
-    # A deleted board's record is kept for a while, marked deleted (no access check lets anyone in).
+    # A deleted board's record is kept for a while, marked deleted (no access check lets anyone in). A deletion
+    # whose answer was lost (503, the client gone) counts as done once its record says so.
     live = {b for b, record in snap.boards.items() if not (record or {}).get("deleted")}
+    marked = {b for b, record in snap.boards.items() if (record or {}).get("deleted")}
+    deleted = {op.board for op in ops if op.kind == "delete_board"
+               and (op.ok or (op.outcome == "unknown" and op.board in marked))}
     for board in sorted(deleted):
         listed = sorted(u for u, boards in snap.memberships.items() if board in boards)
         if board in live or listed:

@@ -138,6 +138,20 @@ def test_membership_records_follow_the_last_acknowledged_change():
     assert len(memberships(ops.ops, snap)) == 1  # the deleted board's record is still stored
 
 
+def test_a_deletion_whose_answer_was_lost_counts_once_the_record_says_deleted():
+    """A deletion answered 503 that went on to the end (the owner's client gone, or the sweep finished it): its
+    record keeps its members while it is kept, and nobody lists it: that is a deleted board, not a lost
+    invitation (PostgreSQL soak, seed 772811); a member still listing it is caught."""
+    ops = Ops()
+    ops.add("new_board", 201)
+    ops.add("invite", 201, args={"member": BOB})
+    ops.add("delete_board", 503)
+    record = {"members": {ALICE: {"role": "owner"}, BOB: {"role": "editor"}}, "deleted": True}
+    assert memberships(ops.ops, Snapshot(boards={BOARD: record}, memberships={BOB: {}, ALICE: {}})) == []
+    found = memberships(ops.ops, Snapshot(boards={BOARD: record}, memberships={BOB: {BOARD: {"role": "editor"}}}))
+    assert [(v.invariant, v.users) for v in found] == [("removed-member", [BOB])]
+
+
 def test_a_board_gone_though_its_deletion_was_refused_is_caught():
     ops = Ops()
     ops.add("new_board", 201)
