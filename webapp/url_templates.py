@@ -1,6 +1,7 @@
 """``url_for`` from a template per endpoint: the URL of a path-only route built once, then filled per call.
 
-A page links each of its rows (a task's page, its Complete form, its Edit page): werkzeug's builder runs the
+A page links each of its rows (a task's page, its Complete form, its Edit page) and its navigation (a route
+without values: its URL is the template itself): werkzeug's builder runs the
 blueprint lookup, the URL defaults, rule selection and quoting for every one of them. For a route with a single
 rule, no defaults and every value a path segment, the result is the rule's URL with each value's converted text in
 its place; the app builds that once per (endpoint, argument names, script root) with marker values and fills it
@@ -31,7 +32,7 @@ class TemplatedUrlFlask(Flask):
                 _scheme: str | None = None, _external: bool | None = None, **values: Any) -> str:
         """The URL of ``endpoint`` with ``values``; raises what Flask's ``url_for`` raises (``BuildError``)."""
         ctx = _cv_request.get(None)
-        if (ctx is None or ctx.url_adapter is None or not values or _anchor is not None or _method is not None or _scheme is not None
+        if (ctx is None or ctx.url_adapter is None or _anchor is not None or _method is not None or _scheme is not None
                 or _external or endpoint[:1] == "."):
             return super().url_for(endpoint, _anchor=_anchor, _method=_method, _scheme=_scheme,
                                    _external=_external, **values)
