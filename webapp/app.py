@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import threading
+import time
 from pathlib import Path
 
 from flask import Flask, request
 from flask.sessions import SecureCookieSessionInterface
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from flask_login import current_user
 
 from . import api, commands, errors, markdown, notifications, security, sidecar, timezones
@@ -96,6 +99,19 @@ def _register_template_helpers(app: Flask) -> None:
             return {"unread_count": None, "is_admin": is_admin}  # the page still renders; the badge waits
 
 
+class _SignedJson:
+    """The payload serializer of the verifying signer: ``loads`` gives the JSON as it was signed (bytes), which
+    the session interface decodes per request."""
+
+    @staticmethod
+    def loads(payload: bytes) -> bytes:
+        return payload
+
+    @staticmethod
+    def dumps(obj) -> bytes:
+        return json.dumps(obj, separators=(",", ":")).encode()
+
+
 class _SecretStoreSessionInterface(SecureCookieSessionInterface):
     """Signed-cookie sessions whose key is read from the Dapr secret store.
 
@@ -103,19 +119,30 @@ class _SecretStoreSessionInterface(SecureCookieSessionInterface):
     (not at import, so nothing connects before gunicorn forks, and a worker
     may start before its sidecar). While it cannot be read, the request gets a
     null session and the pages answer 503.
+
+    A cookie whose signature was verified is remembered with its timestamp and JSON (at most
+    ``VERIFIED_KEPT``, for the keys it was verified with): the next request with the same cookie (a board's
+    poll every 1.5 s) checks only its age, as itsdangerous does, and decodes the JSON into a session of its own.
     """
+
+    VERIFIED_KEPT = 256
 
     def __init__(self):
         self._lock = threading.Lock()
         self._serializer: tuple[tuple, object] | None = None  # (keys it signs with, serializer)
+        self._verifier: tuple[tuple, object, dict] | None = None  # (keys, verifying serializer, cookie -> (ts, json))
 
     def get_signing_serializer(self, app):
         """Flask's serializer, built once per secret key (and fallbacks) instead of for every request."""
-        keys = (app.secret_key, *(app.config["SECRET_KEY_FALLBACKS"] or ()))
+        keys = self._keys(app)
         cached = self._serializer
         if cached is None or cached[0] != keys:
             cached = self._serializer = (keys, super().get_signing_serializer(app))
         return cached[1]
+
+    @staticmethod
+    def _keys(app) -> tuple:
+        return (app.secret_key, *(app.config["SECRET_KEY_FALLBACKS"] or ()))
 
     def open_session(self, app, request):
         if not app.secret_key:
@@ -126,7 +153,37 @@ class _SecretStoreSessionInterface(SecureCookieSessionInterface):
                     except GatewayError as err:
                         app.logger.error("cannot read the Flask secret key yet: %s", err)
                         return None
-        return super().open_session(app, request)
+        cookie = request.cookies.get(self.get_cookie_name(app))
+        if not cookie:
+            return self.session_class()
+        max_age = int(app.permanent_session_lifetime.total_seconds())
+        try:
+            signed_json = self._verified_json(app, cookie, max_age)
+        except BadSignature:  # also an expired one (SignatureExpired)
+            return self.session_class()
+        return self.session_class(self.serializer.loads(signed_json))
+
+    def _verified_json(self, app, cookie: str, max_age: int):
+        """The JSON the cookie was signed with; ``BadSignature`` / ``SignatureExpired`` as itsdangerous raises."""
+        keys = self._keys(app)
+        verifier = self._verifier
+        if verifier is None or verifier[0] != keys:
+            signing = self.get_signing_serializer(app)
+            verifier = self._verifier = (keys, URLSafeTimedSerializer(
+                signing.secret_keys, salt=self.salt, serializer=_SignedJson,
+                signer_kwargs={"key_derivation": self.key_derivation, "digest_method": self.digest_method}), {})
+        _, verifying, verified = verifier
+        known = verified.get(cookie)
+        if known is None:
+            payload, signed_at = verifying.loads(cookie, max_age=max_age, return_timestamp=True)
+            known = (int(signed_at.timestamp()), payload)
+            if len(verified) >= self.VERIFIED_KEPT:
+                verified.clear()
+            verified[cookie] = known
+        age = int(time.time()) - known[0]
+        if age > max_age or age < 0:
+            raise SignatureExpired(f"Signature age {age} is not within 0..{max_age} seconds")
+        return known[1]
 
 
 def _load_secret_key_lazily(app: Flask) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, Callable
+
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -9,6 +11,29 @@ from . import config as config_module
 from . import health, observability, sidecar
 from .url_templates import TemplatedUrlFlask
 from .dapr_gateway import DaprGateway, GatewaySettings
+
+
+class TaskboardFlask(TemplatedUrlFlask):
+    """The apps' Flask: ``url_for`` from templates, and each hook's and view's sync check made once.
+
+    Flask asks ``ensure_sync`` for every before/after/teardown hook and the view of every request (an
+    ``inspect`` of the function each time); the answer for a function never changes, so it is kept.
+    """
+
+    MAX_KEPT = 4096  # functions whose answer is kept (the app's hooks and views are a few hundred)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._sync_of: dict[Callable, Callable] = {}
+
+    def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        """``func`` itself, or wrapped to run synchronously if it is a coroutine function (as Flask's)."""
+        kept = self._sync_of.get(func)
+        if kept is None:
+            kept = super().ensure_sync(func)
+            if len(self._sync_of) < self.MAX_KEPT:
+                self._sync_of[func] = kept
+        return kept
 
 
 def make_gateway(config: dict) -> DaprGateway:
@@ -29,7 +54,7 @@ def make_gateway(config: dict) -> DaprGateway:
 
 def base_app(name: str, test_config: dict | None, **flask_options) -> Flask:
     """A Flask app with config, the gateway, proxy headers, logging with trace ids, and health routes."""
-    app = TemplatedUrlFlask(name, **flask_options)
+    app = TaskboardFlask(name, **flask_options)
     app.config.from_mapping(config_module.build(test_config))
     if app.config["PROXY_FIX_HOPS"]:
         hops = app.config["PROXY_FIX_HOPS"]

@@ -17,7 +17,7 @@ import secrets
 import sys
 import time
 
-from flask import Flask, Response, current_app, g, has_request_context, request
+from flask import Flask, Response, g, has_request_context, request
 from pythonjsonlogger.json import JsonFormatter
 
 from . import metrics
@@ -36,8 +36,9 @@ class RequestContextFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         record.app = self.app_id
-        record.request_id = g.get("request_id", "-") if has_request_context() else "-"
-        record.trace_id = g.get("trace_id", "-") if has_request_context() else "-"
+        ids = g._get_current_object() if has_request_context() else {}
+        record.request_id = ids.get("request_id", "-")
+        record.trace_id = ids.get("trace_id", "-")
         return True
 
 
@@ -69,23 +70,27 @@ def init_app(app: Flask) -> None:
     configure_logging(app.config["APP_ID"], app.config["LOG_FORMAT"])
     log = logging.getLogger("taskboard.request")
 
+    app_id = app.config["APP_ID"]
+
     @app.before_request
     def start():
-        g.started = time.perf_counter()
-        g.request_id = (request.headers.get("X-Request-ID") or secrets.token_hex(8))[:64]
-        g.trace_id, traceparent = _trace_context()
+        ids = g._get_current_object()  # the proxies resolved once per hook, not per use
+        ids.started = time.perf_counter()
+        ids.request_id = (request.headers.get("X-Request-ID") or secrets.token_hex(8))[:64]
+        ids.trace_id, traceparent = _trace_context()
         use_trace_context(traceparent)
 
     @app.after_request
     def finish(response: Response):
-        elapsed = time.perf_counter() - g.get("started", time.perf_counter())
-        response.headers["X-Request-ID"] = g.get("request_id", "")
-        endpoint = request.url_rule.rule if request.url_rule else "unmatched"
-        metrics.REQUEST_SECONDS.labels(current_app.config["APP_ID"], request.method, endpoint,
-                                       str(response.status_code)).observe(elapsed)
-        if not request.path.startswith(QUIET):
-            log.info("%s %s %s %.1fms", request.method, request.path, response.status_code, elapsed * 1000,
-                     extra={"status": response.status_code, "duration_ms": round(elapsed * 1000, 1)})
+        ids, req = g._get_current_object(), request._get_current_object()
+        elapsed = time.perf_counter() - ids.get("started", time.perf_counter())
+        response.headers["X-Request-ID"] = ids.get("request_id", "")
+        endpoint = req.url_rule.rule if req.url_rule else "unmatched"
+        status = response.status_code
+        metrics.REQUEST_SECONDS.labels(app_id, req.method, endpoint, str(status)).observe(elapsed)
+        if not req.path.startswith(QUIET):
+            log.info("%s %s %s %.1fms", req.method, req.path, status, elapsed * 1000,
+                     extra={"status": status, "duration_ms": round(elapsed * 1000, 1)})
         return response
 
     @app.teardown_request

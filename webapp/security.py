@@ -61,15 +61,21 @@ def _is_private() -> bool:
                 or request.headers.get("Authorization") or session.modified)
 
 
+HEADERS = (("Content-Security-Policy", CSP), ("X-Content-Type-Options", "nosniff"), ("X-Frame-Options", "DENY"),
+           ("Referrer-Policy", "same-origin"))
+HSTS = ("Strict-Transport-Security", "max-age=31536000; includeSubDomains")  # with Secure cookies (HTTPS)
+
+
 def register(app: Flask) -> None:
+    plain = tuple((name.lower(), (name, value)) for name, value in HEADERS)
+    secure = (*plain, (HSTS[0].lower(), HSTS))
+
     @app.after_request
     def add_headers(response):
-        response.headers.setdefault("Content-Security-Policy", CSP)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        if app.config["SESSION_COOKIE_SECURE"]:
-            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        # Each header the view did not set itself, in one pass over the response's headers.
+        present = {name.lower() for name, _ in response.headers}
+        defaults = secure if app.config["SESSION_COOKIE_SECURE"] else plain
+        response.headers.extend([header for name, header in defaults if name not in present])
         if _is_private():
             # A signed-in page, a form carrying a CSRF token, an API answer: no shared or back-button cache.
             response.headers["Cache-Control"] = "no-store"

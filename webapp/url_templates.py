@@ -1,22 +1,27 @@
 """``url_for`` from a template per endpoint: the URL of a path-only route built once, then filled per call.
 
-A page links each of its rows (a task's page, its Complete form, its Edit page): werkzeug's builder runs the
+A page links each of its rows (a task's page, its Complete form, its Edit page) and its navigation (a route
+without values: its URL is the template itself): werkzeug's builder runs the
 blueprint lookup, the URL defaults, rule selection and quoting for every one of them. For a route with a single
 rule, no defaults and every value a path segment, the result is the rule's URL with each value's converted text in
 its place; the app builds that once per (endpoint, argument names, script root) with marker values and fills it
-with ``converter.to_url(value)``, which is what werkzeug's builder itself calls. Anything else (an anchor, a
+with ``converter.to_url(value)``, which is what werkzeug's builder itself calls (a value of unreserved characters
+only is its own URL text for werkzeug's converters: quoting leaves it as it is). Anything else (an anchor, a
 method, a scheme, an external URL, a relative endpoint, a query argument, a value that is not a string, an
 endpoint with several rules or defaults, registered URL defaults) goes to Flask's ``url_for`` unchanged.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import Flask
 from flask.globals import _cv_request
+from werkzeug.routing import BaseConverter
 
 _MARK = "urltemplatemark"
+_UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]+")  # what urllib's quote never changes
 _UNTEMPLATED = object()  # cache value: this (endpoint, names, script root) always goes to Flask's url_for
 
 
@@ -31,7 +36,7 @@ class TemplatedUrlFlask(Flask):
                 _scheme: str | None = None, _external: bool | None = None, **values: Any) -> str:
         """The URL of ``endpoint`` with ``values``; raises what Flask's ``url_for`` raises (``BuildError``)."""
         ctx = _cv_request.get(None)
-        if (ctx is None or ctx.url_adapter is None or not values or _anchor is not None or _method is not None or _scheme is not None
+        if (ctx is None or ctx.url_adapter is None or _anchor is not None or _method is not None or _scheme is not None
                 or _external or endpoint[:1] == "."):
             return super().url_for(endpoint, _anchor=_anchor, _method=_method, _scheme=_scheme,
                                    _external=_external, **values)
@@ -43,8 +48,10 @@ class TemplatedUrlFlask(Flask):
             return super().url_for(endpoint, **values)
         parts, converters = template
         out = [parts[0]]
-        for (name, converter), literal in zip(converters, parts[1:]):
-            out.append(converter.to_url(values[name]))
+        for (name, converter, quotes_only), literal in zip(converters, parts[1:]):
+            value = values[name]
+            # werkzeug's own to_url is urllib's quote, which leaves unreserved characters (a task id) as they are
+            out.append(value if quotes_only and _UNRESERVED.fullmatch(value) else converter.to_url(value))
             out.append(literal)
         return "".join(out)
 
@@ -69,4 +76,5 @@ class TemplatedUrlFlask(Flask):
             literal, rest = rest.split(marks[name], 1)
             parts.append(literal)
         parts.append(rest)
-        return parts, [(name, rule._converters[name]) for name in order]
+        return parts, [(name, rule._converters[name], type(rule._converters[name]).to_url is BaseConverter.to_url)
+                       for name in order]

@@ -83,3 +83,19 @@ def test_a_defaulted_rule_is_built_by_flask():
     with app.test_request_context("/"):
         assert app.url_for("tasks.defaulted", kind="k") == "/defaulted/k"
     assert set(app._url_templates.values()) == {_UNTEMPLATED}
+
+
+@pytest.mark.parametrize("script_root", ["", "/prefix"])
+def test_a_route_without_values_is_its_template_and_one_with_values_it_needs_still_raises(script_root):
+    templated, plain = _app(TemplatedUrlFlask), _app(Flask)
+    for _ in range(2):
+        with templated.test_request_context("/", base_url=f"http://localhost{script_root}"):
+            got = templated.url_for("tasks.list_tasks")
+            with pytest.raises(BuildError):
+                templated.url_for("tasks.detail")
+            with pytest.raises(BuildError):
+                templated.url_for("tasks.two")
+        with plain.test_request_context("/", base_url=f"http://localhost{script_root}"):
+            assert got == plain.url_for("tasks.list_tasks") == f"{script_root}/tasks"
+    assert [t for key, t in templated._url_templates.items() if key[0] == "tasks.list_tasks" and len(key) == 2] \
+        == [([f"{script_root}/tasks"], [])]  # templated: the URL itself

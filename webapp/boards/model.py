@@ -27,6 +27,9 @@ NAME_MAX = 80
 MAX_MEMBERS = 50  # per board: the record stays small (~5 kB), and so does the members page
 MAX_BOARDS = 100  # per user: the ``boards-of`` record read on every request that checks a role
 COLUMNS = BY_NAME["status"].choices  # the board view's columns: (status, label)
+# A card's moves by its column: (status, label, arrow) of every other column, the arrow pointing to where it is.
+MOVES = {current: tuple((status, label, "←" if at < here else "→") for at, (status, label) in enumerate(COLUMNS)
+                        if status != current) for here, (current, _) in enumerate(COLUMNS)}
 COLUMN_LIMIT = 50  # cards shown per column (the page stays near the list's cost); the rest: a link to the list
 
 

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import AnyOf, DataRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import Select
 
 from .. import timezones
@@ -198,6 +198,13 @@ def _any(name: str, label: str) -> list[tuple[str, str]]:
     return [("", label)] + list(BY_NAME[name].choices)
 
 
+def _filter_select(label: str, choices: list[tuple[str, str]], default: str) -> SelectField:
+    """A filter's select whose value is checked against its choices as a set (``AnyOf``, SelectField's message)
+    instead of SelectField's walk through every choice."""
+    return SelectField(label, choices=choices, default=default, validate_choice=False, widget=FixedChoicesSelect(),
+                       validators=[Optional(), AnyOf([value for value, _ in choices], message="Not a valid choice.")])
+
+
 class ListFilterForm(FlaskForm):
     """The list page's GET filters (no CSRF: it changes nothing)."""
 
@@ -205,11 +212,8 @@ class ListFilterForm(FlaskForm):
         csrf = False
 
     q = StringField("Search", validators=[Optional(), Length(max=200)])
-    status = SelectField("Status", choices=_any("status", "Any status"), default="", validators=[Optional()],
-                         widget=FixedChoicesSelect())
-    priority = SelectField("Priority", choices=_any("priority", "Any priority"), default="", validators=[Optional()],
-                           widget=FixedChoicesSelect())
+    status = _filter_select("Status", _any("status", "Any status"), "")
+    priority = _filter_select("Priority", _any("priority", "Any priority"), "")
     tag = StringField("Tag", validators=[Optional(), Length(max=TAG_MAX)])
-    sort = SelectField("Sort", choices=list(SORTS.items()), default="updated", validators=[Optional()],
-                       widget=FixedChoicesSelect())
+    sort = _filter_select("Sort", list(SORTS.items()), "updated")
     page = IntegerField("Page", default=1, validators=[Optional(), NumberRange(min=1, max=100000)])

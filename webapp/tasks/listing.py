@@ -22,7 +22,7 @@ from ..keys import index_key, task_key
 from ..sidecar import gateway
 from . import model
 from .model import ListQuery, Page, Task
-from .rows import Summary, is_row, known
+from .rows import Summary
 from .index import merge_from
 from .store import is_live, owned, task_of
 
@@ -61,9 +61,7 @@ def _tasks_of(board_id: str, index: dict) -> list[Task]:
 
 def summaries(board_id: str, index: dict) -> list[Summary]:
     """The list rows of every live task in the board's ``index`` (as read); missing rows are rebuilt and stored."""
-    rows = index.get("rows") or {}
-    found = [Summary.from_row(i, row) for i, row in rows.items() if is_row(row)]
-    unlisted = [i for i in index.get("ids", []) if not known(rows.get(i))]
+    found, unlisted = Summary.of_index(index.get("rows") or {}, index.get("ids", []))
     if unlisted:  # indexed before rows existed (or in another layout), or a row went missing
         found += [Summary.of(t) for t in _reindex(board_id, unlisted)]
     return found

@@ -288,7 +288,8 @@ def in_order(tasks: list, sort: str) -> list:
 
 def select(tasks: list, query: ListQuery) -> Page:
     """Filter, search, sort and cut one page out of ``tasks`` (or of their summaries)."""
-    matching = in_order([t for t in tasks if matches(t, query)], query.sort)
+    filtered = query.status or query.priority or query.tag or query.q.strip()
+    matching = in_order([t for t in tasks if matches(t, query)] if filtered else tasks, query.sort)
     per_page = max(1, query.per_page)
     pages = max(1, -(-len(matching) // per_page))
     page = min(max(1, query.page), pages)

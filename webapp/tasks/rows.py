@@ -15,9 +15,11 @@ from .model import Task
 _ROW_SPECS = tuple(spec for spec in FIELDS if spec.in_row)
 ROW_FIELDS = tuple(spec.name for spec in _ROW_SPECS) + ("created_at", "updated_at", "revision")
 # Every list page decodes all of a user's rows: only the columns stored differently from their value are converted.
-_DECODE = tuple((at, spec.load_row) for at, spec in enumerate(_ROW_SPECS)
+# (position, value when null, conversion of a stored value): what ``spec.load_row`` does, without its calls.
+_DECODE = tuple((at, spec.default, spec.kind.from_json) for at, spec in enumerate(_ROW_SPECS)
                 if spec.kind.from_json is not same and not spec.kind.row_of) + \
-    ((len(_ROW_SPECS), datetime.fromisoformat), (len(_ROW_SPECS) + 1, datetime.fromisoformat))
+    ((len(_ROW_SPECS), None, datetime.fromisoformat), (len(_ROW_SPECS) + 1, None, datetime.fromisoformat))
+_WIDTH = len(ROW_FIELDS)
 
 
 class Summary(namedtuple("_Row", ("id",) + ROW_FIELDS + ("description",), defaults=("",))):
@@ -55,10 +57,29 @@ class Summary(namedtuple("_Row", ("id",) + ROW_FIELDS + ("description",), defaul
         """``ValueError`` if ``row`` is not a row (e.g. a tombstone's, or an older layout)."""
         if not is_row(row):
             raise ValueError(f"not a list row: {row!r}")
+        return cls._decoded(task_id, row)
+
+    @classmethod
+    def _decoded(cls, task_id: str, row: list) -> "Summary":
         values = list(row)
-        for at, load in _DECODE:
-            values[at] = load(values[at])
+        for at, if_null, load in _DECODE:
+            raw = values[at]
+            values[at] = if_null if raw is None else load(raw)
         return cls(task_id, *values)
+
+    @classmethod
+    def of_index(cls, rows: dict, ids) -> tuple[list["Summary"], list[str]]:
+        """The summaries of every live row of ``rows`` (an index's), and the ids of ``ids`` whose row is of no
+        known layout (neither a live task's nor a tombstone's): ``from_row`` and ``known`` over an index in one
+        pass."""
+        found, layout_known = [], set()
+        for task_id, row in rows.items():
+            if isinstance(row, list) and len(row) == _WIDTH:
+                found.append(cls._decoded(task_id, row))
+                layout_known.add(task_id)
+            elif is_tombstone(row):
+                layout_known.add(task_id)
+        return found, [i for i in ids if i not in layout_known]
 
 
 TOMBSTONE_ROW = {"deleted": True}  # an older tombstone's row, without its revision: final
