@@ -2,7 +2,7 @@
 # make k8s-down: stop the local cluster and remove everything it added to the host — pods (through the kubelet,
 # so CNI and containerd tear their namespaces down), processes (by recorded pid), mounts under $STATE and the pods'
 # network namespaces, our cgroups, the network namespace (with its bridge and iptables rules), $STATE — then check
-# the host against the snapshot up.sh took. The build caches stay.
+# the host against the snapshot up.sh took. The build caches and containerd's root (the imported images) stay.
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 T0=$(date +%s)
@@ -26,9 +26,12 @@ if [ -d "$STATE/run" ]; then
     step "no new pods (controller-manager, scheduler stopped); deleting every pod through the kubelet"
     stop controller-manager scheduler
     kubectl_ delete pods --all -A --force --grace-period=0 --wait=false >/dev/null 2>&1
+    # until no container runs (the kubelet stops them; it removes stopped ones only in its later garbage
+    # collection, which the loop below does instead)
+    running() { "${CTR[@]}" tasks ls 2>/dev/null | awk 'NR > 1 && $3 == "RUNNING"' | wc -l; }
     for i in $(seq 1 90); do
-      [ -z "$("${CTR[@]}" containers ls -q 2>/dev/null)" ] && break
-      [ $((i % 10)) = 0 ] && say "  $("${CTR[@]}" containers ls -q 2>/dev/null | wc -l) containers still stopping"
+      [ "$(running)" = 0 ] && break
+      [ $((i % 10)) = 0 ] && say "  $(running) containers still running"
       sleep 1
     done
   fi
@@ -63,7 +66,7 @@ new_netns_mounts() { # pod namespaces containerd created during this run (absent
     grep -qx "mount $m" "$SNAPSHOT" 2>/dev/null || echo "$m"
   done
 }
-for m in $( (findmnt -rn -o TARGET | grep "^$STATE"; new_netns_mounts) | sort -r); do
+for m in $( (findmnt -rn -o TARGET | grep -e "^$STATE" -e "^$IMAGE_STORE/"; new_netns_mounts) | sort -r); do
   umount "$m" 2>/dev/null || umount -l "$m"
 done
 for f in /run/netns/cni-*; do

@@ -5,7 +5,9 @@
 # Covered: network links, network namespaces, mounts, iptables/ip6tables chains and nftables tables of the host's
 # network namespace, cgroups, processes that run the cluster's binaries, use its state directory or enter its
 # network namespace (open.sh's relays), and the directories its add-ons could make on the host (the state
-# directory with local-path volumes, upstream's defaults /opt/local-path-provisioner and /var/run/nri).
+# directory with the local-path volumes in $STATE/local-path, upstream's defaults /opt/local-path-provisioner and
+# /var/run/nri). containerd's root ($IMAGE_STORE, the imported images) is a cache and stays, but nothing may stay
+# mounted in it (containerd mounts layers under its tmpmounts while it imports).
 # Other people use this machine at the same time: a new line that is not the cluster's is reported, not failed.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -35,7 +37,7 @@ state_of_host() {
 # ours LINE: whether a line names something the cluster creates
 ours() {
   case "$1" in
-    "link $BRIDGE"*|"link veth"*|"netns $NETNS"*|"netns cni-"*|"mount $STATE"*|"mount /run/netns/cni-"*) return 0 ;;
+    "link $BRIDGE"*|"link veth"*|"netns $NETNS"*|"netns cni-"*|"mount $STATE"*|"mount $IMAGE_STORE"*|"mount /run/netns/cni-"*) return 0 ;;
     "mount /var/run/netns/cni-"*|"mount /run/containerd"*|iptables*|ip6tables*|"nft "*|cgroup*|process*) return 0 ;;
     "dir "*) return 0 ;;
   esac

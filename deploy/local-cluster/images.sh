@@ -6,6 +6,9 @@
 #             one image with the project's daprd build and the control plane built by build.sh
 #   taskboard localhost/taskboard/taskboard:local   deploy/Dockerfile's intent on a debootstrap rootfs
 #   redis     localhost/taskboard/redis:local       Debian's redis-server
+#   postgresql localhost/taskboard/postgresql:local Debian's postgresql-15 (user postgres, 100:102)
+#   kafka     localhost/taskboard/kafka:local       Debian's OpenJDK 17 + the Kafka jars of scripts/provision-kafka.sh
+#   busybox   localhost/taskboard/busybox:local     Debian's busybox-static (the local-path provisioner's helper pods)
 #   coredns   localhost/taskboard/coredns:local     CoreDNS built by build.sh
 #   traefik   localhost/taskboard/traefik:local     Traefik (the ingress controller) built by build.sh
 #   netpol, metrics-server, local-path, jaeger, prometheus   localhost/taskboard/<name>:local   one binary built by
@@ -34,6 +37,9 @@ oci_image() {
   rm -rf "$layout" "$bundle"
   say "image $ref: $(du -h "$tar" | cut -f1)"
 }
+# recipe FUNCTION...: the text of the functions that make an image, part of its key (so changing one image's recipe
+# rebuilds that image only, not every image of this file)
+recipe() { declare -f oci_image "$@"; }
 # fresh KEY NAME: true when $IMAGES/NAME.tar was built from inputs hashing to KEY
 fresh() { [ -f "$IMAGES/$2.tar" ] && [ "$(cat "$IMAGES/$2.key" 2>/dev/null)" = "$1" ]; }
 done_key() { echo "$1" > "$IMAGES/$2.key"; echo "$2=$IMAGES/$2.tar"; }
@@ -42,7 +48,7 @@ image_pause() {
   local src key root
   src="$(go env GOMODCACHE)/k8s.io/kubernetes@$K8S_VERSION/build/pause/linux/pause.c"
   [ -f "$src" ] || (cd "$LC/go/kubernetes" && go mod download k8s.io/kubernetes)
-  key="$(hash_of "$src" "${BASH_SOURCE[0]}")"
+  key="$(hash_of "$src" <(recipe image_pause))"
   fresh "$key" pause && { echo "pause=$IMAGES/pause.tar"; return; }
   root="$WORK/root-pause"; rm -rf "$root"; mkdir -p "$root"
   gcc -Os -static -Wall -DVERSION=v3.10-taskboard -o "$root/pause" "$src"
@@ -56,7 +62,7 @@ image_dapr() {
   daprd_dir="$(bash "$ROOT/scripts/provision-dapr.sh" | tail -n 1)"
   cp_dir="$(bash "$LC/build.sh" --print-dir dapr-cp)"
   key="$(hash_of "$daprd_dir/daprd" "$cp_dir/operator" "$cp_dir/sentry" "$cp_dir/injector" "$cp_dir/placement" \
-    "$cp_dir/scheduler" "${BASH_SOURCE[0]}")"
+    "$cp_dir/scheduler" <(recipe image_dapr))"
   fresh "$key" dapr && { echo "dapr=$IMAGES/dapr.tar"; return; }
   root="$WORK/root-dapr"; rm -rf "$root"; mkdir -p "$root/etc" "$root/tmp"
   chmod 1777 "$root/tmp"
@@ -72,7 +78,7 @@ image_dapr() {
 image_coredns() {
   local dir key root
   dir="$(bash "$LC/build.sh" --print-dir coredns)"
-  key="$(hash_of "$dir/coredns" "${BASH_SOURCE[0]}")"
+  key="$(hash_of "$dir/coredns" <(recipe image_coredns))"
   fresh "$key" coredns && { echo "coredns=$IMAGES/coredns.tar"; return; }
   root="$WORK/root-coredns"; rm -rf "$root"; mkdir -p "$root"
   cp "$dir/coredns" "$root/coredns"
@@ -83,7 +89,7 @@ image_coredns() {
 image_traefik() {
   local dir key root
   dir="$(bash "$LC/build.sh" --print-dir traefik)"
-  key="$(hash_of "$dir/traefik" "${BASH_SOURCE[0]}")"
+  key="$(hash_of "$dir/traefik" <(recipe image_traefik))"
   fresh "$key" traefik && { echo "traefik=$IMAGES/traefik.tar"; return; }
   root="$WORK/root-traefik"; rm -rf "$root"; mkdir -p "$root/etc" "$root/tmp"
   chmod 1777 "$root/tmp"
@@ -99,7 +105,7 @@ image_traefik() {
 binary_image() {
   local name="$1" user="$2" how="${3:-entrypoint}" dir key root
   dir="$(bash "$LC/build.sh" --print-dir "$name")"
-  key="$(hash_of "$dir/$name" "${BASH_SOURCE[0]}")"
+  key="$(hash_of "$dir/$name" <(recipe binary_image "image_$name"))"
   fresh "$key" "$name" && { echo "$name=$IMAGES/$name.tar"; return; }
   root="$WORK/root-$name"; rm -rf "$root"; mkdir -p "$root/bin" "$root/etc" "$root/tmp"
   chmod 1777 "$root/tmp"
@@ -114,11 +120,65 @@ image_netpol() { binary_image netpol 0:0 cmd; }   # nfqueue and netlink: root wi
 image_metrics-server() { binary_image metrics-server 65532:65532; }
 image_jaeger() { binary_image jaeger 65532:65532; }
 image_prometheus() { binary_image prometheus 65532:65532; }
+image_local-path() { binary_image local-path 65532:65532; }
+
+# postgresql: the server's programs first on PATH (Debian's /usr/bin ones are perl wrappers); without the
+# cluster Debian's package made at install and without LLVM (jit off: 130 MB less to import).
+image_postgresql() {
+  local base key root
+  base="$(bash "$LC/rootfs.sh" postgresql | tail -n 1)"
+  key="$(hash_of "$base/.complete" <(recipe image_postgresql))$(stat -c %Y "$base/.complete")"
+  fresh "$key" postgresql && { echo "postgresql=$IMAGES/postgresql.tar"; return; }
+  grep -q '^postgres:x:100:102:' "$base/etc/passwd" || die "postgres is not 100:102 in $base (postgresql.yaml says so)"
+  root="$WORK/root-postgresql"; rm -rf "$root"; cp -a "$base" "$root"
+  rm -rf "$root"/etc/postgresql/15/main "$root"/var/lib/postgresql/15 "$root"/usr/lib/x86_64-linux-gnu/libLLVM-* \
+    "$root"/usr/lib/postgresql/15/lib/bitcode "$root"/usr/lib/postgresql/15/lib/llvmjit*
+  oci_image postgresql localhost/taskboard/postgresql:local "$root" --config.user 100:102 \
+    --config.env PATH=/usr/lib/postgresql/15/bin:/usr/sbin:/usr/bin:/sbin:/bin --config.env LANG=C.UTF-8 \
+    --config.cmd postgres
+  rm -rf "$root"; done_key "$key" postgresql
+}
+
+# kafka: scripts/provision-kafka.sh's jars (the same cache as TASKBOARD_STACK=postgres-kafka) in /opt/kafka/libs
+image_kafka() {
+  local base libs key root
+  base="$(bash "$LC/rootfs.sh" java | tail -n 1)"
+  libs="$(bash "$ROOT/scripts/provision-kafka.sh" | tail -n 1)"
+  key="$(hash_of "$base/.complete" "$libs/.complete" <(recipe image_kafka))$(stat -c %Y "$base/.complete" "$libs/.complete" | tr -d '\n')"
+  fresh "$key" kafka && { echo "kafka=$IMAGES/kafka.tar"; return; }
+  root="$WORK/root-kafka"; rm -rf "$root"; cp -a "$base" "$root"
+  mkdir -p "$root/opt/kafka/libs"
+  cp "$libs"/*.jar "$root/opt/kafka/libs/"
+  echo 'kafka:x:1000:1000:Kafka:/nonexistent:/usr/sbin/nologin' >> "$root/etc/passwd"
+  echo 'kafka:x:1000:' >> "$root/etc/group"
+  oci_image kafka localhost/taskboard/kafka:local "$root" --config.user 1000:1000 --config.env LANG=C.UTF-8
+  rm -rf "$root"; done_key "$key" kafka
+}
+
+# busybox: the shell and the mkdir/rm the local-path provisioner's helper pods run (its setup and teardown scripts),
+# from Debian's busybox-static package (downloaded, never installed on the host)
+image_busybox() {
+  local deb_dir key root deb
+  deb_dir="$CACHE/k8s-busybox-deb"
+  if ! ls "$deb_dir"/busybox-static_*.deb >/dev/null 2>&1; then
+    mkdir -p "$deb_dir"; (cd "$deb_dir" && apt-get download busybox-static >&2)
+  fi
+  deb="$(ls "$deb_dir"/busybox-static_*.deb | tail -n 1)"
+  key="$(hash_of "$deb" <(recipe image_busybox))"
+  fresh "$key" busybox && { echo "busybox=$IMAGES/busybox.tar"; return; }
+  root="$WORK/root-busybox"; rm -rf "$root"; mkdir -p "$root/x" "$root/bin" "$root/tmp"
+  chmod 1777 "$root/tmp"
+  dpkg-deb -x "$deb" "$root/x"
+  cp "$root/x/bin/busybox" "$root/bin/busybox"; rm -rf "$root/x"
+  for c in sh mkdir rm rmdir ls cat chmod; do ln -s busybox "$root/bin/$c"; done
+  oci_image busybox localhost/taskboard/busybox:local "$root" --config.cmd /bin/sh --config.env PATH=/bin
+  rm -rf "$root"; done_key "$key" busybox
+}
 
 image_redis() {
   local base key
   base="$(bash "$LC/rootfs.sh" redis | tail -n 1)"
-  key="$(hash_of "$base/.complete" "${BASH_SOURCE[0]}")$(stat -c %Y "$base/.complete")"
+  key="$(hash_of "$base/.complete" <(recipe image_redis))$(stat -c %Y "$base/.complete")"
   fresh "$key" redis && { echo "redis=$IMAGES/redis.tar"; return; }
   oci_image redis localhost/taskboard/redis:local "$base" --config.entrypoint /usr/bin/redis-server \
     --config.user 999:999
@@ -128,8 +188,8 @@ image_redis() {
 image_taskboard() {
   local base key root
   base="$(bash "$LC/rootfs.sh" python | tail -n 1)"
-  key="$( (cd "$ROOT" && cat requirements.txt wsgi.py gunicorn.conf.py deploy/Dockerfile "${BASH_SOURCE[0]}" \
-    "$LC/taskboard-image.sh" && find webapp templates static -type f ! -name '*.pyc' -print0 | sort -z | xargs -0 cat
+  key="$( (cd "$ROOT" && cat requirements.txt wsgi.py gunicorn.conf.py deploy/Dockerfile \
+    "$LC/taskboard-image.sh" && recipe image_taskboard && find webapp templates static -type f ! -name '*.pyc' -print0 | sort -z | xargs -0 cat
     stat -c %Y "$base/.complete") | sha256sum | cut -c1-12)"
   fresh "$key" taskboard && { echo "taskboard=$IMAGES/taskboard.tar"; return; }
   root="$WORK/root-taskboard"

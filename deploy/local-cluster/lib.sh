@@ -17,6 +17,7 @@ PROMETHEUS_VERSION="${PROMETHEUS_VERSION:-v0.316.0}"        # github.com/prometh
 NETNS="${TASKBOARD_NETNS:-taskboard-k8s}"
 STATE="$CACHE/k8s-cluster"          # the running cluster: pki, data, logs, pids (removed by down.sh)
 BIN="$STATE/bin"                    # symlinks to the cached builds in use
+IMAGE_STORE="$CACHE/k8s-containerd" # containerd's root: the imported images, kept between runs like the build caches
 # Addresses (198.18.0.0/15 is reserved for benchmarking and never routed off this machine).
 POD_CIDR=198.18.0.0/24
 POD_GW=198.18.0.1

@@ -2,6 +2,8 @@
 # Debian bookworm minbase root filesystems for the images (debootstrap from Debian's mirror), cached:
 #   rootfs.sh python   python3 + python3-venv (bookworm's python3 is 3.11, as deploy/Dockerfile's base)
 #   rootfs.sh redis    redis-server
+#   rootfs.sh postgresql   Debian's PostgreSQL server (postgresql-15, with psql)
+#   rootfs.sh java     openjdk-17-jre-headless (Kafka's runtime; its jars come from scripts/provision-kafka.sh)
 # Prints the rootfs directory on the last line of stdout.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -10,7 +12,9 @@ kind="$1"
 case "$kind" in
   python) include="python3,python3-venv" ;;
   redis) include="redis-server" ;;
-  *) die "rootfs.sh python|redis" ;;
+  postgresql) include="postgresql-15" ;;
+  java) include="openjdk-17-jre-headless" ;;
+  *) die "rootfs.sh python|redis|postgresql|java" ;;
 esac
 out="$CACHE/k8s-rootfs-bookworm-$kind"
 mkdir -p "$CACHE"

@@ -67,6 +67,37 @@ def cluster() -> None:
     assert ready and ready[0]["status"] == "True", node["status"]["conditions"]
 
 
+@dataclass(frozen=True)
+class DataTier:
+    """The data tier the cluster runs (`make k8s-up K8S_STACK=...`): redis, or postgres-kafka (PostgreSQL holds
+    the state store)."""
+
+    name: str
+
+    @property
+    def store(self) -> tuple[str, int]:
+        """(app.kubernetes.io/name, port) of the state store's pods: no NetworkPolicy selects them."""
+        return ("redis", 6379) if self.name == "redis" else ("postgresql", 5432)
+
+    def state_keys(self, part: str) -> list[str]:
+        """The state store's keys that contain part, read in the store's own pod (redis-cli or psql)."""
+        if self.name == "redis":
+            out = kubectl("-n", NS, "exec", "deploy/redis-master", "--", "sh", "-c",
+                          f'redis-cli -a "$REDIS_PASSWORD" --no-auth-warning --scan --pattern "*{part}*"')
+        else:  # state.postgresql v2, tablePrefix taskboard_ (deploy/dapr/state-postgresql)
+            assert "'" not in part and "%" not in part, part
+            out = kubectl("-n", NS, "exec", "statefulset/postgresql", "--", "psql", "-h", "/tmp", "-U", "taskboard",
+                          "-d", "taskboard", "-tAc", f"SELECT key FROM taskboard_state WHERE key LIKE '%{part}%'")
+        return [key for key in out.split() if part in key]
+
+
+@pytest.fixture(scope="session")
+def data_tier(cluster) -> DataTier:
+    """Which data tier runs: the PostgreSQL StatefulSet's presence tells."""
+    found = kubectl("-n", NS, "get", "statefulset", "postgresql", "--ignore-not-found", "-o", "name").strip()
+    return DataTier("postgres-kafka" if found else "redis")
+
+
 @pytest.fixture(scope="session")
 def service(cluster) -> tuple[str, int]:
     """(ClusterIP, port) of the taskboard Service."""

@@ -44,6 +44,7 @@ class Load:
         self.failures: list[tuple] = []
         self.completed: dict[WebUser, list[str]] = {}
         self.reads = 0
+        self.pause = 0.0  # seconds each client waits between its requests (0: as fast as answers come)
         self.threads: list[tuple[threading.Thread, threading.Event]] = []
 
     def reader(self, stop: threading.Event) -> None:
@@ -56,6 +57,7 @@ class Load:
                     self.failures.append(("GET /login", status, time.monotonic()))
             except OSError as err:
                 self.failures.append(("GET /login", repr(err), time.monotonic()))
+            stop.wait(self.pause)
 
     def writer(self, stop: threading.Event, user: WebUser) -> None:
         while not stop.is_set():
@@ -68,6 +70,7 @@ class Load:
                     self.failures.append(("complete", status, time.monotonic()))
             except (OSError, AssertionError) as err:
                 self.failures.append(("create/complete", repr(err)[:300], time.monotonic()))
+            stop.wait(self.pause)
 
     def start(self, readers: int, writers: int) -> None:
         for _ in range(readers):
@@ -84,8 +87,11 @@ class Load:
         thread.start()
         self.threads.append((thread, stop))
 
-    def shed(self, keep: int) -> None:
-        """Stop all but the first `keep` threads (the first ones started: a reader and a writer)."""
+    def shed(self, keep: int, pause: float) -> None:
+        """Stop all but the first `keep` threads (the first ones started: a reader and a writer), which from now
+        on wait `pause` seconds between requests: a load of known size, whatever the CPU one answer costs (an
+        unpaced client keeps every replica as busy as answers come back, on a busy machine above the target)."""
+        self.pause = pause
         for thread, stop in self.threads[keep:]:
             stop.set()
 
@@ -111,7 +117,7 @@ def test_under_load_the_hpa_scales_up_and_back_down_losing_nothing(ingress):
         eventually(lambda: hpa_status().get("desiredReplicas", 0) >= 3, timeout=600, interval=2)
         eventually(lambda: len(ready_pods()) >= 3, timeout=300, interval=1)
         up = hpa_status()
-        load.shed(keep=2)
+        load.shed(keep=2, pause=1.0)
         eventually(lambda: hpa_status().get("desiredReplicas") == 2, timeout=600, interval=2)
         eventually(lambda: len(ready_pods()) == 2 and len(kube_json("-n", NS, "get", "pods", "-l",
                    "app.kubernetes.io/name=taskboard")["items"]) == 2, timeout=300, interval=1)

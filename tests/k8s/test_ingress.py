@@ -11,7 +11,7 @@ import ssl
 import pytest
 
 from ..conftest import csrf_token
-from .conftest import HOST, NS, WebUser, kubectl, pods
+from .conftest import HOST, DataTier, WebUser, pods
 
 LOGIN_MAX_FAILURES = 5  # webapp/config.py
 
@@ -41,12 +41,10 @@ def test_plain_http_is_redirected_to_https(ingress):
     assert "x-request-id" not in headers  # the ingress answered, not the app
 
 
-def attempt_keys(username: str) -> set[str]:
-    """The client parts of the login-attempt records the app keeps for username (read from Redis)."""
-    pattern = f"*login-attempts:{username}:*"
-    out = kubectl("-n", NS, "exec", "deploy/redis-master", "--", "sh", "-c",
-                  f'redis-cli -a "$REDIS_PASSWORD" --no-auth-warning --scan --pattern "{pattern}"')
-    return {line.rsplit(f"login-attempts:{username}:", 1)[1] for line in out.split()}
+def attempt_keys(data_tier: DataTier, username: str) -> set[str]:
+    """The client parts of the login-attempt records the app keeps for username (read from the state store)."""
+    part = f"login-attempts:{username}:"
+    return {key.rsplit(part, 1)[1] for key in data_tier.state_keys(part)}
 
 
 def failed_login(user: WebUser, username: str, forwarded_for: str) -> int:
@@ -59,7 +57,7 @@ def failed_login(user: WebUser, username: str, forwarded_for: str) -> int:
     return status
 
 
-def test_the_app_counts_logins_under_the_address_that_reached_the_ingress(ingress):
+def test_the_app_counts_logins_under_the_address_that_reached_the_ingress(ingress, data_tier):
     owner = ingress.user()
     username = owner.register()
     with socket.create_connection((ingress.address, 443), timeout=10) as probe:
@@ -68,11 +66,11 @@ def test_the_app_counts_logins_under_the_address_that_reached_the_ingress(ingres
 
     guesser = ingress.user()
     assert failed_login(guesser, username, "203.0.113.7") == 422
-    assert attempt_keys(username) == {client_address}, (client_address, traefik)
+    assert attempt_keys(data_tier, username) == {client_address}, (client_address, traefik)
     assert client_address not in traefik
 
     # Every further guess claims another address: all count against the one real client, which is throttled.
     for n in range(1, LOGIN_MAX_FAILURES):
         assert failed_login(guesser, username, f"203.0.113.{7 + n}") == 422
     assert failed_login(guesser, username, "198.51.100.1") == 429
-    assert attempt_keys(username) == {client_address}
+    assert attempt_keys(data_tier, username) == {client_address}

@@ -53,5 +53,5 @@ def test_a_pod_with_a_sidecar_reaches_the_other_apps_sidecar_but_not_its_app_por
     assert out.startswith("REFUSED"), out
 
 
-def test_a_pod_no_policy_selects_stays_reachable(cluster):
-    assert probe("webhook-sink", "sink", "redis", 6379) == "CONNECTED"
+def test_a_pod_no_policy_selects_stays_reachable(data_tier):
+    assert probe("webhook-sink", "sink", *data_tier.store) == "CONNECTED"

@@ -42,7 +42,7 @@ def test_dapr_control_plane_runs_from_its_chart(cluster):
         for c in pod["spec"]["containers"]:
             assert c["image"].endswith(f":{DAPR_VERSION}"), c["image"]
     assert running == {"dapr-operator": 1, "dapr-sentry": 1, "dapr-sidecar-injector": 1,
-                       "dapr-placement-server": 1, "dapr-scheduler-server": 3}
+                       "dapr-placement-server": 3, "dapr-scheduler-server": 3}
     webhook = kube_json("get", "mutatingwebhookconfiguration", "dapr-sidecar-injector")
     assert webhook["webhooks"][0]["clientConfig"]["service"]["name"] == "dapr-sidecar-injector"
 
