@@ -250,6 +250,12 @@ class Bench(LoadPoints, Seeding, Measures, Scenarios, AppCpu):
         except Exception as err:  # noqa: BLE001 - a benchmark reports every failure and carries on
             self.failure(f"{type(err).__name__}: {err}")
 
+    async def measured_scenarios(self) -> None:
+        """What runs between the counters and the closing memory figures: event latency and every scenario."""
+        if not self.args.only or "events" in self.args.only.split(","):
+            await self.guard(self.event_latency())
+        await self.scenarios()
+
     async def main(self) -> None:
         await self.seed()
         self.results["memory_idle"] = self.note_memory()
@@ -258,9 +264,7 @@ class Bench(LoadPoints, Seeding, Measures, Scenarios, AppCpu):
             await self.guard(self.calls_per_write())
         if self.wanted("app-cpu"):
             await self.app_cpu_scenarios()
-        if not self.args.only or "events" in self.args.only.split(","):
-            await self.guard(self.event_latency())
-        await self.scenarios()
+        await self.measured_scenarios()
         self.results["memory_end"] = self.note_memory()
         self.results["memory_peak_rss_mb"] = self.peak_memory
         self.results["memory_peak_worker_mb"] = self.peak_worker
