@@ -236,6 +236,16 @@ def anonymous(app):
     return Browser(app.test_client())
 
 
+def cleared(gateway, stack, key: str) -> bool:
+    """A gone task's key holds its "gone" value (``webapp.keys.task_remains_gone``, or its document marked
+    purging) and expires within ``GONE_TTL_SECONDS``: no writer that read it before can write it back."""
+    from webapp.keys import GONE_TTL_SECONDS
+    value = gateway.get(key).value
+    gone = value is not None and (bool(value.get("purging")) or value in ({"items": []}, {"users": []}, {})
+                                  or (value.get("deleted") is True and set(value) == {"id", "deleted"}))
+    return gone and 0 < stack.ttl_of(key) <= GONE_TTL_SECONDS
+
+
 def eventually(check, timeout=30.0, interval=0.2):
     """Poll ``check`` until it returns a truthy value; fail with the last value after ``timeout``."""
     import time

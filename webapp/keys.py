@@ -152,24 +152,33 @@ PENDING_BOARDS_LEGACY = "outbox-pending-users"
 
 
 def history_key(task_id: str) -> str:
-    """``activity:<task id>`` = {"items": [history entries, newest first]}; TTL: none (UNDO_SECONDS when orphaned); owner: activity.py."""
+    """``activity:<task id>`` = {"items": [history entries, newest first]}; TTL: none (UNDO_SECONDS when orphaned; {"items": []} for GONE_TTL_SECONDS once its task is gone); owner: activity.py."""
     return f"activity:{task_id}"
 
 
 def watchers_key(task_id: str) -> str:
-    """``watchers:<task id>`` = {"users": [user ids]}, absent: its creator alone; TTL: none; owner: boards/followers.py."""
+    """``watchers:<task id>`` = {"users": [user ids]}, absent: its creator alone; TTL: none (GONE_TTL_SECONDS once its task is gone); owner: boards/followers.py."""
     return f"watchers:{task_id}"
 
 
 def comment_key(task_id: str, comment_id: str) -> str:
-    """``comment:<task id>:<comment id>`` = {id, task_id, author_id, author, text, mentions, created_at, edited_at, revision} or {id, deleted} once deleted; TTL: none (DELETED_TTL_SECONDS, a day, once deleted; purged with the task); owner: comments/service.py."""
+    """``comment:<task id>:<comment id>`` = {id, task_id, author_id, author, text, mentions, created_at, edited_at, revision} or {id, deleted} once deleted; TTL: none (DELETED_TTL_SECONDS, a day, once deleted; {id, deleted} for GONE_TTL_SECONDS once its task is gone); owner: comments/service.py."""
     return f"comment:{task_id}:{comment_id}"
 
 
-def task_remains_keys(task_id: str, comment_ids: list[str]) -> list[str]:
-    """What a task leaves beside its document, deleted with it: its history, overdue marker, watchers, comments."""
-    return [history_key(task_id), overdue_marker_key(task_id), watchers_key(task_id),
-            *(comment_key(task_id, cid) for cid in comment_ids)]
+GONE_TTL_SECONDS = 86400
+"""How long a gone task's document and remains keep their "gone" values (``task_remains_gone``): longer than any
+request or event handling that read them before they went can still be writing. On Redis a deleted key is no
+fence — an ETag-guarded write to a missing key succeeds (components-contrib state/redis ``setDefaultQuery``:
+``not etag`` → HSET) — so what such a writer could still write is overwritten, never deleted."""
+
+
+def task_remains_gone(task_id: str, comment_ids: list[str]) -> list[tuple[str, dict]]:
+    """What a task leaves beside its document (history, overdue marker, watchers, comments), each with the
+    value it is overwritten with when the task goes (read as empty, expiring after ``GONE_TTL_SECONDS``)."""
+    return [(history_key(task_id), {"items": []}), (overdue_marker_key(task_id), {}),
+            (watchers_key(task_id), {"users": []}),
+            *((comment_key(task_id, cid), {"id": cid, "deleted": True}) for cid in comment_ids)]
 
 
 def inbox_key(user_id: str) -> str:
@@ -213,7 +222,7 @@ def processed_key(stream: str, event_id: str) -> str:
 
 
 def overdue_marker_key(task_id: str) -> str:
-    """``overdue-alerted:<task id>`` = {"due_at": the due time alerted}; TTL: none, deleted with the task; owner: background/overdue.py."""
+    """``overdue-alerted:<task id>`` = {"due_at": the due time alerted}; TTL: none ({} for GONE_TTL_SECONDS once its task is gone); owner: background/overdue.py."""
     return f"overdue-alerted:{task_id}"
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from webapp.keys import GONE_TTL_SECONDS
 from webapp.tasks.model import Task
 from webapp.tasks.rows import Summary, is_row, tombstone_row
 from webapp.tasks.store import OUTBOX_TTL_SECONDS, UNDO_SECONDS
@@ -102,7 +103,8 @@ def expiries(snap: Snapshot) -> list[Violation]:
 
     A tombstone carries no expiry while its board's index lists it (the sweep purges it from there, with a
     guarded delete); one taken off a deleted board (``<board>:deleted``) must expire within the undo window,
-    and once the board is marked deleted its history (its remains) must be gone.
+    and once the board is marked deleted its history (its remains) must be cleared (empty, expiring). A purged
+    tombstone is kept, marked ``purging``, as a fence that expires, its history cleared.
     A deleted board's record and closed index are kept for a bounded time.
     """
     out = []
@@ -115,10 +117,18 @@ def expiries(snap: Snapshot) -> list[Violation]:
                     out.append(Violation("expiry", f"tombstone of task {task_id}, taken off its deleted board, has "
                                          f"TTL {ttl} (want 0 < TTL <= {UNDO_SECONDS})", [task_id]))
                 former = board.removesuffix(":deleted")
-                if (snap.boards.get(former) or {}).get("deleted") and task_id in snap.histories:
+                if (snap.boards.get(former) or {}).get("deleted") and task_id in snap.histories and not _cleared(
+                        snap.histories[task_id], snap.ttls.get(f"activity:{task_id}")):
                     out.append(Violation("expiry", f"task {task_id}, taken off board {former} (deleted), left its "
                                          "history behind: no index lists it, nothing would ever delete it",
                                          [task_id], [former]))
+            elif doc.get("purging"):
+                if not (ttl is not None and 0 < ttl <= GONE_TTL_SECONDS):
+                    out.append(Violation("expiry", f"task {task_id}, purged, has TTL {ttl} (want 0 < TTL <= "
+                                         f"{GONE_TTL_SECONDS}: kept only as a fence)", [task_id]))
+                elif task_id in snap.histories and not _cleared(snap.histories[task_id],
+                                                                snap.ttls.get(f"activity:{task_id}")):
+                    out.append(Violation("expiry", f"task {task_id}, purged, left its history behind", [task_id]))
             elif task_id not in ((snap.indexes.get(board) or {}).get("ids") or []):
                 out.append(Violation("expiry", f"tombstone of task {task_id} is listed by no index: the sweep "
                                      f"never purges it (TTL {ttl})", [task_id], [board]))
@@ -138,6 +148,11 @@ def expiries(snap: Snapshot) -> list[Violation]:
         if key.startswith("outbox:") and not 0 < ttl <= OUTBOX_TTL_SECONDS:
             out.append(Violation("expiry", f"{key} has TTL {ttl} (want 0 < TTL <= {OUTBOX_TTL_SECONDS})"))
     return out
+
+
+def _cleared(history: dict | None, ttl: int | None) -> bool:
+    """A gone task's history as its end leaves it: empty, expiring within ``GONE_TTL_SECONDS``."""
+    return history == {"items": []} and ttl is not None and 0 < ttl <= GONE_TTL_SECONDS
 
 
 def expected_row(doc: dict):

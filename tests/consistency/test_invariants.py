@@ -90,6 +90,22 @@ def test_a_live_task_with_an_expiry_and_an_immortal_tombstone_are_caught():
     assert expiries(detached) == []
     detached.boards[BOARD], detached.histories["t3"] = {"deleted": True}, {"items": []}
     assert [v.tasks for v in expiries(detached)] == [["t3"]]  # its history outlives it
+    detached.ttls["activity:t3"] = 3600
+    assert expiries(detached) == []  # cleared, expiring: a fence against a late handler's write
+    detached.histories["t3"] = {"items": [{"id": "ev1"}]}
+    assert [v.tasks for v in expiries(detached)] == [["t3"]]  # written back after it was cleared
+
+
+def test_a_purged_task_is_kept_only_as_an_expiring_fence_with_its_history_cleared():
+    purged = {**doc("t4", deleted=True), "purging": True}
+    snap = Snapshot(tasks={"t4": purged}, ttls={"task:t4": -1})
+    assert [v.tasks for v in expiries(snap)] == [["t4"]]  # a fence that never expires
+    snap.ttls["task:t4"] = 3600
+    assert expiries(snap) == []
+    snap.histories["t4"], snap.ttls["activity:t4"] = {"items": []}, -1
+    assert [v.tasks for v in expiries(snap)] == [["t4"]]  # its history never expires
+    snap.ttls["activity:t4"] = 3600
+    assert expiries(snap) == []
 
 
 def test_ghost_and_hidden_cards_are_caught():

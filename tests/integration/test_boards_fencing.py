@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 import devstack_data
 import pytest
 
-from tests.conftest import Browser
+from tests.conftest import Browser, cleared
 from tests.faults.test_faults import Http
 from tests.integration.boards import user_id_of
 from tests.integration.test_api import make_token
@@ -335,7 +335,7 @@ def test_a_deletion_marks_the_board_deleted_before_its_owners_let_go_and_the_swe
     assert board_id not in gateway.get(memberships_key(owner_id)).value["boards"]
 
 
-def test_a_deleted_boards_tasks_leave_no_history_watchers_or_comments_even_when_the_deletion_stopped(app, gateway,
+def test_a_deleted_boards_tasks_leave_no_history_watchers_or_comments_even_when_the_deletion_stopped(app, gateway, stack,
                                                                                                        monkeypatch):
     """A deleted board's tombstones are taken off it and expire; what they leave beside their documents goes
     with them — also when the deletion stopped between the two and was repeated. Before, a deleted board's
@@ -360,15 +360,38 @@ def test_a_deleted_boards_tasks_leave_no_history_watchers_or_comments_even_when_
     def stopped(_items):
         raise Unavailable("the sidecar went away")
 
-    monkeypatch.setattr(store, "delete_remains", stopped)
+    monkeypatch.setattr(store, "clear_remains", stopped)
     version = board_version(owner, board_id)
     assert owner.form_post(f"/boards/{board_id}/delete", {"version": version}, page_url="/boards").status_code == 503
     assert gateway.get(store.task_key(task_id)).value["board_id"] == deletion.detached_from(board_id)
     assert all(gateway.get(key).exists for key in remains)  # the deletion stopped right after taking it off
     monkeypatch.undo()
     assert owner.form_post(f"/boards/{board_id}/delete", {"version": version}, page_url="/boards").status_code == 302
-    assert [key for key in remains if gateway.get(key).exists] == []
+    assert [key for key in remains if not cleared(gateway, stack, key)] == []
     assert gateway.get(board_key(board_id)).value.get("deleted")
+
+
+def test_a_late_event_handling_cannot_write_back_the_history_of_a_deleted_boards_task(app, gateway, stack):
+    """The event handler reads a task's history (with its ETag) before the board's deletion clears it, and
+    writes after: its guarded write fails and the history stays cleared, expiring. Before, the history was
+    deleted, and on Redis an ETag-guarded write to a missing key succeeds (components-contrib
+    ``setDefaultQuery``): the handler re-created it for good (Redis soak, seed 736713)."""
+    from tests.integration.boards import board_task, board_version, create_board
+    from webapp.dapr_gateway import Conflict
+    from webapp.keys import history_key
+
+    owner = _person(app)
+    board_id = create_board(owner, "Deleted under a late handler")
+    task_id = board_task(owner, board_id, title="Its event handled late")
+    assert owner.action(task_id, "delete").status_code == 302
+    read_first = gateway.get(history_key(task_id))  # what a handler about to record an event has read
+    assert read_first.exists and read_first.etag
+    version = board_version(owner, board_id)
+    assert owner.form_post(f"/boards/{board_id}/delete", {"version": version}, page_url="/boards").status_code == 302
+    late = {"items": [{"id": "late-event", "type": "task.updated"}, *read_first.value["items"]]}
+    with pytest.raises(Conflict):
+        gateway.save_versioned(history_key(task_id), late, read_first.etag)
+    assert cleared(gateway, stack, history_key(task_id))
 
 
 def test_a_deleted_board_leaves_no_reminder_or_overdue_job(app, gateway):

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import app_config, eventually
+from tests.conftest import app_config, cleared, eventually
 from tests.integration.test_events_and_inbox import redis_ttl
 from webapp import keys
 from webapp.background import overdue, reminders, sweep
@@ -281,7 +281,8 @@ def test_an_overdue_alert_is_sent_once_even_after_the_notifiers_record_expired(a
         overdue.fire(overdue.job_data(owner, moved))
     assert len(deliveries(stack, owner, later_id)) == 1
     assert len(deliveries(stack, owner, alert_id)) == 1
-    # The marker has no TTL, and goes with the task's tombstone (once its deletion can no longer be undone).
+    # The marker has no TTL, and is cleared with the task's tombstone (once its deletion can no longer be undone):
+    # both are kept, expiring, as fences against a writer that read them before.
     marker = keys.overdue_marker_key(task.id)
     assert gateway.get(marker).exists and redis_ttl(stack, "taskboard", marker) == -1
     service.delete(owner, task.id, store.load(owner, task.id).version)
@@ -290,7 +291,7 @@ def test_an_overdue_alert_is_sent_once_even_after_the_notifiers_record_expired(a
     assert redis_ttl(stack, "taskboard", marker) == -1
     monkeypatch.setattr(store, "UNDO_SECONDS", 0)
     sweep.sweep_batch([owner])
-    assert not gateway.get(marker).exists and not gateway.get(store.task_key(task.id)).exists
+    assert cleared(gateway, stack, marker) and cleared(gateway, stack, store.task_key(task.id))
 
 
 def test_a_digest_another_attempt_is_delivering_holds_up_only_its_own_job(app, stack, user, other_user,

@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.conftest import eventually
+from tests.conftest import cleared, eventually
 from webapp.dapr_gateway import Conflict, NotFound, Upsert
 from webapp.tasks.model import TaskFields
 
@@ -135,6 +135,20 @@ def test_a_transaction_refuses_a_guarded_write_with_a_ttl(gateway):
     assert not gateway.get("never-written").exists
 
 
+def test_a_write_that_expires_anyway_may_carry_a_ttl_beside_its_guard_and_still_fences(gateway, stack):
+    """A gone task's remains are written at the version read with their expiry: a stale guard writes nothing
+    (``Conflict``); on Redis the expiry applies all the same (the key is to go either way)."""
+    from webapp.dapr_gateway import Conflict
+    gateway.save("remains-of-a-gone-task", {"items": [{"id": "ev1"}]})
+    with pytest.raises(Conflict):
+        gateway.transact([Upsert("remains-of-a-gone-task", {"items": []}, etag="999", ttl_seconds=60,
+                                 expires_anyway=True)])
+    assert gateway.get("remains-of-a-gone-task").value == {"items": [{"id": "ev1"}]}
+    current = gateway.get("remains-of-a-gone-task")
+    gateway.transact([Upsert(current.key, {"items": []}, etag=current.etag, ttl_seconds=60, expires_anyway=True)])
+    assert gateway.get(current.key).value == {"items": []} and 0 < stack.ttl_of(current.key) <= 60
+
+
 def test_a_tombstone_is_purged_once_its_undo_window_passed_and_its_event_was_handled(owner, user, gateway, stack,
                                                                                     monkeypatch):
     from webapp.background import sweep
@@ -153,7 +167,7 @@ def test_a_tombstone_is_purged_once_its_undo_window_passed_and_its_event_was_han
     monkeypatch.setattr(store, "UNDO_SECONDS", 0)
     assert sweep.purge_tombstones([stale]) == [stale]  # restored since it was read: its guarded delete fails
     sweep.sweep_batch([owner])
-    assert not gateway.get(store.task_key(purged)).exists and not gateway.get(history_key(purged)).exists
+    assert cleared(gateway, stack, store.task_key(purged)) and cleared(gateway, stack, history_key(purged))
     assert purged not in gateway.get(store.index_key(owner)).value["ids"]
     assert store.load(owner, kept).title == "Restored first"
     assert stack.ttl_of(store.task_key(kept)) == -1
@@ -161,7 +175,7 @@ def test_a_tombstone_is_purged_once_its_undo_window_passed_and_its_event_was_han
 
 
 def test_a_purge_that_stopped_after_its_mark_is_carried_on_and_no_undo_brings_the_task_back(owner, user, gateway,
-                                                                                            monkeypatch):
+                                                                                            stack, monkeypatch):
     """The sweep stopped while purging a tombstone: nothing it leaves (history, comments) outlives it, and no
     undo brings back a task whose remains may already be gone. Before, the tombstone went first and a purge
     that stopped there left its history and comments in the store for ever (no index lists them any more)."""
@@ -182,7 +196,7 @@ def test_a_purge_that_stopped_after_its_mark_is_carried_on_and_no_undo_brings_th
         raise Unavailable("the sidecar went away")
 
     monkeypatch.setattr(store, "UNDO_SECONDS", 0)
-    monkeypatch.setattr(store, "delete_remains", stopped)
+    monkeypatch.setattr(store, "clear_remains", stopped)
     with pytest.raises(Unavailable):
         sweep.purge_tombstones([gateway.get(store.task_key(task_id))])
     assert gateway.get(store.task_key(task_id)).value[store.PURGING]
@@ -190,7 +204,30 @@ def test_a_purge_that_stopped_after_its_mark_is_carried_on_and_no_undo_brings_th
     monkeypatch.undo()
     monkeypatch.setattr(store, "UNDO_SECONDS", 0)
     assert sweep.sweep_batch([owner])["purged"] == 1
-    assert [key for key in [store.task_key(task_id), *remains] if gateway.get(key).exists] == []
+    assert [key for key in [store.task_key(task_id), *remains] if not cleared(gateway, stack, key)] == []
+
+
+def test_an_undo_that_read_the_tombstone_before_its_purge_cannot_bring_it_back(owner, user, gateway, stack,
+                                                                               monkeypatch):
+    """An undo reads the tombstone, the sweep purges it, then the undo writes with the ETag it read: the write
+    fails and the task stays gone. Before, the purge deleted the document, and on Redis an ETag-guarded write
+    to a missing key succeeds (components-contrib ``setDefaultQuery``): the task came back with its history,
+    comments and row gone."""
+    from webapp.background import sweep
+    from webapp.dapr_gateway import Conflict
+    from webapp.tasks import store
+    task_id = user.create_task(title="Undone too late")
+    assert user.action(task_id, "delete").status_code == 302
+    tombstone = gateway.get(store.task_key(task_id))
+    eventually(lambda: not any(gateway.get(store.outbox_key(i)).exists for i in tombstone.value["outbox"]))
+    read_first = gateway.get(store.task_key(task_id))  # what an undo about to write has read
+    monkeypatch.setattr(store, "UNDO_SECONDS", 0)
+    assert sweep.purge_tombstones([read_first]) == []
+    restored = {k: v for k, v in read_first.value.items() if k != "deleted"}
+    with pytest.raises(Conflict):
+        gateway.save_versioned(store.task_key(task_id), restored, read_first.etag)
+    assert cleared(gateway, stack, store.task_key(task_id))
+    assert user.form_post(f"/tasks/{task_id}/restore", {}, page_url="/tasks").status_code == 404
 
 
 def test_a_tombstone_whose_event_is_not_handled_is_kept(owner, user, gateway, monkeypatch):

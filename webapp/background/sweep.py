@@ -20,7 +20,7 @@ from datetime import datetime, timedelta, timezone
 
 from .. import users_index
 from ..dapr_gateway import Conflict, Item, NotFound, Rejected
-from ..keys import (SWEEP_CURSOR, board_key, digest_next_key, index_key, memberships_key, my_tasks_key, outbox_key,
+from ..keys import (GONE_TTL_SECONDS, SWEEP_CURSOR, board_key, digest_next_key, index_key, memberships_key, my_tasks_key, outbox_key,
                     task_key, user_key)
 from ..sidecar import gateway
 from ..tasks import store
@@ -130,12 +130,14 @@ def sweep_batch(user_ids: list[str]) -> Counter:
 
 
 def purge_tombstones(items: list[Item]) -> list[Item]:
-    """Delete the tombstones among ``items`` that are past the undo window and whose events are all handled,
-    with their history, overdue marker, watchers and comments; returns the documents still stored.
+    """Purge the tombstones among ``items`` that are past the undo window and whose events are all handled,
+    with their history, overdue marker, watchers and comments; returns those not purged.
 
     Each tombstone is first marked ``purging`` with a save guarded by the ETag it was read at (an undo that
     came first keeps it; from then on none can: on every store one guarded single-key write is atomic on its
-    own), then its remains go, then the document; a purge that stopped half-way is carried on by the next.
+    own), then its remains are cleared, then the marked document is given its expiry instead of being deleted
+    (on Redis an undo that read it before the mark would re-create a deleted key: ``keys.GONE_TTL_SECONDS``);
+    a purge that stopped half-way is carried on by the next.
     """
     gw = gateway()
     cutoff = datetime.now(timezone.utc) - timedelta(seconds=store.UNDO_SECONDS)
@@ -151,7 +153,12 @@ def purge_tombstones(items: list[Item]) -> list[Item]:
                 gw.save(item.key, {**item.value, store.PURGING: True}, etag=item.etag)
             except Conflict:
                 continue  # restored (or changed) since it was read
-        store.delete_remains([item])
-        gw.delete(item.key)
+        store.clear_remains([item])
+        marked = gw.get(item.key)  # kept as a fence that expires, written at its version (it was written first-write)
+        if marked.exists:
+            try:
+                gw.save(item.key, marked.value, etag=marked.etag, ttl_seconds=GONE_TTL_SECONDS)
+            except Conflict:
+                continue  # no one writes a marked document: the next sweep carries it on
         gone.add(item.key)
     return [it for it in items if it.key not in gone]

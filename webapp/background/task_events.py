@@ -89,7 +89,9 @@ def _record(data: dict) -> tuple[Task | None, dict, Item]:
     writes = []
     # A late event of a deleted task must not re-create its history; a deletion is recorded (shown again
     # if it is undone) unless the id is now someone else's task.
-    if task is not None or (data["type"] == "task.deleted" and (not item.exists or store.owned(item, board_id))):
+    purged = item.exists and item.value.get(store.PURGING)  # its remains cleared: nothing is written back
+    if task is not None or (data["type"] == "task.deleted" and not purged
+                            and (not item.exists or store.owned(item, board_id))):
         actor = feed.name_of(board, data.get("actor_id") or data["user_id"])
         # A late deletion event of a task already purged leaves a history that expires on its own.
         orphan = None if item.exists else store.UNDO_SECONDS

@@ -44,9 +44,10 @@ def delete(board_id: str, expected_version: str | None = None) -> None:
     matched, so only single-key ETag-guarded writes fence): 1. the board record is marked ``closing`` (access
     checks and task creation answer it as missing from then on); 2. its index is read, its tasks checked
     (live ones: the mark is undone and ``MembershipError`` raised), the tombstones' pending events published
-    (their handlers delete their jobs; not possible yet: the mark is undone and ``EventsNotOut`` raised), the tombstones taken off the board (no undo can bring one back) and
-    their remains deleted (history, watchers, comments), and the index closed with the ETag read — a task
-    written meanwhile makes that fail and step 2 run again;
+    (their handlers delete their jobs; not possible yet: the mark is undone and ``EventsNotOut`` raised), the
+    tombstones taken off the board (no undo can bring one back) and their remains cleared (history, watchers,
+    comments: overwritten with expiring "gone" values, ``keys.GONE_TTL_SECONDS``), and the index closed with the
+    ETag read — a task written meanwhile makes that fail and step 2 run again;
     3. every member's record but the owners' drops the board; 4. the record is marked ``deleted``; 5. the owners'
     records drop it. A deletion that stopped before 4 leaves the board ``closing``, reachable by no one but its
     owners' repeated deletion (or the sweep's, ``finish_stalled``), both of which find it through an owner's
@@ -135,8 +136,8 @@ def _close_index(board_id: str) -> None:
     detached = detached_from(board_id)
     for it in tasks:  # one guarded save each: in a transaction Redis would set the TTL even if the guard failed
         gw.save(it.key, {**it.value, "board_id": detached}, etag=it.etag, ttl_seconds=task_store.UNDO_SECONDS)
-    # Their remains go while the index still lists them, so a deletion that stopped here finds them again.
-    task_store.delete_remains(tasks + [it for it in listed if task_store.owned(it, detached)])
+    # Their remains are cleared while the index still lists them: a deletion that stopped here finds them again.
+    task_store.clear_remains(tasks + [it for it in listed if task_store.owned(it, detached)])
     gw.save_versioned(index.key, CLOSED_INDEX, index.etag, ttl_seconds=DELETED_TTL_SECONDS)
 
 

@@ -96,11 +96,11 @@ class StateOperations(Connection):
         """Apply the operations as one state transaction.
 
         Raises ``Conflict`` when any ETag did not match, ``ValueError`` for an ETag-guarded upsert with a
-        TTL (Redis would apply the TTL even when the guard fails).
+        TTL (Redis would apply the TTL even when the guard fails) unless it ``expires_anyway``.
         """
         ops = []
         for op in operations:
-            if isinstance(op, Upsert) and op.etag and op.ttl_seconds:
+            if isinstance(op, Upsert) and op.etag and op.ttl_seconds and not op.expires_anyway:
                 # Redis applies a TTL even when the write's ETag check fails: never both in a transaction.
                 raise ValueError(f"a guarded write with a TTL in a transaction: {op.key}")
             if isinstance(op, Upsert):

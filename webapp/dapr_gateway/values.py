@@ -26,12 +26,16 @@ class Item:
 
 @dataclass(frozen=True)
 class Upsert:
-    """A transaction operation that writes ``value`` at ``key``."""
+    """A transaction operation that writes ``value`` at ``key``.
+
+    ``expires_anyway``: the key is to expire whatever the write's guard finds (a gone task's remains), so a TTL
+    beside the ETag is allowed — Redis applies it even when the guard fails, which is wanted here only."""
 
     key: str
     value: Any
     etag: str | None = None
     ttl_seconds: int | None = None
+    expires_anyway: bool = False
 
 
 @dataclass(frozen=True)
