@@ -237,12 +237,15 @@ def anonymous(app):
 
 
 def cleared(gateway, stack, key: str) -> bool:
-    """A gone task's key holds its "gone" value (``webapp.keys.task_remains_gone``, or its document marked
-    purging) and expires within ``GONE_TTL_SECONDS``: no writer that read it before can write it back."""
+    """A gone task's or account's key holds its empty "gone" value (``webapp.sidecar.clear_for_good``, or a
+    document marked purging) and expires within ``GONE_TTL_SECONDS``: no writer that read it before can write
+    it back."""
     from webapp.keys import GONE_TTL_SECONDS
     value = gateway.get(key).value
-    gone = value is not None and (bool(value.get("purging")) or value in ({"items": []}, {"users": []}, {})
-                                  or (value.get("deleted") is True and set(value) == {"id", "deleted"}))
+    empty = ({"items": []}, {"users": []}, {}, {"boards": {}}, {"enabled": False})
+    gone = value is not None and (bool(value.get("purging")) or value in empty
+                                  or (value.get("deleted") is True and set(value) <= {"id", "members", "deleted"}
+                                      and not value.get("members")))
     return gone and 0 < stack.ttl_of(key) <= GONE_TTL_SECONDS
 
 

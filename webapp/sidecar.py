@@ -1,4 +1,5 @@
-"""The one accessor for the app's Dapr gateway, and the one optimistic-concurrency retry.
+"""The one accessor for the app's Dapr gateway, the one optimistic-concurrency retry, and the one way to make
+keys go that someone may still be writing (``clear_for_good``).
 
 Every module gets the gateway through ``gateway()`` (like flaskr's ``get_db``),
 never from ``current_app.extensions`` itself. Every read-modify-write loop goes
@@ -14,7 +15,7 @@ from typing import Callable, TypeVar
 
 from flask import current_app
 
-from .dapr_gateway import Conflict, DaprGateway
+from .dapr_gateway import Conflict, DaprGateway, Upsert
 from .metrics import CONFLICT_RETRIES
 
 T = TypeVar("T")
@@ -22,6 +23,7 @@ EXTENSION = "dapr"
 ATTEMPTS = 8
 BASE_DELAY_SECONDS = 0.005
 MAX_DELAY_SECONDS = 0.25
+CLEARED_PER_TRANSACTION = 100
 
 
 def gateway() -> DaprGateway:
@@ -52,3 +54,21 @@ def retry_on_conflict(attempt: Callable[[], T], what: str, attempts: int = ATTEM
             CONFLICT_RETRIES.labels(what, "retried").inc()
             sleep(backoff_delay(number))
     raise AssertionError("unreachable")
+
+
+def clear_for_good(gone: list[tuple[str, dict]], ttl_seconds: int, what: str) -> None:
+    """Make these keys go: each is overwritten with its given empty value at the version just read, expiring
+    after ``ttl_seconds`` — never deleted, because on Redis a deleted key is no fence (an ETag-guarded write to
+    a missing key succeeds: components-contrib state/redis ``setDefaultQuery``), so a request or handler that
+    read one just before would write it back for good; from this write on, its guarded write fails. An ETag-less
+    write fails on Redis over a key once written first-write, hence the version. One written in between makes
+    its batch conflict and run again (it expires all the same: ``Upsert.expires_anyway``). ``GatewayError``."""
+    gw = gateway()
+
+    def attempt(batch: list[tuple[str, dict]]) -> None:
+        read = {it.key: it for it in gw.get_many([key for key, _ in batch])}
+        gw.transact([Upsert(key, value, etag=read[key].etag if read[key].exists else None,
+                            ttl_seconds=ttl_seconds, expires_anyway=True) for key, value in batch])
+
+    for start in range(0, len(gone), CLEARED_PER_TRANSACTION):
+        retry_on_conflict(lambda batch=gone[start:start + CLEARED_PER_TRANSACTION]: attempt(batch), what)

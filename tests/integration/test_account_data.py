@@ -7,7 +7,9 @@ import json
 import re
 import zipfile
 
-from tests.conftest import Browser, eventually
+import pytest
+
+from tests.conftest import Browser, cleared, eventually
 from tests.integration.boards import board_task, create_board, invite, user_id_of
 from tests.integration.test_api import make_token
 from tests.integration.two_factor_steps import PASSWORD, enable_two_factor
@@ -40,7 +42,7 @@ def test_a_wrong_password_or_a_missing_confirmation_deletes_nothing(app, user):
     assert "Still here" in user.get("/tasks").get_data(as_text=True)
 
 
-def test_deleting_hands_boards_over_or_deletes_them_and_leaves_my_tasks_on_others_boards(app, user, gateway):
+def test_deleting_hands_boards_over_or_deletes_them_and_leaves_my_tasks_on_others_boards(app, user, gateway, stack):
     friend, host = Browser(app.test_client()), Browser(app.test_client())
     friend.register()
     host.register()
@@ -76,16 +78,34 @@ def test_deleting_hands_boards_over_or_deletes_them_and_leaves_my_tasks_on_other
     assert app.test_client().get("/api/v1/tasks", headers={"Authorization": f"Bearer {token}"}).status_code == 401
     assert gateway.get(f"user:{me}").value["deleted"] is True
     assert gateway.get(f"task:{personal}").value.get("deleted")  # a tombstone, purged by the sweep
-    assert not gateway.get(f"inbox:{me}").exists and not gateway.get(f"boards-of:{me}").exists
+    assert cleared(gateway, stack, f"inbox:{me}") and cleared(gateway, stack, f"boards-of:{me}")
     # The username is free again.
     Browser(app.test_client()).register(user.username)
 
 
-def test_a_second_factor_and_its_records_go_with_the_account(app, user, gateway):
+def test_a_second_factor_and_its_records_go_with_the_account(app, user, gateway, stack):
     enable_two_factor(user)
     me = user_id_of(user)
     assert user.form_post("/account/delete", _delete_form(user)).status_code == 302
-    assert not gateway.get(f"two-factor:{me}").exists
+    assert cleared(gateway, stack, f"two-factor:{me}")
+    assert gateway.get(f"two-factor:{me}").value.get("enabled") is False
+
+
+def test_a_notification_that_read_the_inbox_before_the_account_went_cannot_write_it_back(app, user, gateway,
+                                                                                        stack):
+    """The inbox is read (with its ETag) by a notification about to add to it; the account is deleted; the
+    notification's guarded write then fails and the inbox stays cleared, expiring. Before, the account's records
+    were deleted, and on Redis an ETag-guarded write to a missing key succeeds: the deleted person's inbox came
+    back for good."""
+    from webapp.dapr_gateway import Conflict
+    me = user_id_of(user)
+    gateway.save(f"inbox:{me}", {"items": [{"id": "n1", "text": "Before"}]})
+    read_first = gateway.get(f"inbox:{me}")
+    assert user.form_post("/account/delete", _delete_form(user)).status_code == 302
+    with pytest.raises(Conflict):
+        gateway.save_versioned(read_first.key, {"items": [{"id": "n2", "text": "Late"}, *read_first.value["items"]]},
+                               read_first.etag)
+    assert cleared(gateway, stack, f"inbox:{me}")
 
 
 def test_deleting_is_only_my_own_account(app, user, other_user):

@@ -20,8 +20,9 @@ from ..background import digests
 from ..boards import deletion as board_deletion
 from ..boards import model, store
 from ..dapr_gateway import Conflict, NotFound
-from ..keys import board_key, digest_next_key, inbox_archive_key, inbox_key, memberships_key, user_key
-from ..sidecar import gateway, retry_on_conflict
+from ..keys import (GONE_TTL_SECONDS, board_key, digest_next_key, inbox_archive_key, inbox_key, memberships_key,
+                    user_key)
+from ..sidecar import clear_for_good, gateway, retry_on_conflict
 from ..tasks import service
 from ..tasks import store as task_store
 from . import sso_accounts, two_factor
@@ -93,10 +94,17 @@ def delete_account(user: users.User, choices: dict[str, str]) -> None:
         tokens.revoke(user.id, token["id"])
     sso_accounts.unlink_all(user.id)
     gateway().delete_job(digests.job_name(user.id))
-    for key in (digest_next_key(user.id), two_factor.key(user.id), two_factor.setup_key(user.id),
-                inbox_key(user.id), inbox_archive_key(user.id), memberships_key(user.id), board_key(user.id)):
-        gateway().delete(key)
+    clear_for_good(_account_gone(user.id), GONE_TTL_SECONDS, "clearing a deleted account's records")
     _bury_account(user)
+
+
+def _account_gone(user_id: str) -> list[tuple[str, dict]]:
+    """The account's own records, each with the empty value it is cleared to (``sidecar.clear_for_good``: a
+    notification or invitation that read one before cannot write it back)."""
+    return [(digest_next_key(user_id), {}), (two_factor.key(user_id), {"enabled": False}),
+            (two_factor.setup_key(user_id), {}), (inbox_key(user_id), {"items": []}),
+            (inbox_archive_key(user_id), {"items": []}), (memberships_key(user_id), {"boards": {}}),
+            (board_key(user_id), {"id": user_id, "members": {}, "deleted": True})]
 
 
 def _delete_task(board_id: str, task_id: str, actor: str) -> None:

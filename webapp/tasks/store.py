@@ -57,7 +57,7 @@ from flask import current_app
 from ..dapr_gateway import Conflict, Delete, Item, NotFound, Upsert
 from ..keys import (GONE_TTL_SECONDS, event_id_of, history_key, index_key, outbox_key, task_id_of, task_key,
                     task_remains_gone)
-from ..sidecar import gateway, retry_on_conflict
+from ..sidecar import clear_for_good, gateway, retry_on_conflict
 from . import my_tasks_followup
 from .index import check_room, put_row, row_of
 from .model import Task
@@ -73,7 +73,6 @@ Reads = dict[str, Item]  # what a request already read, by key (a change starts 
 Change = Callable[[Task], tuple[Task, list[dict]]]  # the task as read → (the changed task, its events)
 ROW_WRITER = "board-row-writer"  # app.extensions: how a committed change's row reaches its index (``_write_row``)
 PURGING = "purging"  # a tombstone's mark while the sweep purges it: no undo brings it back from then on
-REMAINS_PER_TRANSACTION = 100  # gone tasks' remains cleared in one transaction
 HANDLER_FOLLOWS = frozenset({"checklist"})  # a change of only these: its row follows in the event's handling
 
 
@@ -98,23 +97,11 @@ def task_of(item: Item) -> Task:
 
 
 def clear_remains(items: list[Item]) -> None:
-    """Overwrite what these gone tasks leave beside their documents (history, overdue marker, watchers, comments)
-    with their "gone" values, expiring (``keys.task_remains_gone``), each at the version just read (an ETag-less
-    write fails on Redis over a key once written with first-write concurrency); a writer that read one before
-    fails its guarded write from then on, where a delete would let it re-create the key on Redis. One that
-    wrote in between makes the batch conflict and run again (its write expiring all the same: on Redis the TTL
-    applies though the guard failed, ``Upsert.expires_anyway``). ``GatewayError`` as the gateway's ``transact``."""
+    """Clear what these gone tasks leave beside their documents (history, overdue marker, watchers, comments):
+    overwritten with their "gone" values, expiring (``keys.task_remains_gone``, ``sidecar.clear_for_good``: a
+    writer that read one before fails its guarded write from then on). ``GatewayError``."""
     gone = [pair for it in items for pair in task_remains_gone(task_id_of(it.key), it.value.get("comments") or [])]
-    for start in range(0, len(gone), REMAINS_PER_TRANSACTION):
-        retry_on_conflict(lambda batch=gone[start:start + REMAINS_PER_TRANSACTION]: _clear(batch),
-                          "clearing a gone task's remains")
-
-
-def _clear(batch: list[tuple[str, dict]]) -> None:
-    gw = gateway()
-    read = {it.key: it for it in gw.get_many([key for key, _ in batch])}
-    gw.transact([Upsert(key, value, etag=read[key].etag if read[key].exists else None, ttl_seconds=GONE_TTL_SECONDS,
-                        expires_anyway=True) for key, value in batch])
+    clear_for_good(gone, GONE_TTL_SECONDS, "clearing a gone task's remains")
 
 
 def load(board_id: str, task_id: str) -> Task:
