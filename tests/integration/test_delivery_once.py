@@ -224,6 +224,40 @@ def test_an_announcement_that_failed_is_made_by_the_notifier_itself_once_the_bro
     assert len(deliveries(stack, note["user_id"], note["notification_id"])) == 1
 
 
+def test_an_assignment_delivered_before_its_task_was_deleted_reaches_the_inbox_when_its_event_comes_again(
+        app, stack, gateway, user, other_user):
+    """The notifier delivered an assignment, its announcement failed (broker down) and the notifier died holding
+    it; the task was deleted before the event came again, whose handling then notified no one: the person was
+    told by mail, yet their inbox never showed it (PostgreSQL soak, seed 161099). The handling of a deleted
+    task's event now announces again what was delivered, and delivers nothing new."""
+    from datetime import datetime, timezone
+
+    from tests.integration.boards import board_task, create_board, invite, user_id_of
+    from tests.integration.test_events_and_inbox import _post
+    from webapp import events
+    from webapp.tasks import store
+    board_id = create_board(user, "Told, then deleted")
+    assert invite(user, board_id, other_user, "editor").status_code == 302
+    member = user_id_of(other_user)
+    task_id = board_task(user, board_id, title="Yours, briefly", assignee=member)
+    task = store.task_of(gateway.get(store.task_key(task_id)))
+    told, never = (events.task_event("task.updated", task, datetime.now(timezone.utc), version=task.version,
+                                     changes=["assignee"]) for _ in range(2))
+    note = {"notification_id": f"{told['event_id']}-assigned", "user_id": member, "task_id": task_id,
+            "kind": "task.assigned", "message": "Someone assigned “Yours, briefly” to you."}
+    no_broker = notifier_app_on(stack, PUBSUB="no-such-pubsub")  # delivered, its announcement only held
+    assert notify_in_process(no_broker, stack, note)[0] == 503
+    assert len(deliveries(stack, member, note["notification_id"])) == 1
+    assert user.action(task_id, "delete").status_code == 302
+    for event in (never, told):  # both come again after the deletion
+        assert _post(stack.url() + "/events/task-events", {"id": event["event_id"], "data": event},
+                     stack.app_token)[0] == 200
+    eventually(lambda: note["notification_id"] in inbox_ids(gateway, member), timeout=60)
+    assert len(deliveries(stack, member, note["notification_id"])) == 1
+    assert deliveries(stack, member, f"{never['event_id']}-assigned") == []  # nothing new for a deleted task
+    assert f"{never['event_id']}-assigned" not in inbox_ids(gateway, member)
+
+
 def test_a_retry_naming_another_recipient_announces_the_notification_as_it_was_delivered(stack, gateway):
     """The caller derives the recipient from the task as it is when the event is handled again (the assignee
     may have changed): the retry must not put the first recipient's delivered notification in someone else's

@@ -68,12 +68,13 @@ def _created_or_added(item: Item, value: dict | None, ttl_seconds: int | None = 
     return [Upsert(item.key, value, etag=item.etag)]
 
 
-def _record(data: dict) -> tuple[Task | None, dict, Item]:
+def _record(data: dict) -> tuple[Task | None, Task | None, dict, Item]:
     """What a task event changes in state, in one bulk read and one transaction: the task's history and the
     board's feed (each once per event id), the event's outbox item retired, its handling recorded. Before
     them, the row and "My tasks" entry of a change that left them to its handling (``store.follow_handled``).
 
-    Returns the task as it is now (None if gone), its board's record and its watchers, as read.
+    Returns the task as it is now (None if gone), its tombstone on the event's board (None unless it is one),
+    its board's record and its watchers, as read.
     """
     gw = gateway()
     board_id, task_id = board_of(data), data["task_id"]
@@ -82,6 +83,7 @@ def _record(data: dict) -> tuple[Task | None, dict, Item]:
         task_key(task_id), board_key(board_id), watchers_key(task_id),
         history_key(task_id), feed_key(board_id), *owner])
     task = store.task_of(item) if store.is_live(item, board_id) else None  # only on the board the event names
+    tombstone = store.task_of(item) if task is None and item.exists and store.owned(item, board_id) else None
     try:
         board = boards_store.load_board(board_id, board_item, owner=user[0] if user else None).value
     except NotFound:
@@ -103,7 +105,7 @@ def _record(data: dict) -> tuple[Task | None, dict, Item]:
     ttl = int(current_app.config["IDEMPOTENCY_TTL_SECONDS"])
     gw.transact([*writes, Delete(outbox_key(data["event_id"])),
                  Upsert(processed_key("task-events", data["event_id"]), {"at": data["timestamp"]}, ttl_seconds=ttl)])
-    return task, board, watching
+    return task, tombstone, board, watching
 
 
 SyncJobs = Callable[[str, str, "Task | None", bool], None]  # syncs every per-task job (the registry's)
@@ -124,7 +126,7 @@ def on_task_event(data: dict, sync_jobs: SyncJobs, job_fields: Iterable[str]) ->
     """task-events: the history, the board's feed and the task's jobs (``sync_jobs``) follow the task; the
     task's followers hear of it (``Malformed``, ``GatewayError``)."""
     check_task_event(data)
-    task, board, watching = retry_on_conflict(lambda: _record(data), "task event")
+    task, tombstone, board, watching = retry_on_conflict(lambda: _record(data), "task event")
     if data["type"] == COMMENTED:  # the task did not change: its jobs stay as they are
         if task is not None:
             notify_comment(data, task, board, followers.watchers(watching, task.owner))
@@ -136,5 +138,8 @@ def on_task_event(data: dict, sync_jobs: SyncJobs, job_fields: Iterable[str]) ->
         notifications.send(
             notification_id=data["event_id"], user_id=data["user_id"], task_id=data["task_id"],
             kind="task.completed", message=f"“{data.get('title') or 'A task'}” was completed.")
+    elif tombstone is not None:  # deleted since: nothing new is sent, what was delivered is announced
+        followers.notify_event(data, tombstone, board, followers.watchers(watching, tombstone.owner),
+                               announce_only=True)
     if data["type"] == "task.completed" and task is not None and task.is_completed:
         service.create_next_instance(task)  # not reopened (or deleted) before this was handled

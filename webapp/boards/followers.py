@@ -52,8 +52,10 @@ def recipients(task, board: dict, watching: set[str], actor: str | None) -> set[
     return followers(task, board, watching) - {actor}
 
 
-def notify_event(data: dict, task, board: dict, watching: set[str]) -> list[str]:
-    """The notifications of one task event (``task``: as it is now, None if gone); returns their ids."""
+def notify_event(data: dict, task, board: dict, watching: set[str], announce_only: bool = False) -> list[str]:
+    """The notifications of one task event (``task``: as it is now, None if gone); returns their ids.
+    ``announce_only`` (``task``: its tombstone): none is delivered anew, those already delivered are announced
+    again — an attempt whose announcement was lost (broker down, then its notifier gone) is settled."""
     if task is None:
         return []
     actor, title = data.get("actor_id"), data.get("title") or task.title
@@ -62,18 +64,21 @@ def notify_event(data: dict, task, board: dict, watching: set[str]) -> list[str]
     assigned = "assignee" in (data.get("changes") or []) or data["type"] == "task.created"
     if assigned and task.assignee and task.assignee != actor and task.assignee in (board.get("members") or {}):
         sent.append(_send(f"{data['event_id']}-assigned", task.assignee, task.id, "task.assigned",
-                          f"{by} assigned “{title}” to you."))
+                          f"{by} assigned “{title}” to you.", announce_only))
     if data["type"] == "task.completed":
         for user_id in sorted(recipients(task, board, watching, actor)):
             # The owner's id stays the event's: a redelivery is still recognised.
             nid = data["event_id"] if user_id == data["user_id"] else f"{data['event_id']}-{user_id}"
             who = "" if user_id == actor else f" by {by}"
-            sent.append(_send(nid, user_id, task.id, "task.completed", f"“{title}” was completed{who}."))
+            sent.append(_send(nid, user_id, task.id, "task.completed", f"“{title}” was completed{who}.",
+                              announce_only))
     return sent
 
 
-def _send(notification_id: str, user_id: str, task_id: str, kind: str, message: str) -> str:
-    send(notification_id=notification_id, user_id=user_id, task_id=task_id, kind=kind, message=message)
+def _send(notification_id: str, user_id: str, task_id: str, kind: str, message: str,
+          announce_only: bool = False) -> str:
+    send(notification_id=notification_id, user_id=user_id, task_id=task_id, kind=kind, message=message,
+         announce_only=announce_only)
     return notification_id
 
 

@@ -135,9 +135,9 @@ def mark_done(notification: dict, status: str, now: datetime, done: Item | None 
 def publish_sent(notification: dict, now: datetime) -> None:
     """Publish ``notification.sent`` (its event id derives from the notification: the inbox de-duplicates).
 
-    On failure the announcement is also held by this process and published once the broker is back (the
-    caller's retry may never come: a task deleted meanwhile has its events handled without notifications),
-    and the ``GatewayError`` raised, so the caller retries too.
+    On failure the ``GatewayError`` is raised, so the caller retries (if the task was deleted meanwhile, its
+    retry only asks to announce again what was delivered: ``announce_if_delivered``), and the announcement is
+    also held by this process and published once the broker is back (sooner than the retry, as a rule).
     """
     sent = events.notification_sent(notification, now)
     try:
@@ -183,6 +183,20 @@ def resume(notification: dict, now: datetime, claim_id: str) -> str | None:
         return "in_progress"
     log.warning("notification %s: took over a stale claim", nid)
     return None
+
+
+def announce_if_delivered(notification: dict) -> str:
+    """Announce again a notification that was delivered, delivering nothing new (its task is gone: a caller
+    that retries an event of a deleted task only settles what was already sent): ``duplicate`` when it was
+    delivered (announced again), ``in_progress`` while an attempt holds it, ``skipped`` when never delivered."""
+    now = datetime.now(timezone.utc)
+    nid = notification["notification_id"]
+    claim, done = gateway().get_many([notification_key(nid), notification_done_key(nid)])
+    status = status_of(claim, done, now)
+    if status in ("delivered", "sent"):
+        announce(as_delivered(notification, done if done.exists else claim), now)
+        return "duplicate"
+    return "in_progress" if status == "claimed" else "skipped"
 
 
 def send_once(notification: dict) -> str:

@@ -9,7 +9,7 @@ from flask import Blueprint, jsonify, request
 from ..app_token import app_token_rejection
 from ..dapr_gateway import GatewayError
 from . import email
-from .delivery import KINDS, send_once
+from .delivery import KINDS, announce_if_delivered, send_once
 
 log = logging.getLogger(__name__)
 bp = Blueprint("notifier", __name__)
@@ -27,7 +27,8 @@ def _invalid(message: str):
 
 @bp.post("/notify")
 def notify():
-    """Deliver and announce one notification; a repeated id has no second delivery."""
+    """Deliver and announce one notification; a repeated id has no second delivery. ``announce_only``: deliver
+    nothing new, only announce again one already delivered (``announce_if_delivered``)."""
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         return _invalid("expected a JSON object")
@@ -45,7 +46,7 @@ def notify():
         notification["email"] = {k: body["email"][k] for k in email.FIELDS if body["email"].get(k) is not None}
     notification_id = notification["notification_id"]
     try:
-        outcome = send_once(notification)
+        outcome = announce_if_delivered(notification) if body.get("announce_only") is True else send_once(notification)
     except GatewayError as err:
         log.error("notification %s not sent: %s", notification_id, err)
         return jsonify(error="unavailable", message="notification not sent; try again"), 503

@@ -10,13 +10,16 @@ from ..sidecar import gateway
 from . import inbox
 
 
-def send(notification_id: str, user_id: str, task_id: str | None, kind: str, message: str) -> dict:
+def send(notification_id: str, user_id: str, task_id: str | None, kind: str, message: str,
+         announce_only: bool = False) -> dict:
     """Ask notification-service (Dapr service invocation) to deliver a notification.
 
-    Idempotent on ``notification_id``: the service records each id once.
+    Idempotent on ``notification_id``: the service records each id once. ``announce_only``: deliver nothing
+    new, only announce again one it already delivered (its task is gone since).
     """
-    return notify({"notification_id": notification_id, "user_id": user_id, "task_id": task_id,
-                   "kind": kind, "message": message})
+    payload = {"notification_id": notification_id, "user_id": user_id, "task_id": task_id, "kind": kind,
+               "message": message}
+    return notify({**payload, "announce_only": True} if announce_only else payload)
 
 
 def notify(payload: dict) -> dict:
