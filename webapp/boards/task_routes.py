@@ -75,7 +75,7 @@ def list_tasks():
     names = member_names(records[1].value or {}) if shared else {user_id: current_user.username}
     return render_template("tasks/list.html", page=page, form=form, query=query, board=board,
                            board_name=entry["name"], can_edit=boards.allows(entry["role"], "edit"),
-                           member_names=names, action_form=ActionForm(), now=service.utcnow(),
+                           member_names=names, now=service.utcnow(),
                            undo=session.pop(UNDO, None), pager_args=pager_args(request.args))
 
 
