@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import MISSING, asdict, dataclass, field, make_dataclass, replace
+from dataclasses import MISSING, dataclass, field, make_dataclass, replace
 from datetime import datetime
 
 from .. import recurrence
@@ -53,8 +53,9 @@ class _TaskBehaviour:
 
     def to_dict(self) -> dict:
         """The stored form (the ETag is the store's, not part of the document)."""
-        data = asdict(self)
-        data.pop("etag")
+        # Not ``asdict``: it deep-copies every value, and the user's fields are dumped afresh below; the other
+        # values are strings, numbers, times and a tuple of ids, none of which a copy would protect.
+        data = {name: getattr(self, name) for name in self.__dataclass_fields__ if name != "etag"}
         for spec in FIELDS:
             data[spec.name] = spec.dump(getattr(self, spec.name))
         for key in SYSTEM_DATETIMES:
