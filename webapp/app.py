@@ -85,9 +85,8 @@ def _register_template_helpers(app: Flask) -> None:
     @app.template_filter("localtime")
     def localtime(value):
         """A stored UTC time in the signed-in user's zone, e.g. 'Mon 3 Mar 2025, 14:05'."""
-        tz = current_user.timezone if current_user.is_authenticated else None
-        local = timezones.to_local(value, tz)
-        return f"{local:%a} {local.day} {local:%b %Y, %H:%M}" if local else ""
+        user = current_user._get_current_object()  # the proxy resolved once, not per attribute
+        return timezones.local_text(value, user.timezone if user.is_authenticated else None)
 
     @app.context_processor
     def unread():
