@@ -47,6 +47,11 @@ class Summary(namedtuple("_Row", ("id",) + ROW_FIELDS + ("description",), defaul
         return [spec.dump_row(getattr(self, spec.name)) for spec in _ROW_SPECS] + \
             [self.created_at.isoformat(), self.updated_at.isoformat(), self.revision]
 
+    def __getitem__(self, key):
+        """``summary["estimate"]`` is ``summary.estimate``: the list template reads a declared field by its name
+        (Jinja's ``task[name]``), which would otherwise raise and catch a TypeError for every field of every row."""
+        return getattr(self, key) if type(key) is str else tuple.__getitem__(self, key)
+
     # What the list page asks of a task, answered from the row exactly as the task answers it
     # (the version its buttons post is the revision; overdue and completed from due time and status).
     version = Task.version
