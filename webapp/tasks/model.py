@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import MISSING, dataclass, field, make_dataclass, replace
 from datetime import datetime
+from operator import attrgetter
 
 from .. import recurrence
 from ..timezones import OutOfRange, in_range
@@ -264,11 +265,11 @@ def _sort_key(sort: str):
     if sort == "title":
         return lambda t: (t.title.lower(), t.id), False
     if sort == "created":
-        return lambda t: (t.created_at, t.id), True
+        return attrgetter("created_at", "id"), True  # (created_at, id) built in C: a list sorts every row it has
     if sort in _SORTABLE:  # a declared field's sort: ascending, unset last
         spec = _SORTABLE[sort]
         return lambda t: (*_unset_last(getattr(t, spec.name), spec.kind.sort_key), t.title.lower()), False
-    return lambda t: (t.updated_at, t.id), True
+    return attrgetter("updated_at", "id"), True
 
 
 def matches(task: Task, query: ListQuery) -> bool:
