@@ -20,7 +20,7 @@ from ..keys import board_key, feed_key, history_key, inbox_key, memberships_key,
 from ..security import safe_redirect_target
 from ..tasks import listing, service
 from ..tasks.fields import FIELDS
-from ..tasks.forms import ActionForm, ListFilterForm, TaskForm
+from ..tasks.forms import ActionForm, TaskForm, list_filters
 from ..tasks.model import InvalidTransition, ListQuery
 from . import access, feed, followers
 from . import model as boards
@@ -47,8 +47,7 @@ def index():
 @bp.get("/tasks")
 @login_required
 def list_tasks():
-    form = ListFilterForm(request.args)
-    valid = form.validate()
+    form, valid = list_filters(request.args)
     if not valid:
         flash("Some filters were not understood and were ignored.", "warning")
     query = ListQuery(
