@@ -12,7 +12,6 @@ from ..auth import users
 from ..errors import error_response
 from ..keys import board_key
 from ..sidecar import gateway
-from ..tasks.forms import ActionForm
 from ..tasks import listing
 from ..tasks.service import utcnow
 from . import access, deletion, feed, model, store
@@ -183,8 +182,3 @@ def delete(board_id: str):
         return _members_page(item.value, role, error=str(err), status=422)
     flash(f"Deleted the board “{item.value['name']}”.", "success")
     return redirect(url_for("boards.index"))
-
-
-@bp.context_processor
-def forms():
-    return {"action_form": ActionForm(formdata=None)}
