@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from functools import cache
 
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
@@ -220,9 +221,6 @@ class ListFilterForm(FlaskForm):
     page = IntegerField("Page", default=1, validators=[Optional(), NumberRange(min=1, max=100000)])
 
 
-_DEFAULT_FILTERS: list[ListFilterForm] = []  # the one form of a query without filters, once built
-
-
 def list_filters(args) -> tuple[ListFilterForm, bool]:
     """The list page's filter form for the query ``args``, and whether it is valid. A query without any filter
     (the list as it opens) always gives the same valid form of defaults: it is built and validated once per
@@ -230,8 +228,11 @@ def list_filters(args) -> tuple[ListFilterForm, bool]:
     if args:
         form = ListFilterForm(args)
         return form, form.validate()
-    if not _DEFAULT_FILTERS:
-        form = ListFilterForm(MultiDict())
-        form.validate()
-        _DEFAULT_FILTERS.append(form)
-    return _DEFAULT_FILTERS[0], True
+    return _default_filters(), True
+
+
+@cache
+def _default_filters() -> ListFilterForm:
+    form = ListFilterForm(MultiDict())
+    form.validate()
+    return form
