@@ -16,7 +16,7 @@ from . import api, commands, errors, markdown, notifications, security, sidecar,
 from .accounts import routes as account_routes
 from .accounts import sessions as account_sessions
 from .accounts import settings_section as account_settings
-from .accounts import data_views, oidc_views, two_factor_views
+from .accounts import data_views, oidc, oidc_views, two_factor_views
 from .admin import routes as admin_routes
 from .appearance import routes as appearance_routes
 from .auth import routes as auth_routes
@@ -63,6 +63,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(account_routes.bp)
     app.register_blueprint(two_factor_views.bp)
     app.register_blueprint(oidc_views.bp)
+    if app.config["OIDC_ISSUER"]:
+        oidc.libraries()  # imported before gunicorn forks, so the workers share them
     app.register_blueprint(data_views.bp)
     csrf.exempt(inbound.bp)
     csrf.exempt(account_routes.unsubscribe)  # mail clients post the signed link with no session (RFC 8058)
@@ -83,9 +85,8 @@ def _register_template_helpers(app: Flask) -> None:
     @app.template_filter("localtime")
     def localtime(value):
         """A stored UTC time in the signed-in user's zone, e.g. 'Mon 3 Mar 2025, 14:05'."""
-        tz = current_user.timezone if current_user.is_authenticated else None
-        local = timezones.to_local(value, tz)
-        return f"{local:%a} {local.day} {local:%b %Y, %H:%M}" if local else ""
+        user = current_user._get_current_object()  # the proxy resolved once, not per attribute
+        return timezones.local_text(value, user.timezone if user.is_authenticated else None)
 
     @app.context_processor
     def unread():

@@ -60,6 +60,17 @@ def to_utc(local: datetime | None, tz_name: str | None) -> datetime | None:
     return local.astimezone(timezone.utc)
 
 
+@lru_cache(maxsize=1024)
+def local_text(value: datetime | None, tz_name: str | None) -> str:
+    """A stored UTC time as shown in zone ``tz_name``, e.g. 'Mon 3 Mar 2025, 14:05' ('' for None).
+
+    Kept for the last 1,024 (time, zone) pairs (about 150 KB): a board shows the same due times and activity on
+    every reload.
+    """
+    local = to_local(value, tz_name)
+    return f"{local:%a} {local.day} {local:%b %Y, %H:%M}" if local else ""
+
+
 def to_local(value: datetime | None, tz_name: str | None) -> datetime | None:
     """A stored UTC time in the user's zone (aware); one the zone cannot hold stays in the offset it has."""
     if value is None:

@@ -44,16 +44,17 @@ class TemplatedUrlFlask(Flask):
         template = self._url_templates.get(key)
         if template is None:
             template = self._url_templates[key] = self._url_template(endpoint, tuple(values))
-        if template is _UNTEMPLATED or not all(type(v) is str for v in values.values()):
+        if template is _UNTEMPLATED:
             return super().url_for(endpoint, **values)
         parts, converters = template
-        out = [parts[0]]
-        for (name, converter, quotes_only), literal in zip(converters, parts[1:]):
+        url = parts[0]
+        for at, (name, converter, quotes_only) in enumerate(converters, 1):
             value = values[name]
+            if type(value) is not str:
+                return super().url_for(endpoint, **values)
             # werkzeug's own to_url is urllib's quote, which leaves unreserved characters (a task id) as they are
-            out.append(value if quotes_only and _UNRESERVED.fullmatch(value) else converter.to_url(value))
-            out.append(literal)
-        return "".join(out)
+            url += (value if quotes_only and _UNRESERVED.fullmatch(value) else converter.to_url(value)) + parts[at]
+        return url
 
     def _url_template(self, endpoint: str, names: tuple[str, ...]):
         """(literal parts, [(name, converter)] in URL order) for ``endpoint`` with ``names``, or _UNTEMPLATED."""

@@ -8,7 +8,7 @@ from werkzeug.datastructures import MultiDict
 from wtforms import SelectField
 from wtforms.validators import Optional
 
-from webapp.tasks.forms import ListFilterForm
+from webapp.tasks.forms import ListFilterForm, list_filters
 
 
 class _Checked(FlaskForm):  # the same selects checked by SelectField itself
@@ -34,3 +34,18 @@ def test_each_filter_select_is_valid_and_in_error_exactly_as_selectfield_checks_
             for name in ("status", "priority", "sort"):
                 assert ours[name].errors == theirs[name].errors, (name, args)
                 assert ours[name].data == theirs[name].data
+
+
+def test_a_query_without_filters_shares_one_valid_form_of_defaults_that_renders_as_a_fresh_one():
+    app = Flask(__name__)
+    app.config.update(SECRET_KEY="test")
+    names = ("q", "status", "priority", "tag", "sort", "page")
+    with app.test_request_context("/"):
+        shared, valid = list_filters(MultiDict())
+        again, valid_again = list_filters(MultiDict())
+        fresh = ListFilterForm(MultiDict())
+        assert fresh.validate() and valid and valid_again and again is shared
+        assert shared.data == fresh.data and [str(shared[n]()) for n in names] == [str(fresh[n]()) for n in names]
+        filtered, filtered_valid = list_filters(MultiDict({"status": "bogus"}))
+        assert filtered is not shared and not filtered_valid and filtered.status.errors
+        assert not shared.errors and shared.status.data == ""

@@ -86,3 +86,11 @@ def test_a_new_or_unknown_row_is_added_first():
     after = rows.merged(index, {new.id: rows.Summary.of(new).to_row(), old.id: rows.Summary.of(old).to_row()})
     assert after["ids"] == [new.id, old.id] and all(rows.is_row(r) for r in after["rows"].values())
     assert rows.merged(None, {new.id: rows.Summary.of(new).to_row()})["ids"] == [new.id]
+
+
+def test_a_summary_reads_a_field_by_name_as_an_attribute_and_by_position_as_a_tuple():
+    summary = rows.Summary.of(make("Read me", tags=["a"]))
+    assert summary["title"] == summary.title == "Read me" and summary["tags"] == ("a",)
+    assert summary[0] == summary.id and summary[1:3] == (summary.title, summary.status)
+    with pytest.raises(AttributeError):
+        summary["no_such_field"]

@@ -93,3 +93,18 @@ def test_the_sdks_unused_http_client_fails_loudly_if_ever_used():
     """)
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT)
     assert "gRPC only" in out.stdout
+
+
+def test_the_single_sign_on_libraries_are_loaded_only_by_an_app_with_a_provider():
+    probe = textwrap.dedent("""
+        import json, sys
+        from webapp.app import create_app
+        create_app({"SECRET_KEY": "test", "TESTING": True})
+        without = sorted({m.split(".")[0] for m in sys.modules} & {"authlib", "joserfc"})
+        create_app({"SECRET_KEY": "test", "TESTING": True, "OIDC_ISSUER": "https://id.example/",
+                    "OIDC_CLIENT_ID": "taskboard"})
+        print(json.dumps([without, sorted({m.split(".")[0] for m in sys.modules} & {"authlib", "joserfc"})]))
+    """)
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT)
+    without, with_provider = json.loads(out.stdout.strip().splitlines()[-1])
+    assert without == [] and with_provider == ["authlib", "joserfc"]

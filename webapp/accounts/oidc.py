@@ -7,27 +7,32 @@ the Dapr secret store (``OIDC_CLIENT_SECRET_NAME``). The ID token's signature is
 provider's JWKS (joserfc, Authlib's JOSE library), then its claims (``authlib.oidc.core.CodeIDToken``):
 issuer, audience, expiry, nonce and the access token's hash. Discovery and keys are kept per process for
 an hour (keys are read again at once when a token names an unknown key id).
+
+Authlib and joserfc (with ``cryptography``: about 10 MB and 180 modules in every worker) are imported by
+``libraries()``: ``create_app`` calls it before the fork when a provider is configured, so an app without single
+sign-on never loads them.
 """
 
 from __future__ import annotations
 
 import base64
+import importlib
 import json
 import threading
 import time
 from dataclasses import dataclass
+from functools import cache
+from types import SimpleNamespace
+from typing import TYPE_CHECKING
 from urllib.parse import quote, urlencode, urlsplit
 
-from authlib.common.security import generate_token
-from authlib.oauth2.rfc7636 import create_s256_code_challenge
-from authlib.oidc.core import CodeIDToken
 from flask import current_app
-from joserfc import jwt
-from joserfc.errors import InvalidKeyIdError, JoseError
-from joserfc.jwk import KeySet
 
 from ..dapr_gateway import GatewayError, NotFound
 from ..sidecar import gateway
+
+if TYPE_CHECKING:
+    from joserfc.jwk import KeySet
 
 CACHE_SECONDS = 3600
 LEEWAY_SECONDS = 60
@@ -61,6 +66,21 @@ class AuthorizationRequest:
     state: str
     nonce: str
     verifier: str
+
+
+# Authlib's and joserfc's names this module uses: (module, name) by the name it goes by here.
+_LIBRARY_NAMES = {"generate_token": ("authlib.common.security", "generate_token"),
+                  "create_s256_code_challenge": ("authlib.oauth2.rfc7636", "create_s256_code_challenge"),
+                  "CodeIDToken": ("authlib.oidc.core", "CodeIDToken"), "jwt": ("joserfc", "jwt"),
+                  "InvalidKeyIdError": ("joserfc.errors", "InvalidKeyIdError"),
+                  "JoseError": ("joserfc.errors", "JoseError"), "KeySet": ("joserfc.jwk", "KeySet")}
+
+
+@cache
+def libraries() -> SimpleNamespace:
+    """Authlib's and joserfc's names this module uses, imported on the first call (see the module's docstring)."""
+    return SimpleNamespace(**{name: getattr(importlib.import_module(module), attribute)
+                              for name, (module, attribute) in _LIBRARY_NAMES.items()})
 
 
 def enabled() -> bool:
@@ -123,7 +143,7 @@ def discovery() -> dict:
 
 
 def _keys(refresh: bool = False) -> KeySet:
-    return _cached("jwks", lambda: KeySet.import_key_set(_call("GET", discovery()["jwks_uri"])), refresh)
+    return _cached("jwks", lambda: libraries().KeySet.import_key_set(_call("GET", discovery()["jwks_uri"])), refresh)
 
 
 def _client_secret() -> str:
@@ -137,10 +157,11 @@ def _client_secret() -> str:
 
 def authorization_request(redirect_uri: str) -> AuthorizationRequest:
     """Where to send the browser, with a new state, nonce and PKCE verifier (S256) to keep in the session."""
-    state, nonce, verifier = generate_token(32), generate_token(32), generate_token(64)
+    lib = libraries()
+    state, nonce, verifier = lib.generate_token(32), lib.generate_token(32), lib.generate_token(64)
     query = urlencode({"response_type": "code", "client_id": _client_id(), "redirect_uri": redirect_uri,
                        "scope": current_app.config["OIDC_SCOPES"], "state": state, "nonce": nonce,
-                       "code_challenge": create_s256_code_challenge(verifier), "code_challenge_method": "S256"})
+                       "code_challenge": lib.create_s256_code_challenge(verifier), "code_challenge_method": "S256"})
     endpoint = discovery()["authorization_endpoint"]
     return AuthorizationRequest(f"{endpoint}{'&' if '?' in endpoint else '?'}{query}", state, nonce, verifier)
 
@@ -167,18 +188,19 @@ def finish(code: str, verifier: str, nonce: str, redirect_uri: str) -> Identity:
 
 def verify_id_token(id_token: str, nonce: str, access_token: str | None = None) -> dict:
     """The ID token's claims once its signature (provider's JWKS) and claims are valid; ``SignInFailed``."""
+    lib = libraries()
     try:
         try:
-            token = jwt.decode(id_token, _keys(), algorithms=ALGORITHMS)
-        except InvalidKeyIdError:  # signed with a key newer than the ones read: read them again, once
-            token = jwt.decode(id_token, _keys(refresh=True), algorithms=ALGORITHMS)
-        claims = CodeIDToken(token.claims, token.header,
+            token = lib.jwt.decode(id_token, _keys(), algorithms=ALGORITHMS)
+        except lib.InvalidKeyIdError:  # signed with a key newer than the ones read: read them again, once
+            token = lib.jwt.decode(id_token, _keys(refresh=True), algorithms=ALGORITHMS)
+        claims = lib.CodeIDToken(token.claims, token.header,
                              options={"iss": {"essential": True, "value": _issuer()},
                                       "aud": {"essential": True, "value": _client_id()},
                                       "sub": {"essential": True}, "nonce": {"essential": True}},
                              params={"nonce": nonce, "client_id": _client_id(), "access_token": access_token})
         claims.validate(leeway=LEEWAY_SECONDS)
-    except (JoseError, ValueError, KeyError) as err:
+    except (lib.JoseError, ValueError, KeyError) as err:
         current_app.logger.warning("oidc: ID token refused: %s", err)
         raise SignInFailed("The sign-in could not be verified. Start again.") from err
     return dict(claims)

@@ -12,11 +12,10 @@ from ..auth import users
 from ..errors import error_response
 from ..keys import board_key
 from ..sidecar import gateway
-from ..tasks.forms import ActionForm
 from ..tasks import listing
 from ..tasks.service import utcnow
 from . import access, deletion, feed, model, store
-from .forms import BoardActionForm, BoardForm, InviteForm, MoveForm, RoleForm
+from .forms import BoardActionForm, BoardForm, InviteForm, RoleForm
 from .model import MembershipError, NotAllowed
 
 bp = Blueprint("boards", __name__)
@@ -70,7 +69,7 @@ def board(board_id: str):
     cards = listing.summaries(board_id, read.index)  # the index's rows: no task is read
     return render_template("boards/board.html", board=read.board, role=read.role,
                            can_edit=model.allows(read.role, "edit"), columns=model.columns(cards),
-                           move_form=MoveForm(formdata=None), moves=model.MOVES, now=utcnow(), seq=feed.seq_of(read.feed),
+                           moves=model.MOVES, now=utcnow(), seq=feed.seq_of(read.feed),
                            activity=[{**e, "at": datetime.fromisoformat(e["at"])} for e in feed.entries(read.feed)])
 
 
@@ -183,8 +182,3 @@ def delete(board_id: str):
         return _members_page(item.value, role, error=str(err), status=422)
     flash(f"Deleted the board “{item.value['name']}”.", "success")
     return redirect(url_for("boards.index"))
-
-
-@bp.context_processor
-def forms():
-    return {"action_form": ActionForm(formdata=None)}

@@ -20,7 +20,7 @@ from ..keys import board_key, feed_key, history_key, inbox_key, memberships_key,
 from ..security import safe_redirect_target
 from ..tasks import listing, service
 from ..tasks.fields import FIELDS
-from ..tasks.forms import ActionForm, ListFilterForm, TaskForm
+from ..tasks.forms import ActionForm, TaskForm, list_filters
 from ..tasks.model import InvalidTransition, ListQuery
 from . import access, feed, followers
 from . import model as boards
@@ -47,8 +47,7 @@ def index():
 @bp.get("/tasks")
 @login_required
 def list_tasks():
-    form = ListFilterForm(request.args)
-    valid = form.validate()
+    form, valid = list_filters(request.args)
     if not valid:
         flash("Some filters were not understood and were ignored.", "warning")
     query = ListQuery(
@@ -75,7 +74,7 @@ def list_tasks():
     names = member_names(records[1].value or {}) if shared else {user_id: current_user.username}
     return render_template("tasks/list.html", page=page, form=form, query=query, board=board,
                            board_name=entry["name"], can_edit=boards.allows(entry["role"], "edit"),
-                           member_names=names, action_form=ActionForm(), now=service.utcnow(),
+                           member_names=names, now=service.utcnow(),
                            undo=session.pop(UNDO, None), pager_args=pager_args(request.args))
 
 
@@ -136,13 +135,12 @@ def task_page(task_id: str, status: int = 200, comment_form=None, preview=None, 
         history_key(task.id)))
     board = load_board(seen.board_id, board, owner=seen.extra.get(user_key(seen.board_id))).value
     comments, comment_page = comment_store.read_page(task, request.args.get("comments", 1, type=int))
-    action_form = ActionForm(version=task.version)
     can_manage = boards.allows(seen.role, "manage")
     creator = creator_name(board, task.owner)
     entries = activity.history_of(task.owner, (history.value or {}).get("items") or [])
     if creator == DELETED_USER:
         entries = [{**e, "actor": DELETED_USER} if e.get("actor_id") == task.owner else e for e in entries]
-    return render_template("tasks/detail.html", task=task, action_form=action_form, can_edit=seen.can_edit,
+    return render_template("tasks/detail.html", task=task, can_edit=seen.can_edit,
                            board_id=seen.board_id, can_manage=can_manage, creator=creator,
                            history=entries,
                            now=service.utcnow(), member_names=member_names(board), seq=feed.seq_of(changes),
@@ -240,8 +238,8 @@ def conflict_page(action: str, task_id: str, attempted: TaskForm | None = None, 
                 retry_form.clear(name)
         differs = {n for n in changed if mine[n] != now[n]}
     return render_template("tasks/conflict.html", action=action, current=current, attempted=attempted,
-                           retry_form=retry_form, differs=differs, move_to=move_to, member_names=member_names(board),
-                           action_form=ActionForm(version=current.version)), 409
+                           retry_form=retry_form, differs=differs, move_to=move_to,
+                           member_names=member_names(board)), 409
 
 
 UNDO = "undo_delete"  # session key: the task just deleted, offered for undo on the next list page

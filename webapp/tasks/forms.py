@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from functools import cache
 
 from flask_wtf import FlaskForm
+from werkzeug.datastructures import MultiDict
 from wtforms import DateTimeLocalField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import AnyOf, DataRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import Select
@@ -217,3 +219,20 @@ class ListFilterForm(FlaskForm):
     tag = StringField("Tag", validators=[Optional(), Length(max=TAG_MAX)])
     sort = _filter_select("Sort", list(SORTS.items()), "updated")
     page = IntegerField("Page", default=1, validators=[Optional(), NumberRange(min=1, max=100000)])
+
+
+def list_filters(args) -> tuple[ListFilterForm, bool]:
+    """The list page's filter form for the query ``args``, and whether it is valid. A query without any filter
+    (the list as it opens) always gives the same valid form of defaults: it is built and validated once per
+    process and shared, so a page must only read it."""
+    if args:
+        form = ListFilterForm(args)
+        return form, form.validate()
+    return _default_filters(), True
+
+
+@cache
+def _default_filters() -> ListFilterForm:
+    form = ListFilterForm(MultiDict())
+    form.validate()
+    return form

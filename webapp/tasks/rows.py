@@ -15,10 +15,11 @@ from .model import Task
 _ROW_SPECS = tuple(spec for spec in FIELDS if spec.in_row)
 ROW_FIELDS = tuple(spec.name for spec in _ROW_SPECS) + ("created_at", "updated_at", "revision")
 # Every list page decodes all of a user's rows: only the columns stored differently from their value are converted.
-# (position, value when null, conversion of a stored value): what ``spec.load_row`` does, without its calls.
-_DECODE = tuple((at, spec.default, spec.kind.from_json) for at, spec in enumerate(_ROW_SPECS)
+# (position in a Summary, value when null, conversion of a stored value): what ``spec.load_row`` does, without its
+# calls. A Summary is (id, *row, description): a row's column ``at`` is the Summary's ``at + 1``.
+_DECODE = tuple((at + 1, spec.default, spec.kind.from_json) for at, spec in enumerate(_ROW_SPECS)
                 if spec.kind.from_json is not same and not spec.kind.row_of) + \
-    ((len(_ROW_SPECS), None, datetime.fromisoformat), (len(_ROW_SPECS) + 1, None, datetime.fromisoformat))
+    ((len(_ROW_SPECS) + 1, None, datetime.fromisoformat), (len(_ROW_SPECS) + 2, None, datetime.fromisoformat))
 _WIDTH = len(ROW_FIELDS)
 
 
@@ -46,6 +47,11 @@ class Summary(namedtuple("_Row", ("id",) + ROW_FIELDS + ("description",), defaul
         return [spec.dump_row(getattr(self, spec.name)) for spec in _ROW_SPECS] + \
             [self.created_at.isoformat(), self.updated_at.isoformat(), self.revision]
 
+    def __getitem__(self, key):
+        """``summary["estimate"]`` is ``summary.estimate``: the list template reads a declared field by its name
+        (Jinja's ``task[name]``), which would otherwise raise and catch a TypeError for every field of every row."""
+        return getattr(self, key) if type(key) is str else tuple.__getitem__(self, key)
+
     # What the list page asks of a task, answered from the row exactly as the task answers it
     # (the version its buttons post is the revision; overdue and completed from due time and status).
     version = Task.version
@@ -61,11 +67,11 @@ class Summary(namedtuple("_Row", ("id",) + ROW_FIELDS + ("description",), defaul
 
     @classmethod
     def _decoded(cls, task_id: str, row: list) -> "Summary":
-        values = list(row)
+        values = [task_id, *row, ""]  # a row carries no description
         for at, if_null, load in _DECODE:
             raw = values[at]
             values[at] = if_null if raw is None else load(raw)
-        return cls(task_id, *values)
+        return tuple.__new__(cls, values)  # what namedtuple's _make does, without its calls: a row is of full width
 
     @classmethod
     def of_index(cls, rows: dict, ids) -> tuple[list["Summary"], list[str]]:
