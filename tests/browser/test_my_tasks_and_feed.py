@@ -80,8 +80,10 @@ def test_an_assigned_task_is_on_my_tasks_and_in_the_calendar_feed(new_context, s
     assert submit(bob, bob.locator("#appearance").get_by_role("button", name="Save")).status == 200
     expect(bob.locator("html")).to_have_attribute("data-theme", "dark")
     assert bob.goto(f"/boards/{board_id}").status == 200
-    assert bob.evaluate("() => getComputedStyle(document.body).backgroundColor") == "rgb(15, 20, 27)"
+    # Waited for, not read once: on a loaded machine the page's stylesheet may apply after the navigation
+    # returned (CI read a body still unstyled, rgba(0, 0, 0, 0)).
+    expect(bob.locator("body")).to_have_css("background-color", "rgb(15, 20, 27)", timeout=15_000)
     assert bob.goto("/settings").status == 200
     bob.get_by_label("As my system").check()
     assert submit(bob, bob.locator("#appearance").get_by_role("button", name="Save")).status == 200
-    assert bob.evaluate("() => getComputedStyle(document.body).backgroundColor") == "rgb(245, 246, 248)"
+    expect(bob.locator("body")).to_have_css("background-color", "rgb(245, 246, 248)", timeout=15_000)

@@ -16,12 +16,12 @@ from ..comments.model import TEXT_MAX, CommentsFull, valid_id
 from ..errors import error_response
 from ..keys import board_key, comment_key
 from .common import IF_MATCH, blp, document_errors, expected_version
+from .schemas import NOT_BLANK, not_blank
 
 
 class CommentInSchema(Schema):
-    text = fields.String(required=True, validate=[validate.Length(min=1, max=TEXT_MAX),
-                                                  validate.Regexp(r"(?s).*\S", error="Write a comment.")],
-                         metadata={"pattern": r"\S",
+    text = fields.String(required=True, validate=[validate.Length(min=1, max=TEXT_MAX), not_blank("Write a comment.")],
+                         metadata={"pattern": NOT_BLANK,
                                    "description": "Markdown; `@username` mentions a member of the task's board"})
 
 

@@ -43,9 +43,20 @@ class UtcDateTime(fields.AwareDateTime):
             raise ValidationError(str(err)) from None
 
 
+# A character that is not blank both to Python's ``re`` (which counts \x1c-\x1f and \x85 as spaces) and to
+# ECMA-262, the OpenAPI document's pattern dialect (which counts \ufeff): the server refuses what the document does.
+NOT_BLANK = r"[^\s\x1c-\x1f\x85\ufeff]"
+
+
+def not_blank(error: str) -> validate.Regexp:
+    """The check that a text holds a ``NOT_BLANK`` character, with ``error`` when it does not."""
+    return validate.Regexp(rf"(?s).*{NOT_BLANK}", error=error)
+
+
 def _doc(spec: FieldSpec) -> dict:
     """What the OpenAPI document says of the field beyond its type: its description and its text's pattern."""
-    metadata = {"description": spec.api_help, "pattern": spec.kind.pattern}
+    pattern = NOT_BLANK if spec.kind is TEXT and spec.required else spec.kind.pattern
+    metadata = {"description": spec.api_help, "pattern": pattern}
     return {"metadata": {key: value for key, value in metadata.items() if value}}
 
 
@@ -54,8 +65,8 @@ class ChecklistItemSchema(Schema):
 
     id = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=32))
     text = fields.String(required=True, validate=[validate.Length(min=1, max=checklist.ITEM_TEXT_MAX),
-                                                  validate.Regexp(r"(?s).*\S", error="Must not be blank.")],
-                         metadata={"pattern": r"\S", "description": "Not blank; kept without surrounding spaces"})
+                                                  not_blank("Must not be blank.")],
+                         metadata={"pattern": NOT_BLANK, "description": "Not blank; kept without surrounding spaces"})
     done = fields.Boolean(load_default=False)
 
     @post_load
@@ -71,7 +82,8 @@ def field_in(spec: FieldSpec) -> fields.Field:
     if spec.kind is TEXT:
         limit = validate.Length(min=1 if spec.required else None, max=spec.max_length or None)
         if spec.required:
-            return fields.String(required=True, validate=limit, **_doc(spec))
+            return fields.String(required=True, validate=[limit, not_blank(f"{spec.title} must not be blank.")],
+                                 **_doc(spec))
         return fields.String(load_default=spec.default, validate=limit, **_doc(spec))
     if spec.kind is CHOICE:
         return fields.String(load_default=spec.default, validate=validate.OneOf(spec.values), **_doc(spec))
@@ -178,8 +190,8 @@ class MemberListSchema(Schema):
 
 
 class BoardInSchema(Schema):
-    name = fields.String(required=True, validate=[validate.Length(min=1, max=NAME_MAX), validate.Regexp(r"(?s).*\S")],
-                         metadata={"pattern": r"\S", "description": "Not blank; kept without surrounding spaces"})
+    name = fields.String(required=True, validate=[validate.Length(min=1, max=NAME_MAX), not_blank("Must not be blank.")],
+                         metadata={"pattern": NOT_BLANK, "description": "Not blank; kept without surrounding spaces"})
 
 
 class MemberInSchema(Schema):
