@@ -120,7 +120,7 @@ def feed_key(board_id: str) -> str:
 
 
 def task_key(task_id: str) -> str:
-    """``task:<task id>`` = the task document with ``outbox`` (its unhandled event ids), ``comments`` (its comment ids, newest first), ``deleted`` when a tombstone (``purging`` once the sweep purges it); TTL: none (UNDO_SECONDS once taken off a deleted board); owner: tasks/store.py."""
+    """``task:<task id>`` = the task document with ``outbox`` (its unhandled event ids), ``comments`` (its comment ids, newest first), ``deleted`` when a tombstone (``purging`` once the sweep purges it); TTL: none (UNDO_SECONDS once taken off a deleted board; GONE_TTL_SECONDS once purged); owner: tasks/store.py."""
     return f"task:{task_id}"
 
 

@@ -190,7 +190,8 @@ class MemberListSchema(Schema):
 
 
 class BoardInSchema(Schema):
-    name = fields.String(required=True, validate=[validate.Length(min=1, max=NAME_MAX), not_blank("Must not be blank.")],
+    name = fields.String(required=True,
+                         validate=[validate.Length(min=1, max=NAME_MAX), not_blank("Must not be blank.")],
                          metadata={"pattern": NOT_BLANK, "description": "Not blank; kept without surrounding spaces"})
 
 

@@ -20,8 +20,8 @@ from datetime import datetime, timedelta, timezone
 
 from .. import users_index
 from ..dapr_gateway import Conflict, Item, NotFound, Rejected
-from ..keys import (GONE_TTL_SECONDS, SWEEP_CURSOR, board_key, digest_next_key, index_key, memberships_key, my_tasks_key, outbox_key,
-                    task_key, user_key)
+from ..keys import (GONE_TTL_SECONDS, SWEEP_CURSOR, board_key, digest_next_key, index_key, memberships_key,
+                    my_tasks_key, outbox_key, task_key, user_key)
 from ..sidecar import gateway
 from ..tasks import store
 from ..tasks.index import reindex

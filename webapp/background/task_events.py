@@ -83,7 +83,7 @@ def _record(data: dict) -> tuple[Task | None, Task | None, dict, Item]:
         task_key(task_id), board_key(board_id), watchers_key(task_id),
         history_key(task_id), feed_key(board_id), *owner])
     task = store.task_of(item) if store.is_live(item, board_id) else None  # only on the board the event names
-    tombstone = store.task_of(item) if task is None and item.exists and store.owned(item, board_id) else None
+    tombstone = store.task_of(item) if task is None and store.owned(item, board_id) else None
     try:
         board = boards_store.load_board(board_id, board_item, owner=user[0] if user else None).value
     except NotFound:
