@@ -3,8 +3,8 @@ thread of the process once the sidecar answers again.
 
 Both apps use it for what nothing else would ever retry: the web app for a change's events and its board's relay
 mark when the sidecar died right after the commit (``tasks/outbox.py``), notification-service for a delivered
-notification's announcement (``notifier/delivery.py``). What a process holds is lost if it dies too; each user
-says what covers that.
+notification's announcement and a failed attempt's claim release (``notification_service/delivery.py``). What a
+process holds is lost if it dies too; each user says what covers that.
 """
 
 from __future__ import annotations

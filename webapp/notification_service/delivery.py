@@ -99,16 +99,30 @@ def claim_value(notification: dict, now: datetime, claim_id: str) -> dict:
 
 
 def release(notification: dict, claim_id: str) -> None:
-    """Give up this attempt's claim after a failed delivery, so the caller's retry delivers at once."""
-    gw = gateway()
-    key = notification_key(notification["notification_id"])
+    """Give up this attempt's claim after a failed delivery, so the caller's retry delivers at once. When the
+    sidecar refuses (it is what failed, as a rule), the release is held and done once it answers again: left
+    to turn stale, the claim would answer every retry "in progress" for ``CLAIM_STALE_AFTER``."""
     try:
-        record = gw.get(key)
+        _release([(notification["notification_id"], claim_id)])
+    except GatewayError as err:
+        log.warning("notification %s: claim not released yet (%s); held, and stale in %ss at the latest",
+                    notification["notification_id"], err, int(CLAIM_STALE_AFTER.total_seconds()))
+        _RELEASES.hold(current_app._get_current_object(), {claim_id: (notification["notification_id"], claim_id)})
+
+
+def _release(claims: list[tuple[str, str]]) -> None:
+    """Delete each (notification id, claim id)'s claim if that attempt still holds it; ``GatewayError``."""
+    gw = gateway()
+    for nid, claim_id in claims:
+        record = gw.get(notification_key(nid))
         if record.exists and record.value.get("claim") == claim_id and record.value.get("status") == "claimed":
-            gw.delete(key, etag=record.etag)
-    except GatewayError as err:  # the claim turns stale by itself
-        log.warning("notification %s: claim not released (%s); it expires in %ss", notification["notification_id"],
-                    err, int(CLAIM_STALE_AFTER.total_seconds()))
+            try:
+                gw.delete(notification_key(nid), etag=record.etag)
+            except Conflict:  # taken over or done meanwhile: not ours to release any more
+                pass
+
+
+_RELEASES = Held("claim-releases-held", _release)
 
 
 def mark_done(notification: dict, status: str, now: datetime, done: Item | None = None) -> None:
