@@ -7,7 +7,7 @@ K8S_STACK ?= redis
 export K8S_STACK
 
 k8s-build:  ## build or reuse the cluster's binaries and images (no cluster)
-	@bash deploy/local-cluster/build.sh && bash deploy/local-cluster/images.sh >/dev/null
+	@bash deploy/local-cluster/deps.sh && bash deploy/local-cluster/build.sh && bash deploy/local-cluster/images.sh >/dev/null
 
 k8s-up: dapr  ## a one-node cluster in network namespace taskboard-k8s, Dapr from its chart (volumes from the default StorageClass, local-path), Taskboard 2/2 at https://taskboard.local (Traefik), NetworkPolicy enforced, metrics-server, Jaeger + Prometheus (K8S_OBSERVABILITY=0: without); K8S_STACK=postgres-kafka: PostgreSQL and Kafka StatefulSets instead of Redis
 	@bash deploy/local-cluster/up.sh
