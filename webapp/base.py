@@ -1,4 +1,5 @@
-"""The base both apps are built on: config, logging and request metrics, the gateway, health routes."""
+"""The base both apps are built on: config, logging and request metrics, the gateway, health routes, and the
+templates' runtime (their escaping and calls)."""
 
 from __future__ import annotations
 
