@@ -9,12 +9,13 @@ gives a thief of the store nothing to guess.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import re
 import secrets
 import time
+from functools import cache
 
 import pyotp
-import segno
 
 ISSUER = "Taskboard"
 DRIFT_STEPS = 1  # steps accepted either side of now (30 s each)
@@ -33,9 +34,16 @@ def provisioning_uri(secret: str, username: str) -> str:
     return pyotp.TOTP(secret).provisioning_uri(name=username, issuer_name=ISSUER)
 
 
+@cache
+def _segno():
+    """The ``segno`` package, imported by the first QR code a process draws (setting up a second factor): about
+    0.8 MB that every gunicorn worker would otherwise hold for a page few requests open."""
+    return importlib.import_module("segno")
+
+
 def qr_svg(uri: str) -> str:
     """``uri`` as an inline SVG QR code (no XML declaration, sized by CSS)."""
-    return segno.make(uri, error="m").svg_inline(scale=5, border=2, dark="#111", light="#fff",
+    return _segno().make(uri, error="m").svg_inline(scale=5, border=2, dark="#111", light="#fff",
                                                  title="QR code for your authenticator app")
 
 
