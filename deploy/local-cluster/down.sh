@@ -79,6 +79,12 @@ if ip netns list | grep -qw "$NETNS"; then
   step "network namespace $NETNS (its bridge, links and iptables rules go with it)"
   ip netns del "$NETNS"
 fi
+# `ip netns add` made /run/netns a mount point of its own when it was not one yet (a machine's first cluster):
+# undone when nothing else uses it, so the host is as the snapshot found it
+if [ -f "$SNAPSHOT" ] && ! grep -qx "mount /run/netns" "$SNAPSHOT" && mountpoint -q /run/netns \
+    && [ -z "$(ip netns list)" ]; then
+  umount /run/netns
+fi
 rm -rf "$STATE"
 step "down in $(( $(date +%s) - T0 ))s"
 if [ -f "$SNAPSHOT" ]; then

@@ -37,7 +37,7 @@ state_of_host() {
 # ours LINE: whether a line names something the cluster creates
 ours() {
   case "$1" in
-    "link $BRIDGE"*|"link veth"*|"netns $NETNS"*|"netns cni-"*|"mount $STATE"*|"mount $IMAGE_STORE"*|"mount /run/netns/cni-"*) return 0 ;;
+    "link $BRIDGE"*|"link veth"*|"netns $NETNS"*|"netns cni-"*|"mount $STATE"*|"mount $IMAGE_STORE"*|"mount /run/netns/cni-"*|"mount /run/netns") return 0 ;;
     "mount /var/run/netns/cni-"*|"mount /run/containerd"*|iptables*|ip6tables*|"nft "*|cgroup*|process*) return 0 ;;
     "dir "*) return 0 ;;
   esac
