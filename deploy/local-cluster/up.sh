@@ -202,14 +202,17 @@ apply_pids=()
 # The default StorageClass (local-path, volumes under $STATE/local-path): Dapr's scheduler and placement, and the
 # PostgreSQL and Kafka StatefulSets, claim their volumes from it.
 ( addon local-path "$local_path_yaml" ) & apply_pids+=($!)
-# Traefik, the ingress controller (class traefik; its CRDs from its module download)
+# Traefik, the ingress controller (class traefik; its CRDs from its module download). A CRD just created has no
+# status yet, and `kubectl wait` then fails at once (".status.conditions accessor error: <nil>") instead of
+# waiting: hence wait_for's retries around short waits.
 ( kubectl_ apply --server-side -f "$traefik_crds" >/dev/null
-  kubectl_ wait --for condition=established --timeout=60s crd/middlewares.traefik.io >/dev/null
+  wait_for "Traefik's CRDs" 60 kubectl_ wait --for condition=established --timeout=2s crd/middlewares.traefik.io
   sed -e "s#@INGRESS_SVC_IP@#$INGRESS_SVC_IP#g" "$LC/config/traefik.yaml" | kubectl_ apply -f - >/dev/null ) &
 apply_pids+=($!)
 # Dapr's CRDs, then its chart
 ( kubectl_ apply --server-side -f "$(go env GOMODCACHE)/github.com/dapr/dapr@v$DAPR_VERSION/charts/dapr/crds" >/dev/null
-  kubectl_ wait --for condition=established --timeout=60s crd/configurations.dapr.io crd/components.dapr.io >/dev/null
+  wait_for "Dapr's CRDs" 60 kubectl_ wait --for condition=established --timeout=2s crd/configurations.dapr.io \
+    crd/components.dapr.io
   kubectl_ apply --server-side -f "$STATE/dapr-chart.yaml" >/dev/null ) & apply_pids+=($!)
 # The data tier first (Redis, or PostgreSQL and Kafka): the apps' sidecars load their components from it at start.
 # Jaeger (traces, OTLP) and Prometheus (metrics; its discovery Role is in namespace taskboard, made here first).
