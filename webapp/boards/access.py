@@ -167,7 +167,7 @@ def read_board(user_id: str, board_id: str, need: str = "view") -> BoardRead:
         raise NotFound(board_id)
     memberships, board, index, changes, account, head = gateway().get_many(
         [memberships_key(user_id), board_key(board_id), index_key(board_id), feed_key(board_id), user_key(user_id),
-         inbox_key(user_id)])
+         inbox_key(user_id)], shared=(index_key(board_id), feed_key(board_id)))  # only read: decoded once a version
     sessions.check_read(user_id, account)
     role = _check(effective_role(memberships, board, user_id, board_id), need, board_id)
     record = load_board(board_id, board)  # a personal board without a record yet: from its owner
@@ -185,7 +185,7 @@ def board_changes(user_id: str, board_id: str, checks_session: bool = False) -> 
     shared = board_id != user_id
     memberships, changes, *rest = gateway().get_many(
         [memberships_key(user_id), feed_key(board_id), *([board_key(board_id)] if shared else []),
-         *([user_key(user_id)] if checks_session else [])])
+         *([user_key(user_id)] if checks_session else [])], shared=(feed_key(board_id),))  # the feed: only read
     if checks_session:  # the endpoint is in CHECKS_ITSELF
         sessions.check_read(user_id, rest.pop())
     board = rest

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Sequence
+from typing import Any, Collection, Iterable, Sequence
 
 from .connection import Connection
 from .errors import Conflict, TooLarge, Unavailable, _is_create_refused, _is_transaction_etag_failure
 from .sdk import (Concurrency, Consistency, StateOptions, TransactionalStateOperation, TransactionOperationType,
                   grpc)
-from .values import Delete, Item, Upsert, _dumps, _loads
+from .values import Delete, Item, SharedValues, Upsert, _dumps, _loads
 
 
 class StateOperations(Connection):
     """The state store."""
+
+    shared_values = SharedValues()  # per process (a forked worker starts with the master's, which is empty)
 
     def get(self, key: str) -> Item:
         """Read one item; a missing key gives ``Item(value=None, etag=None)``."""
@@ -23,11 +25,13 @@ class StateOperations(Connection):
         value = _loads(resp.data)
         return Item(key, value, resp.etag or None if value is not None else None, len(resp.data or b""))
 
-    def get_many(self, keys: Sequence[str]) -> list[Item]:
+    def get_many(self, keys: Sequence[str], shared: Collection[str] = ()) -> list[Item]:
         """Read many items in one sidecar call, in the order of ``keys``.
 
         An answer past the message limit is read again in halves (a call each), so a bulk read
         is bounded by bytes, not by its number of keys; ``TooLarge`` only for one item that is.
+        ``shared``: keys whose values the caller only reads: decoded once per stored version and the same object
+        for every such reader (``SharedValues``); the caller must not change them.
         """
         if not keys:
             return []
@@ -37,16 +41,22 @@ class StateOperations(Connection):
             error = self._fail(err, f"bulk get of {len(keys)} keys")
             if isinstance(error, TooLarge) and len(keys) > 1:
                 half = len(keys) // 2
-                return self.get_many(keys[:half]) + self.get_many(keys[half:])
+                return self.get_many(keys[:half], shared) + self.get_many(keys[half:], shared)
             raise error from err
         by_key = {}
         for entry in resp.items:
             if entry.error:
                 raise Unavailable(f"bulk get {entry.key}: {entry.error}")
-            value = _loads(entry.data)
+            data = entry.data
+            value = self.shared_values.decode(entry.key, data) if data and entry.key in shared else _loads(data)
             by_key[entry.key] = Item(entry.key, value, entry.etag or None if value is not None else None,
-                                     len(entry.data or b""))
+                                     len(data or b""))
         return [by_key.get(k, Item(k, None, None)) for k in keys]
+
+    def derived(self, key: str, value: Any, name: str, compute) -> Any:
+        """What ``compute()`` gives for the shared ``value`` of ``key`` (read with ``get_many(shared=...)``),
+        computed once per stored version (``SharedValues.derived``): read-only."""
+        return self.shared_values.derived(key, value, name, compute)
 
     def save(self, key: str, value: Any, etag: str | None = None, ttl_seconds: int | None = None) -> None:
         """Write one item; with ``etag``, raise ``Conflict`` if it changed since."""

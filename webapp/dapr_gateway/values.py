@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import json
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+import orjson
+
 from .sdk import AnyProto, Value, json_format
+
+# orjson, not the standard json module, for every state value and event: a board's index is read and decoded
+# on every list page and encoded on every write (1,000 rows: decoding 0.85 → 0.56 ms, encoding 1.2 → 0.08 ms).
+# Datetimes, sets and dataclasses go through ``_json_default`` as with ``json.dumps``; int keys become strings.
+_DUMPS_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_NON_STR_KEYS
 
 
 @dataclass(frozen=True)
@@ -67,7 +76,7 @@ class GatewaySettings:
 
 def _dumps(value: Any) -> bytes:
     """Compact UTF-8 JSON: a character is stored in its UTF-8 bytes (an emoji in 4, not 12 as ``\\ud83d\\ude00``)."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=_json_default).encode()
+    return orjson.dumps(value, default=_json_default, option=_DUMPS_OPTIONS)
 
 
 def encoded_size(value: Any) -> int:
@@ -86,7 +95,60 @@ def _json_default(value: Any):
 def _loads(data: bytes | None) -> Any:
     if not data:
         return None
-    return json.loads(data)
+    return orjson.loads(data)
+
+
+class SharedValues:
+    """Values decoded once per stored version and handed to every reader of the same bytes in this process.
+
+    For large documents that many requests read and none changes (a board's index: 1,000 rows take 0.5 ms to
+    decode and as long again to summarise, on every list page): ``decode(key, data)`` gives the value decoded
+    the last time the stored bytes were exactly ``data`` (compared byte for byte, so never a stale one, whatever
+    the store's ETags do), and ``derived`` keeps what a reader computed from such a value beside it. A shared
+    value is read-only: a caller that wants to change it decodes its own (a plain ``get``). At most
+    ``max_bytes`` of stored bytes are kept, the least recently used dropped first.
+    """
+
+    def __init__(self, max_bytes: int = 4 * 1024 * 1024):
+        self.max_bytes = max_bytes
+        self._entries: OrderedDict[str, list] = OrderedDict()  # key -> [bytes, value, {name: derived}]
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def decode(self, key: str, data: bytes) -> Any:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None and entry[0] == data:
+                self._entries.move_to_end(key)
+                return entry[1]
+        value = _loads(data)
+        if len(data) <= self.max_bytes:
+            with self._lock:
+                old = self._entries.pop(key, None)
+                self._bytes += len(data) - (len(old[0]) if old else 0)
+                self._entries[key] = [data, value, {}]
+                while self._bytes > self.max_bytes:
+                    _, dropped = self._entries.popitem(last=False)
+                    self._bytes -= len(dropped[0])
+        return value
+
+    def derived(self, key: str, value: Any, name: str, compute) -> Any:
+        """``compute()``, kept with ``value`` under ``name`` when ``value`` is the shared value of ``key`` (else
+        computed every time). What it returns is shared too: read-only."""
+        with self._lock:
+            entry = self._entries.get(key)
+            kept = entry[2].get(name, _MISSING) if entry is not None and entry[1] is value else None
+        if kept is None:
+            return compute()
+        if kept is _MISSING:
+            kept = compute()
+            with self._lock:
+                if entry[1] is value:
+                    entry[2][name] = kept
+        return kept
+
+
+_MISSING = object()
 
 
 def _any_json(data: dict):

@@ -30,7 +30,7 @@ from .store import is_live, owned, task_of
 def read_index(board_id: str, also: Sequence[str] = ()) -> tuple[dict, list[Item]]:
     """The board's index and the items at ``also``, in one bulk get (the caller checks access with them
     before ``rows_page`` reads any document of the board)."""
-    index, *extra = gateway().get_many([index_key(board_id), *also])
+    index, *extra = gateway().get_many([index_key(board_id), *also], shared=(index_key(board_id),))
     return index.value or {}, extra
 
 
@@ -59,12 +59,20 @@ def _tasks_of(board_id: str, index: dict) -> list[Task]:
     return [task_of(it) for it in items if is_live(it, board_id)]
 
 
-def summaries(board_id: str, index: dict) -> list[Summary]:
-    """The list rows of every live task in the board's ``index`` (as read); missing rows are rebuilt and stored."""
-    found, unlisted = Summary.of_index(index.get("rows") or {}, index.get("ids", []))
+def summaries(board_id: str, index: dict) -> Sequence[Summary]:
+    """The list rows of every live task in the board's ``index`` (as read); missing rows are rebuilt and stored.
+
+    An index read shared (``read_index``, the board page) is summarised once per stored version and the
+    summaries shared too (``gateway().derived``): read-only, like the index."""
+    found, unlisted = gateway().derived(index_key(board_id), index, "summaries", lambda: _summarised(index))
     if unlisted:  # indexed before rows existed (or in another layout), or a row went missing
-        found += [Summary.of(t) for t in _reindex(board_id, unlisted)]
+        return [*found, *(Summary.of(t) for t in _reindex(board_id, unlisted))]
     return found
+
+
+def _summarised(index: dict) -> tuple[tuple[Summary, ...], list[str]]:
+    found, unlisted = Summary.of_index(index.get("rows") or {}, index.get("ids", []))
+    return tuple(found), unlisted
 
 
 def _reindex(board_id: str, ids: Iterable[str]) -> list[Task]:
