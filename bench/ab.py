@@ -87,6 +87,7 @@ class SideBySide(Bench):
         ops_b = await self.app_cpu_ops()
         self.url_override = None
         sides = {"A": (ops_a, "taskboard"), "B": (ops_b, B_GROUP)}
+        self.largest_rss: dict[str, float] = {}
         figures = {}
         for name in names:
             per_side = {"A": [], "B": []}
@@ -105,6 +106,10 @@ class SideBySide(Bench):
                     per_side[side].append(1000 * (cpu1 - cpu0) / n)
             a, b = statistics.median(per_side["A"]), statistics.median(per_side["B"])
             figures[name] = (a, b)
+            for side, (_, group) in sides.items():
+                root = self.groups.roots[group]
+                rss = max(procstats.memory_mb(p)["rss_mb"] for p in self.groups.pids()[group] if p != root)
+                self.largest_rss[side] = max(self.largest_rss.get(side, 0.0), rss)
             say(f"{name}: this tree {a:.3f} ms, B {b:.3f} ms: {a / b:.2f}×  "
                 f"(A rounds {[round(x, 2) for x in per_side['A']]}, B {[round(x, 2) for x in per_side['B']]})")
         return figures
@@ -131,6 +136,8 @@ def main() -> int:
     print(f"\n| scenario | this tree ms | {rev} ms | ÷ |\n|---|---:|---:|---:|")
     for name, (a, b) in figures.items():
         print(f"| {name} | {a:.3f} | {b:.3f} | {a / b:.2f}× |")
+    rss = bench.largest_rss
+    print(f"| largest worker RSS after each scenario, MB | {rss['A']:.1f} | {rss['B']:.1f} | {rss['A'] / rss['B']:.2f}× |")
     return 0
 
 
