@@ -1,4 +1,5 @@
-"""Security headers on every response, and the one check of redirect targets taken from a request."""
+"""Security headers on every response, the one check of redirect targets taken from a request, and the CSRF token
+that pages carry."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ import re
 import unicodedata
 from urllib.parse import quote, unquote
 
-from flask import Flask, g, request, session
+from flask import Flask, current_app, g, request, session
 from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "form-action 'self'; frame-ancestors 'none'; base-uri 'self'; object-src 'none'")
@@ -66,7 +68,44 @@ HEADERS = (("Content-Security-Policy", CSP), ("X-Content-Type-Options", "nosniff
 HSTS = ("Strict-Transport-Security", "max-age=31536000; includeSubDomains")  # with Secure cookies (HTTPS)
 
 
+_SIGNED_TOKENS: dict[tuple, str] = {}  # (secret key, a session's raw CSRF token) -> its signed form, per worker
+SIGNED_TOKENS_KEPT = 1024
+
+
+def csrf_token() -> str:
+    """The CSRF token this request's forms carry: Flask-WTF's ``generate_csrf``, signing a session's raw token once
+    per worker instead of on every page (every signed-in page has at least the Sign out form).
+
+    Only while ``WTF_CSRF_TIME_LIMIT`` is None (the token lives as long as the session): ``validate_csrf`` then
+    never reads the timestamp a signature carries, so a token signed earlier for the same raw token and key is as
+    valid as a new one. With a time limit every page signs anew, as Flask-WTF does.
+    """
+    if "csrf_token" in g:
+        return g.csrf_token
+    config = current_app.config
+    raw = session.get("csrf_token")
+    if config.get("WTF_CSRF_TIME_LIMIT") is not None or config.get("WTF_CSRF_SECRET_KEY") \
+            or config.get("WTF_CSRF_FIELD_NAME", "csrf_token") != "csrf_token" or not isinstance(raw, str):
+        return generate_csrf()
+    key = (current_app.secret_key, raw)
+    signed = _SIGNED_TOKENS.get(key)
+    if signed is None:
+        signed = generate_csrf()
+        if len(_SIGNED_TOKENS) >= SIGNED_TOKENS_KEPT:
+            _SIGNED_TOKENS.clear()
+        _SIGNED_TOKENS[key] = signed
+    g.csrf_token = signed
+    return signed
+
+
+_CSRF_CONTEXT = {"csrf_token": csrf_token}
+
+
 def register(app: Flask) -> None:
+    # In place of Flask-WTF's generate_csrf, which CSRFProtect made a template global and a context processor:
+    # ours is registered after it, so its value wins.
+    app.jinja_env.globals["csrf_token"] = csrf_token
+    app.context_processor(lambda: _CSRF_CONTEXT)
     plain = tuple((name.lower(), (name, value)) for name, value in HEADERS)
     secure = (*plain, (HSTS[0].lower(), HSTS))
 
