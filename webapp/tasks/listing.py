@@ -39,7 +39,14 @@ def rows_page(board_id: str, index: dict, query: ListQuery) -> Page:
     (``query.q``) reads the board's tasks (a page of ``Task``)."""
     if query.q.strip():
         return model.select(_tasks_of(board_id, index), query)
-    return model.select(summaries(board_id, index), query)
+    key, sort = index_key(board_id), query.sort if query.sort in model.SORTS else "updated"
+    found, unlisted = gateway().derived(key, index, "summaries", lambda: _summarised(index))
+    if unlisted:  # rows to rebuild first (``summaries``): nothing kept
+        return model.select(summaries(board_id, index), query)
+    # A shared index's rows in each order asked, and their tags, are kept with it (read-only, as the rows)
+    ordered = gateway().derived(key, index, f"in-order:{sort}", lambda: tuple(model.in_order(found, sort)))
+    tags = gateway().derived(key, index, "tags", lambda: model.all_tags(found))
+    return model.select(ordered, query, in_sort_order=True, tags=tags)
 
 
 def load_page(board_id: str, query: ListQuery) -> Page:

@@ -6,6 +6,7 @@ import uuid
 from dataclasses import MISSING, dataclass, field, make_dataclass, replace
 from datetime import datetime
 from operator import attrgetter
+from typing import Sequence
 
 from .. import recurrence
 from ..timezones import OutOfRange, in_range
@@ -288,13 +289,23 @@ def in_order(tasks: list, sort: str) -> list:
     return sorted(tasks, key=key, reverse=reverse)
 
 
-def select(tasks: list, query: ListQuery) -> Page:
-    """Filter, search, sort and cut one page out of ``tasks`` (or of their summaries)."""
+def all_tags(tasks: Sequence) -> list[str]:
+    """Every tag of ``tasks`` (or of their summaries), sorted: the filter menu's."""
+    return sorted({tag for t in tasks for tag in t.tags})
+
+
+def select(tasks: Sequence, query: ListQuery, in_sort_order: bool = False, tags: list[str] | None = None) -> Page:
+    """Filter, search, sort and cut one page out of ``tasks`` (or of their summaries).
+
+    ``in_sort_order``: ``tasks`` are in ``query.sort``'s order already (``in_order``); ``tags``: their
+    ``all_tags``, if known."""
     filtered = query.status or query.priority or query.tag or query.q.strip()
-    matching = in_order([t for t in tasks if matches(t, query)] if filtered else tasks, query.sort)
+    matching = [t for t in tasks if matches(t, query)] if filtered else tasks
+    if not in_sort_order:
+        matching = in_order(matching, query.sort)
     per_page = max(1, query.per_page)
     pages = max(1, -(-len(matching) // per_page))
     page = min(max(1, query.page), pages)
     start = (page - 1) * per_page
-    all_tags = sorted({tag for t in tasks for tag in t.tags})
-    return Page(matching[start:start + per_page], len(matching), page, pages, all_tags)
+    return Page(list(matching[start:start + per_page]), len(matching), page, pages,
+                all_tags(tasks) if tags is None else tags)
