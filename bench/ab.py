@@ -11,6 +11,7 @@ count on one side only).
 
     .venv/bin/python bench/ab.py                 # this tree ÷ HEAD
     .venv/bin/python bench/ab.py --rev de1d17d --rounds 8 --only page-list10,changes-304
+    .venv/bin/python bench/ab.py --env-b TASKBOARD_GC_THRESHOLD=700   # one setting, same code on both sides
 """
 
 from __future__ import annotations
@@ -47,10 +48,10 @@ class SideBySide(Bench):
     def app_url(self) -> str:
         return self.url_override or super().app_url
 
-    def start_b(self, rev: str) -> None:
+    def start_b(self, rev: str, env_b: dict[str, str]) -> None:
         src = snapshot(ROOT, self.run_dir / "src-b", rev)
         port = self.stack.ports.apps["taskboard"].app + 1000
-        env = {**os.environ, **self.stack.app_env_for("taskboard"), "PORT": str(port),
+        env = {**os.environ, **self.stack.app_env_for("taskboard"), **env_b, "PORT": str(port),
                "TASKBOARD_METRICS_PORT": "0", "PROMETHEUS_MULTIPROC_DIR": str(self.run_dir / "metrics-b"),
                "GUNICORN_CONTROL_SOCKET": str(self.run_dir / "taskboard-b.ctl"),
                "TASKBOARD_DRAIN_FILE": str(self.run_dir / "taskboard-b.draining"),
@@ -120,7 +121,10 @@ def main() -> int:
     parser.add_argument("--rev", default="HEAD", help="the commit beside this tree (B)")
     parser.add_argument("--rounds", type=int, default=6, help="rounds of each side per scenario")
     parser.add_argument("--only", default=",".join(READS), help="comma-separated read scenarios")
+    parser.add_argument("--env-b", action="append", default=[], metavar="NAME=VALUE",
+                        help="an environment variable of B's app only (e.g. a setting against the same commit)")
     args = parser.parse_args()
+    env_b = dict(item.split("=", 1) for item in args.env_b)
     rev = short_commit(ROOT, args.rev)
     names = [n for n in args.only.split(",") if n]
     bench_args = argparse.Namespace(workers=2, in_place=False, keep_run_dir=False, out="/tmp/taskboard-ab",
@@ -129,7 +133,7 @@ def main() -> int:
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
         bench.start()
-        bench.start_b(rev)
+        bench.start_b(rev, env_b)
         figures = loadgen.run(bench.compare(names, args.rounds))
     finally:
         bench.stop()
