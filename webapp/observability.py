@@ -18,7 +18,7 @@ import sys
 import time
 
 from flask import Flask, Response, g, has_request_context, request
-from pythonjsonlogger.json import JsonFormatter
+from pythonjsonlogger.orjson import OrjsonFormatter
 
 from . import metrics
 from .dapr_gateway import use_trace_context
@@ -43,10 +43,13 @@ class RequestContextFilter(logging.Filter):
 
 
 def configure_logging(app_id: str, fmt: str) -> None:
-    """JSON lines (production) or readable text (development) on stderr, with ids."""
+    """JSON lines (production) or readable text (development) on stderr, with ids.
+
+    The JSON goes through python-json-logger's orjson formatter (orjson is already the state values' encoder):
+    the same fields as its json one, compact, UTF-8, in about half the time (a log line per request)."""
     handler = logging.StreamHandler(sys.stderr)
     if fmt == "json":
-        handler.setFormatter(JsonFormatter(
+        handler.setFormatter(OrjsonFormatter(
             "%(asctime)s %(levelname)s %(name)s %(message)s %(app)s %(request_id)s %(trace_id)s",
             rename_fields={"asctime": "time", "levelname": "level", "name": "logger"}))
     else:
