@@ -32,13 +32,17 @@ def tune_malloc() -> None:
 
 tune_malloc()
 
-# The cyclic garbage collector's first threshold: a collection every GC_THRESHOLD container allocations
-# (net) instead of CPython's 700. A list page of 1,000 tasks allocates several thousand containers that
-# die with the request (freed by reference counting), and at 700 the collector walked them several
-# times a request: decoding and summarising such an index took 2.0 ms with the default, 1.6 ms at 10,000.
-# Garbage in cycles (rare here) waits a little longer. TASKBOARD_GC_THRESHOLD overrides it.
-GC_THRESHOLD = int(os.environ.get("TASKBOARD_GC_THRESHOLD", "10000"))
-gc.set_threshold(GC_THRESHOLD, *gc.get_threshold()[1:])
+# The cyclic garbage collector keeps CPython's thresholds (700, 10, 10) unless TASKBOARD_GC_THRESHOLD gives
+# them ("10000" or "10000,2,2": the first ones, the rest as they are). A first threshold of 10,000 was tried
+# for the list page of 1,000 tasks and measured (bench/run.py --only app-cpu, same machine, one after the
+# other): the largest worker after the seeding and the app-CPU rounds 111.0 / 97.1 MB at 10,000 against
+# 87.6 / 85.6 MB at 700 (92.0 at 10,000,2,2): garbage in cycles, and all it references, waited longer and
+# the heap kept that peak; bench/ab.py of orjson and the threshold together against the commit before them
+# read list1000 1.00x, board 0.97x (no CPU it could tell apart).
+GC_THRESHOLD = os.environ.get("TASKBOARD_GC_THRESHOLD", "")
+if GC_THRESHOLD:
+    _first = [int(n) for n in GC_THRESHOLD.split(",")]
+    gc.set_threshold(*_first, *gc.get_threshold()[len(_first):])
 
 # Prometheus metrics from every worker, aggregated (set before workers import the app) and
 # served by the master on a port of its own, which the ingress never routes to (see when_ready).

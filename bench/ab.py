@@ -11,7 +11,7 @@ count on one side only).
 
     .venv/bin/python bench/ab.py                 # this tree ÷ HEAD
     .venv/bin/python bench/ab.py --rev de1d17d --rounds 8 --only page-list10,changes-304
-    .venv/bin/python bench/ab.py --env-b TASKBOARD_GC_THRESHOLD=700   # one setting, same code on both sides
+    .venv/bin/python bench/ab.py --env-b TASKBOARD_GC_THRESHOLD=10000   # one setting, same code on both sides
 """
 
 from __future__ import annotations

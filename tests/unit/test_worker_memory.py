@@ -108,3 +108,18 @@ def test_the_single_sign_on_libraries_are_loaded_only_by_an_app_with_a_provider(
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT)
     without, with_provider = json.loads(out.stdout.strip().splitlines()[-1])
     assert without == [] and with_provider == ["authlib", "joserfc"]
+
+
+def collector_thresholds(**env: str) -> list[int]:
+    """gc.get_threshold() in a process that loaded gunicorn.conf.py with this environment."""
+    probe = f"import gc, runpy; runpy.run_path({str(ROOT / 'gunicorn.conf.py')!r}); print(list(gc.get_threshold()))"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+                         env={"PATH": "/usr/bin:/bin", "TASKBOARD_METRICS_PORT": "0", **env}, cwd=ROOT)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_the_collector_keeps_cpythons_thresholds_unless_told():
+    # A first threshold of 10,000 kept 10-20 MB more in the largest worker (gunicorn.conf.py says what was measured).
+    assert collector_thresholds() == [700, 10, 10]
+    assert collector_thresholds(TASKBOARD_GC_THRESHOLD="10000") == [10000, 10, 10]
+    assert collector_thresholds(TASKBOARD_GC_THRESHOLD="10000,2,2") == [10000, 2, 2]
