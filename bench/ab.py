@@ -20,10 +20,7 @@ import argparse
 import os
 import signal
 import statistics
-import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -57,20 +54,8 @@ class SideBySide(Bench):
                "TASKBOARD_DRAIN_FILE": str(self.run_dir / "taskboard-b.draining"),
                "TASKBOARD_MAIL_LOCK_FILE": str(self.run_dir / "taskboard-b.mail.lock")}
         (self.run_dir / "metrics-b").mkdir()
-        log = open(self.stack.logs_dir / "taskboard-b.log", "ab")
-        self.b_proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", str(src / "gunicorn.conf.py"), "--bind", f"127.0.0.1:{port}",
-             "wsgi:app"], env=env, cwd=src, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.b_proc = self.start_gunicorn("taskboard-b", "wsgi:app", port, env, src)
         self.b_url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{self.b_url}/healthz", timeout=1):
-                    break
-            except OSError:
-                if time.monotonic() > deadline or self.b_proc.poll() is not None:
-                    raise RuntimeError(f"{rev}'s app did not start; see {self.stack.logs_dir / 'taskboard-b.log'}")
-                time.sleep(0.3)
         self.groups = procstats.Groups({**self.groups.roots, B_GROUP: self.b_proc.pid})
         say(f"{rev}'s taskboard up on {self.b_url} (same sidecar)")
 

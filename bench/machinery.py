@@ -141,22 +141,28 @@ class Bench(LoadPoints, Seeding, Measures, Scenarios, AppCpu):
 
     def start_bench_app(self, module: str, port: int, env: dict) -> subprocess.Popen:
         """bench/<module>.py's ``app`` under gunicorn with the app's gunicorn.conf.py, once it answers /healthz."""
-        log = open(self.stack.logs_dir / f"{module}.log", "ab")
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", str(self.src / "gunicorn.conf.py"),
-             "--bind", f"127.0.0.1:{port}", "--pythonpath", str(BENCH), f"{module}:app"],
-            env=env, cwd=self.src, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise RuntimeError(f"{module} app exited; see {self.stack.logs_dir / f'{module}.log'}")
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
-                    break
-            except OSError:
-                time.sleep(0.2)
+        proc = self.start_gunicorn(module, f"{module}:app", port, env, self.src, pythonpath=BENCH)
         say(f"benchmark app bench/{module}.py up on http://127.0.0.1:{port}")
         return proc
+
+    def start_gunicorn(self, name: str, target: str, port: int, env: dict, src: Path, pythonpath: Path | None = None,
+                       timeout: float = 60.0) -> subprocess.Popen:
+        """``target`` (module:app) under gunicorn with ``src``'s gunicorn.conf.py on ``port``, logging to
+        <logs>/<name>.log; returns once it answers /healthz (RuntimeError if it exits or ``timeout`` passes)."""
+        log_path = self.stack.logs_dir / f"{name}.log"
+        command = [sys.executable, "-m", "gunicorn", "-c", str(src / "gunicorn.conf.py"), "--bind", f"127.0.0.1:{port}",
+                   *(["--pythonpath", str(pythonpath)] if pythonpath else []), target]
+        proc = subprocess.Popen(command, env=env, cwd=src, stdout=open(log_path, "ab"), stderr=subprocess.STDOUT,
+                                start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
+                    return proc
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"{name} did not start; see {log_path}") from None
+                time.sleep(0.2)
 
     def stop(self) -> None:
         for proc in (self.variants_proc, self.floor_proc):

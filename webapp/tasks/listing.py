@@ -40,7 +40,7 @@ def rows_page(board_id: str, index: dict, query: ListQuery) -> Page:
     if query.q.strip():
         return model.select(_tasks_of(board_id, index), query)
     key, sort = index_key(board_id), query.sort if query.sort in model.SORTS else "updated"
-    found, unlisted = gateway().derived(key, index, "summaries", lambda: _summarised(index))
+    found, unlisted = _summarised_once(board_id, index)
     if unlisted:  # rows to rebuild first (``summaries``): nothing kept
         return model.select(summaries(board_id, index), query)
     # A shared index's rows in each order asked, and their tags, are kept with it (read-only, as the rows)
@@ -71,15 +71,18 @@ def summaries(board_id: str, index: dict) -> Sequence[Summary]:
 
     An index read shared (``read_index``, the board page) is summarised once per stored version and the
     summaries shared too (``gateway().derived``): read-only, like the index."""
-    found, unlisted = gateway().derived(index_key(board_id), index, "summaries", lambda: _summarised(index))
+    found, unlisted = _summarised_once(board_id, index)
     if unlisted:  # indexed before rows existed (or in another layout), or a row went missing
         return [*found, *(Summary.of(t) for t in _reindex(board_id, unlisted))]
     return found
 
 
-def _summarised(index: dict) -> tuple[tuple[Summary, ...], list[str]]:
-    found, unlisted = Summary.of_index(index.get("rows") or {}, index.get("ids", []))
-    return tuple(found), unlisted
+def _summarised_once(board_id: str, index: dict) -> tuple[tuple[Summary, ...], list[str]]:
+    """(the summaries of the index's rows, the ids without a row), kept with a shared index (once a version)."""
+    def summarise():
+        found, unlisted = Summary.of_index(index.get("rows") or {}, index.get("ids", []))
+        return tuple(found), unlisted
+    return gateway().derived(index_key(board_id), index, "summaries", summarise)
 
 
 def _reindex(board_id: str, ids: Iterable[str]) -> list[Task]:
