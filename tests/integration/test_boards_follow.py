@@ -206,3 +206,33 @@ def test_people_removed_from_a_board_hear_no_reminder_or_overdue_alert_of_its_ta
     for person in (team.editor, team.viewer):
         inbox = _inbox(person)
         assert "Reminder: “Left behind”" not in inbox and "“Left behind” is overdue" not in inbox
+
+
+@pytest.mark.parametrize("removed", [False, True])
+def test_a_completion_handled_after_its_task_is_gone_reaches_its_creator_only_while_on_the_board(
+        team, stack, removed):
+    """The completion's event is handled after the task was deleted (the notifier was down meanwhile): its
+    creator hears of it if still a member; someone removed from the board before the change hears nothing."""
+    import uuid
+    from pathlib import Path
+
+    from tests.integration.boards import board_task, board_version
+    from tests.integration.test_events_and_inbox import _post
+
+    editor_id = user_id_of(team.editor)
+    task_id = board_task(team.editor, team.board_id, title="Done and gone")
+    if removed:
+        resp = team.owner.form_post(f"/boards/{team.board_id}/members/{editor_id}/remove",
+                                    {"version": board_version(team.owner, team.board_id)},
+                                    page_url=f"/boards/{team.board_id}/members")
+        assert resp.status_code == 302
+    assert team.owner.action(task_id, "delete").status_code == 302
+    event_id = uuid.uuid4().hex
+    completed = {"event_id": event_id, "type": "task.completed", "task_id": task_id, "user_id": editor_id,
+                 "board_id": team.board_id, "actor_id": user_id_of(team.owner), "title": "Done and gone",
+                 "status": "completed", "priority": "medium", "timestamp": datetime.now(timezone.utc).isoformat(),
+                 "version": "2", "changes": ["status"]}
+    status, _ = _post(stack.url() + "/events/task-events", {"id": event_id, "data": completed}, stack.app_token)
+    assert status == 200  # handled: the handler has sent all it sends on return
+    delivered = list(Path(stack.run_dir, "deliveries").glob(f"{editor_id}-{event_id}-*.json"))
+    assert bool(delivered) is not removed

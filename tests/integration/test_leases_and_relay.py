@@ -4,6 +4,7 @@ it could not publish, after its time budget, or at its number of boards, so it n
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -26,13 +27,15 @@ def _stuck_lease(gateway, name: str, value: dict) -> None:
     {"host": "gone", "pid": 1, "at": "2026-01-01T00:00:00+00:00"},  # written before leases carried an expiry
 ])
 def test_a_lease_left_without_a_ttl_is_taken_over_once_its_own_expiry_passed(app, gateway, value):
+    """A lease of its own name: the stack's relay (every 10 s) would take over a stuck "relay" lease itself."""
+    name, work = f"test-{uuid.uuid4().hex}", lambda: {"worked": 1}
     with app.app_context():
-        _stuck_lease(gateway, "relay", value)
-        assert background.run_periodic("relay")["leased"] == 1
-        taken = gateway.get(leases.lease_key("relay")).value
+        _stuck_lease(gateway, name, value)
+        assert leases.leased(name, 8, work) == {"leased": 1, "worked": 1}
+        taken = gateway.get(leases.lease_key(name)).value
         assert taken["host"] != "gone" and datetime.fromisoformat(taken["expires_at"]) > datetime.now(timezone.utc)
-        assert background.run_periodic("relay")["leased"] == 0  # and it is held again
-        gateway.delete(leases.lease_key("relay"))
+        assert leases.leased(name, 8, work) == {"leased": 0}  # and it is held again
+        gateway.delete(leases.lease_key(name))
 
 
 def test_a_live_lease_is_not_taken_over(app, gateway):

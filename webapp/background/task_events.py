@@ -134,7 +134,8 @@ def on_task_event(data: dict, sync_jobs: SyncJobs, job_fields: Iterable[str]) ->
     sync_jobs(data["user_id"], data["task_id"], task, no_job_yet(data, task, job_fields))
     if task is not None:
         followers.notify_event(data, task, board, followers.watchers(watching, task.owner))
-    elif data["type"] == "task.completed":  # gone since: its creator still hears of it
+    elif data["type"] == "task.completed" and data["user_id"] in (board.get("members") or {}):
+        # Gone since: its creator still hears of it, if still on the board (no one removed from it hears more).
         notifications.send(
             notification_id=data["event_id"], user_id=data["user_id"], task_id=data["task_id"],
             kind="task.completed", message=f"“{data.get('title') or 'A task'}” was completed.")
