@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import urllib.request
+import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -44,6 +45,17 @@ def _binding(stack, name: str) -> dict:
         return json.loads(resp.read())
 
 
+@pytest.fixture
+def own_leases(monkeypatch) -> dict[str, str]:
+    """The in-process app's relay and sweep under lease names of this test's own: the stack's relay (every
+    10 s) and sweep would otherwise win a lease the test has just deleted before the test takes it."""
+    names = {}
+    for binding, periodic in list(background.PERIODIC.items()):
+        names[binding] = f"{periodic.lease}-test-{uuid.uuid4().hex}"
+        monkeypatch.setitem(background.PERIODIC, binding, replace(periodic, lease=names[binding]))
+    return names
+
+
 def test_two_concurrent_cron_triggers_sweep_once(gateway, stack):
     gateway.delete(leases.lease_key("sweep"))  # a period with no sweep yet
     with ThreadPoolExecutor(2) as pool:
@@ -56,32 +68,32 @@ def test_two_concurrent_cron_triggers_sweep_once(gateway, stack):
     assert gateway.get(leases.lease_key("sweep")).exists
 
 
-def test_the_lease_expires_with_its_ttl(app, gateway, monkeypatch):
+def test_the_lease_expires_with_its_ttl(app, gateway, monkeypatch, own_leases):
     monkeypatch.setitem(background.PERIODIC, "relay", replace(background.PERIODIC["relay"], lease_seconds=1))
     with app.app_context():
-        gateway.delete(leases.lease_key("relay"))
         assert background.run_periodic("relay")["leased"] == 1
         assert background.run_periodic("relay")["leased"] == 0
         eventually(lambda: background.run_periodic("relay")["leased"] == 1, timeout=10, interval=0.5)
 
 
-def test_an_empty_relay_and_a_skipped_sweep_cost_a_constant_number_of_sidecar_calls(app, gateway, sidecar_calls):
+def test_an_empty_relay_and_a_skipped_sweep_cost_a_constant_number_of_sidecar_calls(app, gateway, sidecar_calls,
+                                                                                    own_leases):
     with app.app_context():
         eventually(lambda: not state_lists.read(relay.PENDING)[0], timeout=30)  # nothing pending
-        gateway.delete(leases.lease_key("relay"))
         sidecar_calls.clear()
         assert background.run_periodic("relay") == {"leased": 1, "users": 0, "events": 0}
         empty_relay = Counter(sidecar_calls)
         sidecar_calls.clear()
         assert background.run_periodic("relay") == {"leased": 0}
         held_relay = Counter(sidecar_calls)
-        gateway.delete(leases.lease_key("sweep"))
         until = (datetime.now(timezone.utc) + timedelta(seconds=60)).isoformat()
-        gateway.create(leases.lease_key("sweep"), {"host": "another replica", "expires_at": until}, ttl_seconds=60)
+        gateway.create(leases.lease_key(own_leases["cron"]), {"host": "another replica", "expires_at": until},
+                       ttl_seconds=60)
         sidecar_calls.clear()
         assert background.run_periodic("cron") == {"leased": 0}
         held_sweep = Counter(sidecar_calls)
-        gateway.delete(leases.lease_key("sweep"))
+        gateway.delete(leases.lease_key(own_leases["cron"]))
+        gateway.delete(leases.lease_key(own_leases["relay"]))
     print(f"\nsidecar calls: empty relay {dict(empty_relay)}, relay on a held lease {dict(held_relay)}, "
           f"sweep on a held lease {dict(held_sweep)}")
     assert empty_relay == {"create": 1, "get": 1}
