@@ -1,10 +1,12 @@
 """The one optimistic-concurrency helper: bounded, jittered, one Conflict when exhausted, counted."""
 
+import threading
+
 import pytest
 
 from webapp.dapr_gateway import Conflict, Unavailable
 from webapp.metrics import CONFLICT_RETRIES
-from webapp.sidecar import backoff_delay, retry_on_conflict
+from webapp.sidecar import backoff_delay, in_turn, retry_on_conflict
 
 
 def _counter(loop: str, outcome: str) -> float:
@@ -57,3 +59,51 @@ def test_backoff_is_jittered_and_capped():
     assert len(delays) > 10  # jitter: not one fixed delay
     assert all(0 <= d <= 0.005 * 8 for d in delays)
     assert all(backoff_delay(30) <= 0.25 for _ in range(50))
+
+
+
+def test_writers_of_one_key_take_turns_and_of_another_key_do_not_wait_for_them():
+    """in_turn: one read-modify-write of a key at a time in a process; another key's goes on meanwhile."""
+    inside, most, lock = [0], [0], threading.Lock()
+    first_in, release = threading.Event(), threading.Event()
+
+    def writer() -> None:
+        with in_turn("index:a") as held:
+            assert held
+            with lock:
+                inside[0] += 1
+                most[0] = max(most[0], inside[0])
+            first_in.set()
+            release.wait(5)
+            with lock:
+                inside[0] -= 1
+
+    threads = [threading.Thread(target=writer) for _ in range(4)]
+    for t in threads:
+        t.start()
+    assert first_in.wait(5)
+    with in_turn("index:b", wait_seconds=5) as held:
+        assert held and inside[0] == 1  # in while a writer of index:a still holds its turn
+    release.set()
+    for t in threads:
+        t.join()
+    assert most[0] == 1  # the four writers of index:a never overlapped
+
+
+def test_a_turn_not_had_in_time_lets_the_writer_go_on_beside_the_one_in_progress():
+    release, entered = threading.Event(), threading.Event()
+
+    def holder() -> None:
+        with in_turn("k"):
+            entered.set()
+            release.wait(5)
+
+    thread = threading.Thread(target=holder)
+    thread.start()
+    assert entered.wait(5)
+    with in_turn("k", wait_seconds=0.01) as held:
+        assert held is False  # went on without the turn (the ETag still guards its write)
+    release.set()
+    thread.join()
+    with in_turn("k", wait_seconds=0.01) as held:
+        assert held is True  # and the turn was not left taken

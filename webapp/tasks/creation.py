@@ -13,7 +13,7 @@ from flask import current_app
 from ..dapr_gateway import Conflict, Delete, GatewayError, Item, NotFound, Upsert
 from ..errors import Busy, ListFull, TaskLimitReached
 from ..keys import history_key, index_key, task_key
-from ..sidecar import gateway, retry_on_conflict
+from ..sidecar import gateway, in_turn, retry_on_conflict
 from . import my_tasks_followup
 from .index import check_room, index_to_change
 from .model import Task
@@ -53,10 +53,8 @@ def insert_here(task: Task, events: list[dict], with_history: bool = True) -> bo
     document = stored_document(task, [e["event_id"] for e in events])
     limit = int(current_app.config["MAX_TASKS_PER_BOARD"])
     extra = [Upsert(history_key(task.id), {"items": []})] if with_history else []
-    # The index and the holder's "My tasks" in one read; the first attempt starts from it.
-    first = gw.get_many([index_key(task.board_id), *my_tasks_followup.keys_to_read(task)])
-    reads = {it.key: it for it in first[1:]}
-    pending = [first[0]] if first[0].exists and not (first[0].value or {}).get("closed") else []
+    pending: list[Item] = []
+    reads: dict[str, Item] = {}
 
     def attempt() -> bool:
         index = pending.pop() if pending else index_to_change(task.board_id)
@@ -77,19 +75,27 @@ def insert_here(task: Task, events: list[dict], with_history: bool = True) -> bo
 
     new_keys = [Upsert(task_key(task.id), document), *outbox_writes(events), *extra]
     written: list[bool] = []
-    try:
+    # This process's creates on the board take turns (each reads the index and the holder's "My tasks" once
+    # and writes them without meeting another), the slowest waiting at most ``TURN_WAIT_SECONDS``.
+    with in_turn(index_key(task.board_id)):
         try:
-            inserted = retry_on_conflict(attempt, "task insert")
-        except Conflict as err:
-            raise Busy(f"index of {task.board_id} kept changing: {err}") from err
-    except (Busy, NotFound, TaskLimitReached, ListFull):
-        if written and _listed(task):
-            return False
-        if written:  # on Redis an attempt that lost on the index still wrote the new keys (no rollback)
-            gw.transact([Delete(op.key) for op in new_keys])
-        raise
-    if inserted:
-        my_tasks_followup.follow(None, task, reads=reads)
+            # The index and the holder's "My tasks" in one read; the first attempt starts from it.
+            first = gw.get_many([index_key(task.board_id), *my_tasks_followup.keys_to_read(task)])
+            reads.update((it.key, it) for it in first[1:])
+            if first[0].exists and not (first[0].value or {}).get("closed"):
+                pending.append(first[0])
+            try:
+                inserted = retry_on_conflict(attempt, "task insert")
+            except Conflict as err:
+                raise Busy(f"index of {task.board_id} kept changing: {err}") from err
+        except (Busy, NotFound, TaskLimitReached, ListFull):
+            if written and _listed(task):
+                return False
+            if written:  # on Redis an attempt that lost on the index still wrote the new keys (no rollback)
+                gw.transact([Delete(op.key) for op in new_keys])
+            raise
+        if inserted:
+            my_tasks_followup.follow(None, task, reads=reads)
     return inserted
 
 
