@@ -53,8 +53,7 @@ def insert_here(task: Task, events: list[dict], with_history: bool = True) -> bo
     document = stored_document(task, [e["event_id"] for e in events])
     limit = int(current_app.config["MAX_TASKS_PER_BOARD"])
     extra = [Upsert(history_key(task.id), {"items": []})] if with_history else []
-    pending: list[Item] = []
-    reads: dict[str, Item] = {}
+    pending: list[Item] = []  # the index as first read, for the first attempt
 
     def attempt() -> bool:
         index = pending.pop() if pending else index_to_change(task.board_id)
@@ -81,7 +80,7 @@ def insert_here(task: Task, events: list[dict], with_history: bool = True) -> bo
         try:
             # The index and the holder's "My tasks" in one read; the first attempt starts from it.
             first = gw.get_many([index_key(task.board_id), *my_tasks_followup.keys_to_read(task)])
-            reads.update((it.key, it) for it in first[1:])
+            reads = {it.key: it for it in first[1:]}
             if first[0].exists and not (first[0].value or {}).get("closed"):
                 pending.append(first[0])
             try:
